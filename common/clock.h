@@ -1,0 +1,14 @@
+/*
+ * clock.h - the one source of "now", so tests can control time.
+ */
+#ifndef RK_CLOCK_H
+#define RK_CLOCK_H
+
+#include <stdint.h>
+
+/* Wall-clock microseconds since the Unix epoch. */
+int64_t clock_now_us(void);
+/* Monotonic milliseconds, for intervals and deadlines. */
+int64_t clock_mono_ms(void);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * copybin.h - encoder for PostgreSQL's binary COPY format.
+ *
+ * Builds the byte stream of COPY ... FROM STDIN (FORMAT binary): header,
+ * tuples of length-prefixed big-endian fields, trailer. Pure: no I/O.
+ */
+#ifndef RK_COPYBIN_H
+#define RK_COPYBIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct copybin {
+	unsigned char *buf;
+	size_t len;
+	size_t cap;
+} copybin;
+
+/* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch). */
+#define COPYBIN_PG_EPOCH_US INT64_C(946684800000000)
+
+void copybin_init(copybin *b);
+void copybin_fini(copybin *b);
+/* Forgets the content, keeps the buffer. */
+void copybin_reset(copybin *b);
+
+/* The 19-byte signature, flags and header extension. */
+void copybin_header(copybin *b);
+/* Starts a tuple of nfields fields. */
+void copybin_tuple(copybin *b, int16_t nfields);
+void copybin_null(copybin *b);
+void copybin_text(copybin *b, const char *s, size_t len);
+void copybin_int16(copybin *b, int16_t v);
+void copybin_int64(copybin *b, int64_t v);
+void copybin_bool(copybin *b, int v);
+/* A timestamptz given as microseconds since the Unix epoch. */
+void copybin_timestamptz(copybin *b, int64_t unix_us);
+/* The -1 field count that ends the stream. */
+void copybin_trailer(copybin *b);
+
+#endif

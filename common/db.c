@@ -1,0 +1,501 @@
+/*
+ * db.c - PostgreSQL access through libpq.
+ *
+ * SECURITY
+ *	SQL is only ever sent with out-of-line parameters. db_open sets
+ *	search_path so that no object of another schema shadows ours.
+ *
+ * CONCURRENCY
+ *	A db_conn belongs to one thread at a time. Nothing here is shared.
+ *
+ * DIAGNOSTICS
+ *	Nothing is logged here: errors come back as rk_err with the server's
+ *	message and SQLSTATE kept for db_errmsg/db_sqlstate; the caller logs.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "mem.h"
+
+#define MAX_PREPARED 128
+
+struct db_conn {
+	PGconn *conn;
+	char *conninfo;
+	char *appname;
+	bool in_tx;
+	bool in_copy;
+	int nprepared;
+	const char *prepared[MAX_PREPARED];	/* names, string literals */
+	char errmsg[512];
+	char sqlstate[6];
+};
+
+struct db_res {
+	PGresult *res;
+};
+
+rk_err
+db_map_sqlstate(const char *s)
+{
+	if (s == NULL || strlen(s) != 5)
+		return (RK_EINTERNAL);
+	if (strcmp(s, "23505") == 0)
+		return (RK_ECONFLICT);
+	if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 ||
+	    strcmp(s, "55P03") == 0)
+		return (RK_ERETRY);
+	if (strcmp(s, "57014") == 0)
+		return (RK_ETIMEDOUT);
+	if (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0 ||
+	    strncmp(s, "53", 2) == 0)
+		return (RK_EUNAVAIL);
+	if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
+		return (RK_EINVAL);
+	return (RK_EINTERNAL);
+}
+
+static void
+set_err(db_conn *db, const char *msg, const char *state)
+{
+	size_t n;
+
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg ? msg : "");
+	n = strlen(db->errmsg);
+	while (n > 0 && (db->errmsg[n - 1] == '\n' || db->errmsg[n - 1] == ' '))
+		db->errmsg[--n] = '\0';
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+}
+
+/* Maps a failed result (or a NULL one) and records the error. */
+static rk_err
+res_err(db_conn *db, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	set_err(db, res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn),
+	    state);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		db->in_tx = false;
+		return (RK_EUNAVAIL);
+	}
+	return (state ? db_map_sqlstate(state) : RK_EUNAVAIL);
+}
+
+static rk_err
+session_setup(db_conn *db)
+{
+	PGresult *r = PQexec(db->conn, "SET search_path = rekindle");
+	rk_err rc = RK_OK;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = res_err(db, r);
+	PQclear(r);
+	db->nprepared = 0;
+	return (rc);
+}
+
+rk_err
+db_open(const char *conninfo, const char *appname, db_conn **out,
+    char *errmsg, size_t errlen)
+{
+	const char *keys[] = {"dbname", "application_name", "connect_timeout",
+	    NULL};
+	const char *vals[] = {conninfo, appname, "10", NULL};
+	db_conn *db;
+
+	*out = NULL;
+	db = xcalloc(1, sizeof(*db));
+	db->conninfo = xstrdup(conninfo);
+	db->appname = xstrdup(appname);
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		snprintf(errmsg, errlen, "%s",
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		errmsg[strcspn(errmsg, "\n")] = '\0';
+		db_close(db);
+		return (RK_EUNAVAIL);
+	}
+	if (session_setup(db) != RK_OK) {
+		snprintf(errmsg, errlen, "%s", db->errmsg);
+		db_close(db);
+		return (RK_EUNAVAIL);
+	}
+	*out = db;
+	return (RK_OK);
+}
+
+void
+db_close(db_conn *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db->appname);
+	free(db);
+}
+
+/* Outside a transaction, re-establishes a lost connection. */
+static rk_err
+ensure_conn(db_conn *db)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK)
+		return (RK_OK);
+	if (db->in_tx) {
+		set_err(db, "connection lost inside a transaction", "08006");
+		return (RK_EUNAVAIL);
+	}
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		set_err(db, PQerrorMessage(db->conn), "08006");
+		return (RK_EUNAVAIL);
+	}
+	return (session_setup(db));
+}
+
+static rk_err
+finish(db_conn *db, PGresult *r, db_res **res)
+{
+	ExecStatusType st = PQresultStatus(r);
+	rk_err rc;
+
+	if (res != NULL)
+		*res = NULL;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (res != NULL) {
+			*res = xmalloc(sizeof(**res));
+			(*res)->res = r;
+		} else {
+			PQclear(r);
+		}
+		return (RK_OK);
+	}
+	rc = res_err(db, r);
+	PQclear(r);
+	return (rc);
+}
+
+/*
+ * Runs one statement; if the connection was lost between transactions,
+ * reconnects and tries once more (the statement cannot have committed).
+ */
+static rk_err
+run(db_conn *db, const char *name, const char *sql, int n,
+    const char *const *params, const int *lengths, const int *formats,
+    db_res **res)
+{
+	for (int attempt = 0;; attempt++) {
+		PGresult *r;
+		rk_err rc;
+		int i;
+
+		if ((rc = ensure_conn(db)) != RK_OK)
+			return (rc);
+		if (name != NULL) {
+			for (i = 0; i < db->nprepared; i++)
+				if (db->prepared[i] == name)
+					break;
+			if (i == db->nprepared) {
+				r = PQprepare(db->conn, name, sql, n, NULL);
+				if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+					rc = res_err(db, r);
+					PQclear(r);
+					if (rc == RK_EUNAVAIL && attempt == 0 &&
+					    !db->in_tx)
+						continue;
+					return (rc);
+				}
+				PQclear(r);
+				if (db->nprepared < MAX_PREPARED)
+					db->prepared[db->nprepared++] = name;
+			}
+			r = PQexecPrepared(db->conn, name, n, params, lengths,
+			    formats, 0);
+		} else {
+			r = PQexecParams(db->conn, sql, n, NULL, params, lengths,
+			    formats, 0);
+		}
+		rc = finish(db, r, res);
+		if (rc == RK_EUNAVAIL && attempt == 0 && !db->in_tx &&
+		    PQstatus(db->conn) != CONNECTION_OK)
+			continue;
+		return (rc);
+	}
+}
+
+rk_err
+db_exec(db_conn *db, const char *sql, int n, const char *const *params,
+    db_res **res)
+{
+	return (run(db, NULL, sql, n, params, NULL, NULL, res));
+}
+
+rk_err
+db_execp(db_conn *db, const char *name, const char *sql, int n,
+    const char *const *params, db_res **res)
+{
+	return (run(db, name, sql, n, params, NULL, NULL, res));
+}
+
+rk_err
+db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
+    const char *const *params, const int *lengths, const int *formats,
+    db_res **res)
+{
+	return (run(db, name, sql, n, params, lengths, formats, res));
+}
+
+rk_err
+db_begin(db_conn *db)
+{
+	rk_err rc = db_exec(db, "BEGIN", 0, NULL, NULL);
+
+	if (rc == RK_OK)
+		db->in_tx = true;
+	return (rc);
+}
+
+rk_err
+db_commit(db_conn *db)
+{
+	rk_err rc = db_exec(db, "COMMIT", 0, NULL, NULL);
+
+	db->in_tx = false;
+	return (rc);
+}
+
+void
+db_rollback(db_conn *db)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+		PGresult *r = PQexec(db->conn, "ROLLBACK");
+
+		PQclear(r);
+	}
+	db->in_tx = false;
+}
+
+bool
+db_in_transaction(const db_conn *db)
+{
+	return (db->in_tx);
+}
+
+rk_err
+db_set_local_timeout(db_conn *db, int64_t ms)
+{
+	char buf[32];
+	const char *p[1] = {buf};
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)(ms < 0 ? 1 : ms));
+	return (db_execp(db, "db_set_timeout",
+	    "SELECT set_config('statement_timeout', $1, true)", 1, p, NULL));
+}
+
+rk_err
+db_copy_begin(db_conn *db, const char *sql)
+{
+	PGresult *r;
+	rk_err rc;
+
+	if ((rc = ensure_conn(db)) != RK_OK)
+		return (rc);
+	r = PQexec(db->conn, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		rc = res_err(db, r);
+		PQclear(r);
+		return (rc);
+	}
+	PQclear(r);
+	db->in_copy = true;
+	return (RK_OK);
+}
+
+rk_err
+db_copy_put(db_conn *db, const void *buf, size_t len)
+{
+	if (PQputCopyData(db->conn, buf, (int)len) != 1) {
+		set_err(db, PQerrorMessage(db->conn), "08006");
+		return (RK_EUNAVAIL);
+	}
+	return (RK_OK);
+}
+
+rk_err
+db_copy_end(db_conn *db, int64_t *rows)
+{
+	PGresult *r;
+	rk_err rc = RK_OK;
+
+	db->in_copy = false;
+	if (PQputCopyEnd(db->conn, NULL) != 1) {
+		set_err(db, PQerrorMessage(db->conn), "08006");
+		return (RK_EUNAVAIL);
+	}
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			if (rows != NULL)
+				*rows = strtoll(PQcmdTuples(r), NULL, 10);
+		} else if (rc == RK_OK) {
+			rc = res_err(db, r);
+		}
+		PQclear(r);
+	}
+	return (rc);
+}
+
+rk_err
+db_ping(db_conn *db)
+{
+	return (db_execp(db, "db_ping", "SELECT 1", 0, NULL, NULL));
+}
+
+const char *
+db_errmsg(const db_conn *db)
+{
+	return (db->errmsg);
+}
+
+const char *
+db_sqlstate(const db_conn *db)
+{
+	return (db->sqlstate);
+}
+
+int
+db_res_nrows(const db_res *r)
+{
+	return (PQntuples(r->res));
+}
+
+int64_t
+db_res_affected(const db_res *r)
+{
+	return (strtoll(PQcmdTuples(r->res), NULL, 10));
+}
+
+bool
+db_res_isnull(const db_res *r, int row, int col)
+{
+	return (PQgetisnull(r->res, row, col) != 0);
+}
+
+const char *
+db_res_str(const db_res *r, int row, int col)
+{
+	if (PQgetisnull(r->res, row, col))
+		return (NULL);
+	return (PQgetvalue(r->res, row, col));
+}
+
+int
+db_res_len(const db_res *r, int row, int col)
+{
+	return (PQgetlength(r->res, row, col));
+}
+
+int64_t
+db_res_int64(const db_res *r, int row, int col)
+{
+	if (PQgetisnull(r->res, row, col))
+		return (0);
+	return (strtoll(PQgetvalue(r->res, row, col), NULL, 10));
+}
+
+double
+db_res_double(const db_res *r, int row, int col)
+{
+	if (PQgetisnull(r->res, row, col))
+		return (0);
+	return (strtod(PQgetvalue(r->res, row, col), NULL));
+}
+
+bool
+db_res_bool(const db_res *r, int row, int col)
+{
+	return (!PQgetisnull(r->res, row, col) &&
+	    PQgetvalue(r->res, row, col)[0] == 't');
+}
+
+void
+db_res_free(db_res *r)
+{
+	if (r == NULL)
+		return;
+	PQclear(r->res);
+	free(r);
+}
+
+/* Runs a multi-statement script (migrations) with the simple protocol. */
+static rk_err
+exec_script(db_conn *db, const char *sql)
+{
+	PGresult *r = PQexec(db->conn, sql);
+	rk_err rc = RK_OK;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = res_err(db, r);
+	PQclear(r);
+	return (rc);
+}
+
+/* Any fixed 64-bit number: the lock that serialises migrations. */
+#define MIGRATION_LOCK "7163295034417052817"
+
+rk_err
+db_migrate(db_conn *db, const struct db_migration *m, int n, int *applied)
+{
+	db_res *res = NULL;
+	int current = 0, done = 0;
+	rk_err rc;
+
+	if (applied != NULL)
+		*applied = 0;
+	if ((rc = ensure_conn(db)) != RK_OK)
+		return (rc);
+	if ((rc = db_exec(db, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", 0,
+	    NULL, NULL)) != RK_OK)
+		return (rc);
+	rc = exec_script(db, "CREATE SCHEMA IF NOT EXISTS rekindle;"
+	    "CREATE TABLE IF NOT EXISTS rekindle.schema_migrations ("
+	    " version int PRIMARY KEY, name text NOT NULL,"
+	    " applied_at timestamptz NOT NULL DEFAULT now())");
+	if (rc == RK_OK)
+		rc = db_exec(db, "SELECT coalesce(max(version), 0) FROM "
+		    "rekindle.schema_migrations", 0, NULL, &res);
+	if (rc == RK_OK) {
+		current = (int)db_res_int64(res, 0, 0);
+		db_res_free(res);
+	}
+	for (int i = 0; rc == RK_OK && i < n; i++) {
+		char ver[16], *sql;
+		const char *p[2] = {ver, m[i].name};
+
+		if (m[i].version <= current)
+			continue;
+		snprintf(ver, sizeof(ver), "%d", m[i].version);
+		sql = m[i].len ? xstrndup(m[i].sql, m[i].len) : xstrdup(m[i].sql);
+		if ((rc = db_begin(db)) == RK_OK &&
+		    (rc = exec_script(db, sql)) == RK_OK &&
+		    (rc = db_exec(db, "INSERT INTO rekindle.schema_migrations "
+		    "(version, name) VALUES ($1, $2)", 2, p, NULL)) == RK_OK)
+			rc = db_commit(db);
+		if (rc != RK_OK)
+			db_rollback(db);
+		else
+			done++;
+		free(sql);
+	}
+	db_exec(db, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")", 0, NULL,
+	    NULL);
+	if (applied != NULL)
+		*applied = done;
+	return (rc);
+}
