@@ -1,0 +1,319 @@
+/*
+ * customer_rpc.c - UpsertCustomers and GetCustomer.
+ *
+ * SECURITY
+ *	Every field is validated before anything is written; one bad field
+ *	rejects the whole request (INVALID_ARGUMENT listing each violation)
+ *	and nothing is written. Contact data never reaches a log line.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "customer_rpc.h"
+#include "idem.h"
+#include "log.h"
+#include "pbtime.h"
+#include "phone.h"
+#include "rekindle/v1/customer.pb-c.h"
+#include "validate.h"
+
+#define FIELD(buf, i, name) (snprintf(buf, sizeof(buf), "customers[%d]." name, \
+    (int)(i)), buf)
+
+/* Validates customer i, normalising its phone in place (call arena). */
+static void
+check_customer(rpc_call *c, Rekindle__V1__Customer *cu, size_t i)
+{
+	char f[96], e164[16];
+	const char *why;
+
+	if ((why = validate_id(cu->customer_id)) != NULL)
+		rpc_bad_field(c, FIELD(f, i, "customer_id"), "%s", why);
+	if ((why = validate_text(cu->full_name, MAX_NAME_LEN)) != NULL)
+		rpc_bad_field(c, FIELD(f, i, "full_name"), "%s", why);
+	if (cu->phone && *cu->phone) {
+		if (phone_normalize_vn(cu->phone, e164, sizeof(e164)) != RK_OK)
+			rpc_bad_field(c, FIELD(f, i, "phone"), "is not a "
+			    "Vietnamese phone number (0…, 84… or +84…)");
+		else
+			cu->phone = arena_strdup(rpc_arena(c), e164);
+	}
+	if (cu->email && *cu->email && !email_valid(cu->email))
+		rpc_bad_field(c, FIELD(f, i, "email"), "is not a valid e-mail "
+		    "address");
+	if ((why = validate_text(cu->push_token, MAX_TOKEN_LEN)) != NULL)
+		rpc_bad_field(c, FIELD(f, i, "push_token"), "%s", why);
+	if (cu->time_zone && *cu->time_zone &&
+	    (why = validate_time_zone(cu->time_zone)) != NULL)
+		rpc_bad_field(c, FIELD(f, i, "time_zone"), "%s", why);
+	if (cu->language && *cu->language &&
+	    (why = validate_language(cu->language)) != NULL)
+		rpc_bad_field(c, FIELD(f, i, "language"), "%s", why);
+	for (size_t k = 0; k < cu->n_consents; k++) {
+		Rekindle__V1__Consent *co = cu->consents[k];
+
+		snprintf(f, sizeof(f), "customers[%d].consents[%d]", (int)i,
+		    (int)k);
+		if (co->channel <= REKINDLE__V1__CHANNEL__CHANNEL_UNSPECIFIED ||
+		    co->channel > REKINDLE__V1__CHANNEL__CHANNEL_CALL)
+			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.channel",
+			    f), "must name a channel");
+		if (co->purpose <= REKINDLE__V1__PURPOSE__PURPOSE_UNSPECIFIED ||
+		    co->purpose > REKINDLE__V1__PURPOSE__PURPOSE_ANALYTICS)
+			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.purpose",
+			    f), "must name a purpose");
+		if (co->time == NULL)
+			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.time", f),
+			    "is required: when consent was given or withdrawn");
+		else if ((why = validate_past_time(co->time->seconds,
+		    (int64_t)time(NULL))) != NULL)
+			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.time", f),
+			    "%s", why);
+		if (co->source == NULL || *co->source == '\0')
+			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.source",
+			    f), "is required: where consent was captured");
+		else if ((why = validate_text(co->source, 100)) != NULL)
+			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.source",
+			    f), "%s", why);
+	}
+}
+
+static const char *
+or_null(const char *s)
+{
+	return (s && *s ? s : NULL);
+}
+
+static rk_err
+write_customer(rpc_call *c, const Rekindle__V1__Customer *cu, bool *created)
+{
+	const char *p[8] = {cu->customer_id, or_null(cu->full_name),
+	    or_null(cu->phone), or_null(cu->email), or_null(cu->push_token),
+	    cu->zalo_available ? "true" : "false",
+	    cu->time_zone && *cu->time_zone ? cu->time_zone : "Asia/Ho_Chi_Minh",
+	    cu->language && *cu->language ? cu->language : "vi"};
+	db_res *r;
+	rk_err rc;
+
+	rc = db_execp(rpc_db(c), "customer_upsert",
+	    "INSERT INTO customers AS c (id, full_name, phone_e164, email, "
+	    " push_token, zalo_available, time_zone, language, source) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'api') "
+	    "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
+	    " phone_e164 = EXCLUDED.phone_e164, email = EXCLUDED.email, "
+	    " push_token = EXCLUDED.push_token, "
+	    " zalo_available = EXCLUDED.zalo_available, "
+	    " time_zone = EXCLUDED.time_zone, language = EXCLUDED.language, "
+	    " source = 'api', updated_at = now() "
+	    "RETURNING (xmax = 0)", 8, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*created = db_res_bool(r, 0, 0);
+	db_res_free(r);
+	for (size_t k = 0; k < cu->n_consents; k++) {
+		const Rekindle__V1__Consent *co = cu->consents[k];
+		char ch[8], pu[8], us[24];
+		const char *q[6] = {cu->customer_id, ch, pu,
+		    co->granted ? "true" : "false", us, co->source};
+
+		snprintf(ch, sizeof(ch), "%d", (int)co->channel);
+		snprintf(pu, sizeof(pu), "%d", (int)co->purpose);
+		snprintf(us, sizeof(us), "%lld", (long long)pbtime_us(co->time));
+		rc = db_execp(rpc_db(c), "consent_upsert",
+		    "INSERT INTO customer_consents (customer_id, channel, "
+		    " purpose, granted, granted_at, source) "
+		    "VALUES ($1, $2, $3, $4, " PBTIME_SQL(5) ", $6) "
+		    "ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
+		    " granted = EXCLUDED.granted, granted_at = EXCLUDED.granted_at, "
+		    " source = EXCLUDED.source, recorded_at = now()", 6, q, NULL);
+		if (rc != RK_OK)
+			return (rc);
+	}
+	return (RK_OK);
+}
+
+static rk_err
+upsert_customers(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	static const char method[] = "UpsertCustomers";
+	const Rekindle__V1__UpsertCustomersRequest *r = (const void *)req;
+	Rekindle__V1__UpsertCustomersResponse *out;
+	ProtobufCMessage *replay;
+	rk_err rc;
+
+	if (r->n_customers == 0)
+		return (rpc_bad_field(c, "customers", "at least one customer "
+		    "is required"));
+	if (r->n_customers > MAX_CUSTOMERS_PER_CALL)
+		return (rpc_bad_field(c, "customers", "at most %d customers per "
+		    "call", MAX_CUSTOMERS_PER_CALL));
+	if (r->request_id && *r->request_id && validate_id(r->request_id))
+		rpc_bad_field(c, "request_id", "%s", validate_id(r->request_id));
+	for (size_t i = 0; i < r->n_customers; i++) {
+		check_customer(c, r->customers[i], i);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(r->customers[i]->customer_id,
+			    r->customers[j]->customer_id) == 0) {
+				char f[64];
+
+				rpc_bad_field(c, FIELD(f, i, "customer_id"),
+				    "repeats customers[%d]", (int)j);
+				break;
+			}
+	}
+	if (rpc_nviolations(c) > 0)
+		return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing "
+		    "was written", rpc_nviolations(c)));
+
+	out = arena_alloc(rpc_arena(c), sizeof(*out));
+	rekindle__v1__upsert_customers_response__init(out);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		out->created = out->updated = 0;
+		if ((rc = rpc_begin(c)) != RK_OK)
+			return (rc);
+		rc = idem_lookup(c, method, r->request_id, req,
+		    &rekindle__v1__upsert_customers_response__descriptor, &replay);
+		if (rc == RK_OK) {
+			db_rollback(rpc_db(c));
+			*resp = replay;
+			return (RK_OK);
+		}
+		if (rc == RK_ENOTFOUND)
+			rc = RK_OK;
+		for (size_t i = 0; rc == RK_OK && i < r->n_customers; i++) {
+			bool created = false;
+
+			rc = write_customer(c, r->customers[i], &created);
+			if (created)
+				out->created++;
+			else
+				out->updated++;
+		}
+		if (rc == RK_OK)
+			rc = idem_store(c, method, r->request_id, req, &out->base);
+		if (rc == RK_OK)
+			rc = db_commit(rpc_db(c));
+		else
+			db_rollback(rpc_db(c));
+		if (rc != RK_ERETRY && !(rc == RK_ECONFLICT && r->request_id &&
+		    *r->request_id))
+			break;
+	}
+	if (rc != RK_OK)
+		return (rc);
+	log_info("CUSTOMERS-UPSERT", "%d created, %d updated", out->created,
+	    out->updated);
+	*resp = &out->base;
+	return (RK_OK);
+}
+
+static Rekindle__V1__Profile *
+load_profile(rpc_call *c, const char *id, rk_err *rc)
+{
+	const char *p[1] = {id};
+	Rekindle__V1__Profile *pr = NULL;
+	arena *a = rpc_arena(c);
+	db_res *r;
+
+	*rc = db_execp(rpc_db(c), "profile_get",
+	    "SELECT " PBTIME_US("first_txn_at") ", " PBTIME_US("last_txn_at")
+	    ", txn_count, total_spend_minor, currency, "
+	    PBTIME_US("profiled_at") ", "
+	    "(current_date - last_txn_at::date) "
+	    "FROM customer_profiles WHERE customer_id = $1", 1, p, &r);
+	if (*rc != RK_OK)
+		return (NULL);
+	if (db_res_nrows(r) == 1) {
+		pr = arena_alloc(a, sizeof(*pr));
+		rekindle__v1__profile__init(pr);
+		pr->customer_id = arena_strdup(a, id);
+		pr->first_transaction_time = pbtime_new(a, db_res_int64(r, 0, 0));
+		pr->last_transaction_time = pbtime_new(a, db_res_int64(r, 0, 1));
+		pr->transaction_count = db_res_int64(r, 0, 2);
+		pr->total_spend_minor = db_res_int64(r, 0, 3);
+		pr->currency = arena_strdup(a, db_res_str(r, 0, 4) ?
+		    db_res_str(r, 0, 4) : "");
+		pr->profile_time = pbtime_new(a, db_res_int64(r, 0, 5));
+		pr->days_since_last_transaction = (int32_t)db_res_int64(r, 0, 6);
+	}
+	db_res_free(r);
+	return (pr);
+}
+
+static rk_err
+get_customer(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
+{
+	const Rekindle__V1__GetCustomerRequest *r = (const void *)req;
+	const char *p[1] = {r->customer_id}, *why;
+	Rekindle__V1__Customer *cu;
+	arena *a = rpc_arena(c);
+	db_res *res;
+	rk_err rc;
+
+	if ((why = validate_id(r->customer_id)) != NULL)
+		return (rpc_bad_field(c, "customer_id", "%s", why));
+	rc = db_execp(rpc_db(c), "customer_get",
+	    "SELECT full_name, phone_e164, email, push_token, zalo_available, "
+	    " time_zone, language, " PBTIME_US("created_at") ", "
+	    PBTIME_US("updated_at") " FROM customers WHERE id = $1", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	if (db_res_nrows(res) == 0) {
+		db_res_free(res);
+		return (rpc_error(c, RK_ENOTFOUND, "customer not found"));
+	}
+	cu = arena_alloc(a, sizeof(*cu));
+	rekindle__v1__customer__init(cu);
+	cu->customer_id = arena_strdup(a, r->customer_id);
+#define COL(i) arena_strdup(a, db_res_str(res, 0, i) ? db_res_str(res, 0, i) : "")
+	cu->full_name = COL(0);
+	cu->phone = COL(1);
+	cu->email = COL(2);
+	cu->push_token = COL(3);
+	cu->zalo_available = db_res_bool(res, 0, 4);
+	cu->time_zone = COL(5);
+	cu->language = COL(6);
+#undef COL
+	cu->create_time = pbtime_new(a, db_res_int64(res, 0, 7));
+	cu->update_time = pbtime_new(a, db_res_int64(res, 0, 8));
+	db_res_free(res);
+
+	rc = db_execp(rpc_db(c), "consents_get",
+	    "SELECT channel, purpose, granted, " PBTIME_US("granted_at") ", source "
+	    "FROM customer_consents WHERE customer_id = $1 "
+	    "ORDER BY channel, purpose", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	cu->n_consents = (size_t)db_res_nrows(res);
+	cu->consents = arena_alloc(a, sizeof(void *) * (cu->n_consents + 1));
+	for (size_t i = 0; i < cu->n_consents; i++) {
+		Rekindle__V1__Consent *co = arena_alloc(a, sizeof(*co));
+
+		rekindle__v1__consent__init(co);
+		co->channel = (Rekindle__V1__Channel)db_res_int64(res, (int)i, 0);
+		co->purpose = (Rekindle__V1__Purpose)db_res_int64(res, (int)i, 1);
+		co->granted = db_res_bool(res, (int)i, 2);
+		co->time = pbtime_new(a, db_res_int64(res, (int)i, 3));
+		co->source = arena_strdup(a, db_res_str(res, (int)i, 4));
+		cu->consents[i] = co;
+	}
+	db_res_free(res);
+	cu->profile = load_profile(c, r->customer_id, &rc);
+	if (rc != RK_OK)
+		return (rc);
+	*resp = &cu->base;
+	return (RK_OK);
+}
+
+const struct rpc_handler customer_handlers[] = {
+	{.path = "/rekindle.v1.CustomerService/UpsertCustomers",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = upsert_customers},
+	{.path = "/rekindle.v1.CustomerService/IngestTransactions",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .message = ingest_message,
+	    .finish = ingest_finish, .closed = ingest_closed},
+	{.path = "/rekindle.v1.CustomerService/GetCustomer",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_customer},
+	{.path = NULL},
+};

@@ -1,0 +1,17 @@
+/*
+ * customer_rpc.h - rekindle.v1.CustomerService handlers.
+ */
+#ifndef RK_CUSTOMER_RPC_H
+#define RK_CUSTOMER_RPC_H
+
+#include "rpc.h"
+
+extern const struct rpc_handler customer_handlers[];
+
+/* IngestTransactions (ingest.c): per batch message, and at the end. */
+rk_err ingest_message(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp);
+rk_err ingest_finish(rpc_call *c, ProtobufCMessage **resp);
+void ingest_closed(rpc_call *c);
+
+#endif

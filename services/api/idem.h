@@ -1,0 +1,28 @@
+/*
+ * idem.h - idempotent retries of mutating calls by client request_id.
+ *
+ * Inside the call's transaction: idem_lookup finds an earlier reply to the
+ * same (method, request_id); idem_store records this one. A request_id
+ * reused with a different request is RK_ECONFLICT.
+ */
+#ifndef RK_IDEM_H
+#define RK_IDEM_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "rpc.h"
+
+/*
+ * RK_OK with *resp set: replay this reply. RK_ENOTFOUND: first time, go
+ * on. RK_ECONFLICT: same id, different request. Empty request_id:
+ * RK_ENOTFOUND (no idempotency asked for).
+ */
+rk_err idem_lookup(rpc_call *c, const char *method, const char *request_id,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
+    ProtobufCMessage **resp);
+
+/* Records the reply; a no-op for an empty request_id. */
+rk_err idem_store(rpc_call *c, const char *method, const char *request_id,
+    const ProtobufCMessage *req, const ProtobufCMessage *resp);
+
+#endif
