@@ -85,11 +85,22 @@ res_err(db_conn *db, PGresult *res)
 	return (state ? db_map_sqlstate(state) : RK_EUNAVAIL);
 }
 
+/* Server notices ("already exists, skipping") are not errors: drop them. */
+static void
+quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static rk_err
 session_setup(db_conn *db)
 {
-	PGresult *r = PQexec(db->conn, "SET search_path = rekindle");
+	PGresult *r;
 	rk_err rc = RK_OK;
+
+	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+	r = PQexec(db->conn, "SET search_path = rekindle");
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = res_err(db, r);
