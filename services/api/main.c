@@ -56,6 +56,16 @@ health_main(void *arg)
 	return (NULL);
 }
 
+/* True if SIGTERM or SIGINT is pending (they are blocked until sigwait). */
+static bool
+stop_requested(void)
+{
+	sigset_t pending;
+
+	sigpending(&pending);
+	return (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT));
+}
+
 static void
 startup_db(void)
 {
@@ -70,6 +80,8 @@ startup_db(void)
 		if (i == 0)
 			log_warn("DB-UNAVAILABLE", "could not connect to the "
 			    "database, retrying: %s", err);
+		if (stop_requested())
+			exit(0);
 		usleep(100000);
 	}
 	if (db == NULL)

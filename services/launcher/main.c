@@ -1,0 +1,274 @@
+/*
+ * main.c - rekindle-local: runs rekindle on one machine.
+ *
+ *	rekindle-local [--state DIR] [--listen ADDR] [--profilers N]
+ *
+ * With no REKINDLE_DATABASE_URL it creates and starts a private
+ * PostgreSQL cluster under DIR/pg. It starts rekindle-api and the worker
+ * pools (binaries beside its own), restarts any that dies, writes
+ * DIR/env (REKINDLE_ADDR, REKINDLE_TOKEN, REKINDLE_DATABASE_URL) for
+ * tools, and on Ctrl-C or SIGTERM stops the children, then the cluster.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "launcher.h"
+#include "log.h"
+#include "mem.h"
+
+#define MAX_CHILDREN 34
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+rk_err
+child_start(struct child *c)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return (RK_ESYS);
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execv(c->argv[0], c->argv);
+		_exit(127);
+	}
+	c->pid = pid;
+	c->started_ms = (long)clock_mono_ms();
+	log_info("CHILD-START", "%s started as pid %d", c->name, (int)pid);
+	return (RK_OK);
+}
+
+/* Reads or makes the admin token kept in DIR/admin.token (mode 0600). */
+static void
+admin_token(const char *dir, char *out, size_t cap)
+{
+	char path[PATH_MAX + 16];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/admin.token", dir);
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fgets(out, (int)cap, fp) != NULL)
+			out[strcspn(out, "\n")] = '\0';
+		fclose(fp);
+		if (strlen(out) >= 16)
+			return;
+	}
+	if ((fp = fopen("/dev/urandom", "r")) == NULL ||
+	    fread(out, 1, 24, fp) != 24)
+		log_fatal("RANDOM-FAIL", "cannot read /dev/urandom");
+	fclose(fp);
+	{
+		unsigned char raw[24];
+		static const char hex[] = "0123456789abcdef";
+
+		memcpy(raw, out, 24);
+		snprintf(out, cap, "rk_local_");
+		for (int i = 0; i < 24 && strlen(out) + 3 < cap; i++) {
+			size_t n = strlen(out);
+
+			out[n] = hex[raw[i] >> 4];
+			out[n + 1] = hex[raw[i] & 15];
+			out[n + 2] = '\0';
+		}
+	}
+	umask(077);
+	if ((fp = fopen(path, "w")) == NULL)
+		log_fatal("STATE-WRITE", "cannot write %s: %m", path);
+	fprintf(fp, "%s\n", out);
+	fclose(fp);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},
+		{"listen", required_argument, NULL, 'l'},
+		{"profilers", required_argument, NULL, 'p'},
+		{"pg-port", required_argument, NULL, 'P'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state = getenv("REKINDLE_STATE_DIR"), *listen =
+	    getenv("REKINDLE_GRPC_LISTEN");
+	char dir[PATH_MAX], self[PATH_MAX], bindir[PATH_MAX], url[1024],
+	    token[128], bus[PATH_MAX + 16], api[PATH_MAX + 32],
+	    prof[PATH_MAX + 32], envpath[PATH_MAX + 8];
+	char *api_argv[] = {api, NULL}, *prof_argv[] = {prof, NULL};
+	struct child kids[MAX_CHILDREN];
+	int nprof = 2, pgport = 0, opt, nkids = 0;
+	bool own_pg = false;
+	ssize_t n;
+	FILE *fp;
+
+	log_init("rekindle-local");
+	if (state == NULL)
+		state = "./state";
+	if (listen == NULL)
+		listen = "127.0.0.1:50051";
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			state = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'p':
+			nprof = atoi(optarg);
+			break;
+		case 'P':
+			pgport = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: rekindle-local [--state DIR] "
+			    "[--listen ADDR] [--profilers N] [--pg-port N]\n");
+			return (2);
+		}
+	}
+	if (nprof < 1 || nprof > MAX_CHILDREN - 2)
+		log_fatal("CONFIG-INVALID", "--profilers must be 1..%d",
+		    MAX_CHILDREN - 2);
+	mkdir(state, 0755);
+	if (realpath(state, dir) == NULL)
+		log_fatal("STATE-DIR", "cannot use state directory \"%s\": %m",
+		    state);
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+		log_fatal("SELF", "cannot find own binary: %m");
+	self[n] = '\0';
+	snprintf(bindir, sizeof(bindir), "%s", self);
+	*strrchr(bindir, '/') = '\0';
+	snprintf(api, sizeof(api), "%s/rekindle-api", bindir);
+	snprintf(prof, sizeof(prof), "%s/rekindle-profiler", bindir);
+
+	{
+		/* No SA_RESTART: waitpid must return EINTR on a signal. */
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		signal(SIGPIPE, SIG_IGN);
+	}
+
+	if (getenv("REKINDLE_DATABASE_URL") != NULL &&
+	    *getenv("REKINDLE_DATABASE_URL") != '\0') {
+		snprintf(url, sizeof(url), "%s", getenv("REKINDLE_DATABASE_URL"));
+	} else {
+		if (pgport == 0)
+			pgport = 54320 + (int)(getpid() % 500);
+		if (pgcluster_start(dir, pgport, url, sizeof(url)) != RK_OK)
+			log_fatal("PG-FAIL", "could not start the private cluster");
+		own_pg = true;
+	}
+	if (getenv("REKINDLE_ADMIN_TOKEN") != NULL &&
+	    strlen(getenv("REKINDLE_ADMIN_TOKEN")) >= 16)
+		snprintf(token, sizeof(token), "%s",
+		    getenv("REKINDLE_ADMIN_TOKEN"));
+	else
+		admin_token(dir, token, sizeof(token));
+	snprintf(bus, sizeof(bus), "ipc://%s/bus.ipc", dir);
+	setenv("REKINDLE_DATABASE_URL", url, 1);
+	setenv("REKINDLE_ADMIN_TOKEN", token, 1);
+	setenv("REKINDLE_GRPC_LISTEN", listen, 1);
+	setenv("REKINDLE_BUS_LISTEN", bus, 1);
+	setenv("REKINDLE_BUS_CONNECT", bus, 1);
+	snprintf(envpath, sizeof(envpath), "%s/env", dir);
+	umask(077);
+	if ((fp = fopen(envpath, "w")) == NULL)
+		log_fatal("STATE-WRITE", "cannot write %s: %m", envpath);
+	fprintf(fp, "REKINDLE_ADDR='%s'\nREKINDLE_TOKEN='%s'\n"
+	    "REKINDLE_DATABASE_URL='%s'\n", listen, token, url);
+	fclose(fp);
+	umask(022);
+
+	memset(kids, 0, sizeof(kids));
+	kids[nkids++] = (struct child){.name = "rekindle-api",
+	    .argv = api_argv};
+	for (int i = 0; i < nprof; i++)
+		kids[nkids++] = (struct child){.name = "rekindle-profiler",
+		    .argv = prof_argv};
+	for (int i = 0; i < nkids; i++)
+		if (child_start(&kids[i]) != RK_OK)
+			log_fatal("CHILD-FAIL", "cannot start %s: %m",
+			    kids[i].name);
+	log_info("LOCAL-READY", "rekindle is running: API on %s, %d profilers; "
+	    "tools read %s", listen, nprof, envpath);
+
+	while (!stop_flag) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < nkids; i++) {
+			long ran;
+
+			if (kids[i].pid != pid)
+				continue;
+			kids[i].pid = 0;
+			if (stop_flag)
+				break;
+			ran = (long)clock_mono_ms() - kids[i].started_ms;
+			log_warn("CHILD-EXIT", "%s (pid %d) exited with status "
+			    "%d after %ld ms; restarting", kids[i].name,
+			    (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) :
+			    128 + WTERMSIG(status), ran);
+			kids[i].restarts++;
+			if (ran < 1000)
+				sleep(1);	/* no hot restart loop */
+			if (!stop_flag)
+				(void)child_start(&kids[i]);
+		}
+	}
+	log_info("LOCAL-STOP", "stopping");
+	for (int i = 0; i < nkids; i++)
+		if (kids[i].pid > 0)
+			kill(kids[i].pid, SIGTERM);
+	for (int waited = 0; waited < 150; waited++) {
+		int alive = 0;
+
+		for (int i = 0; i < nkids; i++) {
+			if (kids[i].pid > 0 && waitpid(kids[i].pid, NULL,
+			    WNOHANG) == kids[i].pid)
+				kids[i].pid = 0;
+			alive += kids[i].pid > 0;
+		}
+		if (alive == 0)
+			break;
+		usleep(100000);
+	}
+	for (int i = 0; i < nkids; i++)
+		if (kids[i].pid > 0) {
+			log_warn("CHILD-KILL", "%s did not stop; killing",
+			    kids[i].name);
+			kill(kids[i].pid, SIGKILL);
+			waitpid(kids[i].pid, NULL, 0);
+		}
+	if (own_pg)
+		pgcluster_stop(dir);
+	log_info("LOCAL-EXIT", "stopped");
+	return (0);
+}
