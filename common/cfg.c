@@ -112,12 +112,10 @@ load_file(const struct cfg_entry *const *tables, const char *file, char *err,
 		}
 		*eq = '\0';
 		key = trim(p);
-		if ((e = cfg_find(tables, key)) == NULL) {
-			snprintf(err, errlen, "%s: unknown parameter \"%.64s\"",
-			    origin, key);
-			rc = RK_EINVAL;
-			break;
-		}
+		/* The file is shared by every program: a key another program
+		 * owns is not an error here (Postfix main.cf). */
+		if ((e = cfg_find(tables, key)) == NULL)
+			continue;
 		rc = set_value(e, trim(eq + 1), origin, err, errlen);
 	}
 	fclose(fp);

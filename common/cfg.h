@@ -3,7 +3,8 @@
  *
  * Each program declares tables of {name, type, default, &var, min, max}.
  * Precedence: default < config file ("name = value" lines) < environment
- * REKINDLE_<NAME> < "-o name=value". A value out of range or of the wrong
+ * REKINDLE_<NAME> < "-o name=value". The file is shared by all programs,
+ * so keys of other programs are skipped there; an unknown -o is an error. A value out of range or of the wrong
  * type is fatal before the program serves anything. Changes apply on
  * restart.
  */

@@ -86,7 +86,6 @@ struct rpc_call {
 	char rid[48];
 	unsigned role;
 	int64_t token_id;
-	db_conn *db;
 	struct field_violation viol[MAX_VIOLATIONS];
 	int nviol;
 	char *errmsg;
@@ -111,6 +110,13 @@ struct server {
 	int nhandlers;
 	struct tag shutdown_tag;
 };
+
+/*
+ * The handler thread's connection. Per thread, not per call: the next
+ * event of a stream may already run on another handler thread while this
+ * one unwinds.
+ */
+static _Thread_local db_conn *thread_db;
 
 static void arm(struct cq_thread *t, struct server_method *m);
 static void run_work(struct rpc_call *c);
@@ -209,7 +215,8 @@ rpc_msg_arena(rpc_call *c)
 db_conn *
 rpc_db(rpc_call *c)
 {
-	return (c->db);
+	(void)c;
+	return (thread_db);
 }
 
 void **
@@ -259,10 +266,10 @@ rpc_begin(rpc_call *c)
 
 	if (ms == 0)
 		return (RK_ETIMEDOUT);
-	if ((rc = db_begin(c->db)) != RK_OK)
+	if ((rc = db_begin(thread_db)) != RK_OK)
 		return (rc);
-	if (ms > 0 && (rc = db_set_local_timeout(c->db, ms)) != RK_OK)
-		db_rollback(c->db);
+	if (ms > 0 && (rc = db_set_local_timeout(thread_db, ms)) != RK_OK)
+		db_rollback(thread_db);
 	return (rc);
 }
 
@@ -438,10 +445,10 @@ finish(rpc_call *c, rk_err err, const ProtobufCMessage *resp)
 	    err != RK_ECONFLICT && err != RK_EUNIMPL && err != RK_ECANCELED)
 		log_warn("RPC-ERROR", "%s failed: %s%s%s",
 		    c->m ? c->m->path : "?", rk_strerror(err),
-		    c->db && (err == RK_EUNAVAIL || err == RK_EINTERNAL ||
+		    thread_db && (err == RK_EUNAVAIL || err == RK_EINTERNAL ||
 		    err == RK_ETIMEDOUT) ? ": " : "",
-		    c->db && (err == RK_EUNAVAIL || err == RK_EINTERNAL ||
-		    err == RK_ETIMEDOUT) ? db_errmsg(c->db) : "");
+		    thread_db && (err == RK_EUNAVAIL || err == RK_EINTERNAL ||
+		    err == RK_ETIMEDOUT) ? db_errmsg(thread_db) : "");
 	pthread_mutex_lock(&c->mu);
 	if (c->final_started || c->final_requested) {
 		pthread_mutex_unlock(&c->mu);
@@ -571,6 +578,7 @@ handler_main(void *arg)
 		log_warn("DB-UNAVAILABLE", "handler could not connect: %s", err);
 		sleep(1);
 	}
+	thread_db = db;
 	for (;;) {
 		rpc_call *c;
 
@@ -587,7 +595,6 @@ handler_main(void *arg)
 			s->tail = NULL;
 		s->qlen--;
 		pthread_mutex_unlock(&s->mu);
-		c->db = db;
 		run_work(c);
 		rpc_call_unref(c);
 	}
@@ -614,7 +621,7 @@ authenticate(rpc_call *c)
 		    (const char *)GRPC_SLICE_START_PTR(md->value), len);
 		if (strlen(v) != len)
 			break;
-		rc = auth_check(c->db, v, &c->role, &c->token_id);
+		rc = auth_check(thread_db, v, &c->role, &c->token_id);
 		break;
 	}
 	if (rc == RK_OK && (c->role & h->roles) == 0)
@@ -720,7 +727,6 @@ run_work(rpc_call *c)
 		break;
 	}
 	log_set_request_id(NULL);
-	c->db = NULL;
 }
 
 static void

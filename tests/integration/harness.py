@@ -1,0 +1,283 @@
+"""Integration harness: a throwaway PostgreSQL cluster, real rekindle
+processes, and a gRPC client (Debian's python3-grpcio) that learns every
+rekindle message type through server reflection, with no local .proto
+files. Only the reflection and health protos come from Debian's
+grpc-proto package, compiled here with protoc.
+
+The cluster must start: if it cannot, the tests fail (never skip).
+"""
+import importlib, os, shutil, signal, socket, subprocess, sys, tempfile, time
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+BIN = os.environ.get("RK_BIN", os.path.abspath("../../build/bin"))
+SRC = os.environ.get("RK_SRC", os.path.abspath("../.."))
+ADMIN = "it-admin-token-0123456789abcdef"
+
+_gen = None
+
+
+def grpc_protos():
+    """Compiles Debian's reflection and health protos for Python once."""
+    global _gen
+    if _gen is None:
+        _gen = tempfile.mkdtemp(prefix="rk-pb-")
+        subprocess.run(["protoc", "-I/usr/share/grpc-proto", "--python_out=" + _gen,
+                        "grpc/reflection/v1/reflection.proto",
+                        "grpc/reflection/v1alpha/reflection.proto",
+                        "grpc/health/v1/health.proto"], check=True)
+        for d in ("grpc", "grpc/reflection", "grpc/reflection/v1",
+                  "grpc/reflection/v1alpha", "grpc/health", "grpc/health/v1"):
+            open(os.path.join(_gen, d, "__init__.py"), "a").close()
+        # A package named "grpc" would shadow grpcio: load by file path.
+    return _gen
+
+
+def load_gen(rel, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(grpc_protos(), rel))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_until(pred, timeout=30.0, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Cluster:
+    """A private PostgreSQL cluster (tests/lib/pgcluster.sh)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="rk-pg-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        out = subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "start",
+                              self.dir, str(self.port)],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("cannot start PostgreSQL: " + out.stderr)
+        self.url = out.stdout.strip()
+
+    def sql(self, q):
+        bindir = sorted(d for d in os.listdir("/usr/lib/postgresql"))[-1]
+        psql = "/usr/lib/postgresql/%s/bin/psql" % bindir
+        out = subprocess.run([psql, "-h", self.dir, "-p", str(self.port), "-U", "postgres",
+                              "-d", "rekindle", "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", q],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    def stop(self):
+        subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "stop", self.dir])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Proc:
+    def __init__(self, name, args, env, log):
+        self.name, self.log = name, log
+        self.f = open(log, "ab")
+        self.p = subprocess.Popen([os.path.join(BIN, name)] + args, env=env,
+                                  stdout=self.f, stderr=subprocess.STDOUT)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.f.close()
+        return self.p.returncode
+
+
+class Rekindle:
+    """A database, an API and workers, with a reflection-driven client."""
+
+    def __init__(self, api_opts=(), profilers=0, profiler_opts=()):
+        self.tmp = tempfile.mkdtemp(prefix="rk-it-")
+        self.db = Cluster()
+        self.port = free_port()
+        self.bus = "ipc://%s/bus.ipc" % self.tmp
+        self.env = dict(os.environ, REKINDLE_DATABASE_URL=self.db.url,
+                        REKINDLE_ADMIN_TOKEN=ADMIN, REKINDLE_BUS_LISTEN=self.bus,
+                        REKINDLE_BUS_CONNECT=self.bus,
+                        REKINDLE_GRPC_LISTEN="127.0.0.1:%d" % self.port,
+                        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+        self.procs = []
+        self.api = self.start("rekindle-api", list(api_opts))
+        self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.port)
+        self.health_pb2 = load_gen("grpc/health/v1/health_pb2.py", "rk_health_pb2")
+        self.refl_pb2 = load_gen("grpc/reflection/v1/reflection_pb2.py", "rk_refl_pb2")
+        wait_until(self.serving, 30, "API health SERVING")
+        self.pool = descriptor_pool.DescriptorPool()
+        self.factory = message_factory.MessageFactory(self.pool)
+        self._loaded = set()
+        for i in range(profilers):
+            self.start("rekindle-profiler", list(profiler_opts))
+
+    def start(self, name, args):
+        p = Proc(name, args, self.env, os.path.join(self.tmp, name + ".log"))
+        self.procs.append(p)
+        return p
+
+    def logs(self):
+        out = ""
+        for f in os.listdir(self.tmp):
+            if f.endswith(".log"):
+                with open(os.path.join(self.tmp, f), errors="replace") as fh:
+                    out += fh.read()
+        return out
+
+    def serving(self):
+        try:
+            r = self.channel.unary_unary(
+                "/grpc.health.v1.Health/Check",
+                request_serializer=self.health_pb2.HealthCheckRequest.SerializeToString,
+                response_deserializer=self.health_pb2.HealthCheckResponse.FromString)(
+                self.health_pb2.HealthCheckRequest(), timeout=1)
+            return r.status == self.health_pb2.HealthCheckResponse.SERVING
+        except grpc.RpcError:
+            return False
+
+    # --- reflection ---
+    def reflect(self, requests, version="v1"):
+        pb2 = self.refl_pb2
+        call = self.channel.stream_stream(
+            "/grpc.reflection.%s.ServerReflection/ServerReflectionInfo" % version,
+            request_serializer=pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=pb2.ServerReflectionResponse.FromString)
+        return list(call(iter(requests), timeout=10))
+
+    def load_symbol(self, symbol):
+        if symbol in self._loaded:
+            return
+        pb2 = self.refl_pb2
+        (resp,) = self.reflect([pb2.ServerReflectionRequest(file_containing_symbol=symbol)])
+        if resp.HasField("error_response"):
+            raise KeyError(symbol)
+        protos = [descriptor_pb2.FileDescriptorProto.FromString(b)
+                  for b in resp.file_descriptor_response.file_descriptor_proto]
+        names = {p.name for p in protos}
+        added = set()
+
+        def add(p):
+            if p.name in added:
+                return
+            for d in p.dependency:
+                if d in names:
+                    add(next(q for q in protos if q.name == d))
+            try:
+                self.pool.FindFileByName(p.name)
+            except KeyError:
+                self.pool.Add(p)
+            added.add(p.name)
+        for p in protos:
+            add(p)
+        self._loaded.add(symbol)
+
+    def msg(self, _type, **kw):
+        self.load_symbol(_type)
+        cls = self.factory.GetPrototype(self.pool.FindMessageTypeByName(_type))
+        return cls(**kw)
+
+    def method(self, service, name):
+        self.load_symbol(service)
+        sd = self.pool.FindServiceByName(service)
+        md = sd.FindMethodByName(name)
+        return md, self.factory.GetPrototype(md.input_type), \
+            self.factory.GetPrototype(md.output_type)
+
+    def call(self, service, name, request, token=ADMIN, timeout=30, metadata=()):
+        md, _, out = self.method(service, name)
+        path = "/%s/%s" % (service, name)
+        ser = lambda m: m.SerializeToString()
+        meta = list(metadata) + ([("authorization", "Bearer " + token)] if token else [])
+        if md.client_streaming:
+            f = self.channel.stream_unary(path, request_serializer=ser,
+                                          response_deserializer=out.FromString)
+            return f(iter(request), timeout=timeout, metadata=meta)
+        f = self.channel.unary_unary(path, request_serializer=ser,
+                                     response_deserializer=out.FromString)
+        return f(request, timeout=timeout, metadata=meta)
+
+    def ctl(self, *args, token=ADMIN, check=True):
+        env = dict(self.env, REKINDLE_ADDR="127.0.0.1:%d" % self.port,
+                   REKINDLE_TOKEN=token or "")
+        return subprocess.run([os.path.join(BIN, "rekindlectl")] + list(args), env=env,
+                              capture_output=True, text=True, check=check, timeout=120)
+
+    def close(self):
+        self.channel.close()
+        for p in reversed(self.procs):
+            if p.p.poll() is not None and p.p.returncode not in (0, -9):
+                sys.stderr.write("%s died with %s; its log:\n%s\n" % (
+                    p.name, p.p.returncode, open(p.log, errors="replace").read()[-6000:]))
+            p.stop()
+        self.db.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def bad_request(err):
+    """The field violations of a google.rpc.BadRequest in the trailers."""
+    md = dict(err.trailing_metadata() or ())
+    raw = md.get("grpc-status-details-bin")
+    if raw is None:
+        return {}
+    # google.rpc.Status and BadRequest decoded by hand from the wire format,
+    # independently of the server's encoder.
+    return decode_status(raw)
+
+
+def _varint(b, i):
+    v, s = 0, 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << s
+        s += 7
+        if c < 0x80:
+            return v, i
+
+
+def _fields(b):
+    i, out = 0, []
+    while i < len(b):
+        key, i = _varint(b, i)
+        f, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = _varint(b, i)
+        elif wt == 2:
+            n, i = _varint(b, i)
+            v, i = b[i:i + n], i + n
+        else:
+            raise ValueError("unexpected wire type")
+        out.append((f, v))
+    return out
+
+
+def decode_status(raw):
+    """google.rpc.Status -> {field: description} of its BadRequest."""
+    viol = {}
+    for f, v in _fields(raw):
+        if f == 3:  # details: Any
+            any_ = dict(_fields(v))
+            if any_.get(1) == b"type.googleapis.com/google.rpc.BadRequest":
+                for f2, fv in _fields(any_.get(2, b"")):
+                    d = dict(_fields(fv))
+                    viol[d[1].decode()] = d.get(2, b"").decode()
+    return viol

@@ -1,0 +1,245 @@
+"""rekindle-api from a client no one here wrote: Debian's python3-grpcio,
+with every rekindle type learned through server reflection."""
+import os, signal, time, unittest
+
+import grpc
+
+from harness import ADMIN, Rekindle, bad_request, wait_until
+
+C = "rekindle.v1.CustomerService"
+A = "rekindle.v1.AgentService"
+PHONE, EMAIL = "0912345678", "lan.tran@example.com.vn"
+
+
+class ApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = Rekindle(api_opts=["-o", "max_recv_bytes=1048576"], profilers=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        logs = cls.rk.logs()
+        cls.rk.close()
+        # No phone number, e-mail address or message body in any log line.
+        for secret in (PHONE, "912345678", EMAIL, "lan.tran"):
+            assert secret not in logs, "personal data in logs: " + secret
+
+    def customer(self, cid, **kw):
+        rk = self.rk
+        kw.setdefault("time_zone", "Asia/Ho_Chi_Minh")
+        return rk.msg("rekindle.v1.Customer", customer_id=cid, full_name="Trần Thị Lan",
+                      language="vi", **kw)
+
+    def test_health_check_and_watch(self):
+        h = self.rk.health_pb2
+        self.assertTrue(self.rk.serving())
+        watch = self.rk.channel.unary_stream(
+            "/grpc.health.v1.Health/Watch",
+            request_serializer=h.HealthCheckRequest.SerializeToString,
+            response_deserializer=h.HealthCheckResponse.FromString)
+        stream = watch(h.HealthCheckRequest(service="rekindle.v1.CustomerService"),
+                       timeout=5)
+        self.assertEqual(next(stream).status, h.HealthCheckResponse.SERVING)
+        stream.cancel()
+        check = self.rk.channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=h.HealthCheckRequest.SerializeToString,
+            response_deserializer=h.HealthCheckResponse.FromString)
+        with self.assertRaises(grpc.RpcError) as e:
+            check(h.HealthCheckRequest(service="no.such.Service"), timeout=5)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+    def test_reflection_lists_services_v1_and_v1alpha(self):
+        pb2 = self.rk.refl_pb2
+        for version in ("v1", "v1alpha"):
+            (r,) = self.rk.reflect([pb2.ServerReflectionRequest(list_services="")],
+                                   version)
+            names = {s.name for s in r.list_services_response.service}
+            for want in ("rekindle.v1.CustomerService", "rekindle.v1.ProfileService",
+                         "rekindle.v1.OfferService", "rekindle.v1.CampaignService",
+                         "rekindle.v1.EngagementService", "rekindle.v1.TicketService",
+                         "rekindle.v1.AgentService", "grpc.health.v1.Health",
+                         "grpc.reflection.v1.ServerReflection",
+                         "grpc.reflection.v1alpha.ServerReflection"):
+                self.assertIn(want, names)
+        (r,) = self.rk.reflect([pb2.ServerReflectionRequest(file_containing_symbol="no.Such")])
+        self.assertEqual(r.error_response.error_code, 5)
+
+    def test_unknown_method_is_unimplemented_at_once(self):
+        t = time.time()
+        with self.assertRaises(grpc.RpcError) as e:
+            self.rk.channel.unary_unary("/rekindle.v1.Nope/Nothing")(b"", timeout=10)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        self.assertLess(time.time() - t, 0.5)
+        # A described method without an implementation yet.
+        with self.assertRaises(grpc.RpcError) as e:
+            self.rk.call("rekindle.v1.CampaignService", "ListCampaigns",
+                         self.rk.msg("rekindle.v1.ListCampaignsRequest"))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_tokens_missing_wrong_and_out_of_role(self):
+        req = self.rk.msg("rekindle.v1.GetCustomerRequest", customer_id="X1")
+        for token in (None, "wrong-token-value"):
+            with self.assertRaises(grpc.RpcError) as e:
+                self.rk.call(C, "GetCustomer", req, token=token)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        agent = self.rk.call(A, "CreateToken", self.rk.msg(
+            "rekindle.v1.CreateTokenRequest", name="agent-1", role=3, agent_id="ag1"))
+        self.assertTrue(agent.secret.startswith("rk_"))
+        with self.assertRaises(grpc.RpcError) as e:
+            self.rk.call(C, "GetCustomer", req, token=agent.secret)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        with self.assertRaises(grpc.RpcError) as e:
+            self.rk.call(A, "ListTokens", self.rk.msg("rekindle.v1.ListTokensRequest"),
+                         token=agent.secret)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        # Revoked: refused at once.
+        self.rk.call(A, "RevokeToken", self.rk.msg("rekindle.v1.RevokeTokenRequest",
+                                                   token_id=agent.token.token_id))
+        with self.assertRaises(grpc.RpcError) as e:
+            self.rk.call(C, "GetCustomer", req, token=agent.secret)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        # Only the hash is stored.
+        self.assertEqual(self.rk.db.sql(
+            "SELECT count(*) FROM rekindle.api_tokens WHERE "
+            "token_hash = convert_to('%s', 'UTF8')" % agent.secret), "0")
+
+    def test_upsert_normalises_and_get_reads_back(self):
+        rk = self.rk
+        now = rk.msg("google.protobuf.Timestamp", seconds=int(time.time()) - 60)
+        consent = rk.msg("rekindle.v1.Consent", channel=2, purpose=1, granted=True,
+                         time=now, source="mobile-app")
+        req = rk.msg("rekindle.v1.UpsertCustomersRequest", request_id="up-1",
+                     customers=[self.customer("VN-1", phone="+84 91 234 5678",
+                                              email=EMAIL, consents=[consent])])
+        r = rk.call(C, "UpsertCustomers", req)
+        self.assertEqual((r.created, r.updated), (1, 0))
+        again = rk.call(C, "UpsertCustomers", req)      # replay of request_id
+        self.assertEqual((again.created, again.updated), (1, 0))
+        req.customers[0].full_name = "someone else"
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "UpsertCustomers", req)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+        c = rk.call(C, "GetCustomer", rk.msg("rekindle.v1.GetCustomerRequest",
+                                             customer_id="VN-1"))
+        self.assertEqual(c.phone, "+84912345678")
+        self.assertEqual(c.email, EMAIL)
+        self.assertEqual(c.full_name, "Trần Thị Lan")
+        self.assertEqual(len(c.consents), 1)
+        self.assertEqual(c.consents[0].source, "mobile-app")
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "GetCustomer", rk.msg("rekindle.v1.GetCustomerRequest",
+                                             customer_id="nobody"))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+    def test_invalid_fields_name_each_and_write_nothing(self):
+        rk = self.rk
+        req = rk.msg("rekindle.v1.UpsertCustomersRequest", customers=[
+            self.customer("OK-1", phone=PHONE),
+            self.customer("BAD-1", phone="12345", email="not-an-email",
+                          time_zone="Mars/Base")])
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "UpsertCustomers", req)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        v = bad_request(e.exception)
+        self.assertIn("customers[1].phone", v)
+        self.assertIn("customers[1].email", v)
+        self.assertIn("customers[1].time_zone", v)
+        self.assertNotIn("customers[0].phone", v)
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.customers "
+                                   "WHERE id IN ('OK-1', 'BAD-1')"), "0")
+
+    def test_malformed_and_oversized_messages(self):
+        path = "/rekindle.v1.CustomerService/GetCustomer"
+        f = self.rk.channel.unary_unary(path)
+        meta = [("authorization", "Bearer " + ADMIN)]
+        with self.assertRaises(grpc.RpcError) as e:
+            f(b"\xff\xff\xff\xff", timeout=5, metadata=meta)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        with self.assertRaises(grpc.RpcError) as e:
+            f(b"\x0a" + b"\x80\x80\x40" + b"x" * (1 << 20), timeout=10, metadata=meta)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+    def txn(self, tid, cid, amount=150000, t=None, currency="VND"):
+        rk = self.rk
+        ts = rk.msg("google.protobuf.Timestamp", seconds=t or int(time.time()) - 86400)
+        return rk.msg("rekindle.v1.Transaction", transaction_id=tid, customer_id=cid,
+                      occurred_at=ts, amount_minor=amount, currency=currency, mcc=5411,
+                      merchant_id="M1", merchant_name="TIKI", channel="ecom")
+
+    def test_ingest_counts_duplicates_rejections_and_profiles(self):
+        rk = self.rk
+        batch1 = rk.msg("rekindle.v1.IngestTransactionsRequest", transactions=[
+            self.txn("T1", "ING-1", 100000, int(time.time()) - 10 * 86400),
+            self.txn("T2", "ING-1", 50000),
+            self.txn("T2", "ING-1", 50000),                   # repeat in message
+            self.txn("T3", "ING-2", 70000),
+            self.txn("", "ING-2"),                            # no id
+            self.txn("T4", "ING-2", currency="vnd")])         # bad currency
+        batch2 = rk.msg("rekindle.v1.IngestTransactionsRequest", transactions=[
+            self.txn("T3", "ING-2", 70000),                   # repeat across messages
+            self.txn("T5", "ING-2", 30000, t=int(time.time()) + 7 * 86400)])  # future
+        r = rk.call(C, "IngestTransactions", [batch1, batch2])
+        self.assertEqual((r.accepted, r.duplicate, r.rejected), (3, 2, 3))
+        self.assertEqual({x.field for x in r.rejections},
+                         {"transaction_id", "currency", "occurred_at"})
+        self.assertEqual([x.index for x in r.rejections], [4, 5, 7])
+        again = rk.call(C, "IngestTransactions", [batch1])
+        self.assertEqual((again.accepted, again.duplicate), (0, 4))
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.transactions "
+                                   "WHERE customer_id LIKE 'ING-%'"), "3")
+
+        def profiled():
+            c = rk.call(C, "GetCustomer", rk.msg("rekindle.v1.GetCustomerRequest",
+                                                 customer_id="ING-1"))
+            return c if c.HasField("profile") else None
+        c = wait_until(profiled, 20, "profile of ING-1")
+        self.assertEqual(c.profile.transaction_count, 2)
+        self.assertEqual(c.profile.total_spend_minor, 150000)
+        self.assertEqual(c.profile.currency, "VND")
+        self.assertEqual(c.profile.days_since_last_transaction, 1)
+
+    def test_rekindlectl_import_get_and_tokens(self):
+        rk = self.rk
+        path = os.path.join(rk.tmp, "t.csv")
+        with open(path, "w") as f:
+            f.write("transaction_id,customer_id,occurred_at,amount_minor,currency,mcc,"
+                    "merchant_id,merchant_name,channel\n")
+            for i in range(12000):
+                f.write("CSV-%d,CTL-%d,2024-03-0%d 10:00:00,%d,VND,5812,M%d,"
+                        "\"Phở, Hà Nội\",pos\n" % (i, i % 50, 1 + i % 9, 1000 + i, i % 7))
+            f.write("CSV-bad,CTL-1,yesterday,5,VND,1,M,x,pos\n")
+        out = rk.ctl("--json", "customers", "import", path)
+        self.assertIn('"accepted":12000', out.stdout)
+        self.assertIn('"unparsed":1', out.stdout)
+        wait_until(lambda: '"transaction_count":240' in
+                   rk.ctl("--json", "customers", "get", "CTL-3").stdout, 20, "CTL-3 profile")
+        human = rk.ctl("customers", "get", "CTL-3").stdout
+        self.assertIn("transactions           240", human)
+        created = rk.ctl("tokens", "create", "svc-x", "--role", "service").stdout
+        secret = created.strip().splitlines()[-1]
+        self.assertIn("SERVING", rk.ctl("health", token=secret).stdout)
+        listed = rk.ctl("tokens", "list").stdout
+        self.assertIn("svc-x", listed)
+        denied = rk.ctl("tokens", "list", token=secret, check=False)
+        self.assertEqual(denied.returncode, 1)
+        self.assertIn("PERMISSION_DENIED", denied.stderr)
+        bad = rk.ctl("customers", "get", "bad id", check=False)
+        self.assertIn("INVALID_ARGUMENT", bad.stderr)
+        self.assertIn("customer_id", bad.stderr)
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_finishes_and_exits_cleanly(self):
+        rk = Rekindle()
+        try:
+            self.assertTrue(rk.serving())
+            code = rk.api.stop(signal.SIGTERM)
+            self.assertEqual(code, 0)
+            self.assertIn("API-EXIT", rk.logs())
+        finally:
+            rk.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
