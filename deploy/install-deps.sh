@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs what rekindle needs to build, test and run,
+# from Debian 12's own packages. Idempotent; needs root only when
+# something is missing.
+set -euo pipefail
+pkgs=(
+  build-essential cmake pkg-config
+  libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
+  libprotobuf-dev grpc-proto golang-github-gogo-googleapis-dev
+  libnng-dev libpq-dev libcmocka-dev libssl-dev libjansson-dev
+  postgresql postgresql-client
+  python3 python3-grpcio python3-protobuf
+  nghttp2-client procps tzdata util-linux
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: run as root (or install the packages above)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
