@@ -261,6 +261,32 @@ db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
 	return (run(db, name, sql, n, params, lengths, formats, res));
 }
 
+char *
+db_text_array(arena *a, const char *const *s, size_t n)
+{
+	size_t len = 3;
+	char *out, *p;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(s[i]) * 2 + 3;
+	p = out = arena_alloc(a, len);
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *q = s[i]; *q; q++) {
+			if (*q == '"' || *q == '\\')
+				*p++ = '\\';
+			*p++ = *q;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return (out);
+}
+
 rk_err
 db_begin(db_conn *db)
 {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "err.h"
 
 typedef struct db_conn db_conn;
@@ -53,6 +54,12 @@ rk_err db_execp(db_conn *db, const char *name, const char *sql, int n,
 rk_err db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
     const char *const *params, const int *lengths, const int *formats,
     db_res **res);
+
+/*
+ * The PostgreSQL text[] literal of n strings, quoted and escaped, in a
+ * (pass it as a parameter with a ::text[] cast).
+ */
+char *db_text_array(arena *a, const char *const *s, size_t n);
 
 /* Transactions. db_rollback ignores a broken connection. */
 rk_err db_begin(db_conn *db);

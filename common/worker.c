@@ -12,7 +12,6 @@
  *	(claim taken over), LEASE-REQUEUE, DB-UNAVAILABLE.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mem.h"
+#include "options.h"
 #include "worker.h"
 
 static char *var_database_url;
@@ -193,25 +193,13 @@ run_job(struct worker *w, db_conn *db, const struct job *job, arena *a)
 	return (rc == RK_OK);
 }
 
-static void
-usage(const char *prog)
-{
-	fprintf(stderr, "usage: %s [-c config] [-o name=value]... [-v] "
-	    "[--print-config]\n", prog);
-	exit(2);
-}
-
 int
 worker_main(int argc, char **argv, const struct worker_spec *spec)
 {
-	static const struct option longopts[] = {
-	    {"print-config", no_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
 	const struct cfg_entry *tables[3] = {worker_cfg, spec->cfg, NULL};
-	char **overrides = xcalloc((size_t)argc + 1, sizeof(char *));
-	const char *config = getenv("REKINDLE_CONFIG");
 	struct worker w = {.spec = spec};
 	char err[512], host[64];
-	int noverrides = 0, opt, print = 0, done = 0;
+	int done = 0;
 	int64_t idle_since;
 	pthread_t hb;
 	db_conn *db;
@@ -219,33 +207,7 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 	arena *a, *batch_arena;
 
 	log_init(spec->name);
-	while ((opt = getopt_long(argc, argv, "c:o:v", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'o':
-			overrides[noverrides++] = optarg;
-			break;
-		case 'v':
-			log_set_level(LOG_DEBUG);
-			break;
-		case 'P':
-			print = 1;
-			break;
-		default:
-			usage(argv[0]);
-		}
-	}
-	if (cfg_load(tables, config, overrides, noverrides, err, sizeof(err)) !=
-	    RK_OK)
-		log_fatal("CONFIG-INVALID", "%s", err);
-	free(overrides);
-	if (print) {
-		cfg_print(stdout, tables, false);
-		cfg_free(tables);
-		return (0);
-	}
+	options_load(argc, argv, tables);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(w.id, sizeof(w.id), "%s@%s:%d", spec->name, host,

@@ -10,7 +10,7 @@ pkgs=(
   libnng-dev libpq-dev libcmocka-dev libssl-dev libjansson-dev
   postgresql postgresql-client
   python3 python3-grpcio python3-protobuf
-  nghttp2-client procps tzdata util-linux bc
+  nghttp2-client procps tzdata util-linux bc openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do

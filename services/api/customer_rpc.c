@@ -209,36 +209,52 @@ upsert_customers(rpc_call *c, const ProtobufCMessage *req,
 	return (RK_OK);
 }
 
-static Rekindle__V1__Profile *
-load_profile(rpc_call *c, const char *id, rk_err *rc)
-{
-	const char *p[1] = {id};
-	Rekindle__V1__Profile *pr = NULL;
-	arena *a = rpc_arena(c);
-	db_res *r;
+/* Columns of the one GetCustomer query (customer, profile, consents). */
+enum {
+	G_NAME, G_PHONE, G_EMAIL, G_PUSH, G_ZALO, G_TZ, G_LANG, G_CREATED,
+	G_UPDATED, G_HAS_PROFILE, G_FIRST, G_LAST, G_COUNT, G_SPEND, G_CUR,
+	G_PROFILED, G_DAYS, G_CH, G_PURPOSE, G_GRANTED, G_AT, G_SOURCE
+};
 
-	*rc = db_execp(rpc_db(c), "profile_get",
-	    "SELECT " PBTIME_US("first_txn_at") ", " PBTIME_US("last_txn_at")
-	    ", txn_count, total_spend_minor, currency, "
-	    PBTIME_US("profiled_at") ", "
-	    "(current_date - last_txn_at::date) "
-	    "FROM customer_profiles WHERE customer_id = $1", 1, p, &r);
-	if (*rc != RK_OK)
+static const char get_sql[] =
+    "SELECT c.full_name, c.phone_e164, c.email, c.push_token, "
+    " c.zalo_available, c.time_zone, c.language, " PBTIME_US("c.created_at")
+    ", " PBTIME_US("c.updated_at") ", p.customer_id IS NOT NULL, "
+    PBTIME_US("p.first_txn_at") ", " PBTIME_US("p.last_txn_at") ", "
+    " p.txn_count, p.total_spend_minor, p.currency, "
+    PBTIME_US("p.profiled_at") ", current_date - p.last_txn_at::date, "
+    " k.channel, k.purpose, k.granted, " PBTIME_US("k.granted_at") ", "
+    " k.source "
+    "FROM customers c "
+    "LEFT JOIN customer_profiles p ON p.customer_id = c.id "
+    "LEFT JOIN customer_consents k ON k.customer_id = c.id "
+    "WHERE c.id = $1 ORDER BY k.channel, k.purpose";
+
+static char *
+col_str(arena *a, db_res *r, int col)
+{
+	const char *v = db_res_str(r, 0, col);
+
+	return (arena_strdup(a, v ? v : ""));
+}
+
+static Rekindle__V1__Profile *
+profile_from_row(arena *a, db_res *r, const char *id)
+{
+	Rekindle__V1__Profile *pr;
+
+	if (!db_res_bool(r, 0, G_HAS_PROFILE))
 		return (NULL);
-	if (db_res_nrows(r) == 1) {
-		pr = arena_alloc(a, sizeof(*pr));
-		rekindle__v1__profile__init(pr);
-		pr->customer_id = arena_strdup(a, id);
-		pr->first_transaction_time = pbtime_new(a, db_res_int64(r, 0, 0));
-		pr->last_transaction_time = pbtime_new(a, db_res_int64(r, 0, 1));
-		pr->transaction_count = db_res_int64(r, 0, 2);
-		pr->total_spend_minor = db_res_int64(r, 0, 3);
-		pr->currency = arena_strdup(a, db_res_str(r, 0, 4) ?
-		    db_res_str(r, 0, 4) : "");
-		pr->profile_time = pbtime_new(a, db_res_int64(r, 0, 5));
-		pr->days_since_last_transaction = (int32_t)db_res_int64(r, 0, 6);
-	}
-	db_res_free(r);
+	pr = arena_alloc(a, sizeof(*pr));
+	rekindle__v1__profile__init(pr);
+	pr->customer_id = arena_strdup(a, id);
+	pr->first_transaction_time = pbtime_new(a, db_res_int64(r, 0, G_FIRST));
+	pr->last_transaction_time = pbtime_new(a, db_res_int64(r, 0, G_LAST));
+	pr->transaction_count = db_res_int64(r, 0, G_COUNT);
+	pr->total_spend_minor = db_res_int64(r, 0, G_SPEND);
+	pr->currency = col_str(a, r, G_CUR);
+	pr->profile_time = pbtime_new(a, db_res_int64(r, 0, G_PROFILED));
+	pr->days_since_last_transaction = (int32_t)db_res_int64(r, 0, G_DAYS);
 	return (pr);
 }
 
@@ -251,58 +267,44 @@ get_customer(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	arena *a = rpc_arena(c);
 	db_res *res;
 	rk_err rc;
+	int n;
 
 	if ((why = validate_id(r->customer_id)) != NULL)
 		return (rpc_bad_field(c, "customer_id", "%s", why));
-	rc = db_execp(rpc_db(c), "customer_get",
-	    "SELECT full_name, phone_e164, email, push_token, zalo_available, "
-	    " time_zone, language, " PBTIME_US("created_at") ", "
-	    PBTIME_US("updated_at") " FROM customers WHERE id = $1", 1, p, &res);
-	if (rc != RK_OK)
+	if ((rc = db_execp(rpc_db(c), "customer_get", get_sql, 1, p, &res)) !=
+	    RK_OK)
 		return (rc);
-	if (db_res_nrows(res) == 0) {
+	if ((n = db_res_nrows(res)) == 0) {
 		db_res_free(res);
 		return (rpc_error(c, RK_ENOTFOUND, "customer not found"));
 	}
 	cu = arena_alloc(a, sizeof(*cu));
 	rekindle__v1__customer__init(cu);
 	cu->customer_id = arena_strdup(a, r->customer_id);
-#define COL(i) arena_strdup(a, db_res_str(res, 0, i) ? db_res_str(res, 0, i) : "")
-	cu->full_name = COL(0);
-	cu->phone = COL(1);
-	cu->email = COL(2);
-	cu->push_token = COL(3);
-	cu->zalo_available = db_res_bool(res, 0, 4);
-	cu->time_zone = COL(5);
-	cu->language = COL(6);
-#undef COL
-	cu->create_time = pbtime_new(a, db_res_int64(res, 0, 7));
-	cu->update_time = pbtime_new(a, db_res_int64(res, 0, 8));
-	db_res_free(res);
-
-	rc = db_execp(rpc_db(c), "consents_get",
-	    "SELECT channel, purpose, granted, " PBTIME_US("granted_at") ", source "
-	    "FROM customer_consents WHERE customer_id = $1 "
-	    "ORDER BY channel, purpose", 1, p, &res);
-	if (rc != RK_OK)
-		return (rc);
-	cu->n_consents = (size_t)db_res_nrows(res);
-	cu->consents = arena_alloc(a, sizeof(void *) * (cu->n_consents + 1));
-	for (size_t i = 0; i < cu->n_consents; i++) {
+	cu->full_name = col_str(a, res, G_NAME);
+	cu->phone = col_str(a, res, G_PHONE);
+	cu->email = col_str(a, res, G_EMAIL);
+	cu->push_token = col_str(a, res, G_PUSH);
+	cu->zalo_available = db_res_bool(res, 0, G_ZALO);
+	cu->time_zone = col_str(a, res, G_TZ);
+	cu->language = col_str(a, res, G_LANG);
+	cu->create_time = pbtime_new(a, db_res_int64(res, 0, G_CREATED));
+	cu->update_time = pbtime_new(a, db_res_int64(res, 0, G_UPDATED));
+	cu->profile = profile_from_row(a, res, r->customer_id);
+	cu->consents = arena_alloc(a, sizeof(void *) * (size_t)n);
+	for (int i = 0; i < n && !db_res_isnull(res, i, G_CH); i++) {
 		Rekindle__V1__Consent *co = arena_alloc(a, sizeof(*co));
 
 		rekindle__v1__consent__init(co);
-		co->channel = (Rekindle__V1__Channel)db_res_int64(res, (int)i, 0);
-		co->purpose = (Rekindle__V1__Purpose)db_res_int64(res, (int)i, 1);
-		co->granted = db_res_bool(res, (int)i, 2);
-		co->time = pbtime_new(a, db_res_int64(res, (int)i, 3));
-		co->source = arena_strdup(a, db_res_str(res, (int)i, 4));
-		cu->consents[i] = co;
+		co->channel = (Rekindle__V1__Channel)db_res_int64(res, i, G_CH);
+		co->purpose = (Rekindle__V1__Purpose)db_res_int64(res, i,
+		    G_PURPOSE);
+		co->granted = db_res_bool(res, i, G_GRANTED);
+		co->time = pbtime_new(a, db_res_int64(res, i, G_AT));
+		co->source = arena_strdup(a, db_res_str(res, i, G_SOURCE));
+		cu->consents[cu->n_consents++] = co;
 	}
 	db_res_free(res);
-	cu->profile = load_profile(c, r->customer_id, &rc);
-	if (rc != RK_OK)
-		return (rc);
 	*resp = &cu->base;
 	return (RK_OK);
 }

@@ -4,13 +4,14 @@
  *
  * Per message, in one transaction: invalid rows are rejected with a
  * reason (the rest go on); ids already stored, or repeated in the stream,
- * count as duplicates; unknown customers get a stub row (no contact data,
- * no consent, so never contacted) until the card system sends them; the
- * new rows are COPYed straight into rekindle.transactions; and one
- * "profile" job for the customers touched is enqueued. A concurrent
- * ingest of the same ids makes the COPY fail on the primary key; the
- * message is then retried, and the other stream's rows count as
- * duplicates.
+ * count as duplicates; the new rows are COPYed straight into
+ * rekindle.transactions; and one "profile" job for the customers touched
+ * is enqueued (the profiler also gives customers the card system has not
+ * sent yet a stub row: no contact data, no consent, never contacted).
+ * The first attempt assumes every id is new and lets the primary key
+ * object: a COPY that meets a stored id (a retried batch, a concurrent
+ * stream) fails with 23505, and the message is retried once with a probe
+ * of the stored ids, which then count as duplicates.
  *
  * SECURITY
  *	Messages are capped by the gRPC receive limit and MAX_TXNS_PER_MESSAGE;
@@ -103,34 +104,6 @@ check_row(const Rekindle__V1__Transaction *t, int64_t now_s, const char **why)
 	return (NULL);
 }
 
-/* A PostgreSQL text[] literal of the n strings (ids: no quoting issues
- * beyond the characters validate_id allows, but quote anyway). */
-static char *
-text_array(arena *a, const char *const *s, size_t n)
-{
-	size_t len = 3;
-	char *out, *p;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(s[i]) * 2 + 3;
-	p = out = arena_alloc(a, len);
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		*p++ = '"';
-		for (const char *q = s[i]; *q; q++) {
-			if (*q == '"' || *q == '\\')
-				*p++ = '\\';
-			*p++ = *q;
-		}
-		*p++ = '"';
-	}
-	*p++ = '}';
-	*p = '\0';
-	return (out);
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -172,12 +145,59 @@ put_text(copybin *b, const char *s)
 }
 
 /*
+ * Marks in fresh[] the rows of ok[] whose ids are not stored yet, counting
+ * the others in *dups. Known ids come back as one text[] sorted bytewise,
+ * for bsearch with strcmp.
+ */
+static rk_err
+probe_stored(rpc_call *c, Rekindle__V1__Transaction *const *t, size_t n,
+    const bool *ok, const char **ids, size_t nids, bool *fresh, int64_t *dups)
+{
+	arena *a = rpc_msg_arena(c);
+	const char *p[1] = {db_text_array(a, ids, nids)}, *arr;
+	size_t nknown = 0;
+	char **known = NULL;
+	db_res *r;
+	rk_err rc;
+
+	rc = db_execp(rpc_db(c), "ingest_probe",
+	    "SELECT array_agg(txn_id ORDER BY txn_id COLLATE \"C\") "
+	    "FROM transactions WHERE txn_id = ANY($1::text[])", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	arr = db_res_str(r, 0, 0);
+	if (arr != NULL && arr[0] == '{') {
+		char *copy = arena_strdup(a, arr + 1), *save, *tok;
+
+		known = arena_alloc(a, sizeof(char *) * (nids + 1));
+		copy[strlen(copy) - 1] = '\0';
+		for (tok = strtok_r(copy, ",", &save); tok && nknown < nids;
+		    tok = strtok_r(NULL, ",", &save)) {
+			if (tok[0] == '"') {
+				tok++;
+				tok[strlen(tok) - 1] = '\0';
+			}
+			known[nknown++] = tok;
+		}
+	}
+	db_res_free(r);
+	for (size_t i = 0; i < n; i++) {
+		fresh[i] = ok[i] && (nknown == 0 ||
+		    bsearch(&t[i]->transaction_id, known, nknown,
+		    sizeof(char *), cmp_str) == NULL);
+		if (ok[i] && !fresh[i])
+			(*dups)++;
+	}
+	return (RK_OK);
+}
+
+/*
  * Writes the rows marked in ok[] (one transaction). On RK_OK *written and
  * *dups hold the rows copied and found already stored.
  */
 static rk_err
 write_batch(rpc_call *c, struct ingest *st,
-    Rekindle__V1__Transaction *const *t, size_t n, bool *ok,
+    Rekindle__V1__Transaction *const *t, size_t n, bool *ok, bool probe,
     int64_t *written, int64_t *dups)
 {
 	arena *a = rpc_msg_arena(c);
@@ -186,8 +206,6 @@ write_batch(rpc_call *c, struct ingest *st,
 	const char **custs = arena_alloc(a, sizeof(char *) * (n + 1));
 	bool *fresh = arena_alloc(a, n + 1);
 	size_t nids = 0, ncust = 0;
-	const char *p[1];
-	db_res *r;
 	rk_err rc;
 
 	*written = *dups = 0;
@@ -198,55 +216,23 @@ write_batch(rpc_call *c, struct ingest *st,
 		return (RK_OK);
 	if ((rc = rpc_begin(c)) != RK_OK)
 		return (rc);
-	p[0] = text_array(a, ids, nids);
-	rc = db_execp(db, "ingest_probe",
-	    "SELECT array_agg(txn_id ORDER BY txn_id) FROM transactions "
-	    "WHERE txn_id = ANY($1::text[])", 1, p, &r);
-	if (rc != RK_OK)
+	if (!probe) {
+		/* Optimistic: new ids are the rule; the primary key catches
+		 * the exceptions and the caller retries with the probe. */
+		for (size_t i = 0; i < n; i++)
+			fresh[i] = ok[i];
+	} else if ((rc = probe_stored(c, t, n, ok, ids, nids, fresh, dups)) !=
+	    RK_OK) {
 		goto fail;
-	{
-		/* Known ids come back as one sorted text[]: parse and look up. */
-		const char *arr = db_res_str(r, 0, 0);
-		size_t nknown = 0;
-		char **known = NULL;
-
-		if (arr != NULL && arr[0] == '{') {
-			char *copy = arena_strdup(a, arr + 1), *save, *tok;
-
-			known = arena_alloc(a, sizeof(char *) * (nids + 1));
-			copy[strlen(copy) - 1] = '\0';
-			for (tok = strtok_r(copy, ",", &save); tok && nknown < nids;
-			    tok = strtok_r(NULL, ",", &save)) {
-				if (tok[0] == '"') {
-					tok++;
-					tok[strlen(tok) - 1] = '\0';
-				}
-				known[nknown++] = tok;
-			}
-		}
-		db_res_free(r);
-		for (size_t i = 0; i < n; i++) {
-			fresh[i] = ok[i] && (nknown == 0 ||
-			    bsearch(&t[i]->transaction_id, known, nknown,
-			    sizeof(char *), cmp_str) == NULL);
-			if (ok[i] && !fresh[i])
-				(*dups)++;
-			if (fresh[i])
-				custs[ncust++] = t[i]->customer_id;
-		}
 	}
+	for (size_t i = 0; i < n; i++)
+		if (fresh[i])
+			custs[ncust++] = t[i]->customer_id;
 	if (ncust == 0) {
 		db_rollback(db);
 		return (RK_OK);
 	}
 	ncust = uniq(custs, ncust);
-	p[0] = text_array(a, custs, ncust);
-	rc = db_execp(db, "ingest_stub_customers",
-	    "INSERT INTO customers (id, source) "
-	    "SELECT unnest($1::text[]), 'transaction' ON CONFLICT DO NOTHING",
-	    1, p, NULL);
-	if (rc != RK_OK)
-		goto fail;
 	copybin_reset(&st->buf);
 	copybin_header(&st->buf);
 	for (size_t i = 0; i < n; i++) {
@@ -359,7 +345,8 @@ ingest_message(rpc_call *c, const ProtobufCMessage *req,
 		}
 	}
 	for (int attempt = 0; attempt < 5; attempt++) {
-		rc = write_batch(c, st, r->transactions, n, ok, &written, &dups);
+		rc = write_batch(c, st, r->transactions, n, ok, attempt > 0,
+		    &written, &dups);
 		if (rc != RK_ECONFLICT && rc != RK_ERETRY)
 			break;
 	}

@@ -5,7 +5,6 @@
  * Signals are blocked in every thread and taken synchronously here with
  * sigwait, so no handler runs at an arbitrary point.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "log.h"
 #include "mem.h"
 #include "methods.h"
+#include "options.h"
 #include "server.h"
 #include "wakeup.h"
 
@@ -106,14 +106,10 @@ startup_db(void)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"print-config", no_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
 	const struct cfg_entry *tables[2] = {api_cfg, NULL};
-	char **overrides = calloc((size_t)argc + 1, sizeof(char *));
-	const char *config = getenv("REKINDLE_CONFIG");
 	struct server_config sc;
 	struct server_method *methods;
-	int nmethods, port, opt, noverrides = 0, print = 0, sig;
+	int nmethods, port, sig;
 	char err[512];
 	pthread_t health;
 	sigset_t set;
@@ -121,35 +117,7 @@ main(int argc, char **argv)
 	bus *pub = NULL;
 
 	log_init("rekindle-api");
-	while ((opt = getopt_long(argc, argv, "c:o:v", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'o':
-			overrides[noverrides++] = optarg;
-			break;
-		case 'v':
-			log_set_level(LOG_DEBUG);
-			break;
-		case 'P':
-			print = 1;
-			break;
-		default:
-			fprintf(stderr, "usage: %s [-c config] [-o name=value]... "
-			    "[-v] [--print-config]\n", argv[0]);
-			return (2);
-		}
-	}
-	if (cfg_load(tables, config, overrides, noverrides, err, sizeof(err)) !=
-	    RK_OK)
-		log_fatal("CONFIG-INVALID", "%s", err);
-	free(overrides);
-	if (print) {
-		cfg_print(stdout, tables, false);
-		cfg_free(tables);
-		return (0);
-	}
+	options_load(argc, argv, tables);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -108,7 +108,7 @@ class Proc:
 class Rekindle:
     """A database, an API and workers, with a reflection-driven client."""
 
-    def __init__(self, api_opts=(), profilers=0, profiler_opts=()):
+    def __init__(self, api_opts=(), profilers=0, profiler_opts=(), tls_check=False):
         self.tmp = tempfile.mkdtemp(prefix="rk-it-")
         self.db = Cluster()
         self.port = free_port()
@@ -123,7 +123,11 @@ class Rekindle:
         self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.port)
         self.health_pb2 = load_gen("grpc/health/v1/health_pb2.py", "rk_health_pb2")
         self.refl_pb2 = load_gen("grpc/reflection/v1/reflection_pb2.py", "rk_refl_pb2")
-        wait_until(self.serving, 30, "API health SERVING")
+        if tls_check:
+            # The API speaks only TLS: wait for its log line instead.
+            wait_until(lambda: "API-LISTEN" in self.logs(), 30, "API listening")
+        else:
+            wait_until(self.serving, 30, "API health SERVING")
         self.pool = descriptor_pool.DescriptorPool()
         self.factory = message_factory.MessageFactory(self.pool)
         self._loaded = set()

@@ -1,10 +1,10 @@
 """rekindle-api from a client no one here wrote: Debian's python3-grpcio,
 with every rekindle type learned through server reflection."""
-import os, signal, time, unittest
+import os, pathlib, shutil, signal, subprocess, tempfile, time, unittest
 
 import grpc
 
-from harness import ADMIN, Rekindle, bad_request, wait_until
+from harness import ADMIN, SRC, Rekindle, bad_request, wait_until
 
 C = "rekindle.v1.CustomerService"
 A = "rekindle.v1.AgentService"
@@ -243,3 +243,69 @@ class ShutdownTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ResilienceTest(unittest.TestCase):
+    def test_reconnects_after_database_restart(self):
+        rk = Rekindle()
+        try:
+            req = rk.msg("rekindle.v1.UpsertCustomersRequest", customers=[
+                rk.msg("rekindle.v1.Customer", customer_id="R-1")])
+            rk.call(C, "UpsertCustomers", req)
+            get = rk.msg("rekindle.v1.GetCustomerRequest", customer_id="R-1")
+            subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "stop",
+                            rk.db.dir], check=True)
+            with self.assertRaises(grpc.RpcError) as e:
+                rk.call(C, "GetCustomer", get)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            wait_until(lambda: not rk.serving(), 10, "health NOT_SERVING")
+            subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "start",
+                            rk.db.dir, str(rk.db.port)], check=True,
+                           capture_output=True)
+            # Every handler thread reconnects on its next call.
+            for _ in range(20):
+                self.assertEqual(rk.call(C, "GetCustomer", get).customer_id, "R-1")
+            wait_until(rk.serving, 10, "health SERVING again")
+        finally:
+            rk.close()
+
+
+class TlsTest(unittest.TestCase):
+    def test_tls_and_mutual_tls(self):
+        d = tempfile.mkdtemp(prefix="rk-tls-")
+        ssl = lambda *a: subprocess.run(["openssl"] + list(a), check=True,
+                                        capture_output=True, cwd=d)
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=rekindle-test-ca", "-keyout", "ca.key", "-out", "ca.pem")
+        for name in ("server", "client"):
+            ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                "-keyout", name + ".key", "-out", name + ".csr")
+            with open(os.path.join(d, "ext"), "w") as f:
+                f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            ssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", name + ".pem")
+        rd = lambda n: pathlib.Path(d, n).read_bytes()
+        rk = Rekindle(api_opts=["-o", "tls_cert_file=%s/server.pem" % d,
+                                "-o", "tls_key_file=%s/server.key" % d,
+                                "-o", "tls_client_ca_file=%s/ca.pem" % d],
+                      tls_check=True)
+        try:
+            h = rk.health_pb2
+            plain = grpc.insecure_channel("127.0.0.1:%d" % rk.port)
+            f = plain.unary_unary("/grpc.health.v1.Health/Check")
+            with self.assertRaises(grpc.RpcError):
+                f(b"", timeout=3)
+            no_cert = grpc.secure_channel("127.0.0.1:%d" % rk.port,
+                                          grpc.ssl_channel_credentials(rd("ca.pem")))
+            with self.assertRaises(grpc.RpcError):
+                no_cert.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=3)
+            mtls = grpc.secure_channel("127.0.0.1:%d" % rk.port,
+                                       grpc.ssl_channel_credentials(
+                                           rd("ca.pem"), rd("client.key"), rd("client.pem")))
+            r = mtls.unary_unary("/grpc.health.v1.Health/Check",
+                                 response_deserializer=h.HealthCheckResponse.FromString)(
+                b"", timeout=5)
+            self.assertEqual(r.status, h.HealthCheckResponse.SERVING)
+        finally:
+            rk.close()
+            shutil.rmtree(d, ignore_errors=True)

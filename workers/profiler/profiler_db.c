@@ -2,28 +2,8 @@
  * profiler_db.c - profile SQL.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "profiler_db.h"
-
-/* A text[] literal of ids (validated by the API: no quotes, commas). */
-static char *
-id_array(arena *a, const char *const *ids, size_t n)
-{
-	size_t len = 3;
-	char *out, *p;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(ids[i]) + 3;
-	p = out = arena_alloc(a, len);
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		p += sprintf(p, "%s\"%s\"", i ? "," : "", ids[i]);
-	}
-	*p++ = '}';
-	*p = '\0';
-	return (out);
-}
 
 rk_err
 profiler_db_basic(db_conn *db, arena *a, const char *const *ids, size_t n,
@@ -35,8 +15,15 @@ profiler_db_basic(db_conn *db, arena *a, const char *const *ids, size_t n,
 	rk_err rc;
 
 	snprintf(jid, sizeof(jid), "%lld", (long long)job_id);
-	p[0] = id_array(a, ids, n);
+	p[0] = db_text_array(a, ids, n);
 	p[1] = jid;
+	/* Customers seen in transactions before the card system sent them. */
+	rc = db_execp(db, "profile_stub_customers",
+	    "INSERT INTO customers (id, source) "
+	    "SELECT unnest($1::text[]), 'transaction' ON CONFLICT DO NOTHING",
+	    1, p, NULL);
+	if (rc != RK_OK)
+		return (rc);
 	/* Main currency = the one with the most spend; totals in it. */
 	rc = db_execp(db, "profile_basic",
 	    "INSERT INTO customer_profiles AS cp (customer_id, first_txn_at, "
