@@ -6,13 +6,16 @@
  *	search_path so that no object of another schema shadows ours.
  *
  * CONCURRENCY
- *	A db_conn belongs to one thread at a time. Nothing here is shared.
+ *	A db_conn belongs to one thread at a time. Only db_cancel may be
+ *	called from another thread: it uses the PGcancel object under
+ *	cancel_mu, which the owner renews after every (re)connect.
  *
  * DIAGNOSTICS
  *	Nothing is logged here: errors come back as rk_err with the server's
  *	message and SQLSTATE kept for db_errmsg/db_sqlstate; the caller logs.
  */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,8 @@ struct db_conn {
 	const char *prepared[MAX_PREPARED];	/* names, string literals */
 	char errmsg[512];
 	char sqlstate[6];
+	pthread_mutex_t cancel_mu;	/* guards cancel against reconnects */
+	PGcancel *cancel;
 };
 
 struct db_res {
@@ -100,6 +105,11 @@ session_setup(db_conn *db)
 	rk_err rc = RK_OK;
 
 	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+	pthread_mutex_lock(&db->cancel_mu);
+	if (db->cancel != NULL)
+		PQfreeCancel(db->cancel);
+	db->cancel = PQgetCancel(db->conn);
+	pthread_mutex_unlock(&db->cancel_mu);
 	r = PQexec(db->conn, "SET search_path = rekindle");
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -120,6 +130,7 @@ db_open(const char *conninfo, const char *appname, db_conn **out,
 
 	*out = NULL;
 	db = xcalloc(1, sizeof(*db));
+	pthread_mutex_init(&db->cancel_mu, NULL);
 	db->conninfo = xstrdup(conninfo);
 	db->appname = xstrdup(appname);
 	db->conn = PQconnectdbParams(keys, vals, 1);
@@ -146,6 +157,9 @@ db_close(db_conn *db)
 		return;
 	if (db->conn != NULL)
 		PQfinish(db->conn);
+	if (db->cancel != NULL)
+		PQfreeCancel(db->cancel);
+	pthread_mutex_destroy(&db->cancel_mu);
 	free(db->conninfo);
 	free(db->appname);
 	free(db);
@@ -385,6 +399,19 @@ db_copy_end(db_conn *db, int64_t *rows)
 		PQclear(r);
 	}
 	return (rc);
+}
+
+rk_err
+db_cancel(db_conn *db)
+{
+	char err[256];
+	int ok = 0;
+
+	pthread_mutex_lock(&db->cancel_mu);
+	if (db->cancel != NULL)
+		ok = PQcancel(db->cancel, err, sizeof(err));
+	pthread_mutex_unlock(&db->cancel_mu);
+	return (ok ? RK_OK : RK_EUNAVAIL);
 }
 
 rk_err

@@ -1,7 +1,8 @@
 /*
  * db.h - the one seam to PostgreSQL (only db.c includes libpq).
  *
- * A db_conn is one connection used by one thread at a time. Statements are
+ * A db_conn is one connection used by one thread at a time (db_cancel
+ * excepted). Statements are
  * parameterised (never interpolated); named statements are prepared once
  * per connection and re-prepared after a reconnect. A connection lost
  * between transactions is re-established on the next call; one lost inside
@@ -75,6 +76,13 @@ rk_err db_copy_begin(db_conn *db, const char *sql);
 rk_err db_copy_put(db_conn *db, const void *buf, size_t len);
 /* Ends the COPY; *rows (may be NULL) gets the number of rows copied. */
 rk_err db_copy_end(db_conn *db, int64_t *rows);
+
+/*
+ * Asks the server to cancel the statement running on db now, if any. Safe
+ * from any thread while another thread uses db (libpq PQcancel); the
+ * cancelled statement fails with RK_ETIMEDOUT.
+ */
+rk_err db_cancel(db_conn *db);
 
 /* Cheap liveness check ("SELECT 1"), reconnecting if needed. */
 rk_err db_ping(db_conn *db);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "log.h"
 #include "mem.h"
 #include "server.h"
@@ -93,6 +94,15 @@ struct rpc_call {
 	struct rpc_call *next;
 };
 
+/* What a handler thread is running, for the deadline watchdog. */
+struct slot {
+	struct server *s;
+	pthread_mutex_t mu;
+	db_conn *db;
+	int64_t deadline_ms;	/* monotonic; 0 = none or idle */
+	char rid[48];
+};
+
 struct server {
 	const struct server_config *cfg;
 	grpc_server *server;
@@ -108,6 +118,9 @@ struct server {
 	bool stopping, shutdown_done;
 	pthread_t *handlers;
 	int nhandlers;
+	struct slot *slots;
+	int nslots;
+	pthread_t watchdog;
 	struct tag shutdown_tag;
 };
 
@@ -117,6 +130,7 @@ struct server {
  * one unwinds.
  */
 static _Thread_local db_conn *thread_db;
+static _Thread_local struct slot *thread_slot;
 
 static void arm(struct cq_thread *t, struct server_method *m);
 static void run_work(struct rpc_call *c);
@@ -261,16 +275,10 @@ rpc_remaining_ms(rpc_call *c)
 rk_err
 rpc_begin(rpc_call *c)
 {
-	int64_t ms = rpc_remaining_ms(c);
-	rk_err rc;
-
-	if (ms == 0)
+	if (rpc_remaining_ms(c) == 0)
 		return (RK_ETIMEDOUT);
-	if ((rc = db_begin(thread_db)) != RK_OK)
-		return (rc);
-	if (ms > 0 && (rc = db_set_local_timeout(thread_db, ms)) != RK_OK)
-		db_rollback(thread_db);
-	return (rc);
+	/* The watchdog cancels statements still running at the deadline. */
+	return (db_begin(thread_db));
 }
 
 rk_err
@@ -569,9 +577,12 @@ pool_push(rpc_call *c, enum work_kind w)
 static void *
 handler_main(void *arg)
 {
-	server *s = arg;
+	struct slot *slot = arg;
+	server *s = slot->s;
 	db_conn *db = NULL;
 	char err[512];
+
+	thread_slot = slot;
 
 	while (!s->stopping && db_open(s->cfg->database_url, "rekindle-api",
 	    &db, err, sizeof(err)) != RK_OK) {
@@ -579,6 +590,9 @@ handler_main(void *arg)
 		sleep(1);
 	}
 	thread_db = db;
+	pthread_mutex_lock(&slot->mu);
+	slot->db = db;
+	pthread_mutex_unlock(&slot->mu);
 	for (;;) {
 		rpc_call *c;
 
@@ -598,7 +612,40 @@ handler_main(void *arg)
 		run_work(c);
 		rpc_call_unref(c);
 	}
+	pthread_mutex_lock(&slot->mu);
+	slot->db = NULL;
+	pthread_mutex_unlock(&slot->mu);
 	db_close(db);
+	return (NULL);
+}
+
+/*
+ * Cancels the statement of any handler thread whose call is past its
+ * deadline, so a client's deadline frees the server's thread too.
+ */
+static void *
+watchdog_main(void *arg)
+{
+	server *s = arg;
+
+	while (!s->stopping) {
+		int64_t now = clock_mono_ms();
+
+		for (int i = 0; i < s->nslots; i++) {
+			struct slot *sl = &s->slots[i];
+
+			pthread_mutex_lock(&sl->mu);
+			if (sl->deadline_ms != 0 && now > sl->deadline_ms &&
+			    sl->db != NULL) {
+				log_warn("RPC-DEADLINE", "call %s passed its deadline; "
+				    "cancelling its statement", sl->rid);
+				(void)db_cancel(sl->db);
+				sl->deadline_ms = 0;
+			}
+			pthread_mutex_unlock(&sl->mu);
+		}
+		usleep(20000);
+	}
 	return (NULL);
 }
 
@@ -714,6 +761,15 @@ do_finish(rpc_call *c)
 static void
 run_work(rpc_call *c)
 {
+	int64_t left = rpc_remaining_ms(c);
+
+	if (thread_slot != NULL) {
+		pthread_mutex_lock(&thread_slot->mu);
+		thread_slot->deadline_ms = left < 0 ? 0 :
+		    clock_mono_ms() + left + 1;
+		snprintf(thread_slot->rid, sizeof(thread_slot->rid), "%s", c->rid);
+		pthread_mutex_unlock(&thread_slot->mu);
+	}
 	log_set_request_id(c->rid);
 	switch (c->work) {
 	case W_START:
@@ -727,6 +783,11 @@ run_work(rpc_call *c)
 		break;
 	}
 	log_set_request_id(NULL);
+	if (thread_slot != NULL) {
+		pthread_mutex_lock(&thread_slot->mu);
+		thread_slot->deadline_ms = 0;
+		pthread_mutex_unlock(&thread_slot->mu);
+	}
 }
 
 static void
@@ -1053,11 +1114,18 @@ server_start(const struct server_config *cfg, struct server_method *methods,
 				arm(&s->cqs[i], &methods[j]);
 		}
 	}
-	s->nhandlers = cfg->handler_threads;
+	s->nhandlers = s->nslots = cfg->handler_threads;
 	s->handlers = xcalloc((size_t)s->nhandlers, sizeof(pthread_t));
-	for (int i = 0; i < s->nhandlers; i++)
-		if (pthread_create(&s->handlers[i], NULL, handler_main, s) != 0)
+	s->slots = xcalloc((size_t)s->nslots, sizeof(*s->slots));
+	for (int i = 0; i < s->nhandlers; i++) {
+		pthread_mutex_init(&s->slots[i].mu, NULL);
+		s->slots[i].s = s;
+		if (pthread_create(&s->handlers[i], NULL, handler_main,
+		    &s->slots[i]) != 0)
 			log_fatal("THREAD-FAIL", "could not start handler: %m");
+	}
+	if (pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0)
+		log_fatal("THREAD-FAIL", "could not start watchdog: %m");
 	for (int i = 0; i < s->ncq; i++)
 		if (pthread_create(&s->cqs[i].th, NULL, cq_main, &s->cqs[i]) != 0)
 			log_fatal("THREAD-FAIL", "could not start cq thread: %m");
@@ -1114,6 +1182,10 @@ server_stop(server *s, int grace_ms)
 	pthread_mutex_unlock(&s->mu);
 	for (int i = 0; i < s->nhandlers; i++)
 		pthread_join(s->handlers[i], NULL);
+	pthread_join(s->watchdog, NULL);
+	for (int i = 0; i < s->nslots; i++)
+		pthread_mutex_destroy(&s->slots[i].mu);
+	free(s->slots);
 	for (int i = 0; i < s->ncq; i++)
 		grpc_completion_queue_shutdown(s->cqs[i].cq);
 	for (int i = 0; i < s->ncq; i++)

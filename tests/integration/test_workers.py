@@ -90,3 +90,19 @@ class ProfilerPoolTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RecycleTest(unittest.TestCase):
+    def test_worker_exits_cleanly_after_max_jobs(self):
+        rk = Rekindle()
+        try:
+            ingest(rk, "M", 5)
+            p = rk.start("rekindle-profiler", ["-o", "max_jobs=3", "-o", "worker_batch=1"])
+            self.assertEqual(p.p.wait(30), 0)
+            self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.jobs "
+                                       "WHERE state = 'done'"), "3")
+            self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.jobs "
+                                       "WHERE state = 'available'"), "2")
+            self.assertIn("WORKER-RECYCLE", rk.logs())
+        finally:
+            rk.close()
