@@ -117,7 +117,7 @@ class Rekindle:
                         REKINDLE_ADMIN_TOKEN=ADMIN, REKINDLE_BUS_LISTEN=self.bus,
                         REKINDLE_BUS_CONNECT=self.bus,
                         REKINDLE_GRPC_LISTEN="127.0.0.1:%d" % self.port,
-                        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+                        ASAN_OPTIONS="detect_leaks=1")
         self.procs = []
         self.api = self.start("rekindle-api", list(api_opts))
         self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.port)
@@ -226,14 +226,20 @@ class Rekindle:
                               capture_output=True, text=True, check=check, timeout=120)
 
     def close(self):
+        """Stops everything; every process must have exited 0 (clean
+        SIGTERM, no sanitizer or leak report) unless a test killed it."""
         self.channel.close()
+        bad = []
         for p in reversed(self.procs):
-            if p.p.poll() is not None and p.p.returncode not in (0, -9):
-                sys.stderr.write("%s died with %s; its log:\n%s\n" % (
-                    p.name, p.p.returncode, open(p.log, errors="replace").read()[-6000:]))
-            p.stop()
+            code = p.stop()
+            if code not in (0, -9):
+                with open(p.log, errors="replace") as fh:
+                    bad.append("%s exited with %s; its log:\n%s" % (
+                        p.name, code, fh.read()[-6000:]))
         self.db.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if bad:
+            raise AssertionError("\n".join(bad))
 
 
 def bad_request(err):

@@ -17,7 +17,7 @@ class LauncherTest(unittest.TestCase):
         state = tempfile.mkdtemp(prefix="rk-local-")
         os.chmod(state, 0o755)
         port = free_port()
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
         env.pop("REKINDLE_DATABASE_URL", None)
         log = open(os.path.join(state, "local.log"), "wb")
         p = subprocess.Popen([os.path.join(BIN, "rekindle-local"), "--state", state,
