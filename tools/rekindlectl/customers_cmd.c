@@ -3,7 +3,7 @@
  *
  * import reads a CSV with a header. A "transaction_id" column makes it a
  * transactions file, streamed through IngestTransactions in messages of
- * 5,000 rows; otherwise it is a customers file sent through
+ * 10,000 rows; otherwise it is a customers file sent through
  * UpsertCustomers in calls of 500. A progress bar goes to a terminal.
  */
 #include <jansson.h>
@@ -19,7 +19,7 @@
 #include "mem.h"
 #include "rekindle/v1/customer.pb-c.h"
 
-#define TXN_BATCH 5000
+#define TXN_BATCH 10000
 #define CUST_BATCH 500
 
 /* Column index by name, or -1. */
