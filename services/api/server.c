@@ -91,6 +91,9 @@ struct rpc_call {
 	int nviol;
 	char *errmsg;
 	enum work_kind work;
+	bool busy;		/* a handler thread runs this call's work */
+	bool has_pending;	/* ... and this arrived meanwhile */
+	enum work_kind pending;
 	struct rpc_call *next;
 };
 
@@ -609,7 +612,18 @@ handler_main(void *arg)
 			s->tail = NULL;
 		s->qlen--;
 		pthread_mutex_unlock(&s->mu);
-		run_work(c);
+		for (;;) {
+			run_work(c);
+			pthread_mutex_lock(&c->mu);
+			if (!c->has_pending) {
+				c->busy = false;
+				pthread_mutex_unlock(&c->mu);
+				break;
+			}
+			c->work = c->pending;
+			c->has_pending = false;
+			pthread_mutex_unlock(&c->mu);
+		}
 		rpc_call_unref(c);
 	}
 	pthread_mutex_lock(&slot->mu);
@@ -727,6 +741,13 @@ do_message(rpc_call *c)
 	req = unpack(c->m->in, c->payload, rpc_msg_arena(c));
 	grpc_byte_buffer_destroy(c->payload);
 	c->payload = NULL;
+	if (req != NULL && c->m->kind == RPC_CLIENT_STREAM) {
+		/* Receive the next message while this one is handled; its work
+		 * waits for this one (dispatch). */
+		pthread_mutex_lock(&c->mu);
+		start_recv_locked(c);
+		pthread_mutex_unlock(&c->mu);
+	}
 	if (req == NULL) {
 		arena_reset(rpc_msg_arena(c));
 		finish(c, rpc_error(c, RK_EINVAL, "malformed %s message",
@@ -741,6 +762,8 @@ do_message(rpc_call *c)
 		finish(c, rc, NULL);
 		return;
 	}
+	if (c->m->kind == RPC_CLIENT_STREAM)
+		return;		/* the next recv is under way */
 	pthread_mutex_lock(&c->mu);
 	if (bb != NULL)
 		start_send_locked(c, bb);	/* next recv after the send */
@@ -796,7 +819,19 @@ dispatch(rpc_call *c, enum work_kind w)
 	if (c->m->h->inline_) {
 		c->work = w;
 		run_work(c);
-	} else {
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (c->busy) {
+		/* One handler thread at a time per call, in arrival order. */
+		c->pending = w;
+		c->has_pending = true;
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	c->busy = true;
+	pthread_mutex_unlock(&c->mu);
+	{
 		pool_push(c, w);
 	}
 }
@@ -862,6 +897,20 @@ on_request(rpc_call *c, bool ok)
 static void
 on_recv(rpc_call *c, bool ok)
 {
+	bool ended;
+
+	pthread_mutex_lock(&c->mu);
+	ended = c->final_started || c->final_requested;
+	pthread_mutex_unlock(&c->mu);
+	if (ended) {
+		/* The call failed while this message was on its way. */
+		if (c->payload != NULL) {
+			grpc_byte_buffer_destroy(c->payload);
+			c->payload = NULL;
+		}
+		rpc_call_unref(c);
+		return;
+	}
 	if (!ok) {
 		finish(c, RK_ECANCELED, NULL);
 	} else if (c->payload == NULL) {

@@ -199,6 +199,20 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(c.profile.currency, "VND")
         self.assertEqual(c.profile.days_since_last_transaction, 1)
 
+    def test_stream_with_a_malformed_message_fails_cleanly(self):
+        rk = self.rk
+        good = rk.msg("rekindle.v1.IngestTransactionsRequest",
+                      transactions=[self.txn("MAL-1", "MAL-C")]).SerializeToString()
+        f = rk.channel.stream_unary("/rekindle.v1.CustomerService/IngestTransactions")
+        with self.assertRaises(grpc.RpcError) as e:
+            f(iter([good, b"\xff\xff\xff", good, good]), timeout=10,
+              metadata=[("authorization", "Bearer " + ADMIN)])
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        # Each message is its own transaction: the first one stays written.
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.transactions "
+                                   "WHERE txn_id = 'MAL-1'"), "1")
+        self.assertTrue(rk.serving())
+
     def test_rekindlectl_import_get_and_tokens(self):
         rk = self.rk
         path = os.path.join(rk.tmp, "t.csv")
