@@ -1,0 +1,175 @@
+/*
+ * btyd_test.c - BG/NBD on the CDNOW sample reproduces Fader, Hardie & Lee
+ * (2005): r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4,
+ * with calibration weeks 1-39, time in weeks and same-day purchases
+ * merged. MBG/NBD fits the same data; the derived quantities behave.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "btyd.h"
+
+#define MAXC 2357
+
+static struct btyd_customer cust[MAXC];
+static size_t ncust;
+
+/* Days since 1970-01-01 of YYYYMMDD. */
+static long
+day_of(long ymd)
+{
+	struct tm tm = {0};
+
+	tm.tm_year = (int)(ymd / 10000) - 1900;
+	tm.tm_mon = (int)(ymd / 100 % 100) - 1;
+	tm.tm_mday = (int)(ymd % 100);
+	return ((long)(timegm(&tm) / 86400));
+}
+
+/* Builds (x, t_x, T) per sample customer as the paper does. */
+static int
+load_cdnow(void **state)
+{
+	FILE *fp = fopen(RK_CDNOW, "r");
+	long master, sample, ymd, cds, end = day_of(19970930);
+	long first[MAXC + 1], last[MAXC + 1], prev[MAXC + 1];
+	int x[MAXC + 1];
+	double dollars;
+
+	(void)state;
+	if (fp == NULL)
+		return (-1);
+	memset(first, 0, sizeof(first));
+	memset(x, 0, sizeof(x));
+	while (fscanf(fp, "%ld %ld %ld %ld %lf", &master, &sample, &ymd, &cds,
+	    &dollars) == 5) {
+		long d = day_of(ymd);
+
+		if (sample < 1 || sample > MAXC)
+			return (-1);
+		if (first[sample] == 0) {	/* records are in date order */
+			first[sample] = last[sample] = prev[sample] = d;
+			continue;
+		}
+		if (d == prev[sample] || d > end)
+			continue;	/* same day merged; holdout ignored */
+		prev[sample] = last[sample] = d;
+		x[sample]++;
+	}
+	fclose(fp);
+	ncust = 0;
+	for (int i = 1; i <= MAXC; i++) {
+		cust[ncust].x = x[i];
+		cust[ncust].t_x = x[i] ? (last[i] - first[i]) / 7.0 : 0;
+		cust[ncust].T = (end - first[i]) / 7.0;
+		cust[ncust].weight = 1;
+		ncust++;
+	}
+	return (0);
+}
+
+/* |got - want| within half a unit of want's third significant digit. */
+static void
+assert_3sig(double got, double want)
+{
+	double unit = pow(10, floor(log10(fabs(want))) - 2);
+
+	if (fabs(got - want) > unit / 2)
+		fail_msg("got %.6f, want %.4g to 3 significant digits", got, want);
+}
+
+static void
+test_summary_matches_the_paper(void **state)
+{
+	double sx = 0;
+	int zero = 0;
+
+	(void)state;
+	assert_int_equal(ncust, 2357);
+	for (size_t i = 0; i < ncust; i++) {
+		sx += cust[i].x;
+		zero += cust[i].x == 0;
+	}
+	assert_true(sx == 2457);
+	assert_int_equal(zero, 1411);
+}
+
+static void
+test_bgnbd_reproduces_published_parameters(void **state)
+{
+	struct btyd_params p;
+
+	(void)state;
+	assert_int_equal(btyd_fit(BTYD_BGNBD, cust, ncust, &p), RK_OK);
+	assert_3sig(p.r, 0.243);
+	assert_3sig(p.alpha, 4.414);
+	assert_3sig(p.a, 0.793);
+	assert_3sig(p.b, 2.426);
+	assert_3sig(p.log_likelihood, -9582.4);
+	assert_true(fabs(p.log_likelihood - -9582.4) < 0.1);
+}
+
+static void
+test_mbgnbd_fits_and_differs_where_it_should(void **state)
+{
+	struct btyd_params bg, mbg;
+	struct btyd_customer once = {0, 0, 38, 1}, loyal = {10, 37, 38, 1};
+
+	(void)state;
+	assert_int_equal(btyd_fit(BTYD_BGNBD, cust, ncust, &bg), RK_OK);
+	assert_int_equal(btyd_fit(BTYD_MBGNBD, cust, ncust, &mbg), RK_OK);
+	assert_true(isfinite(mbg.log_likelihood));
+	/* A one-time buyer: BG/NBD says certainly alive, MBG/NBD does not. */
+	assert_true(btyd_p_alive(BTYD_BGNBD, &bg, &once) == 1.0);
+	assert_true(btyd_p_alive(BTYD_MBGNBD, &mbg, &once) < 0.9);
+	/* A frequent, recent buyer is alive under both. */
+	assert_true(btyd_p_alive(BTYD_BGNBD, &bg, &loyal) > 0.9);
+	assert_true(btyd_p_alive(BTYD_MBGNBD, &mbg, &loyal) > 0.9);
+}
+
+/* FHL 2005 fig. / lifetimes: customer with x=2, t_x=30.43, T=38.86
+ * expects about 1.226 purchases in the next 39 weeks. */
+static void
+test_conditional_expectation_matches_known_value(void **state)
+{
+	struct btyd_params p = {0.2426, 4.4137, 0.7930, 2.4262, 0, 0};
+	struct btyd_customer c = {2, 30.43, 38.86, 1};
+	double e = btyd_expected(BTYD_BGNBD, &p, &c, 39);
+
+	(void)state;
+	if (fabs(e - 1.226) > 0.005)
+		fail_msg("E[Y(39)] = %.4f, want 1.226", e);
+	assert_true(btyd_expected(BTYD_MBGNBD, &p, &c, 39) > 0);
+}
+
+static void
+test_fit_rejects_no_repeat_data(void **state)
+{
+	struct btyd_customer none[2] = {{0, 0, 10, 1}, {0, 0, 5, 1}};
+	struct btyd_params p;
+
+	(void)state;
+	assert_int_equal(btyd_fit(BTYD_BGNBD, none, 2, &p), RK_EINVAL);
+	assert_int_equal(btyd_fit(BTYD_BGNBD, none, 0, &p), RK_EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_summary_matches_the_paper),
+		cmocka_unit_test(test_bgnbd_reproduces_published_parameters),
+		cmocka_unit_test(test_mbgnbd_fits_and_differs_where_it_should),
+		cmocka_unit_test(test_conditional_expectation_matches_known_value),
+		cmocka_unit_test(test_fit_rejects_no_repeat_data),
+	};
+
+	return (cmocka_run_group_tests(tests, load_cdnow, NULL));
+}

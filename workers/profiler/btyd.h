@@ -1,0 +1,62 @@
+/*
+ * btyd.h - "buy till you die" models of repeat purchasing: BG/NBD (Fader,
+ * Hardie & Lee 2005) and MBG/NBD (Batislam, Denizel & Filiztekin 2007),
+ * fitted by maximum likelihood with GSL's Nelder-Mead simplex, and the
+ * per-customer quantities derived from them.
+ *
+ * Each customer is summarised as (x, t_x, T): x repeat purchases (distinct
+ * purchase days after the first), t_x the time of the last one and T the
+ * time since the first, both from the first purchase, in one unit (days or
+ * weeks). BG/NBD lets a customer drop out only after a repeat purchase, so
+ * a customer with x = 0 is certainly alive; MBG/NBD also allows drop-out at
+ * the first purchase, which fits a card used once and then forgotten.
+ */
+#ifndef RK_BTYD_H
+#define RK_BTYD_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum btyd_model { BTYD_BGNBD, BTYD_MBGNBD };
+
+struct btyd_customer {
+	double x;	/* repeat purchases (integer valued) */
+	double t_x;	/* time of the last purchase, 0 if x = 0 */
+	double T;	/* time since the first purchase */
+	double weight;	/* how many customers share this summary (>= 1) */
+};
+
+struct btyd_params {
+	double r, alpha, a, b;
+	double log_likelihood;	/* at the optimum, summed over customers */
+	int iterations;
+};
+
+/* Name of the model ("BG/NBD", "MBG/NBD"). */
+const char *btyd_name(enum btyd_model m);
+
+/*
+ * Log-likelihood of one customer under m with parameters p (p's
+ * log_likelihood is not read).
+ */
+double btyd_loglik(enum btyd_model m, const struct btyd_params *p,
+    const struct btyd_customer *c);
+
+/*
+ * Fits m to the n customers. RK_EINVAL if n is 0 or nothing repeats;
+ * RK_ERETRY if the optimiser did not converge in its iteration budget
+ * (out then holds the best point found).
+ */
+rk_err btyd_fit(enum btyd_model m, const struct btyd_customer *c, size_t n,
+    struct btyd_params *out);
+
+/* P(alive at T | x, t_x, T). */
+double btyd_p_alive(enum btyd_model m, const struct btyd_params *p,
+    const struct btyd_customer *c);
+
+/* Expected purchases in (T, T + t] for this customer. */
+double btyd_expected(enum btyd_model m, const struct btyd_params *p,
+    const struct btyd_customer *c, double t);
+
+#endif
