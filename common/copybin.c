@@ -101,6 +101,33 @@ copybin_bool(copybin *b, int v)
 }
 
 void
+copybin_int32(copybin *b, int32_t v)
+{
+	put_be(b, 4, 4);
+	put_be(b, (uint32_t)v, 4);
+}
+
+void
+copybin_float8(copybin *b, double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	put_be(b, 8, 4);
+	put_be(b, bits, 8);
+}
+
+void
+copybin_jsonb(copybin *b, const char *json, size_t len)
+{
+	put_be(b, (uint32_t)len + 1, 4);
+	put_be(b, 1, 1);
+	reserve(b, len);
+	memcpy(b->buf + b->len, json, len);
+	b->len += len;
+}
+
+void
 copybin_timestamptz(copybin *b, int64_t unix_us)
 {
 	copybin_int64(b, unix_us - COPYBIN_PG_EPOCH_US);

@@ -33,6 +33,10 @@ void copybin_text(copybin *b, const char *s, size_t len);
 void copybin_int16(copybin *b, int16_t v);
 void copybin_int64(copybin *b, int64_t v);
 void copybin_bool(copybin *b, int v);
+void copybin_int32(copybin *b, int32_t v);
+void copybin_float8(copybin *b, double v);
+/* A jsonb value from its JSON text (binary jsonb = version 1 + text). */
+void copybin_jsonb(copybin *b, const char *json, size_t len);
 /* A timestamptz given as microseconds since the Unix epoch. */
 void copybin_timestamptz(copybin *b, int64_t unix_us);
 /* The -1 field count that ends the stream. */

@@ -6,6 +6,8 @@
 static const struct worker_spec spec = {
 	.name = "rekindle-profiler",
 	.queue = "profile",
+	.cfg = profiler_cfg,
+	.post_init = profiler_init,
 	.handle = profiler_handle,
 };
 

@@ -1,52 +1,315 @@
 /*
  * profiler_db.c - profile SQL.
+ *
+ * CONCURRENCY
+ *	Two profilers re-profiling the same customer serialise on the
+ *	profile row; the later one wins, and both computed from committed
+ *	transactions, so the result is the same.
  */
 #include <stdio.h>
+#include <string.h>
 
+#include "btyd.h"
+#include "copybin.h"
+#include "mem.h"
 #include "profiler_db.h"
 
-rk_err
-profiler_db_basic(db_conn *db, arena *a, const char *const *ids, size_t n,
-    int64_t job_id, int64_t *rows)
+#define FETCH_ROWS "20000"
+#define NCOLS 43
+
+/* Columns of the stage table, in COPY order. */
+static const char profile_cols[] =
+    "customer_id, as_of, first_txn_at, last_txn_at, txn_count, "
+    "total_spend_minor, currency, purchase_days, count_30d, spend_30d, "
+    "count_90d, spend_90d, count_180d, spend_180d, count_365d, spend_365d, "
+    "avg_ticket_minor, median_gap_days, p90_gap_days, overdue_ratio, "
+    "days_since_last, top_categories, top_partners, top_category, "
+    "top_partner, weekend_spend_share, peak_hour, promo_spend_share, "
+    "spend_trend, state, state_since, btyd_x, btyd_t_x, btyd_T, btyd_model, "
+    "p_alive, expected_30d, expected_90d, recency_score, frequency_score, "
+    "monetary_score, segment, job_id";
+
+struct writer {
+	copybin buf;
+	int64_t rows;
+	char currency[8];
+};
+
+static void
+put_text(copybin *b, const char *s)
 {
-	char jid[24];
-	const char *p[2];
-	db_res *r;
+	if (s == NULL)
+		copybin_null(b);
+	else
+		copybin_text(b, s, strlen(s));
+}
+
+static void
+put_shares(copybin *b, char *const *names, const struct profile_share *sh,
+    int n)
+{
+	char json[512];
+	size_t len = 1;
+
+	json[0] = '[';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(json + len, sizeof(json) - len,
+		    "%s{\"key\":\"%s\",\"spend_share\":%.4f,\"count_share\":%.4f}",
+		    i ? "," : "", names[sh[i].index], sh[i].spend_share,
+		    sh[i].count_share);
+	json[len++] = ']';
+	copybin_jsonb(b, json, len);
+}
+
+/* Appends one finished customer to the stage COPY. */
+static void
+write_profile(struct writer *w, const struct refdata *ref, const char *id,
+    struct profile *p, int64_t job_id)
+{
+	struct profile_result r;
+	copybin *b = &w->buf;
+	int rfm[3];
+
+	profile_finish(p, &r);
+	copybin_tuple(b, NCOLS);
+	put_text(b, id);
+	copybin_timestamptz(b, p->as_of_us);
+	if (r.count > 0) {
+		copybin_timestamptz(b, r.first_us);
+		copybin_timestamptz(b, r.last_us);
+	} else {
+		copybin_null(b);
+		copybin_null(b);
+	}
+	copybin_int64(b, r.count);
+	copybin_int64(b, r.spend);
+	put_text(b, w->currency);
+	copybin_int64(b, r.purchase_days);
+	for (int i = 0; i < 4; i++) {
+		copybin_int64(b, r.win[i].count);
+		copybin_int64(b, r.win[i].spend_minor);
+	}
+	copybin_float8(b, r.avg_ticket_minor);
+	copybin_float8(b, r.median_gap_days);
+	copybin_float8(b, r.p90_gap_days);
+	copybin_float8(b, r.overdue_ratio);
+	copybin_int32(b, r.days_since_last);
+	put_shares(b, ref->category, r.top_categories, r.ntop_categories);
+	put_shares(b, ref->partner, r.top_partners, r.ntop_partners);
+	put_text(b, r.ntop_categories ? ref->category[r.top_categories[0].index] :
+	    NULL);
+	put_text(b, r.ntop_partners ? ref->partner[r.top_partners[0].index] :
+	    NULL);
+	copybin_float8(b, r.weekend_spend_share);
+	if (r.peak_hour >= 0)
+		copybin_int16(b, (int16_t)r.peak_hour);
+	else
+		copybin_null(b);
+	copybin_float8(b, r.promo_spend_share);
+	copybin_float8(b, r.spend_trend);
+	put_text(b, profile_state_name(r.state));
+	copybin_timestamptz(b, r.state_since_us);
+	copybin_float8(b, r.btyd_x);
+	copybin_float8(b, r.btyd_t_x);
+	copybin_float8(b, r.btyd_T);
+	if (ref->have_btyd && r.count > 0) {
+		struct btyd_customer c = {r.btyd_x, r.btyd_t_x, r.btyd_T, 1};
+
+		put_text(b, btyd_name(ref->btyd));
+		copybin_float8(b, btyd_p_alive(ref->btyd, &ref->btyd_params, &c));
+		copybin_float8(b, btyd_expected(ref->btyd, &ref->btyd_params, &c,
+		    30));
+		copybin_float8(b, btyd_expected(ref->btyd, &ref->btyd_params, &c,
+		    90));
+	} else {
+		for (int i = 0; i < 4; i++)
+			copybin_null(b);
+	}
+	refdata_rfm(ref, r.days_since_last, (double)r.win[3].count,
+	    (double)r.win[3].spend_minor, rfm);
+	for (int i = 0; i < 3; i++) {
+		if (rfm[i] > 0)
+			copybin_int16(b, (int16_t)rfm[i]);
+		else
+			copybin_null(b);
+	}
+	put_text(b, refdata_segment(rfm[0], rfm[1]));
+	copybin_int64(b, job_id);
+	w->rows++;
+}
+
+/* Sends the staged rows to the stage table. */
+static rk_err
+flush(db_conn *db, struct writer *w)
+{
+	char sql[1200];
 	rk_err rc;
 
-	snprintf(jid, sizeof(jid), "%lld", (long long)job_id);
-	p[0] = db_text_array(a, ids, n);
-	p[1] = jid;
-	/* Customers seen in transactions before the card system sent them. */
-	rc = db_execp(db, "profile_stub_customers",
-	    "INSERT INTO customers (id, source) "
-	    "SELECT unnest($1::text[]), 'transaction' ON CONFLICT DO NOTHING",
-	    1, p, NULL);
-	if (rc != RK_OK)
-		return (rc);
-	/* Main currency = the one with the most spend; totals in it. */
-	rc = db_execp(db, "profile_basic",
-	    "INSERT INTO customer_profiles AS cp (customer_id, first_txn_at, "
-	    " last_txn_at, txn_count, total_spend_minor, currency, profiled_at, "
-	    " job_id) "
-	    "SELECT t.customer_id, min(t.occurred_at), max(t.occurred_at), "
-	    " count(*), coalesce(sum(t.amount_minor) FILTER (WHERE t.currency = "
-	    "  m.currency), 0), m.currency, now(), $2::bigint "
-	    "FROM transactions t "
-	    "JOIN LATERAL (SELECT currency FROM transactions x "
-	    " WHERE x.customer_id = t.customer_id GROUP BY currency "
-	    " ORDER BY sum(abs(amount_minor)) DESC, currency LIMIT 1) m ON true "
-	    "WHERE t.customer_id = ANY($1::text[]) "
-	    "GROUP BY t.customer_id, m.currency "
-	    "ON CONFLICT (customer_id) DO UPDATE SET "
-	    " first_txn_at = EXCLUDED.first_txn_at, "
-	    " last_txn_at = EXCLUDED.last_txn_at, txn_count = EXCLUDED.txn_count, "
-	    " total_spend_minor = EXCLUDED.total_spend_minor, "
-	    " currency = EXCLUDED.currency, profiled_at = now(), "
-	    " job_id = EXCLUDED.job_id", 2, p, &r);
-	if (rc != RK_OK)
-		return (rc);
-	*rows = db_res_affected(r);
-	db_res_free(r);
-	return (RK_OK);
+	if (w->buf.len == 0)
+		return (RK_OK);
+	copybin_trailer(&w->buf);
+	snprintf(sql, sizeof(sql), "COPY profile_stage (%s) FROM STDIN "
+	    "(FORMAT binary)", profile_cols);
+	if ((rc = db_copy_begin(db, sql)) == RK_OK) {
+		rc = db_copy_put(db, w->buf.buf, w->buf.len);
+		if (rc == RK_OK)
+			rc = db_copy_end(db, NULL);
+		else
+			(void)db_copy_end(db, NULL);
+	}
+	copybin_reset(&w->buf);
+	return (rc);
+}
+
+static rk_err
+begin_stage(db_conn *db)
+{
+	rk_err rc = db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS profile_stage "
+	    "(LIKE customer_profiles INCLUDING DEFAULTS)", 0, NULL, NULL);
+
+	if (rc == RK_OK)
+		rc = db_exec(db, "TRUNCATE profile_stage", 0, NULL, NULL);
+	return (rc);
+}
+
+/* Upserts the stage into customer_profiles. */
+static rk_err
+merge_stage(db_conn *db)
+{
+	char sql[4096];
+	size_t n;
+	const char *p;
+
+	n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO customer_profiles "
+	    "(%s) SELECT %s FROM profile_stage ON CONFLICT (customer_id) DO "
+	    "UPDATE SET profiled_at = now()", profile_cols, profile_cols);
+	/* SET col = EXCLUDED.col for every column but the key. */
+	for (p = strchr(profile_cols, ',') + 2; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+		    ", %.*s = EXCLUDED.%.*s", (int)len, p, (int)len, p);
+		p += len;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return (db_exec(db, sql, 0, NULL, NULL));
+}
+
+rk_err
+profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
+    const struct profile_rules *rules, const struct profile_selection *sel,
+    int64_t as_of_us, int64_t job_id, int64_t *customers)
+{
+	struct writer w;
+	struct profile p;
+	char cur_id[80] = "";
+	bool open_customer = false;
+	const char *params[2];
+	rk_err rc;
+
+	*customers = 0;
+	memset(&w, 0, sizeof(w));
+	memset(&p, 0, sizeof(p));
+	copybin_init(&w.buf);
+	if (sel->ids != NULL) {
+		params[0] = db_text_array(a, sel->ids, sel->nids);
+		/* Customers seen in transactions before the card system sent
+		 * them get a stub row: no contact data, no consent. */
+		rc = db_execp(db, "profile_stub_customers",
+		    "INSERT INTO customers (id, source) "
+		    "SELECT unnest($1::text[]), 'transaction' "
+		    "ON CONFLICT DO NOTHING", 1, params, NULL);
+		if (rc == RK_OK)
+			rc = db_exec(db, "DECLARE scan NO SCROLL CURSOR FOR "
+			    "SELECT t.customer_id, "
+			    " (extract(epoch from t.occurred_at) * 1e6)::int8, "
+			    " t.amount_minor, t.currency, coalesce(t.mcc, -1), "
+			    " t.merchant_id, t.merchant_name, "
+			    " extract(isodow from t.occurred_at AT TIME ZONE "
+			    "  c.time_zone)::int, "
+			    " extract(hour from t.occurred_at AT TIME ZONE "
+			    "  c.time_zone)::int "
+			    "FROM transactions t JOIN customers c ON "
+			    " c.id = t.customer_id "
+			    "WHERE t.customer_id = ANY($1::text[]) "
+			    "ORDER BY t.customer_id, t.occurred_at", 1, params, NULL);
+	} else {
+		params[0] = sel->lo;
+		params[1] = sel->hi;
+		rc = db_exec(db, "DECLARE scan NO SCROLL CURSOR FOR "
+		    "SELECT t.customer_id, "
+		    " (extract(epoch from t.occurred_at) * 1e6)::int8, "
+		    " t.amount_minor, t.currency, coalesce(t.mcc, -1), "
+		    " t.merchant_id, t.merchant_name, "
+		    " extract(isodow from t.occurred_at AT TIME ZONE "
+		    "  c.time_zone)::int, "
+		    " extract(hour from t.occurred_at AT TIME ZONE "
+		    "  c.time_zone)::int "
+		    "FROM transactions t JOIN customers c ON c.id = t.customer_id "
+		    "WHERE t.customer_id >= $1 AND ($2::text IS NULL OR "
+		    " t.customer_id < $2) "
+		    "ORDER BY t.customer_id, t.occurred_at", 2, params, NULL);
+	}
+	if (rc == RK_OK)
+		rc = begin_stage(db);
+	copybin_header(&w.buf);
+	while (rc == RK_OK) {
+		db_res *res;
+		int n;
+
+		if ((rc = db_exec(db, "FETCH FORWARD " FETCH_ROWS " FROM scan", 0,
+		    NULL, &res)) != RK_OK)
+			break;
+		n = db_res_nrows(res);
+		for (int i = 0; i < n; i++) {
+			const char *id = db_res_str(res, i, 0);
+			const char *mid = db_res_str(res, i, 5);
+			struct profile_txn t;
+
+			if (!open_customer || strcmp(id, cur_id) != 0) {
+				if (open_customer)
+					write_profile(&w, ref, cur_id, &p, job_id);
+				snprintf(cur_id, sizeof(cur_id), "%s", id);
+				snprintf(w.currency, sizeof(w.currency), "%s",
+				    db_res_str(res, i, 3));
+				profile_begin(&p, as_of_us, rules);
+				open_customer = true;
+			}
+			t.at_us = db_res_int64(res, i, 1);
+			t.amount_minor = db_res_int64(res, i, 2);
+			t.in_currency = strcmp(db_res_str(res, i, 3),
+			    w.currency) == 0;
+			t.category = refdata_category(ref,
+			    (int)db_res_int64(res, i, 4));
+			t.partner = refdata_partner(ref, mid,
+			    db_res_str(res, i, 6));
+			t.local_dow = (int)db_res_int64(res, i, 7);
+			t.local_hour = (int)db_res_int64(res, i, 8);
+			t.promo = ref->npromos > 0 && refdata_promo(ref, t.at_us,
+			    mid, t.partner, t.category);
+			profile_add(&p, &t);
+		}
+		db_res_free(res);
+		if (n == 0)
+			break;
+		/* Keep memory bounded: ship what is finished. */
+		if (w.buf.len > (1u << 22)) {
+			if ((rc = flush(db, &w)) != RK_OK)
+				break;
+			copybin_header(&w.buf);
+		}
+	}
+	if (rc == RK_OK && open_customer)
+		write_profile(&w, ref, cur_id, &p, job_id);
+	if (rc == RK_OK)
+		rc = flush(db, &w);
+	if (rc == RK_OK)
+		rc = db_exec(db, "CLOSE scan", 0, NULL, NULL);
+	if (rc == RK_OK && w.rows > 0)
+		rc = merge_stage(db);
+	profile_fini(&p);
+	copybin_fini(&w.buf);
+	*customers = w.rows;
+	return (rc);
 }

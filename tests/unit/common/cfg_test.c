@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "config.h"
+#include "profiler.h"
 #include "worker.h"
 
 static char *var_s;
@@ -111,7 +112,8 @@ test_cfg_print_masks_secrets(void **state)
 static void
 test_example_config_lists_exactly_the_table_keys(void **state)
 {
-	const struct cfg_entry *const all[] = {api_cfg, worker_cfg, NULL};
+	const struct cfg_entry *const all[] = {api_cfg, worker_cfg, profiler_cfg,
+	    NULL};
 	FILE *fp = fopen(RK_EXAMPLE_CONF, "r");
 	char line[512];
 	int seen = 0, total = 0;

@@ -1,0 +1,309 @@
+/*
+ * refdata.c - reference data and model parameters for profiling.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "mem.h"
+#include "refdata.h"
+
+#define STALE_MS 60000
+
+void
+refdata_free(struct refdata *r)
+{
+	for (int i = 0; i < r->ncategories; i++)
+		free(r->category[i]);
+	for (int i = 0; i < r->npartners; i++)
+		free(r->partner[i]);
+	for (int i = 0; i < r->nmerchants; i++)
+		free(r->merchants[i].merchant_id);
+	for (int i = 0; i < r->nprefixes; i++)
+		free(r->prefixes[i].prefix);
+	for (int i = 0; i < r->npromos; i++)
+		free(r->promos[i].merchant_id);
+	free(r->merchants);
+	free(r->prefixes);
+	free(r->promos);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+index_of(char *const *names, int n, const char *s)
+{
+	for (int i = 0; s != NULL && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (i);
+	return (-1);
+}
+
+static int
+cmp_merchant(const void *a, const void *b)
+{
+	return (strcmp(((const struct merchant_partner *)a)->merchant_id,
+	    ((const struct merchant_partner *)b)->merchant_id));
+}
+
+/* Reads the n numbers of a JSON array like [1.5, 2, 3] into out. */
+static bool
+json_numbers(const char *s, double *out, int n)
+{
+	const char *p = s ? strchr(s, '[') : NULL;
+
+	for (int i = 0; p != NULL && i < n; i++) {
+		char *end;
+
+		out[i] = strtod(p + 1, &end);
+		if (end == p + 1)
+			return (false);
+		p = strchr(end, i + 1 < n ? ',' : ']');
+	}
+	return (p != NULL);
+}
+
+/* Reads "key": number from a flat JSON object. */
+static bool
+json_number(const char *s, const char *key, double *out)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (s == NULL || (p = strstr(s, pat)) == NULL)
+		return (false);
+	*out = strtod(p + strlen(pat), NULL);
+	return (true);
+}
+
+static rk_err
+load_models(struct refdata *r, db_conn *db)
+{
+	db_res *res;
+	rk_err rc;
+
+	rc = db_exec(db, "SELECT DISTINCT ON (model) model, params::text "
+	    "FROM model_fits WHERE model IN ('bgnbd', 'mbgnbd', 'btyd', 'rfm') "
+	    "ORDER BY model, fitted_at DESC, id DESC", 0, NULL, &res);
+	if (rc != RK_OK)
+		return (rc);
+	r->have_btyd = r->have_rfm = false;
+	for (int i = 0; i < db_res_nrows(res); i++) {
+		const char *m = db_res_str(res, i, 0), *p = db_res_str(res, i, 1);
+
+		if (strcmp(m, "rfm") == 0) {
+			r->have_rfm = json_numbers(strstr(p, "\"r\""), r->rfm_r, 4) &&
+			    json_numbers(strstr(p, "\"f\""), r->rfm_f, 4) &&
+			    json_numbers(strstr(p, "\"m\""), r->rfm_m, 4);
+		} else if (strcmp(m, "btyd") == 0) {
+			/* {"model": "mbgnbd", "r": .., "alpha": .., "a": .., "b": ..} */
+			struct btyd_params *bp = &r->btyd_params;
+
+			r->btyd = strstr(p, "\"mbgnbd\"") ? BTYD_MBGNBD : BTYD_BGNBD;
+			r->have_btyd = json_number(p, "r", &bp->r) &&
+			    json_number(p, "alpha", &bp->alpha) &&
+			    json_number(p, "a", &bp->a) && json_number(p, "b", &bp->b);
+		}
+	}
+	db_res_free(res);
+	return (RK_OK);
+}
+
+rk_err
+refdata_load(struct refdata *r, db_conn *db, bool force)
+{
+	int64_t now = clock_mono_ms();
+	db_res *res;
+	rk_err rc;
+
+	if (!force && r->loaded_ms != 0 && now - r->loaded_ms < STALE_MS)
+		return (RK_OK);
+	refdata_free(r);
+	if ((rc = db_exec(db, "SELECT category FROM categories ORDER BY category",
+	    0, NULL, &res)) != RK_OK)
+		return (rc);
+	for (int i = 0; i < db_res_nrows(res) && i < PROFILE_MAX_CATEGORIES; i++)
+		r->category[r->ncategories++] = xstrdup(db_res_str(res, i, 0));
+	db_res_free(res);
+	r->other = index_of(r->category, r->ncategories, "other");
+	memset(r->mcc_category, -1, sizeof(r->mcc_category));
+	if ((rc = db_exec(db, "SELECT mcc, category FROM mcc_codes", 0, NULL,
+	    &res)) != RK_OK)
+		return (rc);
+	for (int i = 0; i < db_res_nrows(res); i++) {
+		int64_t mcc = db_res_int64(res, i, 0);
+
+		if (mcc >= 0 && mcc < 10000)
+			r->mcc_category[mcc] = (int8_t)index_of(r->category,
+			    r->ncategories, db_res_str(res, i, 1));
+	}
+	db_res_free(res);
+	if ((rc = db_exec(db, "SELECT partner_id FROM partners ORDER BY "
+	    "partner_id", 0, NULL, &res)) != RK_OK)
+		return (rc);
+	for (int i = 0; i < db_res_nrows(res) && i < PROFILE_MAX_PARTNERS; i++)
+		r->partner[r->npartners++] = xstrdup(db_res_str(res, i, 0));
+	db_res_free(res);
+	if ((rc = db_exec(db, "SELECT merchant_id, partner_id FROM "
+	    "partner_merchants ORDER BY merchant_id COLLATE \"C\"", 0, NULL,
+	    &res)) != RK_OK)
+		return (rc);
+	r->nmerchants = db_res_nrows(res);
+	r->merchants = xcalloc((size_t)r->nmerchants + 1, sizeof(*r->merchants));
+	for (int i = 0; i < r->nmerchants; i++) {
+		r->merchants[i].merchant_id = xstrdup(db_res_str(res, i, 0));
+		r->merchants[i].partner = index_of(r->partner, r->npartners,
+		    db_res_str(res, i, 1));
+	}
+	db_res_free(res);
+	if ((rc = db_exec(db, "SELECT prefix, partner_id FROM "
+	    "partner_name_prefixes ORDER BY length(prefix) DESC, prefix", 0,
+	    NULL, &res)) != RK_OK)
+		return (rc);
+	r->nprefixes = db_res_nrows(res);
+	r->prefixes = xcalloc((size_t)r->nprefixes + 1, sizeof(*r->prefixes));
+	for (int i = 0; i < r->nprefixes; i++) {
+		r->prefixes[i].prefix = xstrdup(db_res_str(res, i, 0));
+		r->prefixes[i].partner = index_of(r->partner, r->npartners,
+		    db_res_str(res, i, 1));
+	}
+	db_res_free(res);
+	if ((rc = db_exec(db, "SELECT (extract(epoch from starts_at) * 1e6)::int8, "
+	    "(extract(epoch from ends_at) * 1e6)::int8, merchant_id, partner_id, "
+	    "category FROM promotions", 0, NULL, &res)) != RK_OK)
+		return (rc);
+	r->npromos = db_res_nrows(res);
+	r->promos = xcalloc((size_t)r->npromos + 1, sizeof(*r->promos));
+	for (int i = 0; i < r->npromos; i++) {
+		struct promotion *p = &r->promos[i];
+
+		p->starts_us = db_res_int64(res, i, 0);
+		p->ends_us = db_res_int64(res, i, 1);
+		p->merchant_id = db_res_str(res, i, 2) ?
+		    xstrdup(db_res_str(res, i, 2)) : NULL;
+		p->partner = index_of(r->partner, r->npartners,
+		    db_res_str(res, i, 3));
+		p->category = index_of(r->category, r->ncategories,
+		    db_res_str(res, i, 4));
+	}
+	db_res_free(res);
+	if ((rc = load_models(r, db)) != RK_OK)
+		return (rc);
+	r->loaded_ms = now;
+	return (RK_OK);
+}
+
+int
+refdata_category(const struct refdata *r, int mcc)
+{
+	int c = mcc >= 0 && mcc < 10000 ? r->mcc_category[mcc] : -1;
+
+	return (c >= 0 ? c : r->other);
+}
+
+int
+refdata_partner(const struct refdata *r, const char *merchant_id,
+    const char *merchant_name)
+{
+	if (merchant_id != NULL && r->nmerchants > 0) {
+		struct merchant_partner key = {(char *)merchant_id, -1};
+		const struct merchant_partner *hit = bsearch(&key, r->merchants,
+		    (size_t)r->nmerchants, sizeof(*r->merchants), cmp_merchant);
+
+		if (hit != NULL)
+			return (hit->partner);
+	}
+	if (merchant_name == NULL)
+		return (-1);
+	for (int i = 0; i < r->nprefixes; i++) {
+		const char *p = r->prefixes[i].prefix, *n = merchant_name;
+
+		while (*p != '\0' && toupper((unsigned char)*n) == *p) {
+			p++;
+			n++;
+		}
+		if (*p == '\0')
+			return (r->prefixes[i].partner);
+	}
+	return (-1);
+}
+
+bool
+refdata_promo(const struct refdata *r, int64_t at_us, const char *merchant_id,
+    int partner, int category)
+{
+	for (int i = 0; i < r->npromos; i++) {
+		const struct promotion *p = &r->promos[i];
+
+		if (at_us < p->starts_us || at_us >= p->ends_us)
+			continue;
+		if (p->merchant_id != NULL && (merchant_id == NULL ||
+		    strcmp(p->merchant_id, merchant_id) != 0))
+			continue;
+		if (p->partner >= 0 && p->partner != partner)
+			continue;
+		if (p->category >= 0 && p->category != category)
+			continue;
+		return (true);
+	}
+	return (false);
+}
+
+/* Score 1..5: how many cut-offs v is above (or below, for recency). */
+static int
+score(const double cut[4], double v, bool lower_is_better)
+{
+	int s = 1;
+
+	for (int i = 0; i < 4; i++)
+		if (lower_is_better ? v < cut[3 - i] : v > cut[i])
+			s++;
+	return (s);
+}
+
+void
+refdata_rfm(const struct refdata *r, double recency_days, double frequency,
+    double monetary, int scores[3])
+{
+	if (!r->have_rfm) {
+		scores[0] = scores[1] = scores[2] = 0;
+		return;
+	}
+	scores[0] = score(r->rfm_r, recency_days, true);
+	scores[1] = score(r->rfm_f, frequency, false);
+	scores[2] = score(r->rfm_m, monetary, false);
+}
+
+/*
+ * The usual RFM grid on recency and frequency scores (as in the widely
+ * used R x F segment map), with R1F1 named Lost.
+ */
+const char *
+refdata_segment(int rs, int fs)
+{
+	if (rs < 1 || fs < 1)
+		return (NULL);
+	if (rs == 1 && fs == 1)
+		return ("Lost");
+	if (rs <= 2 && fs <= 2)
+		return ("Hibernating");
+	if (rs <= 2 && fs <= 4)
+		return ("At risk");
+	if (rs <= 2)
+		return ("Cannot lose them");
+	if (rs == 3 && fs <= 2)
+		return ("About to sleep");
+	if (rs == 3 && fs == 3)
+		return ("Needs attention");
+	if (rs == 5 && fs >= 4)
+		return ("Champions");
+	if (fs >= 4)
+		return ("Loyal");
+	if (rs == 4 && fs == 1)
+		return ("Promising");
+	if (rs == 5 && fs == 1)
+		return ("New");
+	return ("Potential loyalists");
+}

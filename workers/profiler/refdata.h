@@ -1,0 +1,69 @@
+/*
+ * refdata.h - the reference data a profiler holds in memory: categories
+ * by MCC, partners by merchant id and name prefix, promotions, and the
+ * model parameters in use (BTYD, RFM cut-offs). Small tables, reloaded
+ * when older than a minute, so edits through the API take effect without
+ * restarts.
+ */
+#ifndef RK_REFDATA_H
+#define RK_REFDATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "btyd.h"
+#include "db.h"
+#include "profile.h"
+
+struct promotion {
+	int64_t starts_us, ends_us;
+	char *merchant_id;	/* NULL = any */
+	int partner;		/* -1 = any */
+	int category;		/* -1 = any */
+};
+
+struct merchant_partner {
+	char *merchant_id;
+	int partner;
+};
+
+struct refdata {
+	int64_t loaded_ms;
+	char *category[PROFILE_MAX_CATEGORIES];
+	int ncategories;
+	int8_t mcc_category[10000];	/* -1: unknown */
+	int other;			/* index of "other" */
+	char *partner[PROFILE_MAX_PARTNERS];
+	int npartners;
+	struct merchant_partner *merchants;	/* sorted by id, bytewise */
+	int nmerchants;
+	struct { char *prefix; int partner; } *prefixes;	/* longest first */
+	int nprefixes;
+	struct promotion *promos;
+	int npromos;
+	bool have_btyd;
+	enum btyd_model btyd;
+	struct btyd_params btyd_params;
+	bool have_rfm;
+	double rfm_r[4], rfm_f[4], rfm_m[4];	/* quintile cut-offs */
+};
+
+/* Loads (or reloads when stale or force) from db. */
+rk_err refdata_load(struct refdata *r, db_conn *db, bool force);
+void refdata_free(struct refdata *r);
+
+/* Category index of an MCC (the "other" index when unknown). */
+int refdata_category(const struct refdata *r, int mcc);
+/* Partner index of a merchant (id first, then name prefix), -1 if none. */
+int refdata_partner(const struct refdata *r, const char *merchant_id,
+    const char *merchant_name);
+/* Whether a transaction falls in a promotion. */
+bool refdata_promo(const struct refdata *r, int64_t at_us,
+    const char *merchant_id, int partner, int category);
+
+/* RFM scores 1..5 from the stored cut-offs (0 if none) and the segment. */
+void refdata_rfm(const struct refdata *r, double recency_days,
+    double frequency, double monetary, int scores[3]);
+const char *refdata_segment(int r_score, int f_score);
+
+#endif
