@@ -18,6 +18,7 @@ char *var_tls_client_ca_file;
 int var_shutdown_grace_ms;
 int var_health_interval_ms;
 char *var_port_file;
+int var_profile_chunk;
 
 const struct cfg_entry api_cfg[] = {
 	{"grpc_listen", CFG_STR, "127.0.0.1:50051", &var_grpc_listen, 0, 0, 0,
@@ -50,5 +51,7 @@ const struct cfg_entry api_cfg[] = {
 	    60000, 0, "how often the database is pinged for health"},
 	{"port_file", CFG_STR, "", &var_port_file, 0, 0, 0,
 	    "if set, the bound port is written here once serving"},
+	{"profile_chunk", CFG_INT, "5000", &var_profile_chunk, 10, 1000000, 0,
+	    "customers per job of a full profiling run"},
 	CFG_END,
 };

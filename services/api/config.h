@@ -23,6 +23,7 @@ extern char *var_tls_client_ca_file;
 extern int var_shutdown_grace_ms;
 extern int var_health_interval_ms;
 extern char *var_port_file;
+extern int var_profile_chunk;
 
 extern const struct cfg_entry api_cfg[];
 

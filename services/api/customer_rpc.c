@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pbtime.h"
 #include "phone.h"
+#include "profile_view.h"
 #include "rekindle/v1/customer.pb-c.h"
 #include "validate.h"
 
@@ -212,17 +213,14 @@ upsert_customers(rpc_call *c, const ProtobufCMessage *req,
 /* Columns of the one GetCustomer query (customer, profile, consents). */
 enum {
 	G_NAME, G_PHONE, G_EMAIL, G_PUSH, G_ZALO, G_TZ, G_LANG, G_CREATED,
-	G_UPDATED, G_HAS_PROFILE, G_FIRST, G_LAST, G_COUNT, G_SPEND, G_CUR,
-	G_PROFILED, G_DAYS, G_CH, G_PURPOSE, G_GRANTED, G_AT, G_SOURCE
+	G_UPDATED, G_PROFILE, G_CH = G_PROFILE + PROFILE_VIEW_NCOLS, G_PURPOSE,
+	G_GRANTED, G_AT, G_SOURCE
 };
 
 static const char get_sql[] =
     "SELECT c.full_name, c.phone_e164, c.email, c.push_token, "
     " c.zalo_available, c.time_zone, c.language, " PBTIME_US("c.created_at")
-    ", " PBTIME_US("c.updated_at") ", p.customer_id IS NOT NULL, "
-    PBTIME_US("p.first_txn_at") ", " PBTIME_US("p.last_txn_at") ", "
-    " p.txn_count, p.total_spend_minor, p.currency, "
-    PBTIME_US("p.profiled_at") ", current_date - p.last_txn_at::date, "
+    ", " PBTIME_US("c.updated_at") ", " PROFILE_VIEW_COLS ", "
     " k.channel, k.purpose, k.granted, " PBTIME_US("k.granted_at") ", "
     " k.source "
     "FROM customers c "
@@ -236,26 +234,6 @@ col_str(arena *a, db_res *r, int col)
 	const char *v = db_res_str(r, 0, col);
 
 	return (arena_strdup(a, v ? v : ""));
-}
-
-static Rekindle__V1__Profile *
-profile_from_row(arena *a, db_res *r, const char *id)
-{
-	Rekindle__V1__Profile *pr;
-
-	if (!db_res_bool(r, 0, G_HAS_PROFILE))
-		return (NULL);
-	pr = arena_alloc(a, sizeof(*pr));
-	rekindle__v1__profile__init(pr);
-	pr->customer_id = arena_strdup(a, id);
-	pr->first_transaction_time = pbtime_new(a, db_res_int64(r, 0, G_FIRST));
-	pr->last_transaction_time = pbtime_new(a, db_res_int64(r, 0, G_LAST));
-	pr->transaction_count = db_res_int64(r, 0, G_COUNT);
-	pr->total_spend_minor = db_res_int64(r, 0, G_SPEND);
-	pr->currency = col_str(a, r, G_CUR);
-	pr->profile_time = pbtime_new(a, db_res_int64(r, 0, G_PROFILED));
-	pr->days_since_last_transaction = (int32_t)db_res_int64(r, 0, G_DAYS);
-	return (pr);
 }
 
 static rk_err
@@ -290,7 +268,7 @@ get_customer(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	cu->language = col_str(a, res, G_LANG);
 	cu->create_time = pbtime_new(a, db_res_int64(res, 0, G_CREATED));
 	cu->update_time = pbtime_new(a, db_res_int64(res, 0, G_UPDATED));
-	cu->profile = profile_from_row(a, res, r->customer_id);
+	cu->profile = profile_view(a, res, 0, G_PROFILE);
 	cu->consents = arena_alloc(a, sizeof(void *) * (size_t)n);
 	for (int i = 0; i < n && !db_res_isnull(res, i, G_CH); i++) {
 		Rekindle__V1__Consent *co = arena_alloc(a, sizeof(*co));

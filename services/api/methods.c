@@ -13,6 +13,7 @@
 #include "health.h"
 #include "mem.h"
 #include "methods.h"
+#include "profile_rpc.h"
 #include "reflection.h"
 #include "rekindle/v1/agent.pb-c.h"
 #include "rekindle/v1/campaign.pb-c.h"
@@ -40,6 +41,7 @@ static const struct rpc_handler *const tables[] = {
 	health_handlers,
 	reflection_handlers,
 	customer_handlers,
+	profile_handlers,
 	token_handlers,
 };
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +48,8 @@ child_start(struct child *c)
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		/* If the launcher itself is killed, its children stop too. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(c->argv[0], c->argv);
 		_exit(127);
 	}

@@ -51,6 +51,57 @@ class LauncherTest(unittest.TestCase):
             self.assertIn('"first_transaction_time":"2010-12-07T14:57:00Z"', got)
             self.assertIn('"last_transaction_time":"2011-12-07T15:52:00Z"', got)
 
+            # A full profiling run as of the day after the data ends: RFM,
+            # lifecycle states and BG/NBD on data no one here made.
+            out = ctl("profiles", "run", "--as-of", "2011-12-10",
+                      "--request-id", "or-full-1")
+            self.assertIn("done: ok", out.stdout, out.stderr)
+            again = ctl("profiles", "run", "--as-of", "2011-12-10",
+                        "--request-id", "or-full-1")
+            self.assertIn("operations/profile-1 done", again.stdout)
+            url = conf["REKINDLE_DATABASE_URL"].strip("'")
+            bindir = sorted(os.listdir("/usr/lib/postgresql"))[-1]
+            sql = lambda q: subprocess.run(
+                ["/usr/lib/postgresql/%s/bin/psql" % bindir, url, "-qAtX", "-c", q],
+                capture_output=True, text=True, check=True).stdout.strip()
+            self.assertEqual(sql("SELECT state, chunks_done = chunks_total, "
+                                 "customers_done FROM rekindle.profile_runs"),
+                             "done|t|4372")
+            states = dict(l.split("|") for l in sql(
+                "SELECT state, count(*) FROM rekindle.customer_profiles "
+                "GROUP BY 1").splitlines())
+            self.assertEqual(sum(map(int, states.values())), 4372)
+            # 90..364 days quiet at 2011-12-10; 365+ lost (the data spans
+            # 373 days, so few).
+            self.assertTrue(1300 < int(states["dormant"]) < 1450, states)
+            self.assertTrue(50 < int(states["lost"]) < 200, states)
+            self.assertTrue(int(states["active"]) > 1000, states)
+            # Customers whose only invoices were cancellations made no
+            # purchase: lost, and not scored.
+            self.assertEqual(sql("SELECT count(*) FROM rekindle.customer_profiles "
+                                 "WHERE txn_count > 0 AND (recency_score IS NULL "
+                                 "OR segment IS NULL)"), "0")
+            self.assertEqual(sql("SELECT count(*) FROM rekindle.customer_profiles "
+                                 "WHERE txn_count = 0 AND state <> 'lost'"), "0")
+            self.assertEqual(sql("SELECT count(DISTINCT segment) FROM "
+                                 "rekindle.customer_profiles"), "11")
+            fits = sql("SELECT model FROM rekindle.model_fits ORDER BY model")
+            self.assertEqual(fits.split(), ["bgnbd", "btyd", "mbgnbd", "rfm"])
+            bg = sql("SELECT (params->>'r')::float8 > 0 AND (params->>'alpha')::float8 > 0 "
+                     "AND (params->>'a')::float8 > 0 AND (params->>'b')::float8 > 0 "
+                     "AND log_likelihood < 0 FROM rekindle.model_fits WHERE model = 'bgnbd'")
+            self.assertEqual(bg, "t")
+            # P(alive) is a probability; frequent recent buyers expect more.
+            self.assertEqual(sql("SELECT count(*) FROM rekindle.customer_profiles "
+                                 "WHERE NOT p_alive BETWEEN 0 AND 1"), "0")
+            self.assertEqual(sql(
+                "SELECT avg(expected_90d) FILTER (WHERE segment = 'Champions') > "
+                "2 * avg(expected_90d) FILTER (WHERE segment = 'Hibernating') "
+                "FROM rekindle.customer_profiles"), "t")
+            prof = ctl("--json", "profiles", "get", "UK12347").stdout
+            self.assertIn('"state":"active"', prof)
+            self.assertIn('"segment":"Champions"', prof)
+
             kids = children(p.pid)
             prof = [int(k[0]) for k in kids if "rekindle-profiler" in k[1]]
             self.assertEqual(len(prof), 2)
@@ -63,10 +114,19 @@ class LauncherTest(unittest.TestCase):
             self.assertEqual(p.wait(60), 0)
             left = subprocess.run(["pgrep", "-f", state], capture_output=True, text=True)
             self.assertEqual(left.stdout.strip(), "", "processes left running")
+        except BaseException:
+            log.flush()
+            with open(os.path.join(state, "local.log"), errors="replace") as fh:
+                print(fh.read()[-8000:])
+            raise
         finally:
             if p.poll() is None:
-                p.kill()
-                p.wait()
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
             log.close()
             subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "stop",
                             os.path.join(state, "pg")])

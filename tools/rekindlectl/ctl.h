@@ -20,5 +20,6 @@ int ctl_fail(const char *what, rk_err rc, const struct rkc_status *st);
 int cmd_health(struct ctl *c, int argc, char **argv);
 int cmd_customers(struct ctl *c, int argc, char **argv);
 int cmd_tokens(struct ctl *c, int argc, char **argv);
+int cmd_profiles(struct ctl *c, int argc, char **argv);
 
 #endif

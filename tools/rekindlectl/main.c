@@ -9,6 +9,9 @@
  *	tokens create NAME --role admin|service|agent [--agent ID]
  *	tokens list [--all]
  *	tokens revoke ID
+ *	profiles run [--as-of YYYY-MM-DD] [--request-id ID]
+ *	profiles get ID
+ *	profiles list [--state S] [--segment S] [--category C] [--partner P]
  *
  * Defaults come from REKINDLE_ADDR and REKINDLE_TOKEN.
  */
@@ -47,7 +50,11 @@ usage(void)
 	    "  customers get ID\n"
 	    "  tokens create NAME --role admin|service|agent [--agent ID]\n"
 	    "  tokens list [--all]\n"
-	    "  tokens revoke ID\n");
+	    "  tokens revoke ID\n"
+	    "  profiles run [--as-of YYYY-MM-DD] [--request-id ID]\n"
+	    "  profiles get ID\n"
+	    "  profiles list [--state S] [--segment S] [--category C] "
+	    "[--partner P] [--limit N]\n");
 	exit(2);
 }
 
@@ -106,6 +113,8 @@ main(int argc, char **argv)
 		rc = cmd_customers(&c, argc, argv);
 	else if (strcmp(argv[0], "tokens") == 0)
 		rc = cmd_tokens(&c, argc, argv);
+	else if (strcmp(argv[0], "profiles") == 0)
+		rc = cmd_profiles(&c, argc, argv);
 	else
 		usage();
 	rkc_close(c.client);

@@ -85,7 +85,7 @@ profile_add(struct profile *p, const struct profile_txn *t)
 			    (size_t)p->capgaps);
 		}
 		p->gaps[p->ngaps++] = gap;
-		if (gap >= p->rules->at_risk_days)
+		if (gap >= p->rules->dormant_days)
 			p->streak_start_us = t->at_us;	/* came back */
 	}
 	p->last_day = day;

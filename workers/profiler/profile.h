@@ -57,7 +57,7 @@ struct profile {
 	int64_t as_of_us;
 	int64_t first_us, last_us, count, spend;
 	int64_t last_day;		/* day number of the last purchase */
-	int64_t streak_start_us;	/* first purchase after the last long gap */
+	int64_t streak_start_us;	/* first purchase after a dormant gap */
 	int32_t *gaps;			/* gaps between purchase days */
 	int ngaps, capgaps;
 	struct profile_window win[4];	/* 30, 90, 180, 365 */

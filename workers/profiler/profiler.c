@@ -5,7 +5,10 @@
  * A profile is recomputed from the customer's transactions, never added
  * to, so a job run twice (after a lease expired) writes the same rows.
  */
+#include <stdio.h>
+
 #include "clock.h"
+#include "finalize.h"
 #include "log.h"
 #include "profiler.h"
 #include "profiler_db.h"
@@ -50,6 +53,45 @@ profiler_init(struct worker *w, db_conn *db)
 	return (refdata_load(&ref, db, true));
 }
 
+/*
+ * Counts a finished chunk of a full run, in the chunk's transaction; the
+ * chunk that completes the run enqueues its finalize job, exactly once.
+ */
+static rk_err
+chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
+    int64_t customers)
+{
+	Rekindle__Bus__V1__ProfileJob fin = REKINDLE__BUS__V1__PROFILE_JOB__INIT;
+	char run[24], n[24];
+	const char *p[2] = {run, n};
+	unsigned char *payload;
+	size_t len;
+	db_res *r;
+	rk_err rc;
+	bool last;
+
+	snprintf(run, sizeof(run), "%lld", (long long)pj->run_id);
+	snprintf(n, sizeof(n), "%lld", (long long)customers);
+	rc = db_exec(db, "UPDATE profile_runs SET chunks_done = chunks_done + 1, "
+	    "customers_done = customers_done + $2, updated_at = now(), "
+	    "state = CASE WHEN chunks_done + 1 = chunks_total THEN 'finalizing' "
+	    " ELSE state END "
+	    "WHERE id = $1 RETURNING chunks_done = chunks_total", 2, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	last = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
+	db_res_free(r);
+	if (!last)
+		return (RK_OK);
+	fin.run_id = pj->run_id;
+	fin.as_of_us = pj->as_of_us;
+	fin.finalize = 1;
+	len = rekindle__bus__v1__profile_job__get_packed_size(&fin);
+	payload = arena_alloc(a, len + 1);
+	rekindle__bus__v1__profile_job__pack(&fin, payload);
+	return (jobq_enqueue(db, "profile", payload, len, NULL));
+}
+
 rk_err
 profiler_handle(struct worker *w, db_conn *db, const struct job *job,
     arena *a, const char **why)
@@ -70,10 +112,19 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 		*why = db_errmsg(db);
 		return (rc);
 	}
-	sel.ids = (const char *const *)pj->customer_ids;
-	sel.nids = pj->n_customer_ids;
-	rc = profiler_db_profile(db, a, &ref, &rules, &sel, clock_now_us(),
-	    job->id, &n);
+	if (pj->run_id != 0 && pj->finalize)
+		return (finalize_run(db, a, &ref, pj->run_id, pj->as_of_us, why));
+	if (pj->run_id != 0) {
+		sel.lo = pj->range_lo;
+		sel.hi = *pj->range_hi ? pj->range_hi : NULL;
+	} else {
+		sel.ids = (const char *const *)pj->customer_ids;
+		sel.nids = pj->n_customer_ids;
+	}
+	rc = profiler_db_profile(db, a, &ref, &rules, &sel, pj->run_id ?
+	    pj->as_of_us : clock_now_us(), job->id, &n);
+	if (rc == RK_OK && pj->run_id != 0)
+		rc = chunk_done(db, a, pj, n);
 	if (rc != RK_OK) {
 		*why = db_errmsg(db);
 		return (rc);

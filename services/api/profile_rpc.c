@@ -1,0 +1,333 @@
+/*
+ * profile_rpc.c - GetProfile, ListProfiles, RunProfiling, GetOperation.
+ *
+ * RunProfiling splits the customers into id ranges of profile_chunk
+ * customers and enqueues one job per range plus, from the last range to
+ * finish, one finalize job (base-wide fits and scores), all in the
+ * transaction that records the run; it returns the run as an Operation.
+ * A repeated request_id returns the same run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "config.h"
+#include "jobq.h"
+#include "log.h"
+#include "pbtime.h"
+#include "profile_rpc.h"
+#include "profile_view.h"
+#include "rekindle/bus/v1/bus.pb-c.h"
+#include "rekindle/v1/common.pb-c.h"
+#include "rekindle/v1/profile.pb-c.h"
+#include "validate.h"
+#include "wakeup.h"
+
+#define OP_PREFIX "operations/profile-"
+
+static rk_err
+get_profile(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
+{
+	const Rekindle__V1__GetProfileRequest *r = (const void *)req;
+	const char *p[1] = {r->customer_id}, *why;
+	Rekindle__V1__Profile *pr;
+	db_res *res;
+	rk_err rc;
+
+	if ((why = validate_id(r->customer_id)) != NULL)
+		return (rpc_bad_field(c, "customer_id", "%s", why));
+	rc = db_execp(rpc_db(c), "profile_get", "SELECT " PROFILE_VIEW_COLS
+	    " FROM customer_profiles p WHERE p.customer_id = $1", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	pr = db_res_nrows(res) ? profile_view(rpc_arena(c), res, 0, 0) : NULL;
+	db_res_free(res);
+	if (pr == NULL)
+		return (rpc_error(c, RK_ENOTFOUND, "no profile for that customer"));
+	*resp = &pr->base;
+	return (RK_OK);
+}
+
+static const char *const state_names[] = {"", "new", "active", "at_risk",
+    "dormant", "lost"};
+
+static rk_err
+list_profiles(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__ListProfilesRequest *r = (const void *)req;
+	Rekindle__V1__ListProfilesResponse *out;
+	int size = r->page_size <= 0 ? 100 : r->page_size > 1000 ? 1000 :
+	    r->page_size;
+	const char *states[8], *p[10], *why;
+	char lim[16], minr[32], maxr[32], mind[16], maxd[16];
+	arena *a = rpc_arena(c);
+	size_t ns = 0;
+	db_res *res;
+	rk_err rc;
+	int n;
+
+	for (size_t i = 0; i < r->n_states && ns < 5; i++) {
+		if (r->states[i] < 1 || r->states[i] > 5)
+			return (rpc_bad_field(c, "states", "unknown state"));
+		states[ns++] = state_names[r->states[i]];
+	}
+	for (size_t i = 0; i < r->n_segments; i++)
+		if ((why = validate_text(r->segments[i], 40)) != NULL)
+			return (rpc_bad_field(c, "segments", "%s", why));
+	if (r->page_token && *r->page_token &&
+	    (why = validate_id(r->page_token)) != NULL)
+		return (rpc_bad_field(c, "page_token", "is not a token this "
+		    "server issued"));
+	if (r->min_churn_risk < 0 || r->max_churn_risk < 0 ||
+	    r->min_churn_risk > 1 || r->max_churn_risk > 1)
+		return (rpc_bad_field(c, "min_churn_risk", "risks are 0..1"));
+	if (r->min_dormant_days < 0 || r->max_dormant_days < 0)
+		return (rpc_bad_field(c, "min_dormant_days", "must be >= 0"));
+	snprintf(lim, sizeof(lim), "%d", size + 1);
+	snprintf(minr, sizeof(minr), "%.6f", r->min_churn_risk);
+	snprintf(maxr, sizeof(maxr), "%.6f", r->max_churn_risk > 0 ?
+	    r->max_churn_risk : 1.0);
+	snprintf(mind, sizeof(mind), "%d", r->min_dormant_days);
+	snprintf(maxd, sizeof(maxd), "%d", r->max_dormant_days > 0 ?
+	    r->max_dormant_days : 1000000);
+	p[0] = lim;
+	p[1] = r->page_token && *r->page_token ? r->page_token : "";
+	p[2] = ns ? db_text_array(a, states, ns) : NULL;
+	p[3] = r->n_segments ? db_text_array(a, (const char *const *)r->segments,
+	    r->n_segments) : NULL;
+	p[4] = r->category && *r->category ? r->category : NULL;
+	p[5] = r->partner_id && *r->partner_id ? r->partner_id : NULL;
+	p[6] = minr;
+	p[7] = maxr;
+	p[8] = mind;
+	p[9] = maxd;
+	rc = db_execp(rpc_db(c), "profile_list", "SELECT " PROFILE_VIEW_COLS
+	    " FROM customer_profiles p WHERE p.customer_id > $2 "
+	    " AND ($3::text[] IS NULL OR p.state = ANY($3::text[])) "
+	    " AND ($4::text[] IS NULL OR p.segment = ANY($4::text[])) "
+	    " AND ($5::text IS NULL OR p.top_category = $5) "
+	    " AND ($6::text IS NULL OR p.top_partner = $6) "
+	    " AND ($7::float8 = 0 OR p.churn_risk >= $7::float8) "
+	    " AND ($8::float8 = 1 OR p.churn_risk <= $8::float8) "
+	    " AND p.days_since_last BETWEEN $9::int AND $10::int "
+	    "ORDER BY p.customer_id LIMIT $1", 10, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	n = db_res_nrows(res);
+	out = arena_alloc(a, sizeof(*out));
+	rekindle__v1__list_profiles_response__init(out);
+	out->n_profiles = (size_t)(n > size ? size : n);
+	out->profiles = arena_alloc(a, sizeof(void *) * (out->n_profiles + 1));
+	for (size_t i = 0; i < out->n_profiles; i++)
+		out->profiles[i] = profile_view(a, res, (int)i, 0);
+	out->next_page_token = n > size ?
+	    out->profiles[out->n_profiles - 1]->customer_id : "";
+	db_res_free(res);
+	*resp = &out->base;
+	return (RK_OK);
+}
+
+/* The run's Operation from its profile_runs row. */
+static rk_err
+load_operation(rpc_call *c, const char *run_id, Rekindle__V1__Operation **out)
+{
+	const char *p[1] = {run_id};
+	Rekindle__V1__Operation *op;
+	arena *a = rpc_arena(c);
+	double elapsed;
+	db_res *r;
+	rk_err rc;
+
+	rc = db_execp(rpc_db(c), "profile_run_get",
+	    "SELECT id, state, chunks_total, chunks_done, customers_total, "
+	    " customers_done, coalesce(error, ''), "
+	    PBTIME_US("started_at") ", " PBTIME_US("updated_at") ", "
+	    " extract(epoch from coalesce(finished_at, now()) - started_at) "
+	    "FROM profile_runs WHERE id = $1", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	if (db_res_nrows(r) == 0) {
+		db_res_free(r);
+		return (rpc_error(c, RK_ENOTFOUND, "operation not found"));
+	}
+	op = arena_alloc(a, sizeof(*op));
+	rekindle__v1__operation__init(op);
+	op->name = arena_printf(a, OP_PREFIX "%s", db_res_str(r, 0, 0));
+	op->done = strcmp(db_res_str(r, 0, 1), "done") == 0 ||
+	    strcmp(db_res_str(r, 0, 1), "failed") == 0;
+	{
+		int64_t total = db_res_int64(r, 0, 2), done = db_res_int64(r, 0, 3);
+
+		/* The finalize step is the last percent. */
+		op->percent_done = op->done ? 100.0 : total > 0 ?
+		    99.0 * (double)done / (double)total : 0;
+	}
+	elapsed = db_res_double(r, 0, 9);
+	op->rate = elapsed > 0 ? (double)db_res_int64(r, 0, 5) / elapsed : 0;
+	op->error_message = arena_strdup(a, db_res_str(r, 0, 6));
+	op->create_time = pbtime_new(a, db_res_int64(r, 0, 7));
+	op->update_time = pbtime_new(a, db_res_int64(r, 0, 8));
+	op->n_counters = 4;
+	op->counters = arena_alloc(a, sizeof(void *) * 4);
+	{
+		static const char *const keys[4] = {"chunks_total", "chunks_done",
+		    "customers_total", "customers_done"};
+
+		for (int i = 0; i < 4; i++) {
+			Rekindle__V1__Operation__CountersEntry *e =
+			    arena_alloc(a, sizeof(*e));
+
+			rekindle__v1__operation__counters_entry__init(e);
+			e->key = (char *)keys[i];
+			e->value = db_res_int64(r, 0, 2 + i);
+			op->counters[i] = e;
+		}
+	}
+	db_res_free(r);
+	*out = op;
+	return (RK_OK);
+}
+
+static rk_err
+enqueue_chunk(rpc_call *c, int64_t run, int64_t as_of_us, const char *lo,
+    const char *hi)
+{
+	Rekindle__Bus__V1__ProfileJob job = REKINDLE__BUS__V1__PROFILE_JOB__INIT;
+	unsigned char *buf;
+	size_t len;
+
+	job.run_id = run;
+	job.as_of_us = as_of_us;
+	job.range_lo = (char *)lo;
+	job.range_hi = (char *)hi;
+	len = rekindle__bus__v1__profile_job__get_packed_size(&job);
+	buf = arena_alloc(rpc_msg_arena(c), len + 1);
+	rekindle__bus__v1__profile_job__pack(&job, buf);
+	return (jobq_enqueue(rpc_db(c), "profile", buf, len, NULL));
+}
+
+static rk_err
+run_profiling(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__RunProfilingRequest *r = (const void *)req;
+	int64_t as_of = r->as_of ? pbtime_us(r->as_of) : clock_now_us();
+	char chunk[16], sas_of[24], run[24];
+	const char *p[3], *why;
+	Rekindle__V1__Operation *op;
+	int64_t nruns = 0, chunks = 0;
+	db_conn *db = rpc_db(c);
+	db_res *res;
+	rk_err rc;
+
+	if (r->request_id && *r->request_id &&
+	    (why = validate_id(r->request_id)) != NULL)
+		return (rpc_bad_field(c, "request_id", "%s", why));
+	if (r->as_of && (why = validate_past_time(r->as_of->seconds,
+	    (int64_t)time(NULL))) != NULL)
+		return (rpc_bad_field(c, "as_of", "%s", why));
+	snprintf(chunk, sizeof(chunk), "%d", var_profile_chunk);
+	snprintf(sas_of, sizeof(sas_of), "%lld", (long long)as_of);
+	if ((rc = rpc_begin(c)) != RK_OK)
+		return (rc);
+	p[0] = r->request_id && *r->request_id ? r->request_id : NULL;
+	p[1] = sas_of;
+	p[2] = chunk;
+	/* Range starts: every chunk-th id; the first range starts at ''. */
+	rc = db_exec(db, "SELECT id FROM (SELECT id, row_number() OVER "
+	    "(ORDER BY id) - 1 AS rn FROM customers) s "
+	    "WHERE rn % $1::int = 0 AND rn > 0 ORDER BY id", 1, p + 2, &res);
+	if (rc != RK_OK)
+		goto fail;
+	chunks = db_res_nrows(res) + 1;
+	{
+		db_res *ins;
+		char nchunks[24];
+		const char *q[3] = {p[0], p[1], nchunks};
+
+		snprintf(nchunks, sizeof(nchunks), "%lld", (long long)chunks);
+		rc = db_exec(db, "INSERT INTO profile_runs (request_id, as_of, "
+		    "chunks_total, customers_total) VALUES ($1, "
+		    PBTIME_SQL(2) ", $3, (SELECT count(*) FROM customers)) "
+		    "ON CONFLICT (request_id) DO NOTHING RETURNING id", 3, q, &ins);
+		if (rc != RK_OK) {
+			db_res_free(res);
+			goto fail;
+		}
+		nruns = db_res_nrows(ins);
+		if (nruns == 1)
+			snprintf(run, sizeof(run), "%s", db_res_str(ins, 0, 0));
+		db_res_free(ins);
+	}
+	if (nruns == 0) {
+		/* A retry of request_id: the run it started. */
+		db_res *old;
+
+		db_res_free(res);
+		rc = db_exec(db, "SELECT id FROM profile_runs WHERE request_id = $1",
+		    1, p, &old);
+		if (rc != RK_OK)
+			goto fail;
+		snprintf(run, sizeof(run), "%s", db_res_str(old, 0, 0));
+		db_res_free(old);
+		db_rollback(db);
+		rc = load_operation(c, run, &op);
+		if (rc == RK_OK)
+			*resp = &op->base;
+		return (rc);
+	}
+	for (int64_t i = 0; rc == RK_OK && i < chunks; i++)
+		rc = enqueue_chunk(c, atoll(run), as_of,
+		    i == 0 ? "" : db_res_str(res, (int)i - 1, 0),
+		    i + 1 < chunks ? db_res_str(res, (int)i, 0) : "");
+	db_res_free(res);
+	if (rc == RK_OK)
+		rc = db_commit(db);
+	if (rc != RK_OK)
+		goto fail;
+	wakeup("profile", chunks);
+	log_info("PROFILE-RUN", "run %s started: %lld chunks", run,
+	    (long long)chunks);
+	if ((rc = load_operation(c, run, &op)) == RK_OK)
+		*resp = &op->base;
+	return (rc);
+fail:
+	db_rollback(db);
+	return (rc);
+}
+
+static rk_err
+get_operation(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__GetOperationRequest *r = (const void *)req;
+	Rekindle__V1__Operation *op;
+	const char *id;
+	rk_err rc;
+
+	if (r->name == NULL || strncmp(r->name, OP_PREFIX, strlen(OP_PREFIX)) ||
+	    strspn(r->name + strlen(OP_PREFIX), "0123456789") !=
+	    strlen(r->name + strlen(OP_PREFIX)) ||
+	    strlen(r->name) == strlen(OP_PREFIX) || strlen(r->name) > 40)
+		return (rpc_bad_field(c, "name", "expected \"" OP_PREFIX
+		    "<number>\""));
+	id = r->name + strlen(OP_PREFIX);
+	if ((rc = load_operation(c, id, &op)) == RK_OK)
+		*resp = &op->base;
+	return (rc);
+}
+
+const struct rpc_handler profile_handlers[] = {
+	{.path = "/rekindle.v1.ProfileService/GetProfile",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_profile},
+	{.path = "/rekindle.v1.ProfileService/ListProfiles",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = list_profiles},
+	{.path = "/rekindle.v1.ProfileService/RunProfiling",
+	    .roles = ROLE_ADMIN, .unary = run_profiling},
+	{.path = "/rekindle.v1.ProfileService/GetOperation",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_operation},
+	{.path = NULL},
+};

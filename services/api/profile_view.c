@@ -1,0 +1,136 @@
+/*
+ * profile_view.c - customer_profiles rows to protobuf.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "pbtime.h"
+#include "profile_view.h"
+
+Rekindle__V1__LifecycleState
+profile_view_state(const char *s)
+{
+	static const char *const names[] = {"", "new", "active", "at_risk",
+	    "dormant", "lost"};
+
+	for (int i = 1; s != NULL && i <= 5; i++)
+		if (strcmp(s, names[i]) == 0)
+			return ((Rekindle__V1__LifecycleState)i);
+	return (REKINDLE__V1__LIFECYCLE_STATE__LIFECYCLE_STATE_UNSPECIFIED);
+}
+
+static char *
+str(arena *a, db_res *r, int row, int col)
+{
+	const char *v = db_res_str(r, row, col);
+
+	return (arena_strdup(a, v ? v : ""));
+}
+
+/* [{"key":..,"spend_share":..,"count_share":..}] to Affinity messages. */
+static void
+affinities(arena *a, const char *json, Rekindle__V1__Affinity ***out,
+    size_t *n)
+{
+	json_t *arr = json ? json_loads(json, 0, NULL) : NULL;
+	size_t i;
+	json_t *v;
+
+	*n = 0;
+	*out = NULL;
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return;
+	}
+	*out = arena_alloc(a, sizeof(void *) * (json_array_size(arr) + 1));
+	json_array_foreach(arr, i, v) {
+		Rekindle__V1__Affinity *af = arena_alloc(a, sizeof(*af));
+
+		rekindle__v1__affinity__init(af);
+		af->key = arena_strdup(a, json_string_value(json_object_get(v,
+		    "key")) ? json_string_value(json_object_get(v, "key")) : "");
+		af->spend_share = json_number_value(json_object_get(v,
+		    "spend_share"));
+		af->count_share = json_number_value(json_object_get(v,
+		    "count_share"));
+		(*out)[(*n)++] = af;
+	}
+	json_decref(arr);
+}
+
+static void
+reasons(arena *a, const char *json, char ***out, size_t *n)
+{
+	json_t *arr = json ? json_loads(json, 0, NULL) : NULL;
+	size_t i;
+	json_t *v;
+
+	*n = 0;
+	*out = NULL;
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return;
+	}
+	*out = arena_alloc(a, sizeof(char *) * (json_array_size(arr) + 1));
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v))
+			(*out)[(*n)++] = arena_strdup(a, json_string_value(v));
+	json_decref(arr);
+}
+
+Rekindle__V1__Profile *
+profile_view(arena *a, db_res *r, int row, int c)
+{
+	Rekindle__V1__Profile *p;
+	static const int days[4] = {30, 90, 180, 365};
+
+	if (db_res_isnull(r, row, c))
+		return (NULL);
+	p = arena_alloc(a, sizeof(*p));
+	rekindle__v1__profile__init(p);
+	p->customer_id = str(a, r, row, c);
+	p->first_transaction_time = pbtime_new(a, db_res_int64(r, row, c + 1));
+	p->last_transaction_time = pbtime_new(a, db_res_int64(r, row, c + 2));
+	p->transaction_count = db_res_int64(r, row, c + 3);
+	p->total_spend_minor = db_res_int64(r, row, c + 4);
+	p->currency = str(a, r, row, c + 5);
+	p->profile_time = pbtime_new(a, db_res_int64(r, row, c + 6));
+	if (!db_res_isnull(r, row, c + 7)) {
+		p->n_windows = 4;
+		p->windows = arena_alloc(a, sizeof(void *) * 4);
+		for (int i = 0; i < 4; i++) {
+			Rekindle__V1__WindowStats *w = arena_alloc(a, sizeof(*w));
+
+			rekindle__v1__window_stats__init(w);
+			w->days = days[i];
+			w->count = db_res_int64(r, row, c + 7 + 2 * i);
+			w->spend_minor = db_res_int64(r, row, c + 8 + 2 * i);
+			p->windows[i] = w;
+		}
+	}
+	p->median_gap_days = db_res_double(r, row, c + 15);
+	p->p90_gap_days = db_res_double(r, row, c + 16);
+	p->overdue_ratio = db_res_double(r, row, c + 17);
+	affinities(a, db_res_str(r, row, c + 18), &p->top_categories,
+	    &p->n_top_categories);
+	affinities(a, db_res_str(r, row, c + 19), &p->top_partners,
+	    &p->n_top_partners);
+	p->weekend_spend_share = db_res_double(r, row, c + 20);
+	p->peak_hour = (int32_t)db_res_int64(r, row, c + 21);
+	p->promo_spend_share = db_res_double(r, row, c + 22);
+	p->spend_trend = db_res_double(r, row, c + 23);
+	p->state = profile_view_state(db_res_str(r, row, c + 24));
+	p->state_since = pbtime_new(a, db_res_int64(r, row, c + 25));
+	p->recency_score = (int32_t)db_res_int64(r, row, c + 26);
+	p->frequency_score = (int32_t)db_res_int64(r, row, c + 27);
+	p->monetary_score = (int32_t)db_res_int64(r, row, c + 28);
+	p->segment = str(a, r, row, c + 29);
+	p->p_alive = db_res_double(r, row, c + 30);
+	p->expected_purchases_30d = db_res_double(r, row, c + 31);
+	p->expected_purchases_90d = db_res_double(r, row, c + 32);
+	p->churn_risk = db_res_double(r, row, c + 33);
+	reasons(a, db_res_str(r, row, c + 34), &p->churn_reasons,
+	    &p->n_churn_reasons);
+	p->days_since_last_transaction = (int32_t)db_res_int64(r, row, c + 35);
+	return (p);
+}

@@ -1,0 +1,27 @@
+/*
+ * finalize.h - the base-wide step of a full profiling run, done once per
+ * run by whichever profiler claims the run's finalize job: RFM quintile
+ * cut-offs, the BG/NBD and MBG/NBD fits (and the choice between them),
+ * then every profile's RFM scores, segment, P(alive) and expected
+ * purchases.
+ */
+#ifndef RK_FINALIZE_H
+#define RK_FINALIZE_H
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "db.h"
+#include "refdata.h"
+
+/* Customers sampled for the BTYD fits (all when fewer). */
+#define FINALIZE_FIT_SAMPLE 100000
+
+/*
+ * Runs the step for run_id inside the caller's transaction; reloads ref
+ * with the new fits. On failure *why says what failed.
+ */
+rk_err finalize_run(db_conn *db, arena *a, struct refdata *ref,
+    int64_t run_id, int64_t as_of_us, const char **why);
+
+#endif
