@@ -37,6 +37,7 @@ const struct cfg_entry profiler_cfg[] = {
 };
 
 static struct refdata ref;
+static int64_t ref_run;		/* the full run ref was last loaded for */
 static struct profile_rules rules;
 
 rk_err
@@ -108,10 +109,13 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 		*why = "malformed ProfileJob payload";
 		return (RK_EPROTO);
 	}
-	if ((rc = refdata_load(&ref, db, false)) != RK_OK) {
+	/* A full run works from the reference data of its start. */
+	if ((rc = refdata_load(&ref, db, pj->run_id != 0 &&
+	    pj->run_id != ref_run)) != RK_OK) {
 		*why = db_errmsg(db);
 		return (rc);
 	}
+	ref_run = pj->run_id ? pj->run_id : ref_run;
 	if (pj->run_id != 0 && pj->finalize)
 		return (finalize_run(db, a, &ref, pj->run_id, pj->as_of_us, why));
 	if (pj->run_id != 0) {

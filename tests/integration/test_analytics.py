@@ -1,0 +1,137 @@
+"""Customer analytics against ground truth: the seeded synthetic bank-card
+generator (tools/rkgen) makes Tiki and Shopee shoppers, travellers, weekend
+shoppers, promotion-driven customers and customers who go quiet at a known
+date; a full profiling run must recover what the generator put in."""
+import csv, datetime, os, subprocess, unittest
+
+from harness import BIN, Rekindle
+
+AS_OF = "2025-06-30"
+
+
+def share(rows, pred):
+    rows = list(rows)
+    return sum(1 for r in rows if pred(r)) / max(len(rows), 1), len(rows)
+
+
+class GroundTruthTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = rk = Rekindle(profilers=2)
+        out = os.path.join(rk.tmp, "gen")
+        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "1500", "--seed",
+                        "11", "--as-of", AS_OF, "--days", "730", "--out", out],
+                       check=True, capture_output=True)
+        for f in ("customers.csv", "transactions.csv"):
+            r = rk.ctl("customers", "import", os.path.join(out, f))
+            assert "rejected" not in r.stdout or " 0 rejected" in r.stdout, r.stdout
+        with open(os.path.join(out, "promotions.csv")) as fh:
+            for p in csv.DictReader(fh):
+                rk.db.sql("INSERT INTO rekindle.promotions (name, starts_at, ends_at) "
+                          "VALUES ('%s', '%s', '%s')" % (p["name"], p["starts_at"],
+                                                         p["ends_at"]))
+        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
+        assert "done: ok" in r.stdout, r.stdout + r.stderr
+        cols = ("customer_id, state, days_since_last, count_365d, top_category, "
+                "top_partner, weekend_spend_share, promo_spend_share, "
+                "median_gap_days, p_alive, segment")
+        cls.p = {}
+        for line in rk.db.sql("SELECT %s FROM rekindle.customer_profiles" % cols
+                              ).splitlines():
+            v = line.split("|")
+            cls.p[v[0]] = dict(zip([c.strip() for c in cols.split(",")], v))
+        with open(os.path.join(out, "truth.csv")) as fh:
+            cls.truth = list(csv.DictReader(fh))
+        asof = datetime.datetime.fromisoformat(AS_OF + "T00:00:00+00:00")
+        for t in cls.truth:
+            t["quiet_days"] = ((asof - datetime.datetime.fromisoformat(
+                t["dormant_since"].replace("Z", "+00:00"))).days
+                if t["dormant_since"] else None)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rk.close()
+
+    def recent(self, archetype):
+        """Profiles of an archetype with enough purchases in the last year."""
+        return [self.p[t["customer_id"]] for t in self.truth
+                if t["archetype"] == archetype and t["customer_id"] in self.p
+                and int(self.p[t["customer_id"]]["count_365d"]) >= 5]
+
+    def test_every_customer_with_a_purchase_is_profiled(self):
+        buyers = int(self.rk.db.sql("SELECT count(DISTINCT customer_id) FROM "
+                                    "rekindle.transactions"))
+        self.assertGreater(buyers, 1450)
+        self.assertEqual(len(self.p), buyers)
+
+    def test_marketplace_shoppers_have_their_partner_first(self):
+        for arch, partner in (("tiki", "TIKI"), ("shopee", "SHOPEE")):
+            s, n = share(self.recent(arch), lambda r: r["top_partner"] == partner)
+            self.assertGreater(n, 50)
+            self.assertGreaterEqual(s, 0.95, "%s: %.2f of %d" % (arch, s, n))
+
+    def test_travellers_have_travel_first(self):
+        s, n = share(self.recent("traveller"), lambda r: r["top_category"] == "travel")
+        self.assertGreater(n, 50)
+        self.assertGreaterEqual(s, 0.95)
+        s, n = share(self.recent("everyday"), lambda r: r["top_category"] in
+                     ("groceries", "dining", "fuel_transport"))
+        self.assertGreaterEqual(s, 0.95)
+
+    def test_weekend_shoppers_spend_on_weekends(self):
+        s, n = share(self.recent("weekend"), lambda r: float(r["weekend_spend_share"]) > 0.95)
+        self.assertGreaterEqual(s, 0.95, "%.2f of %d" % (s, n))
+        s, n = share(self.recent("everyday"), lambda r: float(r["weekend_spend_share"]) < 0.5)
+        self.assertGreaterEqual(s, 0.95)
+
+    def test_promotion_driven_spend_at_promotions(self):
+        s, n = share(self.recent("promo"), lambda r: float(r["promo_spend_share"]) >= 0.5)
+        self.assertGreater(n, 20)
+        self.assertGreaterEqual(s, 0.9, "%.2f of %d" % (s, n))
+        s, n = share(self.recent("everyday"), lambda r: float(r["promo_spend_share"]) < 0.2)
+        self.assertGreaterEqual(s, 0.95)
+
+    def test_customers_who_went_quiet_are_dormant_from_that_date(self):
+        quiet = [(t, self.p[t["customer_id"]]) for t in self.truth
+                 if t["quiet_days"] and t["customer_id"] in self.p]
+        self.assertGreater(len(quiet), 300)
+        # The last purchase is before the quiet date, by about one gap.
+        s, n = share(quiet, lambda tp: 0 <= int(tp[1]["days_since_last"]) -
+                     tp[0]["quiet_days"] <= 6 * float(tp[0]["mean_gap_days"]) + 3)
+        self.assertGreaterEqual(s, 0.95, "%.2f of %d" % (s, n))
+        s, n = share([tp for tp in quiet if tp[0]["quiet_days"] >= 100],
+                     lambda tp: tp[1]["state"] in ("dormant", "lost"))
+        self.assertGreaterEqual(s, 0.98)
+        s, n = share([tp for tp in quiet if tp[0]["quiet_days"] >= 380],
+                     lambda tp: tp[1]["state"] == "lost")
+        self.assertGreaterEqual(s, 0.98)
+
+    def test_regular_customers_are_active(self):
+        regular = [self.p[t["customer_id"]] for t in self.truth
+                   if not t["quiet_days"] and t["archetype"] in
+                   ("tiki", "shopee", "everyday", "weekend")]
+        s, n = share(regular, lambda r: r["state"] not in ("dormant", "lost"))
+        self.assertGreaterEqual(s, 0.99, "%.2f of %d" % (s, n))
+        # "At risk" flags a silence of 3 usual gaps: with exponential gaps
+        # that is about one regular customer in ten on any given day.
+        s, n = share(regular, lambda r: r["state"] in ("active", "new"))
+        self.assertGreaterEqual(s, 0.8, "%.2f of %d" % (s, n))
+
+    def test_usual_gap_tracks_the_true_rhythm(self):
+        rows = [(float(t["mean_gap_days"]), float(self.p[t["customer_id"]]["median_gap_days"]))
+                for t in self.truth if t["archetype"] == "everyday" and not t["quiet_days"]]
+        s, n = share(rows, lambda g: 0.3 <= g[1] / g[0] <= 1.5)
+        self.assertGreaterEqual(s, 0.9, "%.2f of %d" % (s, n))
+
+    def test_p_alive_separates_quiet_from_regular(self):
+        alive = lambda rows: sum(float(r["p_alive"]) for r in rows) / len(rows)
+        quiet = [self.p[t["customer_id"]] for t in self.truth
+                 if t["quiet_days"] and t["quiet_days"] > 200 and t["customer_id"] in self.p]
+        regular = [self.p[t["customer_id"]] for t in self.truth
+                   if not t["quiet_days"] and t["customer_id"] in self.p]
+        self.assertLess(alive(quiet), 0.5 * alive(regular))
+        self.assertGreater(alive(regular), 0.8)
+
+
+if __name__ == "__main__":
+    unittest.main()
