@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # demo.sh - rekindle's main job on one machine: builds it, starts a private
-# PostgreSQL, the API and the worker pools (rekindle-local), loads the real
-# UCI Online Retail data set (4,372 customers, 22,190 card-style
-# transactions) through the gRPC API, lets the profiler pool profile every
-# customer, and prints a summary. Stops everything at the end.
+# PostgreSQL, the API and the worker pools (rekindle-local), and
+#  1. loads the real UCI Online Retail data set (4,372 customers, 22,190
+#     card-style transactions) through the gRPC API and profiles it;
+#  2. loads 20,000 synthetic bank-card customers (tools/rkgen: marketplace
+#     shoppers, travellers, weekend and promotion shoppers, customers who
+#     went quiet) and runs a full profiling run over the profiler pool;
+#  3. prints the dormant customers worth winning back, with their
+#     preferences, rhythm, segment and P(alive).
+# Stops everything at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -75,5 +80,40 @@ top=$(psql -c "SELECT customer_id FROM rekindle.customer_profiles
   ORDER BY total_spend_minor DESC LIMIT 1")
 echo
 "$bin/rekindlectl" customers get "$top"
+echo "=================================================="
+echo
+echo "== synthetic bank: 20,000 card customers with known behaviour (rkgen)"
+"$bin/rkgen" --customers 20000 --seed 2025 --as-of 2025-06-30 --out "$state/bank"
+"$bin/rekindlectl" customers import "$state/bank/customers.csv"
+"$bin/rekindlectl" customers import "$state/bank/transactions.csv"
+tail -n +2 "$state/bank/promotions.csv" | while IFS=, read -r name from to; do
+  psql -c "INSERT INTO rekindle.promotions (name, starts_at, ends_at)
+           VALUES ('$name', '$from', '$to')"
+done
+echo "== full profiling run as of 2025-06-30 over the profiler pool"
+"$bin/rekindlectl" profiles run --as-of 2025-06-30 --request-id demo-bank-run
+echo
+echo "Model chosen for P(alive):"
+psql -c "SELECT params->>'model' || ': ' || (params->>'reason') FROM rekindle.model_fits
+         WHERE model = 'btyd' ORDER BY id DESC LIMIT 1"
+echo
+echo "Lifecycle of the synthetic bank's customers:"
+psql -F ' | ' -c "SELECT state, count(*) FROM rekindle.customer_profiles
+                  WHERE customer_id LIKE 'S%' GROUP BY 1 ORDER BY 2 DESC"
+echo
+echo "Dormant bank customers worth winning back (most past spend first):"
+psql -F ' | ' -c "SELECT customer_id, days_since_last || ' d quiet', top_category,
+    coalesce(top_partner, '-'), round(median_gap_days::numeric, 1) || ' d gap',
+    segment, 'P(alive) ' || round(p_alive::numeric, 2)
+  FROM rekindle.customer_profiles WHERE state = 'dormant' AND customer_id LIKE 'S%'
+  ORDER BY total_spend_minor DESC LIMIT 8"
+echo
+echo "The same through the API (ListProfiles, dormant Tiki shoppers):"
+"$bin/rekindlectl" profiles list --state dormant --partner TIKI --limit 5
+top=$(psql -c "SELECT customer_id FROM rekindle.customer_profiles
+  WHERE state = 'dormant' AND customer_id LIKE 'S%'
+  ORDER BY total_spend_minor DESC LIMIT 1")
+echo
+"$bin/rekindlectl" profiles get "$top"
 echo "=================================================="
 echo "(campaigns, offers, reminders and tickets arrive with the next issues)"

@@ -14,6 +14,9 @@ struct ctl {
 	int timeout_ms;
 };
 
+/* An amount in minor units as major units (VND, JPY, KRW have none). */
+double ctl_major(long long minor, const char *currency);
+
 /* Prints a failed call's status (and violations) to stderr; returns 1. */
 int ctl_fail(const char *what, rk_err rc, const struct rkc_status *st);
 

@@ -531,7 +531,8 @@ get_customer(struct ctl *c, const char *id)
 			printf("  %-22s %lld\n", "transactions",
 			    (long long)p->transaction_count);
 			printf("  %-22s %.2f %s\n", "total spend",
-			    (double)p->total_spend_minor / 100.0, p->currency);
+			    ctl_major(p->total_spend_minor, p->currency),
+			    p->currency);
 			print_time("profiled at", p->profile_time);
 		}
 	}

@@ -23,6 +23,18 @@
 #include "ctl.h"
 #include "log.h"
 
+double
+ctl_major(long long minor, const char *currency)
+{
+	static const char *const zero[] = {"VND", "JPY", "KRW", "CLP", "ISK",
+	    "XOF", "XAF", "UGX", "PYG", NULL};
+
+	for (int i = 0; currency != NULL && zero[i] != NULL; i++)
+		if (strcmp(currency, zero[i]) == 0)
+			return ((double)minor);
+	return ((double)minor / 100.0);
+}
+
 int
 ctl_fail(const char *what, rk_err rc, const struct rkc_status *st)
 {

@@ -40,12 +40,13 @@ print_profile(const Rekindle__V1__Profile *p)
 	    day(p->first_transaction_time, d2, sizeof(d2)),
 	    day(p->last_transaction_time, d3, sizeof(d3)));
 	printf("  transactions / spend   %lld / %.2f %s\n",
-	    (long long)p->transaction_count, p->total_spend_minor / 100.0,
-	    p->currency);
+	    (long long)p->transaction_count,
+	    ctl_major(p->total_spend_minor, p->currency), p->currency);
 	for (size_t i = 0; i < p->n_windows; i++)
-		printf("  last %3d days          %lld purchases, %.2f\n",
+		printf("  last %3d days          %lld purchases, %.2f %s\n",
 		    p->windows[i]->days, (long long)p->windows[i]->count,
-		    p->windows[i]->spend_minor / 100.0);
+		    ctl_major(p->windows[i]->spend_minor, p->currency),
+		    p->currency);
 	printf("  usual gap              %.1f days (p90 %.1f); overdue x%.1f\n",
 	    p->median_gap_days, p->p90_gap_days, p->overdue_ratio);
 	for (size_t i = 0; i < p->n_top_categories; i++)

@@ -177,7 +177,8 @@ profile_finish(struct profile *p, struct profile_result *out)
 	out->purchase_days = p->count ? p->ngaps + 1 : 0;
 	out->avg_ticket_minor = p->count ? (double)p->total_pos_spend / p->count :
 	    0;
-	qsort(p->gaps, (size_t)p->ngaps, sizeof(int32_t), cmp_i32);
+	if (p->ngaps > 1)
+		qsort(p->gaps, (size_t)p->ngaps, sizeof(int32_t), cmp_i32);
 	median = quantile(p->gaps, p->ngaps, 0.5);
 	out->median_gap_days = median;
 	out->p90_gap_days = quantile(p->gaps, p->ngaps, 0.9);
