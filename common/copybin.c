@@ -118,6 +118,49 @@ copybin_float8(copybin *b, double v)
 }
 
 void
+copybin_float4_array(copybin *b, const float *v, int n)
+{
+	/* ndim, has-null flag, element type (float4 = 700), dim, lower bound,
+	 * then length-prefixed elements. */
+	put_be(b, (uint32_t)(20 + 8 * n), 4);
+	put_be(b, 1, 4);
+	put_be(b, 0, 4);
+	put_be(b, 700, 4);
+	put_be(b, (uint32_t)n, 4);
+	put_be(b, 1, 4);
+	for (int i = 0; i < n; i++) {
+		uint32_t bits;
+
+		memcpy(&bits, &v[i], sizeof(bits));
+		put_be(b, 4, 4);
+		put_be(b, bits, 4);
+	}
+}
+
+void
+copybin_text_array(copybin *b, const char *const *v, int n)
+{
+	uint32_t len = 20;
+
+	for (int i = 0; i < n; i++)
+		len += 4 + (uint32_t)strlen(v[i]);
+	put_be(b, len, 4);
+	put_be(b, 1, 4);
+	put_be(b, 0, 4);
+	put_be(b, 25, 4);	/* text */
+	put_be(b, (uint32_t)n, 4);
+	put_be(b, 1, 4);
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(v[i]);
+
+		put_be(b, (uint32_t)l, 4);
+		reserve(b, l);
+		memcpy(b->buf + b->len, v[i], l);
+		b->len += l;
+	}
+}
+
+void
 copybin_jsonb(copybin *b, const char *json, size_t len)
 {
 	put_be(b, (uint32_t)len + 1, 4);

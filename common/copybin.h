@@ -35,6 +35,10 @@ void copybin_int64(copybin *b, int64_t v);
 void copybin_bool(copybin *b, int v);
 void copybin_int32(copybin *b, int32_t v);
 void copybin_float8(copybin *b, double v);
+/* A real[] (float4 array, one dimension, no NULLs) of n values. */
+void copybin_float4_array(copybin *b, const float *v, int n);
+/* A text[] of n strings (one dimension, no NULLs). */
+void copybin_text_array(copybin *b, const char *const *v, int n);
 /* A jsonb value from its JSON text (binary jsonb = version 1 + text). */
 void copybin_jsonb(copybin *b, const char *json, size_t len);
 /* A timestamptz given as microseconds since the Unix epoch. */

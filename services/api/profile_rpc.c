@@ -7,6 +7,7 @@
  * transaction that records the run; it returns the run as an Operation.
  * A repeated request_id returns the same run.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,7 +321,146 @@ get_operation(rpc_call *c, const ProtobufCMessage *req,
 	return (rc);
 }
 
+/* One BTYD fit row as a ModelFit. */
+static Rekindle__V1__ModelFit *
+model_fit(arena *a, const char *model, json_t *params, double ll,
+    int64_t customers)
+{
+	static const char *const keys[] = {"r", "alpha", "a", "b"};
+	Rekindle__V1__ModelFit *f = arena_alloc(a, sizeof(*f));
+
+	rekindle__v1__model_fit__init(f);
+	f->model = arena_strdup(a, model);
+	f->log_likelihood = ll;
+	f->customers = (int32_t)customers;
+	f->n_parameters = 4;
+	f->parameters = arena_alloc(a, sizeof(void *) * 4);
+	for (int i = 0; i < 4; i++) {
+		Rekindle__V1__ModelFit__ParametersEntry *e =
+		    arena_alloc(a, sizeof(*e));
+
+		rekindle__v1__model_fit__parameters_entry__init(e);
+		e->key = (char *)keys[i];
+		e->value = json_number_value(json_object_get(params, keys[i]));
+		f->parameters[i] = e;
+	}
+	return (f);
+}
+
+static rk_err
+get_model_report(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	Rekindle__V1__ModelReport *out;
+	arena *a = rpc_arena(c);
+	db_res *r;
+	rk_err rc;
+
+	(void)req;
+	rc = db_execp(rpc_db(c), "model_report",
+	    "SELECT DISTINCT ON (model) model, params::text, "
+	    " coalesce(log_likelihood, 0), coalesce(customers, 0), "
+	    PBTIME_US("fitted_at") " FROM model_fits "
+	    "WHERE model IN ('bgnbd', 'mbgnbd', 'btyd', 'churn') "
+	    "ORDER BY model, fitted_at DESC, id DESC", 0, NULL, &r);
+	if (rc != RK_OK)
+		return (rc);
+	out = arena_alloc(a, sizeof(*out));
+	rekindle__v1__model_report__init(out);
+	out->fits = arena_alloc(a, sizeof(void *) * 4);
+	out->churn_model = "";
+	for (int i = 0; i < db_res_nrows(r); i++) {
+		const char *model = db_res_str(r, i, 0);
+		json_t *params = json_loads(db_res_str(r, i, 1), 0, NULL);
+
+		if (strcmp(model, "bgnbd") == 0 || strcmp(model, "mbgnbd") == 0) {
+			out->fits[out->n_fits++] = model_fit(a, strcmp(model,
+			    "bgnbd") == 0 ? "BG/NBD" : "MBG/NBD", params,
+			    db_res_double(r, i, 2), db_res_int64(r, i, 3));
+		} else if (strcmp(model, "btyd") == 0) {
+			const char *m = json_string_value(json_object_get(params,
+			    "model"));
+			const char *why = json_string_value(json_object_get(params,
+			    "reason"));
+
+			out->fits[out->n_fits++] = model_fit(a, arena_printf(a,
+			    "in use: %s (%s)", m && strcmp(m, "mbgnbd") == 0 ?
+			    "MBG/NBD" : "BG/NBD", why ? why : ""), params,
+			    db_res_double(r, i, 2), db_res_int64(r, i, 3));
+		} else {
+			json_t *cal = json_object_get(params, "calibration"), *bin;
+			const char *kept = json_string_value(json_object_get(params,
+			    "kept"));
+			size_t k;
+
+			out->churn_model = arena_printf(a, "%s; AUC on the later "
+			    "period: logistic %.3f, trees %.3f",
+			    json_string_value(json_object_get(params, "kept_name")) ?
+			    json_string_value(json_object_get(params, "kept_name")) :
+			    "?", json_number_value(json_object_get(params, "auc_lr")),
+			    json_number_value(json_object_get(params, "auc_gbt")));
+			out->churn_auc = json_number_value(json_object_get(params,
+			    kept && strcmp(kept, "lr") == 0 ? "auc_lr" : "auc_gbt"));
+			out->trained_time = pbtime_new(a, db_res_int64(r, i, 4));
+			out->calibration = arena_alloc(a, sizeof(void *) *
+			    (json_array_size(cal) + 1));
+			json_array_foreach(cal, k, bin) {
+				Rekindle__V1__CalibrationBin *b =
+				    arena_alloc(a, sizeof(*b));
+
+				rekindle__v1__calibration_bin__init(b);
+				b->predicted = json_number_value(json_object_get(bin,
+				    "predicted"));
+				b->observed = json_number_value(json_object_get(bin,
+				    "observed"));
+				b->count = json_integer_value(json_object_get(bin,
+				    "count"));
+				out->calibration[out->n_calibration++] = b;
+			}
+		}
+		json_decref(params);
+	}
+	db_res_free(r);
+	*resp = &out->base;
+	return (RK_OK);
+}
+
+static rk_err
+explain_churn_risk(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__ExplainChurnRiskRequest *r = (const void *)req;
+	const char *p[1] = {r->customer_id}, *why;
+	Rekindle__V1__ChurnExplanation *out;
+	Rekindle__V1__Profile *pr;
+	db_res *res;
+	rk_err rc;
+
+	if ((why = validate_id(r->customer_id)) != NULL)
+		return (rpc_bad_field(c, "customer_id", "%s", why));
+	rc = db_execp(rpc_db(c), "profile_get", "SELECT " PROFILE_VIEW_COLS
+	    " FROM customer_profiles p WHERE p.customer_id = $1", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	pr = db_res_nrows(res) ? profile_view(rpc_arena(c), res, 0, 0) : NULL;
+	db_res_free(res);
+	if (pr == NULL)
+		return (rpc_error(c, RK_ENOTFOUND, "no profile for that customer"));
+	out = arena_alloc(rpc_arena(c), sizeof(*out));
+	rekindle__v1__churn_explanation__init(out);
+	out->customer_id = pr->customer_id;
+	out->churn_risk = pr->churn_risk;
+	out->n_reasons = pr->n_churn_reasons;
+	out->reasons = pr->churn_reasons;
+	*resp = &out->base;
+	return (RK_OK);
+}
+
 const struct rpc_handler profile_handlers[] = {
+	{.path = "/rekindle.v1.ProfileService/GetModelReport",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_model_report},
+	{.path = "/rekindle.v1.ProfileService/ExplainChurnRisk",
+	    .roles = ROLES_ALL, .unary = explain_churn_risk},
 	{.path = "/rekindle.v1.ProfileService/GetProfile",
 	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_profile},
 	{.path = "/rekindle.v1.ProfileService/ListProfiles",

@@ -34,12 +34,14 @@ class GroundTruthTest(unittest.TestCase):
         assert "done: ok" in r.stdout, r.stdout + r.stderr
         cols = ("customer_id, state, days_since_last, count_365d, top_category, "
                 "top_partner, weekend_spend_share, promo_spend_share, "
-                "median_gap_days, p_alive, segment")
+                "median_gap_days, p_alive, segment, churn_risk, "
+                "cardinality(churn_reasons)")
         cls.p = {}
         for line in rk.db.sql("SELECT %s FROM rekindle.customer_profiles" % cols
                               ).splitlines():
             v = line.split("|")
-            cls.p[v[0]] = dict(zip([c.strip() for c in cols.split(",")], v))
+            cls.p[v[0]] = dict(zip([c.strip() for c in cols.split(",")][:-1] +
+                                   ["nreasons"], v))
         with open(os.path.join(out, "truth.csv")) as fh:
             cls.truth = list(csv.DictReader(fh))
         asof = datetime.datetime.fromisoformat(AS_OF + "T00:00:00+00:00")
@@ -131,6 +133,32 @@ class GroundTruthTest(unittest.TestCase):
                    if not t["quiet_days"] and t["customer_id"] in self.p]
         self.assertLess(alive(quiet), 0.5 * alive(regular))
         self.assertGreater(alive(regular), 0.8)
+
+    def test_churn_models_trained_compared_and_explained(self):
+        rk = self.rk
+        report = rk.call("rekindle.v1.ProfileService", "GetModelReport",
+                         rk.msg("rekindle.v1.GetModelReportRequest"))
+        self.assertIn("AUC on the later period", report.churn_model)
+        self.assertGreater(report.churn_auc, 0.85)
+        self.assertGreaterEqual(len(report.calibration), 5)
+        self.assertEqual({f.model for f in report.fits if not f.model.startswith("in use")},
+                         {"BG/NBD", "MBG/NBD"})
+        # Customers who went quiet long ago are high risk; regulars low.
+        risk = lambda rows: sum(float(r["churn_risk"]) for r in rows) / len(rows)
+        quiet = [self.p[t["customer_id"]] for t in self.truth
+                 if t["quiet_days"] and t["quiet_days"] > 120 and t["customer_id"] in self.p]
+        regular = [self.p[t["customer_id"]] for t in self.truth
+                   if not t["quiet_days"] and t["customer_id"] in self.p]
+        self.assertGreater(risk(quiet), 0.8)
+        self.assertLess(risk(regular), 0.3)
+        s, n = share(quiet, lambda r: int(r["nreasons"] or 0) >= 1)
+        self.assertGreaterEqual(s, 0.99)
+        cid = max(quiet, key=lambda r: float(r["churn_risk"]))["customer_id"]
+        ex = rk.call("rekindle.v1.ProfileService", "ExplainChurnRisk",
+                     rk.msg("rekindle.v1.ExplainChurnRiskRequest", customer_id=cid))
+        self.assertGreater(ex.churn_risk, 0.9)
+        self.assertTrue(any(r.startswith("no spend for ") and "usual gap" in r
+                            for r in ex.reasons), list(ex.reasons))
 
 
 if __name__ == "__main__":

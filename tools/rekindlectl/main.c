@@ -12,6 +12,7 @@
  *	profiles run [--as-of YYYY-MM-DD] [--request-id ID]
  *	profiles get ID
  *	profiles list [--state S] [--segment S] [--category C] [--partner P]
+ *	profiles models
  *
  * Defaults come from REKINDLE_ADDR and REKINDLE_TOKEN.
  */
@@ -66,7 +67,8 @@ usage(void)
 	    "  profiles run [--as-of YYYY-MM-DD] [--request-id ID]\n"
 	    "  profiles get ID\n"
 	    "  profiles list [--state S] [--segment S] [--category C] "
-	    "[--partner P] [--limit N]\n");
+	    "[--partner P] [--limit N]\n"
+	    "  profiles models\n");
 	exit(2);
 }
 

@@ -67,6 +67,48 @@ print_profile(const Rekindle__V1__Profile *p)
 	printf("  P(alive)               %.2f; expected purchases 30 d %.2f, "
 	    "90 d %.2f\n", p->p_alive, p->expected_purchases_30d,
 	    p->expected_purchases_90d);
+	printf("  churn risk             %.2f\n", p->churn_risk);
+	for (size_t i = 0; i < p->n_churn_reasons; i++)
+		printf("    because              %s\n", p->churn_reasons[i]);
+}
+
+static int
+models(struct ctl *c)
+{
+	Rekindle__V1__GetModelReportRequest req =
+	    REKINDLE__V1__GET_MODEL_REPORT_REQUEST__INIT;
+	Rekindle__V1__ModelReport *m;
+	struct rkc_status st;
+	rk_err rc;
+
+	rc = rkc_unary(c->client, "/rekindle.v1.ProfileService/GetModelReport",
+	    &req.base, &rekindle__v1__model_report__descriptor, c->timeout_ms,
+	    (ProtobufCMessage **)&m, &st);
+	if (rc != RK_OK)
+		return (ctl_fail("GetModelReport", rc, &st));
+	for (size_t i = 0; i < m->n_fits; i++) {
+		const Rekindle__V1__ModelFit *f = m->fits[i];
+
+		printf("%s\n  LL %.2f on %d customers;", f->model, f->log_likelihood,
+		    f->customers);
+		for (size_t k = 0; k < f->n_parameters; k++)
+			printf(" %s=%.4g", f->parameters[k]->key,
+			    f->parameters[k]->value);
+		printf("\n");
+	}
+	if (*m->churn_model) {
+		printf("churn model: %s\n", m->churn_model);
+		printf("  calibration (validation period): predicted -> observed "
+		    "(customers)\n");
+		for (size_t i = 0; i < m->n_calibration; i++)
+			printf("    %.2f -> %.2f (%lld)\n",
+			    m->calibration[i]->predicted, m->calibration[i]->observed,
+			    (long long)m->calibration[i]->count);
+	} else {
+		printf("churn model: not trained yet (run a full profiling run)\n");
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	return (0);
 }
 
 static int
@@ -218,18 +260,20 @@ list(struct ctl *c, int argc, char **argv)
 	    c->timeout_ms, (ProtobufCMessage **)&resp, &st);
 	if (rc != RK_OK)
 		return (ctl_fail("ListProfiles", rc, &st));
-	printf("%-14s %-8s %6s %6s %-20s %-12s %-10s %7s\n", "customer", "state",
-	    "days", "txns", "segment", "category", "partner", "p_alive");
+	printf("%-14s %-8s %6s %6s %-20s %-12s %-16s %7s %6s\n", "customer",
+	    "state", "days", "txns", "segment", "category", "partner", "p_alive",
+	    "churn");
 	for (size_t i = 0; i < resp->n_profiles; i++) {
 		const Rekindle__V1__Profile *p = resp->profiles[i];
 
-		printf("%-14s %-8s %6d %6lld %-20s %-12s %-10s %7.2f\n",
+		printf("%-14s %-8s %6d %6lld %-20s %-12s %-16s %7.2f %6.2f\n",
 		    p->customer_id, states[p->state % 6],
 		    p->days_since_last_transaction,
 		    (long long)p->transaction_count,
 		    *p->segment ? p->segment : "-",
 		    p->n_top_categories ? p->top_categories[0]->key : "-",
-		    p->n_top_partners ? p->top_partners[0]->key : "-", p->p_alive);
+		    p->n_top_partners ? p->top_partners[0]->key : "-", p->p_alive,
+		    p->churn_risk);
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return (0);
@@ -244,8 +288,10 @@ cmd_profiles(struct ctl *c, int argc, char **argv)
 		return (get(c, argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return (list(c, argc, argv));
+	if (argc == 2 && strcmp(argv[1], "models") == 0)
+		return (models(c));
 	fprintf(stderr, "usage: rekindlectl profiles run [--as-of YYYY-MM-DD] "
 	    "[--request-id ID] | get ID | list [--state S] [--segment S] "
-	    "[--category C] [--partner P] [--limit N]\n");
+	    "[--category C] [--partner P] [--limit N] | models\n");
 	return (2);
 }

@@ -9,12 +9,15 @@
  * BTYD_PREFER_BG log-likelihood units, an AIC difference of 4). The
  * choice and its reason are stored with the fit.
  */
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "btyd.h"
+#include "churn.h"
 #include "copybin.h"
 #include "finalize.h"
 #include "log.h"
@@ -171,6 +174,166 @@ fit_btyd(db_conn *db, int64_t run_id, const char *as_of, const char **why)
 	return (rc);
 }
 
+/* Parses a real[] text ("{1.5,2,...}") into x[CHURN_NFEAT]. */
+static bool
+pg_reals(const char *s, float *x)
+{
+	const char *p = s;
+
+	if (p == NULL || *p != '{')
+		return (false);
+	for (int i = 0; i < CHURN_NFEAT; i++) {
+		char *end;
+
+		x[i] = strtof(p + 1, &end);
+		if (end == p + 1)
+			return (false);
+		p = end;
+	}
+	return (true);
+}
+
+/* Up to FINALIZE_CHURN_SAMPLE samples of one cut-off of the run. */
+static rk_err
+load_samples(db_conn *db, const char *rid, int cutoff,
+    struct churn_row **rows, int **y, int *n)
+{
+	char cut[8], lim[16];
+	const char *p[3] = {rid, cut, lim};
+	db_res *res;
+	rk_err rc;
+
+	snprintf(cut, sizeof(cut), "%d", cutoff);
+	snprintf(lim, sizeof(lim), "%d", FINALIZE_CHURN_SAMPLE);
+	rc = db_exec(db, "SELECT x::text, churned, days_since, median_gap, "
+	    "overdue, trend, count90, count365 FROM churn_samples "
+	    "WHERE run_id = $1 AND cutoff = $2 ORDER BY random() LIMIT $3", 3,
+	    p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	*n = db_res_nrows(res);
+	*rows = xcalloc((size_t)*n + 1, sizeof(**rows));
+	*y = xcalloc((size_t)*n + 1, sizeof(**y));
+	for (int i = 0; i < *n; i++) {
+		struct churn_row *r = &(*rows)[i];
+
+		if (!pg_reals(db_res_str(res, i, 0), r->x))
+			memset(r->x, 0, sizeof(r->x));
+		(*y)[i] = db_res_bool(res, i, 1);
+		r->days_since = (int)db_res_int64(res, i, 2);
+		r->median_gap = db_res_double(res, i, 3);
+		r->overdue = db_res_double(res, i, 4);
+		r->trend = db_res_double(res, i, 5);
+		r->count90 = db_res_int64(res, i, 6);
+		r->count365 = db_res_int64(res, i, 7);
+	}
+	db_res_free(res);
+	return (RK_OK);
+}
+
+/*
+ * Trains both churn models on the earlier cut-off, measures AUC on the
+ * later one, keeps the better, and stores it with a calibration table.
+ */
+static rk_err
+fit_churn(db_conn *db, int64_t run_id, const char *as_of, const char **why)
+{
+	struct churn_row *train = NULL, *val = NULL;
+	int *ytrain = NULL, *yval = NULL, ntrain = 0, nval = 0, kept = -1;
+	churn_model *m[2] = {NULL, NULL};
+	double auc[2] = {NAN, NAN}, *score = NULL;
+	char rid[24];
+	rk_err rc;
+
+	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	if ((rc = load_samples(db, rid, 1, &train, &ytrain, &ntrain)) != RK_OK ||
+	    (rc = load_samples(db, rid, 2, &val, &yval, &nval)) != RK_OK) {
+		*why = "loading churn samples";
+		goto out;
+	}
+	score = xcalloc((size_t)nval + 1, sizeof(double));
+	for (int k = 0; k < 2 && nval > 0; k++) {
+		if (churn_train((enum churn_kind)k, train, ytrain, ntrain, &m[k]) !=
+		    RK_OK)
+			continue;
+		if (churn_score(m[k], val, nval, score, NULL) != RK_OK)
+			continue;
+		auc[k] = churn_auc(score, yval, nval);
+		if (!isnan(auc[k]) && (kept < 0 || auc[k] > auc[kept]))
+			kept = k;
+	}
+	if (kept < 0) {
+		log_info("CHURN-SKIP", "run %lld: not enough history to train "
+		    "(%d training, %d validation samples)", (long long)run_id,
+		    ntrain, nval);
+		goto out;
+	}
+	{
+		json_t *o = json_object(), *cal = json_array(), *model;
+		char *saved = churn_model_save(m[kept]), *text;
+		const char *p[4];
+		char sn[24];
+
+		(void)churn_score(m[kept], val, nval, score, NULL);
+		/* Calibration: validation customers in ten bins of risk. */
+		for (int bin = 0; bin < 10; bin++) {
+			double lo = bin / 10.0, hi = (bin + 1) / 10.0, ps = 0, obs = 0;
+			int cnt = 0;
+
+			for (int i = 0; i < nval; i++)
+				if (score[i] >= lo && (score[i] < hi || bin == 9)) {
+					ps += score[i];
+					obs += yval[i];
+					cnt++;
+				}
+			if (cnt > 0)
+				json_array_append_new(cal, json_pack("{s:f,s:f,s:i}",
+				    "predicted", ps / cnt, "observed", obs / cnt,
+				    "count", cnt));
+		}
+		model = saved ? json_loads(saved, 0, NULL) : NULL;
+		json_object_set_new(o, "kept", json_string(kept == CHURN_LR ?
+		    "lr" : "gbt"));
+		json_object_set_new(o, "kept_name", json_string(churn_kind_name(
+		    (enum churn_kind)kept)));
+		json_object_set_new(o, "auc_lr", isnan(auc[0]) ? json_null() :
+		    json_real(auc[0]));
+		json_object_set_new(o, "auc_gbt", isnan(auc[1]) ? json_null() :
+		    json_real(auc[1]));
+		json_object_set_new(o, "train_rows", json_integer(ntrain));
+		json_object_set_new(o, "validation_rows", json_integer(nval));
+		json_object_set_new(o, "calibration", cal);
+		json_object_set_new(o, "model", model ? model : json_null());
+		text = json_dumps(o, JSON_COMPACT);
+		snprintf(sn, sizeof(sn), "%d", ntrain);
+		p[0] = text;
+		p[1] = sn;
+		p[2] = as_of;
+		p[3] = rid;
+		rc = db_exec(db, "INSERT INTO model_fits (model, params, customers, "
+		    "as_of, run_id) VALUES ('churn', $1, $2, $3, $4)", 4, p, NULL);
+		if (rc != RK_OK)
+			*why = "storing the churn model";
+		else
+			log_info("CHURN-FIT", "run %lld: AUC logistic %.3f, trees "
+			    "%.3f on %d later customers; kept %s", (long long)run_id,
+			    auc[0], auc[1], nval, kept == CHURN_LR ? "logistic" :
+			    "trees");
+		free(text);
+		free(saved);
+		json_decref(o);
+	}
+out:
+	churn_model_free(m[0]);
+	churn_model_free(m[1]);
+	free(train);
+	free(val);
+	free(ytrain);
+	free(yval);
+	free(score);
+	return (rc);
+}
+
 static void
 put_opt_text(copybin *b, const char *s)
 {
@@ -178,6 +341,50 @@ put_opt_text(copybin *b, const char *s)
 		copybin_null(b);
 	else
 		copybin_text(b, s, strlen(s));
+}
+
+/* The churn risk and reasons of row i of a rescore batch. */
+static void
+put_churn(copybin *b, const struct refdata *ref, db_res *res, int i)
+{
+	struct profile_result pr;
+	struct churn_row row;
+	float contrib[CHURN_NFEAT];
+	char reasons[CHURN_MAX_REASONS][128];
+	const char *rp[CHURN_MAX_REASONS];
+	double risk;
+	int nr;
+
+	if (ref->churn == NULL) {
+		copybin_null(b);
+		copybin_null(b);
+		return;
+	}
+	memset(&pr, 0, sizeof(pr));
+	pr.count = 1;
+	pr.days_since_last = (int)db_res_int64(res, i, 1);
+	pr.win[3].count = db_res_int64(res, i, 2);
+	pr.win[3].spend_minor = db_res_int64(res, i, 3);
+	pr.win[1].count = db_res_int64(res, i, 7);
+	pr.median_gap_days = db_res_double(res, i, 8);
+	pr.overdue_ratio = db_res_double(res, i, 9);
+	pr.spend_trend = db_res_double(res, i, 10);
+	/* churn_row_from wants first_us: express the tenure through it. */
+	pr.first_us = -(int64_t)(db_res_double(res, i, 11) * 86400e6);
+	pr.weekend_spend_share = db_res_double(res, i, 12);
+	pr.promo_spend_share = db_res_double(res, i, 13);
+	pr.avg_ticket_minor = db_res_double(res, i, 14);
+	churn_row_from(&pr, 0, &row);
+	if (churn_score(ref->churn, &row, 1, &risk, contrib) != RK_OK) {
+		copybin_null(b);
+		copybin_null(b);
+		return;
+	}
+	nr = churn_reasons_from(contrib, &row, reasons);
+	for (int k = 0; k < nr; k++)
+		rp[k] = reasons[k];
+	copybin_float8(b, risk);
+	copybin_text_array(b, rp, nr);
 }
 
 /* Rescores every profile with the new cut-offs and model. */
@@ -191,15 +398,18 @@ rescore(db_conn *db, const struct refdata *ref, const char **why)
 	rc = db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS profile_scores ("
 	    " customer_id text, recency_score smallint, frequency_score smallint,"
 	    " monetary_score smallint, segment text, btyd_model text,"
-	    " p_alive float8, expected_30d float8, expected_90d float8)", 0,
-	    NULL, NULL);
+	    " p_alive float8, expected_30d float8, expected_90d float8,"
+	    " churn_risk float8, churn_reasons text[])", 0, NULL, NULL);
 	if (rc == RK_OK)
 		rc = db_exec(db, "TRUNCATE profile_scores", 0, NULL, NULL);
 	if (rc == RK_OK)
 		rc = db_exec(db, "DECLARE scores NO SCROLL CURSOR FOR "
 		    "SELECT customer_id, days_since_last, count_365d, spend_365d, "
-		    " btyd_x, btyd_t_x, btyd_T FROM customer_profiles "
-		    "WHERE txn_count > 0", 0, NULL, NULL);
+		    " btyd_x, btyd_t_x, btyd_T, count_90d, median_gap_days, "
+		    " overdue_ratio, spend_trend, "
+		    " extract(epoch from as_of - first_txn_at) / 86400, "
+		    " weekend_spend_share, promo_spend_share, avg_ticket_minor "
+		    "FROM customer_profiles WHERE txn_count > 0", 0, NULL, NULL);
 	while (rc == RK_OK) {
 		db_res *res;
 		int n;
@@ -218,7 +428,7 @@ rescore(db_conn *db, const struct refdata *ref, const char **why)
 
 			refdata_rfm(ref, db_res_double(res, i, 1),
 			    db_res_double(res, i, 2), db_res_double(res, i, 3), s);
-			copybin_tuple(&b, 9);
+			copybin_tuple(&b, 11);
 			copybin_text(&b, id, strlen(id));
 			for (int k = 0; k < 3; k++) {
 				if (s[k] > 0)
@@ -239,6 +449,7 @@ rescore(db_conn *db, const struct refdata *ref, const char **why)
 				for (int k = 0; k < 4; k++)
 					copybin_null(&b);
 			}
+			put_churn(&b, ref, res, i);
 		}
 		db_res_free(res);
 		if (n == 0)
@@ -262,7 +473,8 @@ rescore(db_conn *db, const struct refdata *ref, const char **why)
 		    "frequency_score = s.frequency_score, "
 		    "monetary_score = s.monetary_score, segment = s.segment, "
 		    "btyd_model = s.btyd_model, p_alive = s.p_alive, "
-		    "expected_30d = s.expected_30d, expected_90d = s.expected_90d "
+		    "expected_30d = s.expected_30d, expected_90d = s.expected_90d, "
+		    "churn_risk = s.churn_risk, churn_reasons = s.churn_reasons "
 		    "FROM profile_scores s WHERE p.customer_id = s.customer_id",
 		    0, NULL, NULL);
 	if (rc != RK_OK)
@@ -290,7 +502,8 @@ finalize_run(db_conn *db, arena *a, struct refdata *ref, int64_t run_id,
 	}
 	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
 	if ((rc = fit_rfm(db, run_id, as_of, why)) != RK_OK ||
-	    (rc = fit_btyd(db, run_id, as_of, why)) != RK_OK)
+	    (rc = fit_btyd(db, run_id, as_of, why)) != RK_OK ||
+	    (rc = fit_churn(db, run_id, as_of, why)) != RK_OK)
 		return (rc);
 	if ((rc = refdata_load(ref, db, true)) != RK_OK) {
 		*why = "reloading models";

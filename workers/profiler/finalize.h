@@ -2,8 +2,9 @@
  * finalize.h - the base-wide step of a full profiling run, done once per
  * run by whichever profiler claims the run's finalize job: RFM quintile
  * cut-offs, the BG/NBD and MBG/NBD fits (and the choice between them),
- * then every profile's RFM scores, segment, P(alive) and expected
- * purchases.
+ * the churn models (logistic regression and boosted trees, the better by
+ * AUC on a later period kept), then every profile's RFM scores, segment,
+ * P(alive), expected purchases, churn risk and reasons.
  */
 #ifndef RK_FINALIZE_H
 #define RK_FINALIZE_H
@@ -16,6 +17,8 @@
 
 /* Customers sampled for the BTYD fits (all when fewer). */
 #define FINALIZE_FIT_SAMPLE 100000
+/* Samples per cut-off for training and validating the churn models. */
+#define FINALIZE_CHURN_SAMPLE 100000
 
 /*
  * Runs the step for run_id inside the caller's transaction; reloads ref

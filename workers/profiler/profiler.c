@@ -121,6 +121,7 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 	if (pj->run_id != 0) {
 		sel.lo = pj->range_lo;
 		sel.hi = *pj->range_hi ? pj->range_hi : NULL;
+		sel.run_id = pj->run_id;
 	} else {
 		sel.ids = (const char *const *)pj->customer_ids;
 		sel.nids = pj->n_customer_ids;

@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include "btyd.h"
+#include "churn.h"
 #include "copybin.h"
 #include "mem.h"
 #include "profiler_db.h"
 
 #define FETCH_ROWS "20000"
-#define NCOLS 43
+#define DAY_US INT64_C(86400000000)
+#define NCOLS 45
 
 /* Columns of the stage table, in COPY order. */
 static const char profile_cols[] =
@@ -27,12 +29,18 @@ static const char profile_cols[] =
     "top_partner, weekend_spend_share, peak_hour, promo_spend_share, "
     "spend_trend, state, state_since, btyd_x, btyd_t_x, btyd_T, btyd_model, "
     "p_alive, expected_30d, expected_90d, recency_score, frequency_score, "
-    "monetary_score, segment, job_id";
+    "monetary_score, segment, job_id, churn_risk, churn_reasons";
 
 struct writer {
 	copybin buf;
 	int64_t rows;
 	char currency[8];
+	/* Full runs: churn samples at two past cut-offs. */
+	int64_t run_id;
+	copybin samples;
+	struct profile cut[2];
+	bool bought_after[2];		/* a purchase in the 90 days after */
+	int64_t cut_us[2];
 };
 
 static void
@@ -135,7 +143,66 @@ write_profile(struct writer *w, const struct refdata *ref, const char *id,
 	}
 	put_text(b, refdata_segment(rfm[0], rfm[1]));
 	copybin_int64(b, job_id);
+	if (ref->churn != NULL && r.count > 0) {
+		struct churn_row row;
+		float contrib[CHURN_NFEAT];
+		char reasons[CHURN_MAX_REASONS][128];
+		const char *rp[CHURN_MAX_REASONS];
+		double risk = 0;
+		int nr = 0;
+
+		churn_row_from(&r, p->as_of_us, &row);
+		if (churn_score(ref->churn, &row, 1, &risk, contrib) == RK_OK)
+			nr = churn_reasons_from(contrib, &row, reasons);
+		for (int i = 0; i < nr; i++)
+			rp[i] = reasons[i];
+		copybin_float8(b, risk);
+		copybin_text_array(b, rp, nr);
+	} else {
+		copybin_null(b);
+		copybin_null(b);
+	}
 	w->rows++;
+}
+
+static void write_profile(struct writer *w, const struct refdata *ref,
+    const char *id, struct profile *p, int64_t job_id);
+
+/* Appends the customer's churn samples (full runs). */
+static void
+write_samples(struct writer *w, const char *id)
+{
+	for (int k = 0; k < 2; k++) {
+		struct profile_result r;
+		struct churn_row row;
+		copybin *b = &w->samples;
+
+		if (w->cut[k].count == 0)
+			continue;	/* no purchase before the cut-off */
+		profile_finish(&w->cut[k], &r);
+		churn_row_from(&r, w->cut_us[k], &row);
+		copybin_tuple(b, 11);
+		copybin_int64(b, w->run_id);
+		copybin_text(b, id, strlen(id));
+		copybin_int16(b, (int16_t)(k + 1));
+		copybin_bool(b, !w->bought_after[k]);
+		copybin_float4_array(b, row.x, CHURN_NFEAT);
+		copybin_int32(b, row.days_since);
+		copybin_float8(b, row.median_gap);
+		copybin_float8(b, row.overdue);
+		copybin_float8(b, row.trend);
+		copybin_int64(b, row.count90);
+		copybin_int64(b, row.count365);
+	}
+}
+
+static void
+finish_customer(struct writer *w, const struct refdata *ref, const char *id,
+    struct profile *p, int64_t job_id)
+{
+	write_profile(w, ref, id, p, job_id);
+	if (w->run_id != 0)
+		write_samples(w, id);
 }
 
 /* Sends the staged rows to the stage table. */
@@ -158,6 +225,20 @@ flush(db_conn *db, struct writer *w)
 			(void)db_copy_end(db, NULL);
 	}
 	copybin_reset(&w->buf);
+	if (rc == RK_OK && w->run_id != 0) {
+		copybin_trailer(&w->samples);
+		if ((rc = db_copy_begin(db, "COPY churn_samples (run_id, "
+		    "customer_id, cutoff, churned, x, days_since, median_gap, "
+		    "overdue, trend, count90, count365) FROM STDIN "
+		    "(FORMAT binary)")) == RK_OK) {
+			rc = db_copy_put(db, w->samples.buf, w->samples.len);
+			if (rc == RK_OK)
+				rc = db_copy_end(db, NULL);
+			else
+				(void)db_copy_end(db, NULL);
+		}
+		copybin_reset(&w->samples);
+	}
 	return (rc);
 }
 
@@ -212,6 +293,7 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 	memset(&w, 0, sizeof(w));
 	memset(&p, 0, sizeof(p));
 	copybin_init(&w.buf);
+	w.run_id = sel->run_id;
 	if (sel->ids != NULL) {
 		params[0] = db_text_array(a, sel->ids, sel->nids);
 		/* Customers seen in transactions before the card system sent
@@ -254,6 +336,12 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 	if (rc == RK_OK)
 		rc = begin_stage(db);
 	copybin_header(&w.buf);
+	if (w.run_id != 0) {
+		copybin_init(&w.samples);
+		copybin_header(&w.samples);
+		w.cut_us[0] = as_of_us - 2 * CHURN_HORIZON_DAYS * DAY_US;
+		w.cut_us[1] = as_of_us - CHURN_HORIZON_DAYS * DAY_US;
+	}
 	while (rc == RK_OK) {
 		db_res *res;
 		int n;
@@ -269,11 +357,15 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 
 			if (!open_customer || strcmp(id, cur_id) != 0) {
 				if (open_customer)
-					write_profile(&w, ref, cur_id, &p, job_id);
+					finish_customer(&w, ref, cur_id, &p, job_id);
 				snprintf(cur_id, sizeof(cur_id), "%s", id);
 				snprintf(w.currency, sizeof(w.currency), "%s",
 				    db_res_str(res, i, 3));
 				profile_begin(&p, as_of_us, rules);
+				for (int k = 0; w.run_id && k < 2; k++) {
+					profile_begin(&w.cut[k], w.cut_us[k], rules);
+					w.bought_after[k] = false;
+				}
 				open_customer = true;
 			}
 			t.at_us = db_res_int64(res, i, 1);
@@ -289,6 +381,13 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 			t.promo = ref->npromos > 0 && refdata_promo(ref, t.at_us,
 			    mid, t.partner, t.category);
 			profile_add(&p, &t);
+			for (int k = 0; w.run_id && k < 2; k++) {
+				profile_add(&w.cut[k], &t);
+				if (t.amount_minor > 0 && t.at_us > w.cut_us[k] &&
+				    t.at_us <= w.cut_us[k] + CHURN_HORIZON_DAYS *
+				    DAY_US && t.at_us <= as_of_us)
+					w.bought_after[k] = true;
+			}
 		}
 		db_res_free(res);
 		if (n == 0)
@@ -298,10 +397,11 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 			if ((rc = flush(db, &w)) != RK_OK)
 				break;
 			copybin_header(&w.buf);
+			copybin_header(&w.samples);
 		}
 	}
 	if (rc == RK_OK && open_customer)
-		write_profile(&w, ref, cur_id, &p, job_id);
+		finish_customer(&w, ref, cur_id, &p, job_id);
 	if (rc == RK_OK)
 		rc = flush(db, &w);
 	if (rc == RK_OK)
@@ -309,7 +409,10 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 	if (rc == RK_OK && w.rows > 0)
 		rc = merge_stage(db);
 	profile_fini(&p);
+	profile_fini(&w.cut[0]);
+	profile_fini(&w.cut[1]);
 	copybin_fini(&w.buf);
+	copybin_fini(&w.samples);
 	*customers = w.rows;
 	return (rc);
 }

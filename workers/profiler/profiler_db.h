@@ -19,6 +19,7 @@ struct profile_selection {
 	const char *const *ids;
 	size_t nids;
 	const char *lo, *hi;
+	int64_t run_id;		/* full runs: also write churn samples */
 };
 
 /*

@@ -28,6 +28,7 @@ refdata_free(struct refdata *r)
 	free(r->merchants);
 	free(r->prefixes);
 	free(r->promos);
+	churn_model_free(r->churn);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -107,6 +108,15 @@ load_models(struct refdata *r, db_conn *db)
 			    json_number(p, "a", &bp->a) && json_number(p, "b", &bp->b);
 		}
 	}
+	db_res_free(res);
+	rc = db_exec(db, "SELECT params->>'model' FROM model_fits WHERE "
+	    "model = 'churn' ORDER BY fitted_at DESC, id DESC LIMIT 1", 0, NULL,
+	    &res);
+	if (rc != RK_OK)
+		return (rc);
+	if (db_res_nrows(res) == 1 && db_res_str(res, 0, 0) != NULL &&
+	    churn_model_load(db_res_str(res, 0, 0), &r->churn) != RK_OK)
+		r->churn = NULL;
 	db_res_free(res);
 	return (RK_OK);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "btyd.h"
+#include "churn.h"
 #include "db.h"
 #include "profile.h"
 
@@ -46,6 +47,7 @@ struct refdata {
 	struct btyd_params btyd_params;
 	bool have_rfm;
 	double rfm_r[4], rfm_f[4], rfm_m[4];	/* quintile cut-offs */
+	churn_model *churn;		/* the kept churn model, or NULL */
 };
 
 /* Loads (or reloads when stale or force) from db. */

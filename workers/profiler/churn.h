@@ -1,0 +1,74 @@
+/*
+ * churn.h - churn risk: features of a customer at a cut-off date, two
+ * model families trained on the bank's own history (logistic regression
+ * with liblinear, gradient-boosted trees with libxgboost's C API), AUC
+ * to choose between them, and reason codes in words.
+ *
+ * Label: no card purchase in the 90 days after the cut-off. Training
+ * cut-off: as-of - 180 days; validation (a later, held-out period):
+ * as-of - 90 days. Scores are computed at as-of from the profile.
+ */
+#ifndef RK_CHURN_H
+#define RK_CHURN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "profile.h"
+
+#define CHURN_NFEAT 11
+#define CHURN_HORIZON_DAYS 90
+#define CHURN_MAX_REASONS 3
+
+enum churn_kind { CHURN_LR, CHURN_GBT };
+
+/* One customer at one cut-off. */
+struct churn_row {
+	float x[CHURN_NFEAT];		/* model inputs (transformed) */
+	/* raw values for reason texts */
+	int days_since;
+	double median_gap, overdue, trend;
+	int64_t count90, count365;
+};
+
+/* Feature names, for reports and stored models. */
+extern const char *const churn_feature_names[CHURN_NFEAT];
+
+/* Fills row from a profile computed at as_of_us. */
+void churn_row_from(const struct profile_result *r, int64_t as_of_us,
+    struct churn_row *row);
+
+typedef struct churn_model churn_model;
+
+/* Trains on n rows with labels y (1 = churned). RK_EINVAL if one class. */
+rk_err churn_train(enum churn_kind k, const struct churn_row *rows,
+    const int *y, int n, churn_model **out);
+/* P(churn) of a row. */
+double churn_predict(const churn_model *m, const struct churn_row *row);
+/*
+ * P(churn) of n rows into p; if contrib is not NULL, also each feature's
+ * contribution to the log-odds (n x CHURN_NFEAT).
+ */
+rk_err churn_score(const churn_model *m, const struct churn_row *rows, int n,
+    double *p, float *contrib);
+/* Reasons from one row's contributions (see churn_reasons). */
+int churn_reasons_from(const float *contrib, const struct churn_row *row,
+    char out[][128]);
+/*
+ * Up to CHURN_MAX_REASONS reasons for the risk, in words, most important
+ * first ("no spend for 94 days; usual gap 11 days" style). Returns count.
+ */
+int churn_reasons(const churn_model *m, const struct churn_row *row,
+    char out[][128]);
+enum churn_kind churn_model_kind(const churn_model *m);
+const char *churn_kind_name(enum churn_kind k);
+/* Serialises the model to JSON (caller frees) / loads it back. */
+char *churn_model_save(const churn_model *m);
+rk_err churn_model_load(const char *json, churn_model **out);
+void churn_model_free(churn_model *m);
+
+/* Area under the ROC curve of scores against labels (ties averaged). */
+double churn_auc(const double *score, const int *y, int n);
+
+#endif
