@@ -86,7 +86,7 @@ class LauncherTest(unittest.TestCase):
             self.assertEqual(sql("SELECT count(DISTINCT segment) FROM "
                                  "rekindle.customer_profiles"), "11")
             fits = sql("SELECT model FROM rekindle.model_fits ORDER BY model")
-            self.assertEqual(fits.split(), ["bgnbd", "btyd", "mbgnbd", "rfm"])
+            self.assertEqual(fits.split(), ["bgnbd", "btyd", "churn", "mbgnbd", "rfm"])
             bg = sql("SELECT (params->>'r')::float8 > 0 AND (params->>'alpha')::float8 > 0 "
                      "AND (params->>'a')::float8 > 0 AND (params->>'b')::float8 > 0 "
                      "AND log_likelihood < 0 FROM rekindle.model_fits WHERE model = 'bgnbd'")
