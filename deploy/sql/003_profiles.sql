@@ -3,6 +3,9 @@
 
 ALTER TABLE rekindle.customer_profiles
     ADD COLUMN as_of               timestamptz,
+    -- Newest ingested_at among the transactions the profile was computed
+    -- from: a profile computed from older data never overwrites a newer.
+    ADD COLUMN data_watermark      timestamptz,
     ADD COLUMN purchase_days       bigint,
     ADD COLUMN count_30d           bigint,
     ADD COLUMN spend_30d           bigint,

@@ -3,7 +3,7 @@
  * ground truth, for tests, benchmarks and the demo.
  *
  *	rkgen --customers N [--seed S] [--as-of YYYY-MM-DD] [--days D]
- *	      [--out DIR] [--format csv|copy]
+ *	      [--out DIR] [--format csv|copy] [--gap-scale F]
  *
  * Writes DIR/customers.csv, DIR/transactions.csv (the formats rekindlectl
  * imports; --format copy writes transactions.copy for COPY FROM, and no
@@ -17,6 +17,9 @@
  *	everyday	groceries, dining, fuel
  * and 30% of customers of every archetype go quiet at a known date
  * (truth.csv: dormant_since), 60 to 500 days before --as-of.
+ *
+ * --gap-scale multiplies every customer's usual gap (3.3: about 20
+ * transactions per customer over two years, for the 20 M benchmark).
  *
  * The same seed gives the same files on every machine (own PRNG, no
  * libc rand, UTC arithmetic only).
@@ -225,9 +228,11 @@ main(int argc, char **argv)
 		{"days", required_argument, NULL, 'd'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
+		{"gap-scale", required_argument, NULL, 'g'},
 		{NULL, 0, NULL, 0},
 	};
 	long ncust = 1000, days = 730;
+	double gap_scale = 1.0;
 	uint64_t sd = 1;
 	const char *out = ".", *as_of_s = "2025-06-30";
 	bool copy = false;
@@ -256,14 +261,17 @@ main(int argc, char **argv)
 		case 'f':
 			copy = strcmp(optarg, "copy") == 0;
 			break;
+		case 'g':
+			gap_scale = atof(optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: rkgen --customers N [--seed S] "
 			    "[--as-of YYYY-MM-DD] [--days D] [--out DIR] "
-			    "[--format csv|copy]\n");
+			    "[--format csv|copy] [--gap-scale F]\n");
 			return (2);
 		}
 	}
-	if (ncust < 1 || days < 30 || strptime(as_of_s, "%Y-%m-%d", &tm) == NULL) {
+	if (ncust < 1 || days < 30 || gap_scale < 0.1 || strptime(as_of_s, "%Y-%m-%d", &tm) == NULL) {
 		fprintf(stderr, "rkgen: bad arguments\n");
 		return (2);
 	}
@@ -298,8 +306,8 @@ main(int argc, char **argv)
 
 	for (long c = 0; c < ncust; c++) {
 		enum archetype a = (enum archetype)(next() % A_COUNT);
-		double gap = a == A_TRAVEL ? 12 + 20 * unif() :
-		    a == A_PROMO ? 20 + 20 * unif() : 2 + 8 * unif();
+		double gap = gap_scale * (a == A_TRAVEL ? 12 + 20 * unif() :
+		    a == A_PROMO ? 20 + 20 * unif() : 2 + 8 * unif());
 		int64_t first = start + (int64_t)(unif() * 0.4 * (double)days) * DAY;
 		int64_t quiet = unif() < 0.3 ? as_of - (60 + (int64_t)(unif() *
 		    440)) * DAY : 0;

@@ -25,6 +25,8 @@
 
 /* Log-likelihood units by which BG/NBD must beat MBG/NBD to be used. */
 #define BTYD_PREFER_BG 2.0
+/* Churn reasons are given from this risk up. */
+#define REASON_MIN_RISK 0.2
 
 /* Parses a PostgreSQL float8[] text ("{1,2.5,3,4}") into out[4]. */
 static bool
@@ -343,23 +345,12 @@ put_opt_text(copybin *b, const char *s)
 		copybin_text(b, s, strlen(s));
 }
 
-/* The churn risk and reasons of row i of a rescore batch. */
+/* The churn row of row i of a rescore batch (profile columns 1..14). */
 static void
-put_churn(copybin *b, const struct refdata *ref, db_res *res, int i)
+churn_row_of(db_res *res, int i, struct churn_row *row)
 {
 	struct profile_result pr;
-	struct churn_row row;
-	float contrib[CHURN_NFEAT];
-	char reasons[CHURN_MAX_REASONS][128];
-	const char *rp[CHURN_MAX_REASONS];
-	double risk;
-	int nr;
 
-	if (ref->churn == NULL) {
-		copybin_null(b);
-		copybin_null(b);
-		return;
-	}
 	memset(&pr, 0, sizeof(pr));
 	pr.count = 1;
 	pr.days_since_last = (int)db_res_int64(res, i, 1);
@@ -369,18 +360,29 @@ put_churn(copybin *b, const struct refdata *ref, db_res *res, int i)
 	pr.median_gap_days = db_res_double(res, i, 8);
 	pr.overdue_ratio = db_res_double(res, i, 9);
 	pr.spend_trend = db_res_double(res, i, 10);
-	/* churn_row_from wants first_us: express the tenure through it. */
+	/* churn_row_from takes the tenure as as_of - first: give it so. */
 	pr.first_us = -(int64_t)(db_res_double(res, i, 11) * 86400e6);
 	pr.weekend_spend_share = db_res_double(res, i, 12);
 	pr.promo_spend_share = db_res_double(res, i, 13);
 	pr.avg_ticket_minor = db_res_double(res, i, 14);
-	churn_row_from(&pr, 0, &row);
-	if (churn_score(ref->churn, &row, 1, &risk, contrib) != RK_OK) {
+	churn_row_from(&pr, 0, row);
+}
+
+/* Appends row i's churn risk and reasons (risk NaN: none). */
+static void
+put_churn(copybin *b, const struct churn_row *row, double risk,
+    const float *contrib)
+{
+	char reasons[CHURN_MAX_REASONS][128];
+	const char *rp[CHURN_MAX_REASONS];
+	int nr;
+
+	if (isnan(risk)) {
 		copybin_null(b);
 		copybin_null(b);
 		return;
 	}
-	nr = churn_reasons_from(contrib, &row, reasons);
+	nr = churn_reasons_from(contrib, row, reasons);
 	for (int k = 0; k < nr; k++)
 		rp[k] = reasons[k];
 	copybin_float8(b, risk);
@@ -391,6 +393,10 @@ put_churn(copybin *b, const struct refdata *ref, db_res *res, int i)
 static rk_err
 rescore(db_conn *db, const struct refdata *ref, const char **why)
 {
+	struct churn_row *rows = NULL, *sub = NULL;
+	double *risk = NULL, *subrisk = NULL;
+	float *contrib = NULL, *subc = NULL;
+	int *idx = NULL;
 	copybin b;
 	rk_err rc;
 
@@ -420,6 +426,42 @@ rescore(db_conn *db, const struct refdata *ref, const char **why)
 		n = db_res_nrows(res);
 		copybin_reset(&b);
 		copybin_header(&b);
+		/* Churn risk for the whole batch at once (one model call). */
+		rows = xrealloc(rows, sizeof(*rows) * (size_t)(n ? n : 1));
+		risk = xrealloc(risk, sizeof(*risk) * (size_t)(n ? n : 1));
+		contrib = xrealloc(contrib, sizeof(*contrib) * CHURN_NFEAT *
+		    (size_t)(n ? n : 1));
+		for (int i = 0; i < n; i++) {
+			churn_row_of(res, i, &rows[i]);
+			risk[i] = NAN;
+		}
+		if (ref->churn != NULL && n > 0 && churn_score(ref->churn, rows, n,
+		    risk, NULL) != RK_OK)
+			for (int i = 0; i < n; i++)
+				risk[i] = NAN;
+		/* Reasons (per-feature contributions, costly for trees) only
+		 * where there is a risk worth explaining. */
+		memset(contrib, 0, sizeof(*contrib) * CHURN_NFEAT * (size_t)n);
+		if (ref->churn != NULL && n > 0) {
+			int m = 0;
+
+			idx = xrealloc(idx, sizeof(*idx) * (size_t)n);
+			sub = xrealloc(sub, sizeof(*sub) * (size_t)n);
+			for (int i = 0; i < n; i++)
+				if (risk[i] >= REASON_MIN_RISK) {
+					idx[m] = i;
+					sub[m++] = rows[i];
+				}
+			subrisk = xrealloc(subrisk, sizeof(*subrisk) * (size_t)(m + 1));
+			subc = xrealloc(subc, sizeof(*subc) * CHURN_NFEAT *
+			    (size_t)(m + 1));
+			if (m > 0 && churn_score(ref->churn, sub, m, subrisk, subc) ==
+			    RK_OK)
+				for (int k = 0; k < m; k++)
+					memcpy(contrib + (size_t)idx[k] * CHURN_NFEAT,
+					    subc + (size_t)k * CHURN_NFEAT,
+					    sizeof(float) * CHURN_NFEAT);
+		}
 		for (int i = 0; i < n; i++) {
 			struct btyd_customer c = {db_res_double(res, i, 4),
 			    db_res_double(res, i, 5), db_res_double(res, i, 6), 1};
@@ -449,7 +491,8 @@ rescore(db_conn *db, const struct refdata *ref, const char **why)
 				for (int k = 0; k < 4; k++)
 					copybin_null(&b);
 			}
-			put_churn(&b, ref, res, i);
+			put_churn(&b, &rows[i], risk[i],
+			    contrib + (size_t)i * CHURN_NFEAT);
 		}
 		db_res_free(res);
 		if (n == 0)
@@ -465,6 +508,13 @@ rescore(db_conn *db, const struct refdata *ref, const char **why)
 		rc = db_copy_end(db, NULL);
 	}
 	copybin_fini(&b);
+	free(rows);
+	free(risk);
+	free(contrib);
+	free(sub);
+	free(subrisk);
+	free(subc);
+	free(idx);
 	if (rc == RK_OK)
 		rc = db_exec(db, "CLOSE scores", 0, NULL, NULL);
 	if (rc == RK_OK)

@@ -16,9 +16,9 @@
 #include "refdata.h"
 
 /* Customers sampled for the BTYD fits (all when fewer). */
-#define FINALIZE_FIT_SAMPLE 100000
+#define FINALIZE_FIT_SAMPLE 10000
 /* Samples per cut-off for training and validating the churn models. */
-#define FINALIZE_CHURN_SAMPLE 100000
+#define FINALIZE_CHURN_SAMPLE 30000
 
 /*
  * Runs the step for run_id inside the caller's transaction; reloads ref

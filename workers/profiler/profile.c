@@ -59,6 +59,8 @@ profile_add(struct profile *p, const struct profile_txn *t)
 	int64_t money = t->in_currency ? t->amount_minor : 0;
 	bool purchase = t->amount_minor > 0;
 
+	if (t->ingested_us > p->watermark_us)
+		p->watermark_us = t->ingested_us;
 	if (t->at_us > p->as_of_us)
 		return;		/* after the profile's date */
 	p->spend += money;

@@ -30,6 +30,7 @@ struct profile_rules {
 /* One transaction as the scan delivers it. */
 struct profile_txn {
 	int64_t at_us;		/* UTC */
+	int64_t ingested_us;	/* when rekindle stored it */
 	int64_t amount_minor;
 	bool in_currency;	/* in the profile's currency (counts money) */
 	int local_dow;		/* 1 = Monday .. 7 = Sunday, customer's zone */
@@ -68,6 +69,7 @@ struct profile {
 	int64_t hour_count[24];
 	int64_t promo_spend;
 	int64_t recent90, previous90;
+	int64_t watermark_us;	/* newest ingested_us seen */
 };
 
 /* What profile_finish computes. */

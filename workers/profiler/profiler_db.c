@@ -2,9 +2,10 @@
  * profiler_db.c - profile SQL.
  *
  * CONCURRENCY
- *	Two profilers re-profiling the same customer serialise on the
- *	profile row; the later one wins, and both computed from committed
- *	transactions, so the result is the same.
+ *	Two profilers may re-profile one customer at once, each from its own
+ *	snapshot. Each profile carries the newest ingested_at it saw, and the
+ *	upsert only replaces a profile computed from no more data, so the
+ *	profile computed from the most data wins whatever the commit order.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 #define FETCH_ROWS "20000"
 #define DAY_US INT64_C(86400000000)
-#define NCOLS 45
+#define NCOLS 46
 
 /* Columns of the stage table, in COPY order. */
 static const char profile_cols[] =
@@ -29,7 +30,8 @@ static const char profile_cols[] =
     "top_partner, weekend_spend_share, peak_hour, promo_spend_share, "
     "spend_trend, state, state_since, btyd_x, btyd_t_x, btyd_T, btyd_model, "
     "p_alive, expected_30d, expected_90d, recency_score, frequency_score, "
-    "monetary_score, segment, job_id, churn_risk, churn_reasons";
+    "monetary_score, segment, job_id, churn_risk, churn_reasons, "
+    "data_watermark";
 
 struct writer {
 	copybin buf;
@@ -143,7 +145,8 @@ write_profile(struct writer *w, const struct refdata *ref, const char *id,
 	}
 	put_text(b, refdata_segment(rfm[0], rfm[1]));
 	copybin_int64(b, job_id);
-	if (ref->churn != NULL && r.count > 0) {
+	/* Full runs are rescored by their finalize step with the new model. */
+	if (ref->churn != NULL && r.count > 0 && w->run_id == 0) {
 		struct churn_row row;
 		float contrib[CHURN_NFEAT];
 		char reasons[CHURN_MAX_REASONS][128];
@@ -162,6 +165,7 @@ write_profile(struct writer *w, const struct refdata *ref, const char *id,
 		copybin_null(b);
 		copybin_null(b);
 	}
+	copybin_timestamptz(b, p->watermark_us);
 	w->rows++;
 }
 
@@ -261,8 +265,8 @@ merge_stage(db_conn *db)
 	size_t n;
 	const char *p;
 
-	n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO customer_profiles "
-	    "(%s) SELECT %s FROM profile_stage ON CONFLICT (customer_id) DO "
+	n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO customer_profiles AS "
+	    "cp (%s) SELECT %s FROM profile_stage ON CONFLICT (customer_id) DO "
 	    "UPDATE SET profiled_at = now()", profile_cols, profile_cols);
 	/* SET col = EXCLUDED.col for every column but the key. */
 	for (p = strchr(profile_cols, ',') + 2; *p != '\0';) {
@@ -274,6 +278,10 @@ merge_stage(db_conn *db)
 		while (*p == ',' || *p == ' ')
 			p++;
 	}
+	/* Two jobs re-profiling one customer concurrently: the one that saw
+	 * less data may commit last; it must not win. */
+	snprintf(sql + n, sizeof(sql) - n, " WHERE cp.data_watermark IS NULL OR "
+	    "EXCLUDED.data_watermark >= cp.data_watermark");
 	return (db_exec(db, sql, 0, NULL, NULL));
 }
 
@@ -311,7 +319,8 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 			    " extract(isodow from t.occurred_at AT TIME ZONE "
 			    "  c.time_zone)::int, "
 			    " extract(hour from t.occurred_at AT TIME ZONE "
-			    "  c.time_zone)::int "
+			    "  c.time_zone)::int, "
+			    " (extract(epoch from t.ingested_at) * 1e6)::int8 "
 			    "FROM transactions t JOIN customers c ON "
 			    " c.id = t.customer_id "
 			    "WHERE t.customer_id = ANY($1::text[]) "
@@ -327,7 +336,8 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 		    " extract(isodow from t.occurred_at AT TIME ZONE "
 		    "  c.time_zone)::int, "
 		    " extract(hour from t.occurred_at AT TIME ZONE "
-		    "  c.time_zone)::int "
+		    "  c.time_zone)::int, "
+		    " (extract(epoch from t.ingested_at) * 1e6)::int8 "
 		    "FROM transactions t JOIN customers c ON c.id = t.customer_id "
 		    "WHERE t.customer_id >= $1 AND ($2::text IS NULL OR "
 		    " t.customer_id < $2) "
@@ -378,6 +388,7 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 			    db_res_str(res, i, 6));
 			t.local_dow = (int)db_res_int64(res, i, 7);
 			t.local_hour = (int)db_res_int64(res, i, 8);
+			t.ingested_us = db_res_int64(res, i, 9);
 			t.promo = ref->npromos > 0 && refdata_promo(ref, t.at_us,
 			    mid, t.partner, t.category);
 			profile_add(&p, &t);

@@ -17,7 +17,7 @@ static struct profile_txn
 txn(int64_t day, int64_t amount, int cat, int partner)
 {
 	struct profile_txn t = {AS_OF - day * DAY + 10 * 3600 * INT64_C(1000000),
-	    amount, true, 3, 10, cat, partner, false};
+	    0, amount, true, 3, 10, cat, partner, false};
 
 	return (t);
 }

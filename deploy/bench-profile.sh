@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# bench-profile.sh - the analytics benchmarks, each against a baseline
+# measured in the same run:
+#   1. a full profiling run (RunProfiling over 2 profiler processes:
+#      profiles, churn samples, RFM, BG/NBD + MBG/NBD fits, churn models,
+#      rescoring) against the bare
+#        SELECT customer_id, count(*), max(occurred_at), sum(amount_minor)
+#        FROM transactions GROUP BY customer_id
+#      on the same table; peak resident memory of each profiler;
+#   2. the BG/NBD and MBG/NBD fits on CDNOW (2,357 customers).
+# Usage: deploy/bench-profile.sh [CUSTOMERS]   (default 1,000,000, about
+# 20 M transactions from tools/rkgen)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+customers=${1:-1000000}
+./deploy/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+bin=$root/build/bin
+work=$(mktemp -d /tmp/rekindle-bench.XXXXXX)
+chmod 755 "$work"
+pgport=$((40000 + RANDOM % 5000)) apiport=$((45000 + RANDOM % 5000))
+url=$(tests/lib/pgcluster.sh start "$work/pg" "$pgport")
+psql() { /usr/lib/postgresql/*/bin/psql "$url" -qAtX -v ON_ERROR_STOP=1 "$@"; }
+token=bench-admin-token-0123456789
+export REKINDLE_DATABASE_URL=$url REKINDLE_ADMIN_TOKEN=$token \
+  REKINDLE_GRPC_LISTEN=127.0.0.1:$apiport REKINDLE_BUS_LISTEN=ipc://$work/bus.ipc \
+  REKINDLE_BUS_CONNECT=ipc://$work/bus.ipc
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null;
+            [ -n "${BENCH_LOGS:-}" ] && cp "$work"/*.log "$BENCH_LOGS"/ 2>/dev/null;
+            tests/lib/pgcluster.sh stop "$work/pg"; rm -rf "$work"; }
+trap cleanup EXIT
+"$bin/rekindle-api" >"$work/api.log" 2>&1 & pids+=($!)
+export REKINDLE_ADDR=127.0.0.1:$apiport REKINDLE_TOKEN=$token
+for _ in $(seq 1 100); do [ "$("$bin/rekindlectl" health 2>/dev/null)" = SERVING ] && break; sleep 0.1; done
+
+echo "== generating $customers customers (rkgen, seed 1) and loading them with COPY"
+"$bin/rkgen" --customers "$customers" --seed 1 --gap-scale 3.7 --format copy --out "$work/gen"
+psql -c "INSERT INTO rekindle.customers (id, time_zone) SELECT 'S' || lpad(g::text, 8, '0'),
+         'Asia/Ho_Chi_Minh' FROM generate_series(0, $customers - 1) g"
+psql -c "\\copy rekindle.transactions (txn_id, customer_id, occurred_at, amount_minor, currency, mcc, merchant_id, merchant_name, channel) FROM '$work/gen/transactions.copy'"
+tail -n +2 "$work/gen/promotions.csv" | while IFS=, read -r n f t; do
+  psql -c "INSERT INTO rekindle.promotions (name, starts_at, ends_at) VALUES ('$n', '$f', '$t')"; done
+psql -c "VACUUM ANALYZE rekindle.transactions" -c "VACUUM ANALYZE rekindle.customers" -c "CHECKPOINT"
+rows=$(psql -c "SELECT count(*) FROM rekindle.transactions")
+echo "loaded $rows transactions"
+
+now() { date +%s.%N; }
+t0=$(now)
+psql -c "SELECT count(*) FROM (SELECT customer_id, count(*), max(occurred_at), sum(amount_minor)
+         FROM rekindle.transactions GROUP BY customer_id) s" >/dev/null
+t1=$(now); base=$(echo "$t1 - $t0" | bc -l)
+
+for i in 1 2; do "$bin/rekindle-profiler" >"$work/profiler$i.log" 2>&1 & pids+=($!); done
+prof=("${pids[@]:1}")
+sleep 1
+peak=(0 0)
+t0=$(now)
+"$bin/rekindlectl" profiles run --as-of 2025-06-30 >"$work/run.out" &
+run=$!
+while kill -0 "$run" 2>/dev/null; do
+  for k in 0 1; do
+    r=$(ps -o rss= -p "${prof[$k]}" 2>/dev/null | tr -d ' '); [ "${r:-0}" -gt "${peak[$k]}" ] && peak[$k]=$r
+  done
+  sleep 0.2
+done
+wait "$run"
+t1=$(now); full=$(echo "$t1 - $t0" | bc -l)
+cat "$work/run.out"
+grep -h -E "BTYD-FIT|CHURN-FIT" "$work"/profiler*.log | sed 's/.*"msg":"\(.*\)"}/  \1/'
+printf 'profiling: %s customers, %s transactions; GROUP BY baseline %.2f s; full profiling run %.2f s; ratio %.2f\n' \
+  "$customers" "$rows" "$base" "$full" "$(echo "$full / $base" | bc -l)"
+printf 'profiler peak RSS: %.1f MB and %.1f MB\n' "$(echo "${peak[0]} / 1024" | bc -l)" "$(echo "${peak[1]} / 1024" | bc -l)"
+echo "== BG/NBD and MBG/NBD on CDNOW"
+"$root/build/tests/btyd_bench" tests/fixtures/cdnow/CDNOW_sample.txt
