@@ -301,6 +301,50 @@ db_text_array(arena *a, const char *const *s, size_t n)
 	return (out);
 }
 
+char **
+db_array_split(arena *a, const char *text, size_t *n)
+{
+	size_t cap = 8, len = text ? strlen(text) : 0;
+	char **out = arena_alloc(a, sizeof(char *) * cap);
+	const char *p = text;
+
+	*n = 0;
+	if (len < 2 || p[0] != '{' || strcmp(p, "{}") == 0) {
+		out[0] = NULL;
+		return (out);
+	}
+	p++;
+	while (*p != '\0' && *p != '}') {
+		char *item = arena_alloc(a, len + 1), *q = item;
+
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				*q++ = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p != '\0' && *p != ',' && *p != '}')
+				*q++ = *p++;
+		}
+		*q = '\0';
+		if (*n + 1 >= cap) {
+			char **grown = arena_alloc(a, sizeof(char *) * cap * 2);
+
+			memcpy(grown, out, sizeof(char *) * cap);
+			out = grown;
+			cap *= 2;
+		}
+		out[(*n)++] = item;
+		if (*p == ',')
+			p++;
+	}
+	out[*n] = NULL;
+	return (out);
+}
+
 rk_err
 db_begin(db_conn *db)
 {

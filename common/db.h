@@ -62,6 +62,12 @@ rk_err db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
  */
 char *db_text_array(arena *a, const char *const *s, size_t n);
 
+/*
+ * Splits a text[] in PostgreSQL's output form ("{a,\"b c\"}") into a
+ * NULL-terminated array in a; *n gets the count.
+ */
+char **db_array_split(arena *a, const char *text, size_t *n);
+
 /* Transactions. db_rollback ignores a broken connection. */
 rk_err db_begin(db_conn *db);
 rk_err db_commit(db_conn *db);

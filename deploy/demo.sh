@@ -93,9 +93,8 @@ done
 echo "== full profiling run as of 2025-06-30 over the profiler pool"
 "$bin/rekindlectl" profiles run --as-of 2025-06-30 --request-id demo-bank-run
 echo
-echo "Model chosen for P(alive):"
-psql -c "SELECT params->>'model' || ': ' || (params->>'reason') FROM rekindle.model_fits
-         WHERE model = 'btyd' ORDER BY id DESC LIMIT 1"
+echo "Models (BG/NBD and MBG/NBD, the churn models and their AUCs):"
+"$bin/rekindlectl" profiles models
 echo
 echo "Lifecycle of the synthetic bank's customers:"
 psql -F ' | ' -c "SELECT state, count(*) FROM rekindle.customer_profiles
@@ -104,7 +103,8 @@ echo
 echo "Dormant bank customers worth winning back (most past spend first):"
 psql -F ' | ' -c "SELECT customer_id, days_since_last || ' d quiet', top_category,
     coalesce(top_partner, '-'), round(median_gap_days::numeric, 1) || ' d gap',
-    segment, 'P(alive) ' || round(p_alive::numeric, 2)
+    segment, 'P(alive) ' || round(p_alive::numeric, 2),
+    'churn ' || round(churn_risk::numeric, 2), churn_reasons[1]
   FROM rekindle.customer_profiles WHERE state = 'dormant' AND customer_id LIKE 'S%'
   ORDER BY total_spend_minor DESC LIMIT 8"
 echo

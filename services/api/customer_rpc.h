@@ -7,6 +7,8 @@
 #include "rpc.h"
 
 extern const struct rpc_handler customer_handlers[];
+/* UpsertPartners and ListPartners (partner_rpc.c). */
+extern const struct rpc_handler partner_handlers[];
 
 /* IngestTransactions (ingest.c): per batch message, and at the end. */
 rk_err ingest_message(rpc_call *c, const ProtobufCMessage *req,

@@ -41,6 +41,7 @@ static const struct rpc_handler *const tables[] = {
 	health_handlers,
 	reflection_handlers,
 	customer_handlers,
+	partner_handlers,
 	profile_handlers,
 	token_handlers,
 };

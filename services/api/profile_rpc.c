@@ -28,27 +28,37 @@
 
 #define OP_PREFIX "operations/profile-"
 
+/* The profile of customer id (validated here) into *out. */
 static rk_err
-get_profile(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
+load_profile(rpc_call *c, const char *id, Rekindle__V1__Profile **out)
 {
-	const Rekindle__V1__GetProfileRequest *r = (const void *)req;
-	const char *p[1] = {r->customer_id}, *why;
-	Rekindle__V1__Profile *pr;
+	const char *p[1] = {id}, *why;
 	db_res *res;
 	rk_err rc;
 
-	if ((why = validate_id(r->customer_id)) != NULL)
+	if ((why = validate_id(id)) != NULL)
 		return (rpc_bad_field(c, "customer_id", "%s", why));
 	rc = db_execp(rpc_db(c), "profile_get", "SELECT " PROFILE_VIEW_COLS
 	    " FROM customer_profiles p WHERE p.customer_id = $1", 1, p, &res);
 	if (rc != RK_OK)
 		return (rc);
-	pr = db_res_nrows(res) ? profile_view(rpc_arena(c), res, 0, 0) : NULL;
+	*out = db_res_nrows(res) ? profile_view(rpc_arena(c), res, 0, 0) : NULL;
 	db_res_free(res);
-	if (pr == NULL)
+	if (*out == NULL)
 		return (rpc_error(c, RK_ENOTFOUND, "no profile for that customer"));
-	*resp = &pr->base;
 	return (RK_OK);
+}
+
+static rk_err
+get_profile(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
+{
+	const Rekindle__V1__GetProfileRequest *r = (const void *)req;
+	Rekindle__V1__Profile *pr;
+	rk_err rc;
+
+	if ((rc = load_profile(c, r->customer_id, &pr)) == RK_OK)
+		*resp = &pr->base;
+	return (rc);
 }
 
 static const char *const state_names[] = {"", "new", "active", "at_risk",
@@ -430,22 +440,12 @@ explain_churn_risk(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
 {
 	const Rekindle__V1__ExplainChurnRiskRequest *r = (const void *)req;
-	const char *p[1] = {r->customer_id}, *why;
 	Rekindle__V1__ChurnExplanation *out;
 	Rekindle__V1__Profile *pr;
-	db_res *res;
 	rk_err rc;
 
-	if ((why = validate_id(r->customer_id)) != NULL)
-		return (rpc_bad_field(c, "customer_id", "%s", why));
-	rc = db_execp(rpc_db(c), "profile_get", "SELECT " PROFILE_VIEW_COLS
-	    " FROM customer_profiles p WHERE p.customer_id = $1", 1, p, &res);
-	if (rc != RK_OK)
+	if ((rc = load_profile(c, r->customer_id, &pr)) != RK_OK)
 		return (rc);
-	pr = db_res_nrows(res) ? profile_view(rpc_arena(c), res, 0, 0) : NULL;
-	db_res_free(res);
-	if (pr == NULL)
-		return (rpc_error(c, RK_ENOTFOUND, "no profile for that customer"));
 	out = arena_alloc(rpc_arena(c), sizeof(*out));
 	rekindle__v1__churn_explanation__init(out);
 	out->customer_id = pr->customer_id;

@@ -213,6 +213,48 @@ class ApiTest(unittest.TestCase):
                                    "WHERE txn_id = 'MAL-1'"), "1")
         self.assertTrue(rk.serving())
 
+    def test_partners_are_editable_and_used_by_profiles(self):
+        rk = self.rk
+        bad = rk.msg("rekindle.v1.UpsertPartnersRequest", partners=[
+            rk.msg("rekindle.v1.Partner", partner_id="highlands", display_name="")])
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "UpsertPartners", bad)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("partners[0].partner_id", bad_request(e.exception))
+        self.assertIn("partners[0].display_name", bad_request(e.exception))
+        rk.call(C, "UpsertPartners", rk.msg(
+            "rekindle.v1.UpsertPartnersRequest", request_id="p-1", partners=[
+                rk.msg("rekindle.v1.Partner", partner_id="HIGHLANDS",
+                       display_name="Highlands Coffee", merchant_ids=["M-HLC-7"],
+                       merchant_name_prefixes=["highlands"])]))
+        listed = rk.call(C, "ListPartners", rk.msg("rekindle.v1.ListPartnersRequest"))
+        by_id = {p.partner_id: p for p in listed.partners}
+        self.assertIn("TIKI", by_id)
+        self.assertEqual(list(by_id["HIGHLANDS"].merchant_name_prefixes), ["HIGHLANDS"])
+        self.assertEqual(list(by_id["HIGHLANDS"].merchant_ids), ["M-HLC-7"])
+        rk.call(C, "IngestTransactions", [rk.msg(
+            "rekindle.v1.IngestTransactionsRequest", transactions=[
+                self.txn("HL-%d" % i, "HL-CUST", 60000) for i in range(3)])])
+        out = rk.ctl("profiles", "run")
+        self.assertIn("done: ok", out.stdout, out.stderr)
+        prof = rk.call("rekindle.v1.ProfileService", "GetProfile",
+                       rk.msg("rekindle.v1.GetProfileRequest", customer_id="HL-CUST"))
+        # self.txn uses merchant name "TIKI": the name prefix decides.
+        self.assertEqual(prof.top_partners[0].key, "TIKI")
+        rk.call(C, "IngestTransactions", [rk.msg(
+            "rekindle.v1.IngestTransactionsRequest", transactions=[rk.msg(
+                "rekindle.v1.Transaction", transaction_id="HL-X%d" % i,
+                customer_id="HL-CUST", occurred_at=rk.msg(
+                    "google.protobuf.Timestamp", seconds=int(time.time()) - 3600),
+                amount_minor=900000, currency="VND", mcc=5814,
+                merchant_id="M-HLC-7", merchant_name="Cafe 7")
+                for i in range(4)])])
+        rk.ctl("profiles", "run")
+        prof = rk.call("rekindle.v1.ProfileService", "GetProfile",
+                       rk.msg("rekindle.v1.GetProfileRequest", customer_id="HL-CUST"))
+        self.assertEqual(prof.top_partners[0].key, "HIGHLANDS")
+        self.assertEqual(prof.top_categories[0].key, "dining")
+
     def test_rekindlectl_import_get_and_tokens(self):
         rk = self.rk
         path = os.path.join(rk.tmp, "t.csv")

@@ -20,6 +20,21 @@
 #define DAY_US INT64_C(86400000000)
 #define NCOLS 46
 
+/*
+ * The scan: one customer's transactions after another, in time order,
+ * with local weekday and hour in the customer's zone. The caller appends
+ * WHERE and ORDER BY.
+ */
+#define SCAN_SQL                                                          \
+	"DECLARE scan NO SCROLL CURSOR FOR "                                  \
+	"SELECT t.customer_id, (extract(epoch from t.occurred_at) * 1e6)::int8, " \
+	" t.amount_minor, t.currency, coalesce(t.mcc, -1), t.merchant_id, "   \
+	" t.merchant_name, "                                                  \
+	" extract(isodow from t.occurred_at AT TIME ZONE c.time_zone)::int, " \
+	" extract(hour from t.occurred_at AT TIME ZONE c.time_zone)::int, "   \
+	" (extract(epoch from t.ingested_at) * 1e6)::int8 "                   \
+	"FROM transactions t JOIN customers c ON c.id = t.customer_id "
+
 /* Columns of the stage table, in COPY order. */
 static const char profile_cols[] =
     "customer_id, as_of, first_txn_at, last_txn_at, txn_count, "
@@ -311,34 +326,13 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 		    "SELECT unnest($1::text[]), 'transaction' "
 		    "ON CONFLICT DO NOTHING", 1, params, NULL);
 		if (rc == RK_OK)
-			rc = db_exec(db, "DECLARE scan NO SCROLL CURSOR FOR "
-			    "SELECT t.customer_id, "
-			    " (extract(epoch from t.occurred_at) * 1e6)::int8, "
-			    " t.amount_minor, t.currency, coalesce(t.mcc, -1), "
-			    " t.merchant_id, t.merchant_name, "
-			    " extract(isodow from t.occurred_at AT TIME ZONE "
-			    "  c.time_zone)::int, "
-			    " extract(hour from t.occurred_at AT TIME ZONE "
-			    "  c.time_zone)::int, "
-			    " (extract(epoch from t.ingested_at) * 1e6)::int8 "
-			    "FROM transactions t JOIN customers c ON "
-			    " c.id = t.customer_id "
+			rc = db_exec(db, SCAN_SQL
 			    "WHERE t.customer_id = ANY($1::text[]) "
 			    "ORDER BY t.customer_id, t.occurred_at", 1, params, NULL);
 	} else {
 		params[0] = sel->lo;
 		params[1] = sel->hi;
-		rc = db_exec(db, "DECLARE scan NO SCROLL CURSOR FOR "
-		    "SELECT t.customer_id, "
-		    " (extract(epoch from t.occurred_at) * 1e6)::int8, "
-		    " t.amount_minor, t.currency, coalesce(t.mcc, -1), "
-		    " t.merchant_id, t.merchant_name, "
-		    " extract(isodow from t.occurred_at AT TIME ZONE "
-		    "  c.time_zone)::int, "
-		    " extract(hour from t.occurred_at AT TIME ZONE "
-		    "  c.time_zone)::int, "
-		    " (extract(epoch from t.ingested_at) * 1e6)::int8 "
-		    "FROM transactions t JOIN customers c ON c.id = t.customer_id "
+		rc = db_exec(db, SCAN_SQL
 		    "WHERE t.customer_id >= $1 AND ($2::text IS NULL OR "
 		    " t.customer_id < $2) "
 		    "ORDER BY t.customer_id, t.occurred_at", 2, params, NULL);

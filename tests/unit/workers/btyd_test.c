@@ -15,64 +15,19 @@
 #include <time.h>
 
 #include "btyd.h"
+#include "cdnow.h"
 
 #define MAXC 2357
 
 static struct btyd_customer cust[MAXC];
 static size_t ncust;
 
-/* Days since 1970-01-01 of YYYYMMDD. */
-static long
-day_of(long ymd)
-{
-	struct tm tm = {0};
-
-	tm.tm_year = (int)(ymd / 10000) - 1900;
-	tm.tm_mon = (int)(ymd / 100 % 100) - 1;
-	tm.tm_mday = (int)(ymd % 100);
-	return ((long)(timegm(&tm) / 86400));
-}
-
-/* Builds (x, t_x, T) per sample customer as the paper does. */
 static int
 load_cdnow(void **state)
 {
-	FILE *fp = fopen(RK_CDNOW, "r");
-	long master, sample, ymd, cds, end = day_of(19970930);
-	long first[MAXC + 1], last[MAXC + 1], prev[MAXC + 1];
-	int x[MAXC + 1];
-	double dollars;
-
 	(void)state;
-	if (fp == NULL)
-		return (-1);
-	memset(first, 0, sizeof(first));
-	memset(x, 0, sizeof(x));
-	while (fscanf(fp, "%ld %ld %ld %ld %lf", &master, &sample, &ymd, &cds,
-	    &dollars) == 5) {
-		long d = day_of(ymd);
-
-		if (sample < 1 || sample > MAXC)
-			return (-1);
-		if (first[sample] == 0) {	/* records are in date order */
-			first[sample] = last[sample] = prev[sample] = d;
-			continue;
-		}
-		if (d == prev[sample] || d > end)
-			continue;	/* same day merged; holdout ignored */
-		prev[sample] = last[sample] = d;
-		x[sample]++;
-	}
-	fclose(fp);
-	ncust = 0;
-	for (int i = 1; i <= MAXC; i++) {
-		cust[ncust].x = x[i];
-		cust[ncust].t_x = x[i] ? (last[i] - first[i]) / 7.0 : 0;
-		cust[ncust].T = (end - first[i]) / 7.0;
-		cust[ncust].weight = 1;
-		ncust++;
-	}
-	return (0);
+	ncust = CDNOW_CUSTOMERS;
+	return (cdnow_load(RK_CDNOW, cust));
 }
 
 /* |got - want| within half a unit of want's third significant digit. */
