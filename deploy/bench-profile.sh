@@ -10,31 +10,8 @@
 #   2. the BG/NBD and MBG/NBD fits on CDNOW (2,357 customers).
 # Usage: deploy/bench-profile.sh [CUSTOMERS]   (default 1,000,000, about
 # 20 M transactions from tools/rkgen)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
 customers=${1:-1000000}
-./deploy/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
-bin=$root/build/bin
-work=$(mktemp -d /tmp/rekindle-bench.XXXXXX)
-chmod 755 "$work"
-pgport=$((40000 + RANDOM % 5000)) apiport=$((45000 + RANDOM % 5000))
-url=$(tests/lib/pgcluster.sh start "$work/pg" "$pgport")
-psql() { /usr/lib/postgresql/*/bin/psql "$url" -qAtX -v ON_ERROR_STOP=1 "$@"; }
-token=bench-admin-token-0123456789
-export REKINDLE_DATABASE_URL=$url REKINDLE_ADMIN_TOKEN=$token \
-  REKINDLE_GRPC_LISTEN=127.0.0.1:$apiport REKINDLE_BUS_LISTEN=ipc://$work/bus.ipc \
-  REKINDLE_BUS_CONNECT=ipc://$work/bus.ipc
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null;
-            [ -n "${BENCH_LOGS:-}" ] && cp "$work"/*.log "$BENCH_LOGS"/ 2>/dev/null;
-            tests/lib/pgcluster.sh stop "$work/pg"; rm -rf "$work"; }
-trap cleanup EXIT
-"$bin/rekindle-api" >"$work/api.log" 2>&1 & pids+=($!)
-export REKINDLE_ADDR=127.0.0.1:$apiport REKINDLE_TOKEN=$token
-for _ in $(seq 1 100); do [ "$("$bin/rekindlectl" health 2>/dev/null)" = SERVING ] && break; sleep 0.1; done
+. "$(dirname "$0")/bench-lib.sh"
 
 echo "== generating $customers customers (rkgen, seed 1) and loading them with COPY"
 "$bin/rkgen" --customers "$customers" --seed 1 --gap-scale 3.7 --format copy --out "$work/gen"
@@ -47,14 +24,13 @@ psql -c "VACUUM ANALYZE rekindle.transactions" -c "VACUUM ANALYZE rekindle.custo
 rows=$(psql -c "SELECT count(*) FROM rekindle.transactions")
 echo "loaded $rows transactions"
 
-now() { date +%s.%N; }
 t0=$(now)
 psql -c "SELECT count(*) FROM (SELECT customer_id, count(*), max(occurred_at), sum(amount_minor)
          FROM rekindle.transactions GROUP BY customer_id) s" >/dev/null
 t1=$(now); base=$(echo "$t1 - $t0" | bc -l)
 
 for i in 1 2; do "$bin/rekindle-profiler" >"$work/profiler$i.log" 2>&1 & pids+=($!); done
-prof=("${pids[@]:1}")
+prof=("${pids[@]:1}")   # pids[0] is the API
 sleep 1
 peak=(0 0)
 t0=$(now)

@@ -7,28 +7,8 @@
 #   2. unary GetCustomer calls/s under h2load against the trivial health
 #      Check on the same server, and the API's resident memory under load.
 # Usage: deploy/bench.sh [ROWS]   (default 1,000,000)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
 rows=${1:-1000000}
-./deploy/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
-bin=$root/build/bin
-work=$(mktemp -d /tmp/rekindle-bench.XXXXXX)
-chmod 755 "$work"
-pgport=$((40000 + RANDOM % 5000)) apiport=$((45000 + RANDOM % 5000))
-url=$(tests/lib/pgcluster.sh start "$work/pg" "$pgport")
-psql() { /usr/lib/postgresql/*/bin/psql "$url" -qAtX -v ON_ERROR_STOP=1 "$@"; }
-token=bench-admin-token-0123456789
-REKINDLE_DATABASE_URL=$url REKINDLE_ADMIN_TOKEN=$token \
-REKINDLE_GRPC_LISTEN=127.0.0.1:$apiport REKINDLE_BUS_LISTEN=ipc://$work/bus.ipc \
-  "$bin/rekindle-api" >"$work/api.log" 2>&1 &
-api=$!
-cleanup() { kill "$api" 2>/dev/null; wait "$api" 2>/dev/null; tests/lib/pgcluster.sh stop "$work/pg"; rm -rf "$work"; }
-trap cleanup EXIT
-export REKINDLE_ADDR=127.0.0.1:$apiport REKINDLE_TOKEN=$token
-for _ in $(seq 1 100); do [ "$("$bin/rekindlectl" health 2>/dev/null)" = SERVING ] && break; sleep 0.1; done
+. "$(dirname "$0")/bench-lib.sh"
 
 echo "== generating $rows transactions for 100,000 customers"
 /usr/bin/python3 - "$work/txn.csv" "$rows" <<'PY'
@@ -54,7 +34,6 @@ psql -c "INSERT INTO rekindle.customers (id) SELECT 'C' || lpad(g::text, 6, '0')
 
 cols="txn_id, customer_id, occurred_at, amount_minor, currency, mcc, merchant_id, merchant_name, channel"
 reset() { psql -c "TRUNCATE rekindle.transactions, rekindle.jobs; CHECKPOINT" >/dev/null; }
-now() { date +%s.%N; }
 
 reset
 t0=$(now); psql -c "\\copy rekindle.transactions ($cols) FROM '$work/txn.csv' CSV HEADER"; t1=$(now)

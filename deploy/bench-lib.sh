@@ -1,0 +1,36 @@
+# bench-lib.sh - sourced by the benchmark scripts: builds rekindle, starts a
+# throwaway PostgreSQL cluster and rekindle-api, and cleans up on exit.
+# Sets: root, bin, work, url, token, pids; defines psql(); exports the
+# REKINDLE_* variables the processes and rekindlectl read.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+./deploy/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+bin=$root/build/bin
+work=$(mktemp -d /tmp/rekindle-bench.XXXXXX)
+chmod 755 "$work"
+pgport=$((40000 + RANDOM % 5000)) apiport=$((45000 + RANDOM % 5000))
+url=$(tests/lib/pgcluster.sh start "$work/pg" "$pgport")
+psql() { /usr/lib/postgresql/*/bin/psql "$url" -qAtX -v ON_ERROR_STOP=1 "$@"; }
+token=bench-admin-token-0123456789
+export REKINDLE_DATABASE_URL=$url REKINDLE_ADMIN_TOKEN=$token \
+  REKINDLE_GRPC_LISTEN=127.0.0.1:$apiport REKINDLE_BUS_LISTEN=ipc://$work/bus.ipc \
+  REKINDLE_BUS_CONNECT=ipc://$work/bus.ipc \
+  REKINDLE_ADDR=127.0.0.1:$apiport REKINDLE_TOKEN=$token
+pids=()
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${BENCH_LOGS:-}" ]; then cp "$work"/*.log "$BENCH_LOGS"/ 2>/dev/null || true; fi
+  tests/lib/pgcluster.sh stop "$work/pg"
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
+"$bin/rekindle-api" >"$work/api.log" 2>&1 & pids+=($!)
+api=$!
+for _ in $(seq 1 100); do
+  [ "$("$bin/rekindlectl" health 2>/dev/null)" = SERVING ] && break; sleep 0.1
+done
+now() { date +%s.%N; }
