@@ -48,7 +48,10 @@ ALTER TABLE rekindle.customer_profiles
     ADD COLUMN churn_reasons       text[];
 
 CREATE INDEX customer_profiles_state ON rekindle.customer_profiles (state, days_since_last);
-CREATE INDEX customer_profiles_segment ON rekindle.customer_profiles (segment);
+-- Rescoring rewrites every row's scores: leave room in each page so those
+-- updates stay on the page (HOT) and touch no index; segment is therefore
+-- not indexed (ListProfiles filters it after the state index).
+ALTER TABLE rekindle.customer_profiles SET (fillfactor = 70);
 CREATE INDEX customer_profiles_top_category ON rekindle.customer_profiles (top_category);
 CREATE INDEX customer_profiles_top_partner ON rekindle.customer_profiles (top_partner);
 

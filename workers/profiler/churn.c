@@ -5,7 +5,7 @@
  * C = 1) on standardised features; the weights are kept in our own form
  * so scoring and reasons need no liblinear model. Gradient-boosted trees:
  * libxgboost (binary:logistic, depth 4, 150 rounds, eta 0.1); reasons come
- * from its per-feature contributions (SHAP values). For LR the
+ * from its per-feature contributions (path-based approximate SHAP). For LR the
  * contribution of a feature is its weight times its standardised value.
  */
 #include <jansson.h>
@@ -272,9 +272,11 @@ churn_score(const churn_model *m, const struct churn_row *rows, int n,
 	for (int i = 0; rc == RK_OK && i < n; i++)
 		p[i] = res[i];
 	if (rc == RK_OK && contrib != NULL) {
-		/* n x (features + bias) SHAP values; drop the bias column. */
+		/* n x (features + bias) contributions, by the fast path-based
+		 * approximation (type 3; exact TreeSHAP is type 2 and several
+		 * times slower): they only rank the reasons. Drop the bias. */
 		rc = xgb_check(XGBoosterPredictFromDMatrix(m->booster, d,
-		    "{\"type\": 2, \"training\": false, \"iteration_begin\": 0, "
+		    "{\"type\": 3, \"training\": false, \"iteration_begin\": 0, "
 		    "\"iteration_end\": 0, \"strict_shape\": false}", &shape, &dim,
 		    &res), "explaining");
 		for (int i = 0; rc == RK_OK && i < n; i++)

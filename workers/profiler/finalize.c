@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "btyd.h"
+#include "clock.h"
 #include "churn.h"
 #include "copybin.h"
 #include "finalize.h"
@@ -538,6 +539,7 @@ finalize_run(db_conn *db, arena *a, struct refdata *ref, int64_t run_id,
 {
 	char rid[24];
 	const char *p[1] = {rid}, *as_of;
+	int64_t t0, t1, t2;
 	rk_err rc;
 
 	{
@@ -551,16 +553,24 @@ finalize_run(db_conn *db, arena *a, struct refdata *ref, int64_t run_id,
 		as_of = arena_strdup(a, buf);
 	}
 	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	t0 = clock_mono_ms();
 	if ((rc = fit_rfm(db, run_id, as_of, why)) != RK_OK ||
-	    (rc = fit_btyd(db, run_id, as_of, why)) != RK_OK ||
-	    (rc = fit_churn(db, run_id, as_of, why)) != RK_OK)
+	    (rc = fit_btyd(db, run_id, as_of, why)) != RK_OK)
 		return (rc);
+	t1 = clock_mono_ms();
+	if ((rc = fit_churn(db, run_id, as_of, why)) != RK_OK)
+		return (rc);
+	t2 = clock_mono_ms();
 	if ((rc = refdata_load(ref, db, true)) != RK_OK) {
 		*why = "reloading models";
 		return (rc);
 	}
 	if ((rc = rescore(db, ref, why)) != RK_OK)
 		return (rc);
+	log_info("FINALIZE-DONE", "run %lld: RFM and BTYD %lld ms, churn models "
+	    "%lld ms, rescoring %lld ms", (long long)run_id,
+	    (long long)(t1 - t0), (long long)(t2 - t1),
+	    (long long)(clock_mono_ms() - t2));
 	rc = db_exec(db, "UPDATE profile_runs SET state = 'done', "
 	    "finished_at = now(), updated_at = now() WHERE id = $1", 1, p, NULL);
 	if (rc != RK_OK)
