@@ -134,6 +134,30 @@ write_customer(rpc_call *c, const Rekindle__V1__Customer *cu, bool *created)
 	return (RK_OK);
 }
 
+/* The effect of UpsertCustomers, inside its transaction. */
+static rk_err
+write_customers(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__UpsertCustomersRequest *r = (const void *)req;
+	Rekindle__V1__UpsertCustomersResponse *out;
+	rk_err rc = RK_OK;
+
+	out = arena_alloc(rpc_arena(c), sizeof(*out));
+	rekindle__v1__upsert_customers_response__init(out);
+	for (size_t i = 0; rc == RK_OK && i < r->n_customers; i++) {
+		bool created = false;
+
+		rc = write_customer(c, r->customers[i], &created);
+		if (created)
+			out->created++;
+		else
+			out->updated++;
+	}
+	*resp = &out->base;
+	return (rc);
+}
+
 static rk_err
 upsert_customers(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
@@ -141,7 +165,6 @@ upsert_customers(rpc_call *c, const ProtobufCMessage *req,
 	static const char method[] = "UpsertCustomers";
 	const Rekindle__V1__UpsertCustomersRequest *r = (const void *)req;
 	Rekindle__V1__UpsertCustomersResponse *out;
-	ProtobufCMessage *replay;
 	rk_err rc;
 
 	if (r->n_customers == 0)
@@ -168,40 +191,9 @@ upsert_customers(rpc_call *c, const ProtobufCMessage *req,
 		return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing "
 		    "was written", rpc_nviolations(c)));
 
-	out = arena_alloc(rpc_arena(c), sizeof(*out));
-	rekindle__v1__upsert_customers_response__init(out);
-	for (int attempt = 0; attempt < 3; attempt++) {
-		out->created = out->updated = 0;
-		if ((rc = rpc_begin(c)) != RK_OK)
-			return (rc);
-		rc = idem_lookup(c, method, r->request_id, req,
-		    &rekindle__v1__upsert_customers_response__descriptor, &replay);
-		if (rc == RK_OK) {
-			db_rollback(rpc_db(c));
-			*resp = replay;
-			return (RK_OK);
-		}
-		if (rc == RK_ENOTFOUND)
-			rc = RK_OK;
-		for (size_t i = 0; rc == RK_OK && i < r->n_customers; i++) {
-			bool created = false;
-
-			rc = write_customer(c, r->customers[i], &created);
-			if (created)
-				out->created++;
-			else
-				out->updated++;
-		}
-		if (rc == RK_OK)
-			rc = idem_store(c, method, r->request_id, req, &out->base);
-		if (rc == RK_OK)
-			rc = db_commit(rpc_db(c));
-		else
-			db_rollback(rpc_db(c));
-		if (rc != RK_ERETRY && !(rc == RK_ECONFLICT && r->request_id &&
-		    *r->request_id))
-			break;
-	}
+	rc = idem_transaction(c, method, r->request_id, req,
+	    &rekindle__v1__upsert_customers_response__descriptor,
+	    write_customers, (ProtobufCMessage **)&out);
 	if (rc != RK_OK)
 		return (rc);
 	log_info("CUSTOMERS-UPSERT", "%d created, %d updated", out->created,

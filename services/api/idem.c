@@ -73,6 +73,37 @@ idem_lookup(rpc_call *c, const char *method, const char *request_id,
 }
 
 rk_err
+idem_transaction(rpc_call *c, const char *method, const char *request_id,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
+    idem_write_fn write, ProtobufCMessage **resp)
+{
+	rk_err rc = RK_OK;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if ((rc = rpc_begin(c)) != RK_OK)
+			return (rc);
+		rc = idem_lookup(c, method, request_id, req, out, resp);
+		if (rc == RK_OK) {
+			db_rollback(rpc_db(c));
+			return (RK_OK);
+		}
+		if (rc == RK_ENOTFOUND)
+			rc = write(c, req, resp);
+		if (rc == RK_OK)
+			rc = idem_store(c, method, request_id, req, *resp);
+		if (rc == RK_OK)
+			rc = db_commit(rpc_db(c));
+		else
+			db_rollback(rpc_db(c));
+		/* ECONFLICT with a request_id: another call stored it first. */
+		if (rc != RK_ERETRY && !(rc == RK_ECONFLICT && request_id &&
+		    *request_id))
+			break;
+	}
+	return (rc);
+}
+
+rk_err
 idem_store(rpc_call *c, const char *method, const char *request_id,
     const ProtobufCMessage *req, const ProtobufCMessage *resp)
 {

@@ -25,4 +25,19 @@ rk_err idem_lookup(rpc_call *c, const char *method, const char *request_id,
 rk_err idem_store(rpc_call *c, const char *method, const char *request_id,
     const ProtobufCMessage *req, const ProtobufCMessage *resp);
 
+/* Writes a request's effect in the open transaction and fills *resp. */
+typedef rk_err (*idem_write_fn)(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp);
+
+/*
+ * The whole of an idempotent mutating call: one transaction that replays
+ * the stored reply of a repeated request_id, or runs write and stores its
+ * reply. Serialization failures and a concurrent first use of the same
+ * request_id are retried (up to 3 times). On RK_OK *resp is the reply.
+ */
+rk_err idem_transaction(rpc_call *c, const char *method,
+    const char *request_id, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *out, idem_write_fn write,
+    ProtobufCMessage **resp);
+
 #endif

@@ -111,6 +111,24 @@ write_partner(rpc_call *c, const Rekindle__V1__Partner *p)
 	return (rc);
 }
 
+/* The effect of UpsertPartners, inside its transaction. */
+static rk_err
+write_partners(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__UpsertPartnersRequest *r = (const void *)req;
+	Rekindle__V1__UpsertPartnersResponse *out;
+	rk_err rc = RK_OK;
+
+	out = arena_alloc(rpc_arena(c), sizeof(*out));
+	rekindle__v1__upsert_partners_response__init(out);
+	for (size_t i = 0; rc == RK_OK && i < r->n_partners; i++)
+		rc = write_partner(c, r->partners[i]);
+	out->upserted = (int32_t)r->n_partners;
+	*resp = &out->base;
+	return (rc);
+}
+
 static rk_err
 upsert_partners(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
@@ -118,7 +136,6 @@ upsert_partners(rpc_call *c, const ProtobufCMessage *req,
 	static const char method[] = "UpsertPartners";
 	const Rekindle__V1__UpsertPartnersRequest *r = (const void *)req;
 	Rekindle__V1__UpsertPartnersResponse *out;
-	ProtobufCMessage *replay;
 	rk_err rc;
 
 	if (r->n_partners == 0 || r->n_partners > MAX_PARTNERS_PER_CALL)
@@ -131,28 +148,9 @@ upsert_partners(rpc_call *c, const ProtobufCMessage *req,
 	if (rpc_nviolations(c) > 0)
 		return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing "
 		    "was written", rpc_nviolations(c)));
-	out = arena_alloc(rpc_arena(c), sizeof(*out));
-	rekindle__v1__upsert_partners_response__init(out);
-	if ((rc = rpc_begin(c)) != RK_OK)
-		return (rc);
-	rc = idem_lookup(c, method, r->request_id, req,
-	    &rekindle__v1__upsert_partners_response__descriptor, &replay);
-	if (rc == RK_OK) {
-		db_rollback(rpc_db(c));
-		*resp = replay;
-		return (RK_OK);
-	}
-	if (rc == RK_ENOTFOUND)
-		rc = RK_OK;
-	for (size_t i = 0; rc == RK_OK && i < r->n_partners; i++)
-		rc = write_partner(c, r->partners[i]);
-	out->upserted = (int32_t)r->n_partners;
-	if (rc == RK_OK)
-		rc = idem_store(c, method, r->request_id, req, &out->base);
-	if (rc == RK_OK)
-		rc = db_commit(rpc_db(c));
-	else
-		db_rollback(rpc_db(c));
+	rc = idem_transaction(c, method, r->request_id, req,
+	    &rekindle__v1__upsert_partners_response__descriptor, write_partners,
+	    (ProtobufCMessage **)&out);
 	if (rc != RK_OK)
 		return (rc);
 	log_info("PARTNERS-UPSERT", "%d partner(s) written", out->upserted);
