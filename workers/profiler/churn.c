@@ -351,6 +351,35 @@ reason_text(int j, const struct churn_row *r, char *out, size_t cap)
 	}
 }
 
+/*
+ * Whether feature j can be told as a reason for this customer: a model may
+ * lean on "139 purchases last year" to separate the dormant, but a person
+ * is only told what reads as a cause of leaving.
+ */
+static bool
+plausible(int j, const struct churn_row *r)
+{
+	switch (j) {
+	case 1:
+		return (r->count90 <= 2);
+	case 2:
+	case 3:
+		return (r->count365 <= 6);
+	case 6:
+		return (r->trend < -0.2);
+	case 7:
+		return (expm1(r->x[7]) < 180);
+	case 8:
+		return (r->x[8] > 0.6f);
+	case 9:
+		return (r->x[9] > 0.5f);
+	case 10:
+		return (false);
+	default:
+		return (true);
+	}
+}
+
 int
 churn_reasons_from(const float *contrib, const struct churn_row *row,
     char out[][128])
@@ -363,7 +392,7 @@ churn_reasons_from(const float *contrib, const struct churn_row *row,
 		bool rhythm;
 
 		for (int j = 0; j < CHURN_NFEAT; j++)
-			if (!used[j] && contrib[j] > 0.05f &&
+			if (!used[j] && contrib[j] > 0.05f && plausible(j, row) &&
 			    (best < 0 || contrib[j] > contrib[best]))
 				best = j;
 		if (best < 0)
