@@ -301,6 +301,28 @@ db_text_array(arena *a, const char *const *s, size_t n)
 	return (out);
 }
 
+int
+db_parse_float_array(const char *text, double *out, int max)
+{
+	const char *p = text;
+	int n = 0;
+
+	if (p == NULL || *p != '{')
+		return (-1);
+	p++;
+	while (*p != '}' && n < max) {
+		char *end;
+
+		out[n++] = strtod(p, &end);
+		if (end == p)
+			return (-1);
+		p = end;
+		if (*p == ',')
+			p++;
+	}
+	return (n);
+}
+
 char **
 db_array_split(arena *a, const char *text, size_t *n)
 {

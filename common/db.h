@@ -68,6 +68,13 @@ char *db_text_array(arena *a, const char *const *s, size_t n);
  */
 char **db_array_split(arena *a, const char *text, size_t *n);
 
+/*
+ * Parses a one-dimensional numeric array in PostgreSQL's text output
+ * ("{1,2.5,-3}") into out (capacity max). Returns how many numbers were
+ * read, or -1 if text is not such an array.
+ */
+int db_parse_float_array(const char *text, double *out, int max);
+
 /* Transactions. db_rollback ignores a broken connection. */
 rk_err db_begin(db_conn *db);
 rk_err db_commit(db_conn *db);

@@ -35,11 +35,16 @@ struct churn_model {
 	BoosterHandle booster;				/* GBT */
 };
 
+double
+churn_tenure_days(const struct profile_result *r, int64_t as_of_us)
+{
+	return (r->count ? (double)(as_of_us - r->first_us) / DAY_US : 0);
+}
+
 void
-churn_row_from(const struct profile_result *r, int64_t as_of_us,
+churn_row_from(const struct profile_result *r, double tenure,
     struct churn_row *row)
 {
-	double tenure = r->count ? (double)(as_of_us - r->first_us) / DAY_US : 0;
 	double overdue = r->overdue_ratio > 100 ? 100 : r->overdue_ratio;
 
 	row->x[0] = (float)log1p(r->days_since_last);

@@ -35,9 +35,15 @@ struct churn_row {
 /* Feature names, for reports and stored models. */
 extern const char *const churn_feature_names[CHURN_NFEAT];
 
-/* Fills row from a profile computed at as_of_us. */
-void churn_row_from(const struct profile_result *r, int64_t as_of_us,
+/*
+ * Fills row from a profile and the customer's tenure at the profile's date
+ * (days since the first purchase).
+ */
+void churn_row_from(const struct profile_result *r, double tenure_days,
     struct churn_row *row);
+
+/* Days between a profile's first purchase and as_of_us (0 if none). */
+double churn_tenure_days(const struct profile_result *r, int64_t as_of_us);
 
 typedef struct churn_model churn_model;
 

@@ -29,25 +29,6 @@
 /* Churn reasons are given from this risk up. */
 #define REASON_MIN_RISK 0.2
 
-/* Parses a PostgreSQL float8[] text ("{1,2.5,3,4}") into out[4]. */
-static bool
-pg_array4(const char *s, double out[4])
-{
-	const char *p = s;
-
-	if (p == NULL || *p != '{')
-		return (false);
-	for (int i = 0; i < 4; i++) {
-		char *end;
-
-		out[i] = strtod(p + 1, &end);
-		if (end == p + 1)
-			return (false);
-		p = end;
-	}
-	return (true);
-}
-
 static rk_err
 fit_rfm(db_conn *db, int64_t run_id, const char *as_of, const char **why)
 {
@@ -69,9 +50,9 @@ fit_rfm(db_conn *db, int64_t run_id, const char *as_of, const char **why)
 		*why = "RFM quintiles";
 		return (rc);
 	}
-	if (!pg_array4(db_res_str(res, 0, 0), r) ||
-	    !pg_array4(db_res_str(res, 0, 1), f) ||
-	    !pg_array4(db_res_str(res, 0, 2), m)) {
+	if (db_parse_float_array(db_res_str(res, 0, 0), r, 4) != 4 ||
+	    db_parse_float_array(db_res_str(res, 0, 1), f, 4) != 4 ||
+	    db_parse_float_array(db_res_str(res, 0, 2), m, 4) != 4) {
 		db_res_free(res);
 		return (RK_OK);		/* no customers yet */
 	}
@@ -177,25 +158,6 @@ fit_btyd(db_conn *db, int64_t run_id, const char *as_of, const char **why)
 	return (rc);
 }
 
-/* Parses a real[] text ("{1.5,2,...}") into x[CHURN_NFEAT]. */
-static bool
-pg_reals(const char *s, float *x)
-{
-	const char *p = s;
-
-	if (p == NULL || *p != '{')
-		return (false);
-	for (int i = 0; i < CHURN_NFEAT; i++) {
-		char *end;
-
-		x[i] = strtof(p + 1, &end);
-		if (end == p + 1)
-			return (false);
-		p = end;
-	}
-	return (true);
-}
-
 /* Up to FINALIZE_CHURN_SAMPLE samples of one cut-off of the run. */
 static rk_err
 load_samples(db_conn *db, const char *rid, int cutoff,
@@ -219,9 +181,11 @@ load_samples(db_conn *db, const char *rid, int cutoff,
 	*y = xcalloc((size_t)*n + 1, sizeof(**y));
 	for (int i = 0; i < *n; i++) {
 		struct churn_row *r = &(*rows)[i];
+		double x[CHURN_NFEAT] = {0};
 
-		if (!pg_reals(db_res_str(res, i, 0), r->x))
-			memset(r->x, 0, sizeof(r->x));
+		(void)db_parse_float_array(db_res_str(res, i, 0), x, CHURN_NFEAT);
+		for (int j = 0; j < CHURN_NFEAT; j++)
+			r->x[j] = (float)x[j];
 		(*y)[i] = db_res_bool(res, i, 1);
 		r->days_since = (int)db_res_int64(res, i, 2);
 		r->median_gap = db_res_double(res, i, 3);
@@ -361,12 +325,10 @@ churn_row_of(db_res *res, int i, struct churn_row *row)
 	pr.median_gap_days = db_res_double(res, i, 8);
 	pr.overdue_ratio = db_res_double(res, i, 9);
 	pr.spend_trend = db_res_double(res, i, 10);
-	/* churn_row_from takes the tenure as as_of - first: give it so. */
-	pr.first_us = -(int64_t)(db_res_double(res, i, 11) * 86400e6);
 	pr.weekend_spend_share = db_res_double(res, i, 12);
 	pr.promo_spend_share = db_res_double(res, i, 13);
 	pr.avg_ticket_minor = db_res_double(res, i, 14);
-	churn_row_from(&pr, 0, row);
+	churn_row_from(&pr, db_res_double(res, i, 11), row);
 }
 
 /* Appends row i's churn risk and reasons (risk NaN: none). */

@@ -169,7 +169,7 @@ write_profile(struct writer *w, const struct refdata *ref, const char *id,
 		double risk = 0;
 		int nr = 0;
 
-		churn_row_from(&r, p->as_of_us, &row);
+		churn_row_from(&r, churn_tenure_days(&r, p->as_of_us), &row);
 		if (churn_score(ref->churn, &row, 1, &risk, contrib) == RK_OK)
 			nr = churn_reasons_from(contrib, &row, reasons);
 		for (int i = 0; i < nr; i++)
@@ -199,7 +199,7 @@ write_samples(struct writer *w, const char *id)
 		if (w->cut[k].count == 0)
 			continue;	/* no purchase before the cut-off */
 		profile_finish(&w->cut[k], &r);
-		churn_row_from(&r, w->cut_us[k], &row);
+		churn_row_from(&r, churn_tenure_days(&r, w->cut_us[k]), &row);
 		copybin_tuple(b, 11);
 		copybin_int64(b, w->run_id);
 		copybin_text(b, id, strlen(id));

@@ -2,6 +2,7 @@
  * refdata.c - reference data and model parameters for profiling.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,34 +49,31 @@ cmp_merchant(const void *a, const void *b)
 	    ((const struct merchant_partner *)b)->merchant_id));
 }
 
-/* Reads the n numbers of a JSON array like [1.5, 2, 3] into out. */
+/* Reads the n numbers of the JSON array o[key] into out. */
 static bool
-json_numbers(const char *s, double *out, int n)
+json_numbers(json_t *o, const char *key, double *out, size_t n)
 {
-	const char *p = s ? strchr(s, '[') : NULL;
+	json_t *arr = json_object_get(o, key);
 
-	for (int i = 0; p != NULL && i < n; i++) {
-		char *end;
-
-		out[i] = strtod(p + 1, &end);
-		if (end == p + 1)
+	if (!json_is_array(arr) || json_array_size(arr) != n)
+		return (false);
+	for (size_t i = 0; i < n; i++) {
+		if (!json_is_number(json_array_get(arr, i)))
 			return (false);
-		p = strchr(end, i + 1 < n ? ',' : ']');
+		out[i] = json_number_value(json_array_get(arr, i));
 	}
-	return (p != NULL);
+	return (true);
 }
 
-/* Reads "key": number from a flat JSON object. */
+/* Reads the number o[key] into *out. */
 static bool
-json_number(const char *s, const char *key, double *out)
+json_number_at(json_t *o, const char *key, double *out)
 {
-	char pat[64];
-	const char *p;
+	json_t *v = json_object_get(o, key);
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (s == NULL || (p = strstr(s, pat)) == NULL)
+	if (!json_is_number(v))
 		return (false);
-	*out = strtod(p + strlen(pat), NULL);
+	*out = json_number_value(v);
 	return (true);
 }
 
@@ -86,27 +84,33 @@ load_models(struct refdata *r, db_conn *db)
 	rk_err rc;
 
 	rc = db_exec(db, "SELECT DISTINCT ON (model) model, params::text "
-	    "FROM model_fits WHERE model IN ('bgnbd', 'mbgnbd', 'btyd', 'rfm') "
+	    "FROM model_fits WHERE model IN ('btyd', 'rfm') "
 	    "ORDER BY model, fitted_at DESC, id DESC", 0, NULL, &res);
 	if (rc != RK_OK)
 		return (rc);
 	r->have_btyd = r->have_rfm = false;
 	for (int i = 0; i < db_res_nrows(res); i++) {
-		const char *m = db_res_str(res, i, 0), *p = db_res_str(res, i, 1);
+		const char *m = db_res_str(res, i, 0);
+		json_t *p = json_loads(db_res_str(res, i, 1), 0, NULL);
 
 		if (strcmp(m, "rfm") == 0) {
-			r->have_rfm = json_numbers(strstr(p, "\"r\""), r->rfm_r, 4) &&
-			    json_numbers(strstr(p, "\"f\""), r->rfm_f, 4) &&
-			    json_numbers(strstr(p, "\"m\""), r->rfm_m, 4);
+			r->have_rfm = json_numbers(p, "r", r->rfm_r, 4) &&
+			    json_numbers(p, "f", r->rfm_f, 4) &&
+			    json_numbers(p, "m", r->rfm_m, 4);
 		} else if (strcmp(m, "btyd") == 0) {
 			/* {"model": "mbgnbd", "r": .., "alpha": .., "a": .., "b": ..} */
 			struct btyd_params *bp = &r->btyd_params;
+			const char *which = json_string_value(json_object_get(p,
+			    "model"));
 
-			r->btyd = strstr(p, "\"mbgnbd\"") ? BTYD_MBGNBD : BTYD_BGNBD;
-			r->have_btyd = json_number(p, "r", &bp->r) &&
-			    json_number(p, "alpha", &bp->alpha) &&
-			    json_number(p, "a", &bp->a) && json_number(p, "b", &bp->b);
+			r->btyd = which && strcmp(which, "mbgnbd") == 0 ?
+			    BTYD_MBGNBD : BTYD_BGNBD;
+			r->have_btyd = json_number_at(p, "r", &bp->r) &&
+			    json_number_at(p, "alpha", &bp->alpha) &&
+			    json_number_at(p, "a", &bp->a) &&
+			    json_number_at(p, "b", &bp->b);
 		}
+		json_decref(p);
 	}
 	db_res_free(res);
 	rc = db_exec(db, "SELECT params->>'model' FROM model_fits WHERE "
