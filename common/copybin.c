@@ -1,6 +1,6 @@
 /*
- * copybin.c - PostgreSQL binary COPY encoder (see the "Binary Format"
- * section of the COPY reference page).
+ * copybin.c - PostgreSQL binary COPY encoder and row decoder (see the
+ * "Binary Format" section of the COPY reference page).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +45,12 @@ copybin_reset(copybin *b)
 	b->len = 0;
 }
 
+static const unsigned char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n',
+	0xff, '\r', '\n', 0};
+
 void
 copybin_header(copybin *b)
 {
-	static const unsigned char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y',
-	    '\n', 0xff, '\r', '\n', 0};
-
 	reserve(b, sizeof(sig));
 	memcpy(b->buf + b->len, sig, sizeof(sig));
 	b->len += sizeof(sig);
@@ -180,4 +180,76 @@ void
 copybin_trailer(copybin *b)
 {
 	put_be(b, UINT16_MAX, 2);
+}
+
+static uint64_t
+get_be(const unsigned char *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
+int
+copybin_parse(const void *buf, size_t len, struct copybin_field *f, int maxf)
+{
+	const unsigned char *p = buf, *end = p + len;
+	int n;
+
+	if (len >= sizeof(sig) && memcmp(p, sig, sizeof(sig)) == 0) {
+		uint32_t ext;
+
+		if (len < sizeof(sig) + 8)
+			return (-1);
+		ext = (uint32_t)get_be(p + sizeof(sig) + 4, 4);
+		if (ext > len - sizeof(sig) - 8)
+			return (-1);
+		p += sizeof(sig) + 8 + ext;
+	}
+	if (end - p < 2)
+		return (-1);
+	n = (int16_t)get_be(p, 2);
+	p += 2;
+	if (n == -1)
+		return (0);
+	if (n < 0 || n > maxf)
+		return (-1);
+	for (int i = 0; i < n; i++) {
+		int32_t flen;
+
+		if (end - p < 4)
+			return (-1);
+		flen = (int32_t)get_be(p, 4);
+		p += 4;
+		if (flen < -1 || (flen > 0 && end - p < flen))
+			return (-1);
+		f[i].p = p;
+		f[i].len = flen;
+		if (flen > 0)
+			p += flen;
+	}
+	return (p == end ? n : -1);
+}
+
+int64_t
+copybin_get_int(const struct copybin_field *f, int64_t dflt)
+{
+	switch (f->len) {
+	case 2:
+		return ((int16_t)get_be(f->p, 2));
+	case 4:
+		return ((int32_t)get_be(f->p, 4));
+	case 8:
+		return ((int64_t)get_be(f->p, 8));
+	default:
+		return (dflt);
+	}
+}
+
+int64_t
+copybin_get_timestamptz(const struct copybin_field *f)
+{
+	return (copybin_get_int(f, 0) + COPYBIN_PG_EPOCH_US);
 }

@@ -1,8 +1,9 @@
 /*
- * copybin.h - encoder for PostgreSQL's binary COPY format.
+ * copybin.h - PostgreSQL's binary COPY format, both ways.
  *
  * Builds the byte stream of COPY ... FROM STDIN (FORMAT binary): header,
- * tuples of length-prefixed big-endian fields, trailer. Pure: no I/O.
+ * tuples of length-prefixed big-endian fields, trailer; and splits the
+ * rows of COPY ... TO STDOUT (FORMAT binary) into fields. Pure: no I/O.
  */
 #ifndef RK_COPYBIN_H
 #define RK_COPYBIN_H
@@ -45,5 +46,24 @@ void copybin_jsonb(copybin *b, const char *json, size_t len);
 void copybin_timestamptz(copybin *b, int64_t unix_us);
 /* The -1 field count that ends the stream. */
 void copybin_trailer(copybin *b);
+
+/* One field of a received row: len bytes at p, or len -1 for NULL. */
+struct copybin_field {
+	const unsigned char *p;
+	int32_t len;
+};
+
+/*
+ * Splits one received row (a CopyData message; the first also carries the
+ * header, which is checked and skipped) into at most maxf fields. Returns
+ * the number of fields, 0 for the trailer, -1 if the bytes are not a row
+ * of the binary format or have more than maxf fields.
+ */
+int copybin_parse(const void *buf, size_t len, struct copybin_field *f,
+    int maxf);
+/* A field's value: an int2, int4 or int8 by its length (NULL: dflt). */
+int64_t copybin_get_int(const struct copybin_field *f, int64_t dflt);
+/* A timestamptz field as microseconds since the Unix epoch. */
+int64_t copybin_get_timestamptz(const struct copybin_field *f);
 
 #endif

@@ -31,6 +31,7 @@ struct db_conn {
 	char *appname;
 	bool in_tx;
 	bool in_copy;
+	char *copy_row;			/* the row db_copy_get gave last */
 	int nprepared;
 	const char *prepared[MAX_PREPARED];	/* names, string literals */
 	char errmsg[512];
@@ -110,7 +111,9 @@ session_setup(db_conn *db)
 		PQfreeCancel(db->cancel);
 	db->cancel = PQgetCancel(db->conn);
 	pthread_mutex_unlock(&db->cancel_mu);
-	r = PQexec(db->conn, "SET search_path = rekindle");
+	/* rekindle's statements are short or streaming: compiling them
+	 * (JIT) costs more than it saves. */
+	r = PQexec(db->conn, "SET search_path = rekindle; SET jit = off");
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = res_err(db, r);
@@ -159,6 +162,8 @@ db_close(db_conn *db)
 		PQfinish(db->conn);
 	if (db->cancel != NULL)
 		PQfreeCancel(db->cancel);
+	if (db->copy_row != NULL)
+		PQfreemem(db->copy_row);
 	pthread_mutex_destroy(&db->cancel_mu);
 	free(db->conninfo);
 	free(db->appname);
@@ -415,8 +420,9 @@ db_set_local_timeout(db_conn *db, int64_t ms)
 	    "SELECT set_config('statement_timeout', $1, true)", 1, p, NULL));
 }
 
-rk_err
-db_copy_begin(db_conn *db, const char *sql)
+/* Sends a COPY statement and checks that the server entered want. */
+static rk_err
+copy_start(db_conn *db, const char *sql, ExecStatusType want)
 {
 	PGresult *r;
 	rk_err rc;
@@ -424,7 +430,7 @@ db_copy_begin(db_conn *db, const char *sql)
 	if ((rc = ensure_conn(db)) != RK_OK)
 		return (rc);
 	r = PQexec(db->conn, sql);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
+	if (PQresultStatus(r) != want) {
 		rc = res_err(db, r);
 		PQclear(r);
 		return (rc);
@@ -432,6 +438,12 @@ db_copy_begin(db_conn *db, const char *sql)
 	PQclear(r);
 	db->in_copy = true;
 	return (RK_OK);
+}
+
+rk_err
+db_copy_begin(db_conn *db, const char *sql)
+{
+	return (copy_start(db, sql, PGRES_COPY_IN));
 }
 
 rk_err
@@ -465,6 +477,60 @@ db_copy_end(db_conn *db, int64_t *rows)
 		PQclear(r);
 	}
 	return (rc);
+}
+
+rk_err
+db_copy_out_begin(db_conn *db, const char *sql)
+{
+	return (copy_start(db, sql, PGRES_COPY_OUT));
+}
+
+rk_err
+db_copy_get(db_conn *db, const char **buf, int *len)
+{
+	PGresult *r;
+	rk_err rc = RK_OK;
+	int n;
+
+	if (db->copy_row != NULL) {
+		PQfreemem(db->copy_row);
+		db->copy_row = NULL;
+	}
+	*buf = NULL;
+	*len = 0;
+	n = PQgetCopyData(db->conn, &db->copy_row, 0);
+	if (n > 0) {
+		*buf = db->copy_row;
+		*len = n;
+		return (RK_OK);
+	}
+	db->in_copy = false;
+	if (n == -2) {
+		set_err(db, PQerrorMessage(db->conn), "08006");
+		return (RK_EUNAVAIL);
+	}
+	/* n == -1: the COPY is over; its status follows. */
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == RK_OK)
+			rc = res_err(db, r);
+		PQclear(r);
+	}
+	return (rc);
+}
+
+const char *
+db_literal(db_conn *db, arena *a, const char *s)
+{
+	char *q = PQescapeLiteral(db->conn, s, strlen(s));
+	const char *out;
+
+	if (q == NULL) {
+		set_err(db, PQerrorMessage(db->conn), "22021");
+		return (NULL);
+	}
+	out = arena_strdup(a, q);
+	PQfreemem(q);
+	return (out);
 }
 
 rk_err

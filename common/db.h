@@ -91,6 +91,21 @@ rk_err db_copy_put(db_conn *db, const void *buf, size_t len);
 rk_err db_copy_end(db_conn *db, int64_t *rows);
 
 /*
+ * COPY ... TO STDOUT: begin with the COPY statement, then db_copy_get
+ * until it gives *len 0 (the end, status checked) or an error. *buf is one
+ * row (in binary format, the first row carries the header) and stays valid
+ * until the next call. COPY takes no parameters: quote values with
+ * db_literal.
+ */
+rk_err db_copy_out_begin(db_conn *db, const char *sql);
+rk_err db_copy_get(db_conn *db, const char **buf, int *len);
+
+/* s as a quoted SQL literal, in a, for the statements that take no
+ * parameters (COPY); NULL if s is not valid in the connection's encoding
+ * (db_errmsg says why). */
+const char *db_literal(db_conn *db, arena *a, const char *s);
+
+/*
  * Asks the server to cancel the statement running on db now, if any. Safe
  * from any thread while another thread uses db (libpq PQcancel); the
  * cancelled statement fails with RK_ETIMEDOUT.

@@ -51,7 +51,7 @@ const struct cfg_entry api_cfg[] = {
 	    60000, 0, "how often the database is pinged for health"},
 	{"port_file", CFG_STR, "", &var_port_file, 0, 0, 0,
 	    "if set, the bound port is written here once serving"},
-	{"profile_chunk", CFG_INT, "5000", &var_profile_chunk, 10, 1000000, 0,
+	{"profile_chunk", CFG_INT, "5000", &var_profile_chunk, 10, 100000, 0,
 	    "customers per job of a full profiling run"},
 	CFG_END,
 };

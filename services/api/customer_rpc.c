@@ -12,6 +12,7 @@
 
 #include "customer_rpc.h"
 #include "idem.h"
+#include "localtz.h"
 #include "log.h"
 #include "pbtime.h"
 #include "phone.h"
@@ -92,7 +93,7 @@ write_customer(rpc_call *c, const Rekindle__V1__Customer *cu, bool *created)
 	const char *p[8] = {cu->customer_id, or_null(cu->full_name),
 	    or_null(cu->phone), or_null(cu->email), or_null(cu->push_token),
 	    cu->zalo_available ? "true" : "false",
-	    cu->time_zone && *cu->time_zone ? cu->time_zone : "Asia/Ho_Chi_Minh",
+	    cu->time_zone && *cu->time_zone ? cu->time_zone : RK_DEFAULT_TIME_ZONE,
 	    cu->language && *cu->language ? cu->language : "vi"};
 	db_res *r;
 	rk_err rc;

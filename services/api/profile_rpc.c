@@ -1,11 +1,11 @@
 /*
  * profile_rpc.c - GetProfile, ListProfiles, RunProfiling, GetOperation.
  *
- * RunProfiling splits the customers into id ranges of profile_chunk
- * customers and enqueues one job per range plus, from the last range to
- * finish, one finalize job (base-wide fits and scores), all in the
- * transaction that records the run; it returns the run as an Operation.
- * A repeated request_id returns the same run.
+ * RunProfiling records the run and enqueues its fit job in one
+ * transaction: a profiler fits the base-wide models on a sample, then
+ * splits the customers into id ranges of profile_chunk customers, one job
+ * each, which the pool profiles and scores. It returns the run as an
+ * Operation; a repeated request_id returns the same run.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -172,9 +172,9 @@ load_operation(rpc_call *c, const char *run_id, Rekindle__V1__Operation **out)
 	{
 		int64_t total = db_res_int64(r, 0, 2), done = db_res_int64(r, 0, 3);
 
-		/* The finalize step is the last percent. */
+		/* While the models are fitted there are no chunks yet. */
 		op->percent_done = op->done ? 100.0 : total > 0 ?
-		    99.0 * (double)done / (double)total : 0;
+		    100.0 * (double)done / (double)total : 0;
 	}
 	elapsed = db_res_double(r, 0, 9);
 	op->rate = elapsed > 0 ? (double)db_res_int64(r, 0, 5) / elapsed : 0;
@@ -203,35 +203,20 @@ load_operation(rpc_call *c, const char *run_id, Rekindle__V1__Operation **out)
 }
 
 static rk_err
-enqueue_chunk(rpc_call *c, int64_t run, int64_t as_of_us, const char *lo,
-    const char *hi)
-{
-	Rekindle__Bus__V1__ProfileJob job = REKINDLE__BUS__V1__PROFILE_JOB__INIT;
-	unsigned char *buf;
-	size_t len;
-
-	job.run_id = run;
-	job.as_of_us = as_of_us;
-	job.range_lo = (char *)lo;
-	job.range_hi = (char *)hi;
-	len = rekindle__bus__v1__profile_job__get_packed_size(&job);
-	buf = arena_alloc(rpc_msg_arena(c), len + 1);
-	rekindle__bus__v1__profile_job__pack(&job, buf);
-	return (jobq_enqueue(rpc_db(c), "profile", buf, len, NULL));
-}
-
-static rk_err
 run_profiling(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
 {
 	const Rekindle__V1__RunProfilingRequest *r = (const void *)req;
+	Rekindle__Bus__V1__ProfileJob job = REKINDLE__BUS__V1__PROFILE_JOB__INIT;
 	int64_t as_of = r->as_of ? pbtime_us(r->as_of) : clock_now_us();
-	char chunk[16], sas_of[24], run[24];
-	const char *p[3], *why;
+	char sas_of[24], run[24];
+	const char *p[2], *why;
 	Rekindle__V1__Operation *op;
-	int64_t nruns = 0, chunks = 0;
 	db_conn *db = rpc_db(c);
+	unsigned char *buf;
+	size_t len;
 	db_res *res;
+	bool fresh;
 	rk_err rc;
 
 	if (r->request_id && *r->request_id &&
@@ -240,68 +225,47 @@ run_profiling(rpc_call *c, const ProtobufCMessage *req,
 	if (r->as_of && (why = validate_past_time(r->as_of->seconds,
 	    (int64_t)time(NULL))) != NULL)
 		return (rpc_bad_field(c, "as_of", "%s", why));
-	snprintf(chunk, sizeof(chunk), "%d", var_profile_chunk);
 	snprintf(sas_of, sizeof(sas_of), "%lld", (long long)as_of);
 	if ((rc = rpc_begin(c)) != RK_OK)
 		return (rc);
 	p[0] = r->request_id && *r->request_id ? r->request_id : NULL;
 	p[1] = sas_of;
-	p[2] = chunk;
-	/* Range starts: every chunk-th id; the first range starts at ''. */
-	rc = db_exec(db, "SELECT id FROM (SELECT id, row_number() OVER "
-	    "(ORDER BY id) - 1 AS rn FROM customers) s "
-	    "WHERE rn % $1::int = 0 AND rn > 0 ORDER BY id", 1, p + 2, &res);
+	rc = db_exec(db, "INSERT INTO profile_runs (request_id, as_of, state, "
+	    "chunks_total, customers_total) VALUES ($1, " PBTIME_SQL(2) ", "
+	    "'fitting', 0, (SELECT count(*) FROM customers)) "
+	    "ON CONFLICT (request_id) DO NOTHING RETURNING id", 2, p, &res);
 	if (rc != RK_OK)
 		goto fail;
-	chunks = db_res_nrows(res) + 1;
-	{
-		db_res *ins;
-		char nchunks[24];
-		const char *q[3] = {p[0], p[1], nchunks};
-
-		snprintf(nchunks, sizeof(nchunks), "%lld", (long long)chunks);
-		rc = db_exec(db, "INSERT INTO profile_runs (request_id, as_of, "
-		    "chunks_total, customers_total) VALUES ($1, "
-		    PBTIME_SQL(2) ", $3, (SELECT count(*) FROM customers)) "
-		    "ON CONFLICT (request_id) DO NOTHING RETURNING id", 3, q, &ins);
-		if (rc != RK_OK) {
-			db_res_free(res);
-			goto fail;
-		}
-		nruns = db_res_nrows(ins);
-		if (nruns == 1)
-			snprintf(run, sizeof(run), "%s", db_res_str(ins, 0, 0));
-		db_res_free(ins);
-	}
-	if (nruns == 0) {
-		/* A retry of request_id: the run it started. */
-		db_res *old;
-
+	fresh = db_res_nrows(res) == 1;
+	if (!fresh) {
+		/* A retry of request_id: the run it started (a new statement
+		 * sees the row the conflict waited for). */
 		db_res_free(res);
-		rc = db_exec(db, "SELECT id FROM profile_runs WHERE request_id = $1",
-		    1, p, &old);
+		rc = db_exec(db, "SELECT id FROM profile_runs WHERE "
+		    "request_id = $1", 1, p, &res);
 		if (rc != RK_OK)
 			goto fail;
-		snprintf(run, sizeof(run), "%s", db_res_str(old, 0, 0));
-		db_res_free(old);
-		db_rollback(db);
-		rc = load_operation(c, run, &op);
-		if (rc == RK_OK)
-			*resp = &op->base;
-		return (rc);
 	}
-	for (int64_t i = 0; rc == RK_OK && i < chunks; i++)
-		rc = enqueue_chunk(c, atoll(run), as_of,
-		    i == 0 ? "" : db_res_str(res, (int)i - 1, 0),
-		    i + 1 < chunks ? db_res_str(res, (int)i, 0) : "");
+	snprintf(run, sizeof(run), "%s", db_res_str(res, 0, 0));
 	db_res_free(res);
+	if (fresh) {
+		job.run_id = atoll(run);
+		job.as_of_us = as_of;
+		job.fit = 1;
+		job.chunk_customers = var_profile_chunk;
+		len = rekindle__bus__v1__profile_job__get_packed_size(&job);
+		buf = arena_alloc(rpc_msg_arena(c), len + 1);
+		rekindle__bus__v1__profile_job__pack(&job, buf);
+		rc = jobq_enqueue(db, "profile", buf, len, NULL);
+	}
 	if (rc == RK_OK)
 		rc = db_commit(db);
 	if (rc != RK_OK)
 		goto fail;
-	wakeup("profile", chunks);
-	log_info("PROFILE-RUN", "run %s started: %lld chunks", run,
-	    (long long)chunks);
+	if (fresh) {
+		wakeup("profile", 1);
+		log_info("PROFILE-RUN", "run %s started", run);
+	}
 	if ((rc = load_operation(c, run, &op)) == RK_OK)
 		*resp = &op->base;
 	return (rc);

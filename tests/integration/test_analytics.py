@@ -30,11 +30,23 @@ class GroundTruthTest(unittest.TestCase):
                 rk.db.sql("INSERT INTO rekindle.promotions (name, starts_at, ends_at) "
                           "VALUES ('%s', '%s', '%s')" % (p["name"], p["starts_at"],
                                                          p["ends_at"]))
+        # Local time is the customer's: the same Saturday 03:00 UTC
+        # purchases are Saturday 10:00 in Ho Chi Minh City and Friday
+        # evening in New York (22:00 in winter, 23:00 in summer).
+        for cid, zone in (("TZ-HCM", "Asia/Ho_Chi_Minh"), ("TZ-NYC", "America/New_York")):
+            rk.db.sql("INSERT INTO rekindle.customers (id, time_zone) VALUES "
+                      "('%s', '%s')" % (cid, zone))
+            rk.db.sql("INSERT INTO rekindle.transactions (txn_id, customer_id, "
+                      "occurred_at, amount_minor, currency, mcc) SELECT "
+                      "'%s-' || k, '%s', timestamptz '2025-01-04 03:00Z' + "
+                      "(CASE WHEN k < 8 THEN 7 * k ELSE 154 + 7 * k END) * "
+                      "interval '1 day', 100000, 'VND', 5411 "
+                      "FROM generate_series(0, 9) k" % (cid, cid))
         r = rk.ctl("profiles", "run", "--as-of", AS_OF)
         assert "done: ok" in r.stdout, r.stdout + r.stderr
         cols = ("customer_id, state, days_since_last, count_365d, top_category, "
                 "top_partner, weekend_spend_share, promo_spend_share, "
-                "median_gap_days, p_alive, segment, churn_risk, "
+                "median_gap_days, p_alive, segment, churn_risk, peak_hour, "
                 "cardinality(churn_reasons)")
         cls.p = {}
         for line in rk.db.sql("SELECT %s FROM rekindle.customer_profiles" % cols
@@ -65,6 +77,11 @@ class GroundTruthTest(unittest.TestCase):
                                     "rekindle.transactions"))
         self.assertGreater(buyers, 1450)
         self.assertEqual(len(self.p), buyers)
+
+    def test_habits_are_in_the_customers_own_time_zone(self):
+        hcm, nyc = self.p["TZ-HCM"], self.p["TZ-NYC"]
+        self.assertEqual((hcm["peak_hour"], float(hcm["weekend_spend_share"])), ("10", 1.0))
+        self.assertEqual((nyc["peak_hour"], float(nyc["weekend_spend_share"])), ("22", 0.0))
 
     def test_marketplace_shoppers_have_their_partner_first(self):
         for arch, partner in (("tiki", "TIKI"), ("shopee", "SHOPEE")):

@@ -540,6 +540,12 @@ churn_model_load(const char *text, churn_model **out)
 		if (rc == RK_OK)
 			rc = xgb_check(XGBoosterLoadModelFromBuffer(m->booster, raw,
 			    strlen(raw)), "loading");
+		/* A loaded model scores batches inside one profiler of a pool:
+		 * the pool is the parallelism, and OpenMP threads waiting
+		 * between small batches only burn the other profilers' CPU. */
+		if (rc == RK_OK)
+			rc = xgb_check(XGBoosterSetParam(m->booster, "nthread", "1"),
+			    "setting a parameter");
 		free(raw);
 	}
 	json_decref(o);

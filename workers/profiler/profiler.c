@@ -1,6 +1,6 @@
 /*
- * profiler.c - decodes a ProfileJob and recomputes those customers'
- * profiles in the job's transaction.
+ * profiler.c - decodes a ProfileJob and, in the job's transaction, fits a
+ * full run's models or recomputes those customers' profiles.
  *
  * A profile is recomputed from the customer's transactions, never added
  * to, so a job run twice (after a lease expired) writes the same rows.
@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "clock.h"
-#include "finalize.h"
+#include "fit.h"
 #include "log.h"
 #include "profiler.h"
 #include "profiler_db.h"
@@ -20,6 +20,7 @@ static int var_at_risk_days;
 static int var_at_risk_overdue_pct;
 static int var_dormant_days;
 static int var_lost_days;
+static int var_fit_sample;
 
 const struct cfg_entry profiler_cfg[] = {
 	{"lifecycle_new_days", CFG_INT, "30", &var_new_days, 1, 3650, 0,
@@ -33,6 +34,8 @@ const struct cfg_entry profiler_cfg[] = {
 	    "no purchase for this many days: dormant"},
 	{"lifecycle_lost_days", CFG_INT, "365", &var_lost_days, 1, 7300, 0,
 	    "no purchase for this many days: lost"},
+	{"profile_fit_sample", CFG_INT, "30000", &var_fit_sample, 100, 1000000,
+	    0, "customers sampled per full run for RFM cut-offs and model fits"},
 	CFG_END,
 };
 
@@ -56,41 +59,32 @@ profiler_init(struct worker *w, db_conn *db)
 
 /*
  * Counts a finished chunk of a full run, in the chunk's transaction; the
- * chunk that completes the run enqueues its finalize job, exactly once.
+ * chunk that completes the run closes it, exactly once.
  */
 static rk_err
-chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
+chunk_done(db_conn *db, const Rekindle__Bus__V1__ProfileJob *pj,
     int64_t customers)
 {
-	Rekindle__Bus__V1__ProfileJob fin = REKINDLE__BUS__V1__PROFILE_JOB__INIT;
 	char run[24], n[24];
 	const char *p[2] = {run, n};
-	unsigned char *payload;
-	size_t len;
 	db_res *r;
 	rk_err rc;
-	bool last;
 
 	snprintf(run, sizeof(run), "%lld", (long long)pj->run_id);
 	snprintf(n, sizeof(n), "%lld", (long long)customers);
 	rc = db_exec(db, "UPDATE profile_runs SET chunks_done = chunks_done + 1, "
 	    "customers_done = customers_done + $2, updated_at = now(), "
-	    "state = CASE WHEN chunks_done + 1 = chunks_total THEN 'finalizing' "
-	    " ELSE state END "
+	    "state = CASE WHEN chunks_done + 1 = chunks_total THEN 'done' "
+	    " ELSE state END, "
+	    "finished_at = CASE WHEN chunks_done + 1 = chunks_total THEN now() "
+	    " END "
 	    "WHERE id = $1 RETURNING chunks_done = chunks_total", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
-	last = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
+	if (db_res_nrows(r) == 1 && db_res_bool(r, 0, 0))
+		log_info("PROFILE-RUN-DONE", "run %lld done", (long long)pj->run_id);
 	db_res_free(r);
-	if (!last)
-		return (RK_OK);
-	fin.run_id = pj->run_id;
-	fin.as_of_us = pj->as_of_us;
-	fin.finalize = 1;
-	len = rekindle__bus__v1__profile_job__get_packed_size(&fin);
-	payload = arena_alloc(a, len + 1);
-	rekindle__bus__v1__profile_job__pack(&fin, payload);
-	return (jobq_enqueue(db, "profile", payload, len, NULL));
+	return (RK_OK);
 }
 
 rk_err
@@ -116,12 +110,17 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 		return (rc);
 	}
 	ref_run = pj->run_id ? pj->run_id : ref_run;
-	if (pj->run_id != 0 && pj->finalize)
-		return (finalize_run(db, a, &ref, pj->run_id, pj->as_of_us, why));
+	if (pj->run_id != 0 && pj->fit) {
+		if (pj->chunk_customers <= 0) {
+			*why = "fit job without chunk_customers";
+			return (RK_EPROTO);
+		}
+		return (fit_run(db, a, &ref, &rules, pj->run_id, pj->as_of_us,
+		    var_fit_sample, pj->chunk_customers, why));
+	}
 	if (pj->run_id != 0) {
 		sel.lo = pj->range_lo;
 		sel.hi = *pj->range_hi ? pj->range_hi : NULL;
-		sel.run_id = pj->run_id;
 	} else {
 		sel.ids = (const char *const *)pj->customer_ids;
 		sel.nids = pj->n_customer_ids;
@@ -129,7 +128,7 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 	rc = profiler_db_profile(db, a, &ref, &rules, &sel, pj->run_id ?
 	    pj->as_of_us : clock_now_us(), job->id, &n);
 	if (rc == RK_OK && pj->run_id != 0)
-		rc = chunk_done(db, a, pj, n);
+		rc = chunk_done(db, pj, n);
 	if (rc != RK_OK) {
 		*why = db_errmsg(db);
 		return (rc);

@@ -68,6 +68,39 @@ test_grows_past_initial_buffer(void **state)
 	copybin_fini(&b);
 }
 
+/* What the encoder writes, the decoder reads back: the header is skipped
+ * on the first row, the trailer reads as 0 fields. */
+static void
+test_parse_round_trip(void **state)
+{
+	struct copybin_field f[4];
+	copybin b;
+	size_t row;
+
+	(void)state;
+	copybin_init(&b);
+	copybin_header(&b);
+	copybin_tuple(&b, 4);
+	copybin_text(&b, "S001", 4);
+	copybin_timestamptz(&b, INT64_C(1700000000000000));
+	copybin_null(&b);
+	copybin_int16(&b, -7);
+	row = b.len;
+	assert_int_equal(copybin_parse(b.buf, row, f, 4), 4);
+	assert_int_equal(f[0].len, 4);
+	assert_memory_equal(f[0].p, "S001", 4);
+	assert_true(copybin_get_timestamptz(&f[1]) == INT64_C(1700000000000000));
+	assert_int_equal(f[2].len, -1);
+	assert_int_equal(copybin_get_int(&f[2], 42), 42);
+	assert_int_equal(copybin_get_int(&f[3], 0), -7);
+	/* too many fields for the caller, or a truncated row: malformed */
+	assert_int_equal(copybin_parse(b.buf, row, f, 3), -1);
+	assert_int_equal(copybin_parse(b.buf, row - 1, f, 4), -1);
+	copybin_trailer(&b);
+	assert_int_equal(copybin_parse(b.buf + row, b.len - row, f, 4), 0);
+	copybin_fini(&b);
+}
+
 int
 main(void)
 {
@@ -75,6 +108,7 @@ main(void)
 		cmocka_unit_test(test_header_tuple_trailer_bytes),
 		cmocka_unit_test(test_timestamptz_counts_from_2000),
 		cmocka_unit_test(test_grows_past_initial_buffer),
+		cmocka_unit_test(test_parse_round_trip),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,0 +1,34 @@
+/*
+ * fit.h - the base-wide first step of a full profiling run, done once per
+ * run by whichever profiler claims the run's fit job: from one random
+ * sample of customers, the RFM quintile cut-offs, the BG/NBD and MBG/NBD
+ * fits (and the choice between them) and the churn models (logistic
+ * regression and boosted trees, trained at one past cut-off, the better by
+ * AUC at a later one kept). Then it splits the customers into chunks for
+ * the profiler pool, which profiles and scores every customer in one pass
+ * with these models.
+ */
+#ifndef RK_FIT_H
+#define RK_FIT_H
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "db.h"
+#include "profile.h"
+#include "refdata.h"
+
+/* Of the sample, customers used for the BTYD fits. */
+#define FIT_BTYD_CUSTOMERS 10000
+
+/*
+ * Runs the step for run_id (state "fitting"; any other state: nothing to
+ * do) inside the caller's transaction: sample customers, fits stored in
+ * model_fits, ref reloaded with them, one chunk job per chunk customers
+ * enqueued, the run set "running". On failure *why says what failed.
+ */
+rk_err fit_run(db_conn *db, arena *a, struct refdata *ref,
+    const struct profile_rules *rules, int64_t run_id, int64_t as_of_us,
+    int sample, int chunk, const char **why);
+
+#endif
