@@ -18,8 +18,7 @@ echo "== generating $customers customers (rkgen, seed 1) and loading them with C
 psql -c "INSERT INTO rekindle.customers (id, time_zone) SELECT 'S' || lpad(g::text, 8, '0'),
          'Asia/Ho_Chi_Minh' FROM generate_series(0, $customers - 1) g"
 psql -c "\\copy rekindle.transactions (txn_id, customer_id, occurred_at, amount_minor, currency, mcc, merchant_id, merchant_name, channel) FROM '$work/gen/transactions.copy'"
-tail -n +2 "$work/gen/promotions.csv" | while IFS=, read -r n f t; do
-  psql -c "INSERT INTO rekindle.promotions (name, starts_at, ends_at) VALUES ('$n', '$f', '$t')"; done
+"$bin/rekindlectl" promotions import "$work/gen/promotions.csv"
 psql -c "VACUUM ANALYZE rekindle.transactions" -c "VACUUM ANALYZE rekindle.customers" -c "CHECKPOINT"
 rows=$(psql -c "SELECT count(*) FROM rekindle.transactions")
 echo "loaded $rows transactions"
@@ -45,7 +44,7 @@ done
 wait "$run"
 t1=$(now); full=$(echo "$t1 - $t0" | bc -l)
 cat "$work/run.out"
-grep -h -E "BTYD-FIT|CHURN-FIT" "$work"/profiler*.log | sed 's/.*"msg":"\(.*\)"}/  \1/'
+grep -h -E "BTYD-FIT|CHURN-FIT|FIT-DONE" "$work"/profiler*.log | sed 's/.*"msg":"\(.*\)"}/  \1/'
 printf 'profiling: %s customers, %s transactions; GROUP BY baseline %.2f s; full profiling run %.2f s; ratio %.2f\n' \
   "$customers" "$rows" "$base" "$full" "$(echo "$full / $base" | bc -l)"
 printf 'profiler peak RSS: %.1f MB and %.1f MB\n' "$(echo "${peak[0]} / 1024" | bc -l)" "$(echo "${peak[1]} / 1024" | bc -l)"

@@ -86,10 +86,7 @@ echo "== synthetic bank: 20,000 card customers with known behaviour (rkgen)"
 "$bin/rkgen" --customers 20000 --seed 2025 --as-of 2025-06-30 --out "$state/bank"
 "$bin/rekindlectl" customers import "$state/bank/customers.csv"
 "$bin/rekindlectl" customers import "$state/bank/transactions.csv"
-tail -n +2 "$state/bank/promotions.csv" | while IFS=, read -r name from to; do
-  psql -c "INSERT INTO rekindle.promotions (name, starts_at, ends_at)
-           VALUES ('$name', '$from', '$to')"
-done
+"$bin/rekindlectl" promotions import "$state/bank/promotions.csv"
 echo "== full profiling run as of 2025-06-30 over the profiler pool"
 "$bin/rekindlectl" profiles run --as-of 2025-06-30 --request-id demo-bank-run
 echo

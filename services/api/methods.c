@@ -42,6 +42,7 @@ static const struct rpc_handler *const tables[] = {
 	reflection_handlers,
 	customer_handlers,
 	partner_handlers,
+	promotion_handlers,
 	profile_handlers,
 	token_handlers,
 };

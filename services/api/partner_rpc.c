@@ -17,18 +17,6 @@
 #define MAX_PARTNERS_PER_CALL 100
 #define MAX_KEYS_PER_PARTNER 1000
 
-static bool
-upper_brand(const char *s)
-{
-	if (*s == '\0' || strlen(s) > 40)
-		return (false);
-	for (; *s; s++)
-		if (!(isupper((unsigned char)*s) || isdigit((unsigned char)*s) ||
-		    *s == '_'))
-			return (false);
-	return (true);
-}
-
 static void
 check_partner(rpc_call *c, const Rekindle__V1__Partner *p, size_t i)
 {
@@ -36,9 +24,9 @@ check_partner(rpc_call *c, const Rekindle__V1__Partner *p, size_t i)
 	const char *why;
 
 	snprintf(f, sizeof(f), "partners[%zu]", i);
-	if (!upper_brand(p->partner_id))
+	if ((why = validate_partner_id(p->partner_id)) != NULL)
 		rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.partner_id", f),
-		    "must be 1..40 of A-Z, 0-9, _");
+		    "%s", why);
 	if ((why = validate_text(p->display_name, MAX_NAME_LEN)) != NULL ||
 	    *p->display_name == '\0')
 		rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.display_name", f),
@@ -174,7 +162,7 @@ list_partners(rpc_call *c, const ProtobufCMessage *req,
 	rk_err rc;
 	int n;
 
-	if (*p[1] && !upper_brand(p[1]))
+	if (*p[1] && validate_partner_id(p[1]) != NULL)
 		return (rpc_bad_field(c, "page_token", "is not a token this "
 		    "server issued"));
 	snprintf(lim, sizeof(lim), "%d", size + 1);

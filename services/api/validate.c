@@ -104,6 +104,18 @@ validate_currency(const char *s)
 }
 
 const char *
+validate_partner_id(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 40)
+		return ("must be 1..40 of A-Z, 0-9, _");
+	for (; *s; s++)
+		if (!(isupper((unsigned char)*s) || isdigit((unsigned char)*s) ||
+		    *s == '_'))
+			return ("must be 1..40 of A-Z, 0-9, _");
+	return (NULL);
+}
+
+const char *
 validate_past_time(int64_t seconds, int64_t now_s)
 {
 	if (seconds <= 0)

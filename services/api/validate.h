@@ -28,6 +28,8 @@ const char *validate_time_zone(const char *s);
 const char *validate_language(const char *s);
 /* An ISO 4217 code: three capital letters. */
 const char *validate_currency(const char *s);
+/* A partner brand code: 1..40 of A-Z, 0-9, _ ("TIKI"). */
+const char *validate_partner_id(const char *s);
 /* Seconds since the epoch within 1970 .. now + 1 day. */
 const char *validate_past_time(int64_t seconds, int64_t now_s);
 

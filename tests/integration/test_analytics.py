@@ -25,11 +25,8 @@ class GroundTruthTest(unittest.TestCase):
         for f in ("customers.csv", "transactions.csv"):
             r = rk.ctl("customers", "import", os.path.join(out, f))
             assert "rejected" not in r.stdout or " 0 rejected" in r.stdout, r.stdout
-        with open(os.path.join(out, "promotions.csv")) as fh:
-            for p in csv.DictReader(fh):
-                rk.db.sql("INSERT INTO rekindle.promotions (name, starts_at, ends_at) "
-                          "VALUES ('%s', '%s', '%s')" % (p["name"], p["starts_at"],
-                                                         p["ends_at"]))
+        r = rk.ctl("promotions", "import", os.path.join(out, "promotions.csv"))
+        assert "promotions upserted" in r.stdout, r.stdout + r.stderr
         # Local time is the customer's: the same Saturday 03:00 UTC
         # purchases are Saturday 10:00 in Ho Chi Minh City and Friday
         # evening in New York (22:00 in winter, 23:00 in summer).

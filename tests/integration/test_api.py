@@ -220,6 +220,62 @@ class ApiTest(unittest.TestCase):
                                    "WHERE txn_id = 'MAL-1'"), "1")
         self.assertTrue(rk.serving())
 
+    def test_promotions_are_editable_and_used_by_profiles(self):
+        rk, now = self.rk, int(time.time())
+        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+        promo = lambda pid, frm, to, **kw: rk.msg(
+            "rekindle.v1.Promotion", promotion_id=pid, name="Flash sale",
+            start_time=ts(frm), end_time=ts(to), **kw)
+        req = lambda *p, **kw: rk.msg("rekindle.v1.UpsertPromotionsRequest",
+                                      promotions=list(p), **kw)
+        # Checked field by field; nothing is written.
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "UpsertPromotions", req(promo("bad id!", now, now - 1),
+                                               promo("OK-1", now, now + 1, partner_id="tiki")))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        v = bad_request(e.exception)
+        for f in ("promotions[0].promotion_id", "promotions[0].end_time",
+                  "promotions[1].partner_id"):
+            self.assertIn(f, v)
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "UpsertPromotions", req(promo("OK-1", now, now + 1, partner_id="NOPE"),
+                                               promo("OK-2", now, now + 1, category="casino")))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("promotions[0].partner_id", bad_request(e.exception))
+        self.assertIn("promotions[1].category", bad_request(e.exception))
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.promotions "
+                                   "WHERE promotion_id LIKE 'OK-%'"), "0")
+        # A TIKI sale over the last two hours: of the customer's two TIKI
+        # purchases, the one inside it counts as promotion-driven.
+        for _ in range(2):      # a retried request_id changes nothing
+            r = rk.call(C, "UpsertPromotions", req(
+                promo("TIKI-FLASH", now - 7200, now + 3600, partner_id="TIKI"),
+                request_id="promo-1"))
+            self.assertEqual(r.upserted, 1)
+        listed = rk.call(C, "ListPromotions", rk.msg("rekindle.v1.ListPromotionsRequest"))
+        got = {p.promotion_id: p for p in listed.promotions}
+        self.assertEqual((got["TIKI-FLASH"].partner_id, got["TIKI-FLASH"].end_time.seconds),
+                         ("TIKI", now + 3600))
+        rk.call(C, "IngestTransactions", [rk.msg(
+            "rekindle.v1.IngestTransactionsRequest", transactions=[
+                self.txn("PR-IN", "PR-CUST", 100000, now - 3600),
+                self.txn("PR-OUT", "PR-CUST", 300000, now - 10 * 86400)])])
+        out = rk.ctl("profiles", "run")
+        self.assertIn("done: ok", out.stdout, out.stderr)
+        prof = rk.call("rekindle.v1.ProfileService", "GetProfile",
+                       rk.msg("rekindle.v1.GetProfileRequest", customer_id="PR-CUST"))
+        self.assertAlmostEqual(prof.promo_spend_share, 0.25, places=3)
+        rk.call(C, "DeletePromotion", rk.msg("rekindle.v1.DeletePromotionRequest",
+                                             promotion_id="TIKI-FLASH"))
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "DeletePromotion", rk.msg("rekindle.v1.DeletePromotionRequest",
+                                                 promotion_id="TIKI-FLASH"))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+        rk.ctl("profiles", "run")
+        prof = rk.call("rekindle.v1.ProfileService", "GetProfile",
+                       rk.msg("rekindle.v1.GetProfileRequest", customer_id="PR-CUST"))
+        self.assertEqual(prof.promo_spend_share, 0.0)
+
     def test_partners_are_editable_and_used_by_profiles(self):
         rk = self.rk
         bad = rk.msg("rekindle.v1.UpsertPartnersRequest", partners=[

@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "csv.h"
 #include "mem.h"
@@ -107,4 +108,60 @@ csv_next(csv *r, struct csv_row *row)
 		}
 	}
 	return (1);
+}
+
+int
+csv_col(const struct csv_row *h, const char *name)
+{
+	for (int i = 0; i < h->n; i++)
+		if (strcmp(h->field[i], name) == 0)
+			return (i);
+	return (-1);
+}
+
+const char *
+csv_get(const struct csv_row *r, int i)
+{
+	return (i >= 0 && i < r->n ? r->field[i] : "");
+}
+
+int
+csv_time(const char *s, int64_t *us)
+{
+	struct tm tm;
+	const char *p;
+	long frac = 0, scale = 1000000;
+	int off = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+		return (-1);
+	if (*p == 'T' || *p == ' ') {
+		const char *q = strptime(p + 1, "%H:%M:%S", &tm);
+
+		if (q == NULL && (q = strptime(p + 1, "%H:%M", &tm)) == NULL)
+			return (-1);
+		p = q;
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int hh, mm;
+
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+			return (-1);
+		off = (hh * 60 + mm) * 60 * (*p == '+' ? 1 : -1);
+		p += 6;
+	}
+	if (*p != '\0')
+		return (-1);
+	*us = ((int64_t)timegm(&tm) - off) * 1000000 + frac;
+	return (0);
 }

@@ -4,6 +4,7 @@
 #ifndef RK_CSV_H
 #define RK_CSV_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define CSV_MAX_FIELDS 32
@@ -25,5 +26,15 @@ void csv_close(csv *r);
 int csv_next(csv *r, struct csv_row *row);
 /* Bytes consumed so far (for progress). */
 long csv_offset(const csv *r);
+
+/* Index of the header column name, or -1. */
+int csv_col(const struct csv_row *header, const char *name);
+/* Field i of row, "" if absent (i -1 or past the end). */
+const char *csv_get(const struct csv_row *row, int i);
+/*
+ * Parses "YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][Z|+HH:MM|-HH:MM]" (UTC when no
+ * zone) into microseconds since the epoch. Returns 0 on success.
+ */
+int csv_time(const char *s, int64_t *us);
 
 #endif

@@ -22,67 +22,6 @@
 #define TXN_BATCH 10000
 #define CUST_BATCH 500
 
-/* Column index by name, or -1. */
-static int
-col(const struct csv_row *h, const char *name)
-{
-	for (int i = 0; i < h->n; i++)
-		if (strcmp(h->field[i], name) == 0)
-			return (i);
-	return (-1);
-}
-
-static const char *
-get(const struct csv_row *r, int i)
-{
-	return (i >= 0 && i < r->n ? r->field[i] : "");
-}
-
-/*
- * Parses "YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][Z|+HH:MM|-HH:MM]" (UTC when no
- * zone) into microseconds since the epoch. Returns 0 on success.
- */
-static int
-parse_time(const char *s, int64_t *us)
-{
-	struct tm tm;
-	const char *p;
-	long frac = 0, scale = 1000000;
-	int off = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	if ((p = strptime(s, "%Y-%m-%d", &tm)) == NULL)
-		return (-1);
-	if (*p == 'T' || *p == ' ') {
-		const char *q = strptime(p + 1, "%H:%M:%S", &tm);
-
-		if (q == NULL && (q = strptime(p + 1, "%H:%M", &tm)) == NULL)
-			return (-1);
-		p = q;
-	}
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			if (scale > 1) {
-				scale /= 10;
-				frac += (*p - '0') * scale;
-			}
-	}
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int hh, mm;
-
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-			return (-1);
-		off = (hh * 60 + mm) * 60 * (*p == '+' ? 1 : -1);
-		p += 6;
-	}
-	if (*p != '\0')
-		return (-1);
-	*us = ((int64_t)timegm(&tm) - off) * 1000000 + frac;
-	return (0);
-}
-
 struct progress {
 	bool tty;
 	long total;
@@ -132,7 +71,7 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 	rk_err rc = RK_OK;
 
 	for (int i = 0; i < 9; i++)
-		if ((ci[i] = col(h, names[i])) < 0 && i < 5) {
+		if ((ci[i] = csv_col(h, names[i])) < 0 && i < 5) {
 			fprintf(stderr, "rekindlectl: missing column \"%s\"\n",
 			    names[i]);
 			return (1);
@@ -148,14 +87,14 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 			char *end;
 
 			rekindle__v1__transaction__init(t);
-			if (parse_time(get(&row, ci[2]), &us) != 0) {
+			if (csv_time(csv_get(&row, ci[2]), &us) != 0) {
 				if (local_bad++ < 10)
 					fprintf(stderr, "line %ld: occurred_at: not a "
 					    "time\n", line);
 				continue;
 			}
-			t->amount_minor = strtoll(get(&row, ci[3]), &end, 10);
-			if (*end != '\0' || end == get(&row, ci[3])) {
+			t->amount_minor = strtoll(csv_get(&row, ci[3]), &end, 10);
+			if (*end != '\0' || end == csv_get(&row, ci[3])) {
 				if (local_bad++ < 10)
 					fprintf(stderr, "line %ld: amount_minor: not "
 					    "an integer\n", line);
@@ -165,7 +104,7 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 				int src = (int[]){0, 1, 4, 6, 7, 8, -1, -1}[k];
 
 				strs[n * 8 + (size_t)k] = src >= 0 ?
-				    xstrdup(get(&row, ci[src])) : NULL;
+				    xstrdup(csv_get(&row, ci[src])) : NULL;
 			}
 			t->transaction_id = strs[n * 8];
 			t->customer_id = strs[n * 8 + 1];
@@ -173,7 +112,7 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 			t->merchant_id = strs[n * 8 + 3];
 			t->merchant_name = strs[n * 8 + 4];
 			t->channel = strs[n * 8 + 5];
-			t->mcc = atoi(get(&row, ci[5]));
+			t->mcc = atoi(csv_get(&row, ci[5]));
 			google__protobuf__timestamp__init(&ts[n]);
 			ts[n].seconds = us / 1000000;
 			ts[n].nanos = (int32_t)(us % 1000000) * 1000;
@@ -301,12 +240,12 @@ static int
 import_customers(struct ctl *c, csv *r, const struct csv_row *h,
     struct progress *pg)
 {
-	int id = col(h, "customer_id"), name = col(h, "full_name"),
-	    phone = col(h, "phone"), email = col(h, "email"),
-	    push = col(h, "push_token"), zalo = col(h, "zalo_available"),
-	    tz = col(h, "time_zone"), lang = col(h, "language"),
-	    cons = col(h, "consents"), ctime = col(h, "consent_time"),
-	    csrc = col(h, "consent_source");
+	int id = csv_col(h, "customer_id"), name = csv_col(h, "full_name"),
+	    phone = csv_col(h, "phone"), email = csv_col(h, "email"),
+	    push = csv_col(h, "push_token"), zalo = csv_col(h, "zalo_available"),
+	    tz = csv_col(h, "time_zone"), lang = csv_col(h, "language"),
+	    cons = csv_col(h, "consents"), ctime = csv_col(h, "consent_time"),
+	    csrc = csv_col(h, "consent_source");
 	Rekindle__V1__Customer **cs = xcalloc(CUST_BATCH, sizeof(*cs));
 	Rekindle__V1__UpsertCustomersRequest req =
 	    REKINDLE__V1__UPSERT_CUSTOMERS_REQUEST__INIT;
@@ -327,19 +266,19 @@ import_customers(struct ctl *c, csv *r, const struct csv_row *h,
 			int64_t at = 0;
 
 			rekindle__v1__customer__init(cu);
-			cu->customer_id = xstrdup(get(&row, id));
-			cu->full_name = xstrdup(get(&row, name));
-			cu->phone = xstrdup(get(&row, phone));
-			cu->email = xstrdup(get(&row, email));
-			cu->push_token = xstrdup(get(&row, push));
-			cu->zalo_available = strcmp(get(&row, zalo), "true") == 0;
-			cu->time_zone = xstrdup(get(&row, tz));
-			cu->language = xstrdup(get(&row, lang));
-			if (*get(&row, cons) && parse_time(get(&row, ctime), &at) ==
+			cu->customer_id = xstrdup(csv_get(&row, id));
+			cu->full_name = xstrdup(csv_get(&row, name));
+			cu->phone = xstrdup(csv_get(&row, phone));
+			cu->email = xstrdup(csv_get(&row, email));
+			cu->push_token = xstrdup(csv_get(&row, push));
+			cu->zalo_available = strcmp(csv_get(&row, zalo), "true") == 0;
+			cu->time_zone = xstrdup(csv_get(&row, tz));
+			cu->language = xstrdup(csv_get(&row, lang));
+			if (*csv_get(&row, cons) && csv_time(csv_get(&row, ctime), &at) ==
 			    0) {
 				cu->consents = xcalloc(8, sizeof(void *));
-				cu->n_consents = parse_consents(get(&row, cons), at,
-				    *get(&row, csrc) ? get(&row, csrc) : "import",
+				cu->n_consents = parse_consents(csv_get(&row, cons), at,
+				    *csv_get(&row, csrc) ? csv_get(&row, csrc) : "import",
 				    cu->consents, 8);
 			}
 			cs[n++] = cu;
@@ -415,7 +354,7 @@ import(struct ctl *c, const char *path)
 
 		for (int i = 0; i < h.n; i++)
 			h.field[i] = xstrdup(header.field[i]);
-		status = col(&h, "transaction_id") >= 0 ?
+		status = csv_col(&h, "transaction_id") >= 0 ?
 		    import_transactions(c, r, &h, &pg) :
 		    import_customers(c, r, &h, &pg);
 		for (int i = 0; i < h.n; i++)

@@ -13,6 +13,7 @@
  *	profiles get ID
  *	profiles list [--state S] [--segment S] [--category C] [--partner P]
  *	profiles models
+ *	promotions import FILE.csv | list | delete ID
  *
  * Defaults come from REKINDLE_ADDR and REKINDLE_TOKEN.
  */
@@ -68,7 +69,8 @@ usage(void)
 	    "  profiles get ID\n"
 	    "  profiles list [--state S] [--segment S] [--category C] "
 	    "[--partner P] [--limit N]\n"
-	    "  profiles models\n");
+	    "  profiles models\n"
+	    "  promotions import FILE.csv | list | delete ID\n");
 	exit(2);
 }
 
@@ -129,6 +131,8 @@ main(int argc, char **argv)
 		rc = cmd_tokens(&c, argc, argv);
 	else if (strcmp(argv[0], "profiles") == 0)
 		rc = cmd_profiles(&c, argc, argv);
+	else if (strcmp(argv[0], "promotions") == 0)
+		rc = cmd_promotions(&c, argc, argv);
 	else
 		usage();
 	rkc_close(c.client);

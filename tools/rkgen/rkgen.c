@@ -291,9 +291,15 @@ main(int argc, char **argv)
 		fprintf(ft, "transaction_id,customer_id,occurred_at,amount_minor,"
 		    "currency,mcc,merchant_id,merchant_name,channel\n");
 	fp = open_out(out, "promotions.csv");
-	fprintf(fp, "name,starts_at,ends_at\n");
+	fprintf(fp, "promotion_id,name,starts_at,ends_at\n");
 	for (int i = 0; i < npromos; i++) {
-		fprintf(fp, "%s,", promos[i].name);
+		/* Local (UTC+7) year: "11.11-2024" */
+		time_t local = (time_t)(promos[i].start + 7 * 3600);
+		struct tm ltm;
+
+		gmtime_r(&local, &ltm);
+		fprintf(fp, "%s-%d,%s,", promos[i].name, ltm.tm_year + 1900,
+		    promos[i].name);
 		write_time(fp, promos[i].start);
 		fputc(',', fp);
 		write_time(fp, promos[i].end);
