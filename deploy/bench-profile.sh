@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench-profile.sh - the analytics benchmarks, each against a baseline
 # measured in the same run:
-#   1. a full profiling run (RunProfiling over 2 profiler processes:
-#      profiles, churn samples, RFM, BG/NBD + MBG/NBD fits, churn models,
-#      rescoring) against the bare
+#   1. a full profiling run (RunProfiling over 2 profiler processes: the
+#      fit step on a sample - RFM cut-offs, BG/NBD + MBG/NBD, churn models -
+#      then every customer profiled and scored) against the bare
 #        SELECT customer_id, count(*), max(occurred_at), sum(amount_minor)
 #        FROM transactions GROUP BY customer_id
 #      on the same table; peak resident memory of each profiler;
