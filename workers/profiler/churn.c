@@ -21,7 +21,7 @@
 #include "mem.h"
 
 #define DAY_US INT64_C(86400000000)
-#define GBT_ROUNDS 150
+#define GBT_ROUNDS 80
 
 const char *const churn_feature_names[CHURN_NFEAT] = {"days_since_last",
     "count_90d", "count_365d", "spend_365d", "median_gap_days",
@@ -178,7 +178,7 @@ train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
 {
 	static const char *const params[][2] = {
 		{"objective", "binary:logistic"}, {"max_depth", "4"},
-		{"eta", "0.1"}, {"subsample", "0.8"}, {"min_child_weight", "5"},
+		{"eta", "0.2"}, {"subsample", "0.8"}, {"min_child_weight", "5"},
 		{"eval_metric", "auc"}, {"nthread", "2"}, {"seed", "1"},
 		{"verbosity", "0"},
 	};
