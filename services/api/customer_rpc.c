@@ -188,9 +188,8 @@ upsert_customers(rpc_call *c, const ProtobufCMessage *req,
 				break;
 			}
 	}
-	if (rpc_nviolations(c) > 0)
-		return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing "
-		    "was written", rpc_nviolations(c)));
+	if ((rc = rpc_fields_ok(c)) != RK_OK)
+		return (rc);
 
 	rc = idem_transaction(c, method, r->request_id, req,
 	    &rekindle__v1__upsert_customers_response__descriptor,

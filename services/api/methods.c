@@ -13,6 +13,7 @@
 #include "health.h"
 #include "mem.h"
 #include "methods.h"
+#include "offer_rpc.h"
 #include "profile_rpc.h"
 #include "reflection.h"
 #include "rekindle/v1/agent.pb-c.h"
@@ -43,6 +44,7 @@ static const struct rpc_handler *const tables[] = {
 	customer_handlers,
 	partner_handlers,
 	promotion_handlers,
+	offer_handlers,
 	profile_handlers,
 	token_handlers,
 };

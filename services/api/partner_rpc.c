@@ -133,9 +133,8 @@ upsert_partners(rpc_call *c, const ProtobufCMessage *req,
 		rpc_bad_field(c, "request_id", "%s", validate_id(r->request_id));
 	for (size_t i = 0; i < r->n_partners; i++)
 		check_partner(c, r->partners[i], i);
-	if (rpc_nviolations(c) > 0)
-		return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing "
-		    "was written", rpc_nviolations(c)));
+	if ((rc = rpc_fields_ok(c)) != RK_OK)
+		return (rc);
 	rc = idem_transaction(c, method, r->request_id, req,
 	    &rekindle__v1__upsert_partners_response__descriptor, write_partners,
 	    (ProtobufCMessage **)&out);

@@ -92,9 +92,8 @@ write_promotions(rpc_call *c, const ProtobufCMessage *req,
 			    i), "no such category");
 		db_res_free(res);
 	}
-	if (rpc_nviolations(c) > 0)
-		return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing "
-		    "was written", rpc_nviolations(c)));
+	if ((rc = rpc_fields_ok(c)) != RK_OK)
+		return (rc);
 	for (size_t i = 0; rc == RK_OK && i < r->n_promotions; i++) {
 		const Rekindle__V1__Promotion *p = r->promotions[i];
 		char from[24], to[24];
@@ -140,9 +139,8 @@ upsert_promotions(rpc_call *c, const ProtobufCMessage *req,
 		rpc_bad_field(c, "request_id", "%s", why);
 	for (size_t i = 0; i < r->n_promotions; i++)
 		check_promotion(c, r->promotions[i], i, r);
-	if (rpc_nviolations(c) > 0)
-		return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing "
-		    "was written", rpc_nviolations(c)));
+	if ((rc = rpc_fields_ok(c)) != RK_OK)
+		return (rc);
 	rc = idem_transaction(c, method, r->request_id, req,
 	    &rekindle__v1__upsert_promotions_response__descriptor,
 	    write_promotions, (ProtobufCMessage **)&out);

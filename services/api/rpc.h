@@ -87,6 +87,9 @@ rk_err rpc_bad_field(rpc_call *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Number of violations recorded so far. */
 int rpc_nviolations(rpc_call *c);
+/* RK_OK without violations, else INVALID_ARGUMENT with them all ("N
+ * invalid field(s); nothing was written"). */
+rk_err rpc_fields_ok(rpc_call *c);
 
 /*
  * Sets the message the client sees with a failing status and returns err.

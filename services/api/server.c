@@ -308,6 +308,15 @@ rpc_nviolations(rpc_call *c)
 }
 
 rk_err
+rpc_fields_ok(rpc_call *c)
+{
+	if (c->nviol == 0)
+		return (RK_OK);
+	return (rpc_error(c, RK_EINVAL, "%d invalid field(s); nothing was "
+	    "written", c->nviol));
+}
+
+rk_err
 rpc_error(rpc_call *c, rk_err err, const char *fmt, ...)
 {
 	va_list ap;
