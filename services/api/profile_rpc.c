@@ -23,6 +23,7 @@
 #include "rekindle/bus/v1/bus.pb-c.h"
 #include "rekindle/v1/common.pb-c.h"
 #include "rekindle/v1/profile.pb-c.h"
+#include "segment.h"
 #include "validate.h"
 #include "wakeup.h"
 
@@ -86,8 +87,11 @@ list_profiles(rpc_call *c, const ProtobufCMessage *req,
 		states[ns++] = state_names[r->states[i]];
 	}
 	for (size_t i = 0; i < r->n_segments; i++)
-		if ((why = validate_text(r->segments[i], 40)) != NULL)
-			return (rpc_bad_field(c, "segments", "%s", why));
+		if (!segment_known(r->segments[i]))
+			return (rpc_bad_field(c, "segments", "\"%s\" is not a "
+			    "segment (Champions, Loyal, ..., Lost)",
+			    validate_text(r->segments[i], 40) ? "?" :
+			    r->segments[i]));
 	if (r->page_token && *r->page_token &&
 	    (why = validate_id(r->page_token)) != NULL)
 		return (rpc_bad_field(c, "page_token", "is not a token this "

@@ -24,6 +24,7 @@
 #include "localtz.h"
 #include "mem.h"
 #include "profiler_db.h"
+#include "segment.h"
 
 #define NCOLS 46
 #define NSCAN 8
@@ -332,7 +333,7 @@ put_profile(struct writer *w, const struct pending *pe, double risk,
 		else
 			copybin_null(b);
 	}
-	put_text(b, refdata_segment(rfm[0], rfm[1]));
+	put_text(b, segment_of(rfm[0], rfm[1]));
 	copybin_int64(b, w->job_id);
 	if (!isnan(risk)) {
 		char reasons[CHURN_MAX_REASONS][128];

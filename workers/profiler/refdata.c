@@ -289,35 +289,3 @@ refdata_rfm(const struct refdata *r, double recency_days, double frequency,
 	scores[1] = score(r->rfm_f, frequency, false);
 	scores[2] = score(r->rfm_m, monetary, false);
 }
-
-/*
- * The usual RFM grid on recency and frequency scores (as in the widely
- * used R x F segment map), with R1F1 named Lost.
- */
-const char *
-refdata_segment(int rs, int fs)
-{
-	if (rs < 1 || fs < 1)
-		return (NULL);
-	if (rs == 1 && fs == 1)
-		return ("Lost");
-	if (rs <= 2 && fs <= 2)
-		return ("Hibernating");
-	if (rs <= 2 && fs <= 4)
-		return ("At risk");
-	if (rs <= 2)
-		return ("Cannot lose them");
-	if (rs == 3 && fs <= 2)
-		return ("About to sleep");
-	if (rs == 3 && fs == 3)
-		return ("Needs attention");
-	if (rs == 5 && fs >= 4)
-		return ("Champions");
-	if (fs >= 4)
-		return ("Loyal");
-	if (rs == 4 && fs == 1)
-		return ("Promising");
-	if (rs == 5 && fs == 1)
-		return ("New");
-	return ("Potential loyalists");
-}

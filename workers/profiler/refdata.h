@@ -63,9 +63,8 @@ int refdata_partner(const struct refdata *r, const char *merchant_id,
 bool refdata_promo(const struct refdata *r, int64_t at_us,
     const char *merchant_id, int partner, int category);
 
-/* RFM scores 1..5 from the stored cut-offs (0 if none) and the segment. */
+/* RFM scores 1..5 from the stored cut-offs (0 if none). */
 void refdata_rfm(const struct refdata *r, double recency_days,
     double frequency, double monetary, int scores[3]);
-const char *refdata_segment(int r_score, int f_score);
 
 #endif
