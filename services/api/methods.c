@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign_rpc.h"
 #include "customer_rpc.h"
 #include "descset.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -45,6 +46,7 @@ static const struct rpc_handler *const tables[] = {
 	partner_handlers,
 	promotion_handlers,
 	offer_handlers,
+	campaign_handlers,
 	profile_handlers,
 	token_handlers,
 };
