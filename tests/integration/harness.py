@@ -133,6 +133,9 @@ class Rekindle:
         self._loaded = set()
         for i in range(profilers):
             self.start("rekindle-profiler", list(profiler_opts))
+        # A pool that is up: each profiler has said so.
+        wait_until(lambda: self.logs().count('"WORKER-START"') >= profilers, 30,
+                   "profilers started")
 
     def start(self, name, args):
         p = Proc(name, args, self.env, os.path.join(self.tmp, name + ".log"))
