@@ -8,6 +8,12 @@
  * new one, so no sequence of updates can store what a create would refuse.
  * Definitions change only in draft; running campaigns are paused, resumed
  * or cancelled, with a reason.
+ *
+ * LaunchCampaign moves a draft to scheduled and, in the same transaction,
+ * records the launch and enqueues its job for the campaigner pool (which
+ * selects the audience, splits the control group, gives offers and writes
+ * the outbox in one transaction of its own). A campaign launches once:
+ * asking again returns the same operation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +21,18 @@
 
 #include "campaign_rpc.h"
 #include "idem.h"
+#include "jobq.h"
 #include "log.h"
 #include "pbtime.h"
+#include "rekindle/bus/v1/bus.pb-c.h"
 #include "rekindle/v1/campaign.pb-c.h"
 #include "segment.h"
 #include "validate.h"
+#include "wakeup.h"
 
 #define MAX_LIST 50
 #define MAX_OFFERS 50
+#define OP_PREFIX "operations/launch-"
 
 enum { ST_DRAFT = 1, ST_SCHEDULED, ST_RUNNING, ST_PAUSED, ST_COMPLETED,
 	ST_CANCELLED };
@@ -752,6 +762,205 @@ cancel_campaign(rpc_call *c, const ProtobufCMessage *req,
 	    BIT(ST_RUNNING) | BIT(ST_PAUSED), ST_CANCELLED, "cancel"));
 }
 
+/* The launch's Operation from its campaign_launches row. */
+static rk_err
+load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
+{
+	static const char *const keys[5] = {"customers_considered",
+	    "treatment", "control", "excluded", "messages_queued"};
+	const char *p[1] = {id};
+	arena *a = rpc_arena(c);
+	Rekindle__V1__Operation *op;
+	db_res *r;
+	rk_err rc;
+	double secs;
+
+	/* A launch whose job gave up is over, with the job's last error. */
+	rc = db_execp(rpc_db(c), "launch_get", "SELECT l.id, CASE WHEN "
+	    "j.state = 'discarded' THEN 'failed' ELSE l.state END, considered, "
+	    "treatment, control, excluded, messages, coalesce(l.error, "
+	    "j.last_error, ''), " PBTIME_US("started_at") ", "
+	    PBTIME_US("updated_at") ", "
+	    "extract(epoch from coalesce(l.finished_at, now()) - started_at) "
+	    "FROM campaign_launches l LEFT JOIN jobs j ON j.id = l.job_id "
+	    "WHERE l.id = $1", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	if (db_res_nrows(r) == 0) {
+		db_res_free(r);
+		return (rpc_error(c, RK_ENOTFOUND, "operation not found"));
+	}
+	op = arena_alloc(a, sizeof(*op));
+	rekindle__v1__operation__init(op);
+	op->name = arena_printf(a, OP_PREFIX "%s", db_res_str(r, 0, 0));
+	op->done = strcmp(db_res_str(r, 0, 1), "running") != 0;
+	op->percent_done = op->done ? 100 : 0;
+	secs = db_res_double(r, 0, 10);
+	op->rate = op->done && secs > 0 ? (double)db_res_int64(r, 0, 2) / secs :
+	    0;
+	op->error_message = arena_strdup(a, db_res_str(r, 0, 7));
+	op->create_time = pbtime_new(a, db_res_int64(r, 0, 8));
+	op->update_time = pbtime_new(a, db_res_int64(r, 0, 9));
+	op->n_counters = 5;
+	op->counters = arena_alloc(a, sizeof(void *) * 5);
+	for (int i = 0; i < 5; i++) {
+		Rekindle__V1__Operation__CountersEntry *e = arena_alloc(a,
+		    sizeof(*e));
+
+		rekindle__v1__operation__counters_entry__init(e);
+		e->key = (char *)keys[i];
+		e->value = db_res_int64(r, 0, 2 + i);
+		op->counters[i] = e;
+	}
+	db_res_free(r);
+	*out = op;
+	return (RK_OK);
+}
+
+static rk_err
+launch_campaign(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__LaunchCampaignRequest *r = (const void *)req;
+	Rekindle__Bus__V1__CampaignJob job = REKINDLE__BUS__V1__CAMPAIGN_JOB__INIT;
+	const char *p[2] = {r->campaign_id, r->request_id && *r->request_id ?
+	    r->request_id : NULL}, *why;
+	Rekindle__V1__Operation *op;
+	char id[24] = "";
+	unsigned char *buf;
+	bool fresh = false;
+	int64_t job_id;
+	db_res *res;
+	size_t len;
+	rk_err rc;
+	int state;
+
+	if ((why = validate_id(r->campaign_id)) != NULL)
+		rpc_bad_field(c, "campaign_id", "%s", why);
+	if (p[1] && (why = validate_id(p[1])) != NULL)
+		rpc_bad_field(c, "request_id", "%s", why);
+	if ((rc = rpc_fields_ok(c)) != RK_OK || (rc = rpc_begin(c)) != RK_OK)
+		return (rc);
+	rc = db_execp(rpc_db(c), "launch_find", "SELECT k.state, "
+	    "coalesce(l.id::text, '') FROM campaigns k LEFT JOIN "
+	    "campaign_launches l ON l.campaign_id = k.campaign_id "
+	    "WHERE k.campaign_id = $1 FOR UPDATE OF k", 1, p, &res);
+	if (rc != RK_OK)
+		goto fail;
+	if (db_res_nrows(res) == 0) {
+		db_res_free(res);
+		rc = rpc_error(c, RK_ENOTFOUND, "campaign not found");
+		goto fail;
+	}
+	state = (int)db_res_int64(res, 0, 0);
+	snprintf(id, sizeof(id), "%s", db_res_str(res, 0, 1));
+	db_res_free(res);
+	if (*id == '\0' && state != ST_DRAFT) {
+		rc = rpc_error(c, RK_EPRECOND, "only a draft campaign launches");
+		goto fail;
+	}
+	if (*id == '\0') {
+		rc = db_execp(rpc_db(c), "launch_insert", "INSERT INTO "
+		    "campaign_launches (campaign_id, request_id) VALUES ($1, $2) "
+		    "RETURNING id", 2, p, &res);
+		if (rc != RK_OK)
+			goto fail;
+		snprintf(id, sizeof(id), "%s", db_res_str(res, 0, 0));
+		db_res_free(res);
+		rc = db_execp(rpc_db(c), "campaign_schedule", "UPDATE campaigns "
+		    "SET state = 2, updated_at = now() WHERE campaign_id = $1", 1,
+		    p, NULL);
+		if (rc != RK_OK)
+			goto fail;
+		job.campaign_id = r->campaign_id;
+		job.launch_id = atoll(id);
+		len = rekindle__bus__v1__campaign_job__get_packed_size(&job);
+		buf = arena_alloc(rpc_arena(c), len + 1);
+		rekindle__bus__v1__campaign_job__pack(&job, buf);
+		if ((rc = jobq_enqueue(rpc_db(c), "campaign", buf, len,
+		    &job_id)) != RK_OK)
+			goto fail;
+		p[1] = arena_printf(rpc_arena(c), "%lld", (long long)job_id);
+		rc = db_execp(rpc_db(c), "launch_job", "UPDATE campaign_launches "
+		    "SET job_id = $2 WHERE campaign_id = $1", 2, p, NULL);
+		if (rc != RK_OK)
+			goto fail;
+		fresh = true;
+	}
+	if ((rc = load_launch(c, id, &op)) != RK_OK ||
+	    (rc = db_commit(rpc_db(c))) != RK_OK)
+		goto fail;
+	if (fresh) {
+		wakeup("campaign", 1);
+		log_info("CAMPAIGN-LAUNCH", "campaign %s: launch %s queued",
+		    r->campaign_id, id);
+	}
+	*resp = &op->base;
+	return (RK_OK);
+fail:
+	db_rollback(rpc_db(c));
+	return (rc);
+}
+
+static rk_err
+get_operation(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__GetOperationRequest *r = (const void *)req;
+	Rekindle__V1__Operation *op;
+	const char *id;
+	rk_err rc;
+
+	if (r->name == NULL || strncmp(r->name, OP_PREFIX, strlen(OP_PREFIX)) ||
+	    strlen(r->name) == strlen(OP_PREFIX) || strlen(r->name) > 40 ||
+	    strspn(r->name + strlen(OP_PREFIX), "0123456789") !=
+	    strlen(r->name + strlen(OP_PREFIX)))
+		return (rpc_bad_field(c, "name", "expected \"" OP_PREFIX
+		    "<number>\""));
+	id = r->name + strlen(OP_PREFIX);
+	if ((rc = load_launch(c, id, &op)) == RK_OK)
+		*resp = &op->base;
+	return (rc);
+}
+
+/* The funnel so far: members by status, messages by state. */
+static rk_err
+get_campaign_stats(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__GetCampaignStatsRequest *r = (const void *)req;
+	Rekindle__V1__CampaignStats *st;
+	const char *p[1] = {r->campaign_id}, *why;
+	db_res *res;
+	rk_err rc;
+
+	if ((why = validate_id(r->campaign_id)) != NULL)
+		return (rpc_bad_field(c, "campaign_id", "%s", why));
+	rc = db_execp(rpc_db(c), "campaign_stats", "SELECT "
+	    "(SELECT count(*) FROM campaign_members WHERE campaign_id = $1 AND "
+	    " status <> 'excluded'), "
+	    "(SELECT count(*) FROM campaign_members WHERE campaign_id = $1 AND "
+	    " status = 'control'), "
+	    "(SELECT count(*) FROM messages WHERE campaign_id = $1 AND "
+	    " state = 'sent') "
+	    "FROM campaigns WHERE campaign_id = $1", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	if (db_res_nrows(res) == 0) {
+		db_res_free(res);
+		return (rpc_error(c, RK_ENOTFOUND, "campaign not found"));
+	}
+	st = arena_alloc(rpc_arena(c), sizeof(*st));
+	rekindle__v1__campaign_stats__init(st);
+	st->campaign_id = arena_strdup(rpc_arena(c), r->campaign_id);
+	st->audience = db_res_int64(res, 0, 0);
+	st->control = db_res_int64(res, 0, 1);
+	st->sent = db_res_int64(res, 0, 2);
+	db_res_free(res);
+	*resp = &st->base;
+	return (RK_OK);
+}
+
 const struct rpc_handler campaign_handlers[] = {
 	{.path = "/rekindle.v1.CampaignService/CreateCampaign",
 	    .roles = ROLE_ADMIN, .unary = create_campaign},
@@ -767,5 +976,11 @@ const struct rpc_handler campaign_handlers[] = {
 	    .roles = ROLE_ADMIN, .unary = resume_campaign},
 	{.path = "/rekindle.v1.CampaignService/CancelCampaign",
 	    .roles = ROLE_ADMIN, .unary = cancel_campaign},
+	{.path = "/rekindle.v1.CampaignService/LaunchCampaign",
+	    .roles = ROLE_ADMIN, .unary = launch_campaign},
+	{.path = "/rekindle.v1.CampaignService/GetOperation",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_operation},
+	{.path = "/rekindle.v1.CampaignService/GetCampaignStats",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_campaign_stats},
 	{.path = NULL},
 };

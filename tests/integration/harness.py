@@ -108,7 +108,8 @@ class Proc:
 class Rekindle:
     """A database, an API and workers, with a reflection-driven client."""
 
-    def __init__(self, api_opts=(), profilers=0, profiler_opts=(), tls_check=False):
+    def __init__(self, api_opts=(), profilers=0, profiler_opts=(), tls_check=False,
+                 campaigners=0):
         self.tmp = tempfile.mkdtemp(prefix="rk-it-")
         self.db = Cluster()
         self.port = free_port()
@@ -133,9 +134,11 @@ class Rekindle:
         self._loaded = set()
         for i in range(profilers):
             self.start("rekindle-profiler", list(profiler_opts))
-        # A pool that is up: each profiler has said so.
-        wait_until(lambda: self.logs().count('"WORKER-START"') >= profilers, 30,
-                   "profilers started")
+        for i in range(campaigners):
+            self.start("rekindle-campaigner", [])
+        # Pools that are up: each worker has said so.
+        wait_until(lambda: self.logs().count('"WORKER-START"') >= profilers + campaigners,
+                   30, "workers started")
 
     def start(self, name, args):
         p = Proc(name, args, self.env, os.path.join(self.tmp, name + ".log"))

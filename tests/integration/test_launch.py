@@ -1,0 +1,215 @@
+"""Launching a dormant-customer campaign over the synthetic bank (tools/rkgen),
+profiled for real: the audience, its exclusions with reasons, the
+deterministic control split, offers that follow affinity within caps and
+voucher pools, and an outbox of exactly one first message per treatment
+customer - checked from Debian's python3-grpcio and the database."""
+import csv, hashlib, os, subprocess, threading, time, unittest
+
+import grpc
+
+from harness import BIN, Rekindle
+
+AS_OF = "2025-06-30"
+C, K, O = ("rekindle.v1.CustomerService", "rekindle.v1.CampaignService",
+           "rekindle.v1.OfferService")
+EMAIL, SMS, ZNS, PUSH = 1, 2, 3, 4
+NO_CONSENT = ["S%08d" % i for i in range(0, 40, 2)]
+
+
+def bucket(campaign, customer):
+    return int(hashlib.md5(("%s:%s" % (campaign, customer)).encode()).hexdigest()[:8], 16) % 10000
+
+
+class LaunchTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = rk = Rekindle(profilers=1, campaigners=2)
+        out = os.path.join(rk.tmp, "gen")
+        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "1500", "--seed", "11",
+                        "--as-of", AS_OF, "--days", "730", "--out", out],
+                       check=True, capture_output=True)
+        for f in ("customers.csv", "transactions.csv"):
+            rk.ctl("customers", "import", os.path.join(out, f))
+        # Some customers withdrew every marketing consent.
+        rk.call(C, "UpsertCustomers", rk.msg("rekindle.v1.UpsertCustomersRequest", customers=[
+            rk.msg("rekindle.v1.Customer", customer_id=cid, full_name="Khach hang",
+                   phone="09%08d" % int(cid[1:]), consents=[
+                       rk.msg("rekindle.v1.Consent", channel=ch, purpose=1, granted=False,
+                              source="call-centre",
+                              time=rk.msg("google.protobuf.Timestamp",
+                                          seconds=int(time.time()) - 60))
+                       for ch in (EMAIL, SMS, PUSH)]) for cid in NO_CONSENT]))
+        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
+        assert "done: ok" in r.stdout, r.stdout + r.stderr
+        # The Do-Not-Call registry lists some dormant customers' numbers.
+        cls.dnc = set(rk.db.sql(
+            "INSERT INTO rekindle.do_not_call (phone_e164) SELECT c.phone_e164 "
+            "FROM rekindle.customers c JOIN rekindle.customer_profiles p ON "
+            "p.customer_id = c.id WHERE p.state = 'dormant' AND c.id > 'S00000100' "
+            "ORDER BY c.id LIMIT 40 RETURNING (SELECT id FROM rekindle.customers "
+            "WHERE phone_e164 = do_not_call.phone_e164)").splitlines())
+        now = int(time.time())
+        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+        sms = rk.msg("rekindle.v1.MessageTemplate", channel=SMS, body="{name}: {offer} {link}")
+
+        def offer(oid, kind=3, **kw):
+            rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
+                "rekindle.v1.Offer", offer_id=oid, title="Ưu đãi " + oid, kind=kind,
+                amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
+                valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
+                landing_url="https://bank.example/uu-dai", templates=[sms], **kw)))
+        offer("TIKI-V", kind=1, partner_id="TIKI", quantity_cap=5)
+        rk.call(O, "AddVoucherCodes", rk.msg("rekindle.v1.AddVoucherCodesRequest",
+                                             offer_id="TIKI-V",
+                                             codes=["TK%03d" % i for i in range(50)]))
+        offer("SHOPEE-C", partner_id="SHOPEE",
+              budget=rk.msg("rekindle.v1.Money", amount_minor=100000 * 7, currency="VND"))
+        offer("TRAVEL-C", category="travel")
+        offer("FALLBACK", fallback=True)
+        cls.truth = {}
+        with open(os.path.join(out, "truth.csv")) as fh:
+            for t in csv.DictReader(fh):
+                cls.truth[t["customer_id"]] = t
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rk.close()
+
+    def campaign(self, cid, **kw):
+        rk = self.rk
+        base = dict(campaign_id=cid, name="Đánh thức " + cid,
+                    audience=rk.msg("rekindle.v1.AudienceRule", states=[4]),  # dormant
+                    offer_ids=["TIKI-V", "SHOPEE-C", "TRAVEL-C"], fallback_offer_id="FALLBACK",
+                    holdout_percent=20, channel_order=[PUSH, ZNS, SMS, EMAIL])
+        base.update(kw)
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                                            campaign=rk.msg("rekindle.v1.Campaign", **base)))
+
+    def launch(self, cid):
+        rk = self.rk
+        op = rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                                  campaign_id=cid, request_id="l-" + cid))
+        deadline = time.time() + 60
+        while not op.done and time.time() < deadline:
+            time.sleep(0.2)
+            op = rk.call(K, "GetOperation", rk.msg("rekindle.v1.GetOperationRequest",
+                                                    name=op.name))
+        self.assertTrue(op.done, op)
+        self.assertEqual(op.error_message, "")
+        return op
+
+    def members(self, cid):
+        rows = self.rk.db.sql("SELECT customer_id, status, coalesce(reason, ''), "
+                              "coalesce(offer_id, ''), coalesce(offer_basis, ''), "
+                              "coalesce(voucher_code, '') FROM rekindle.campaign_members "
+                              "WHERE campaign_id = '%s'" % cid).splitlines()
+        return {r.split("|")[0]: r.split("|")[1:] for r in rows}
+
+    def test_launch_dormant_campaign(self):
+        rk = self.rk
+        self.campaign("WAKE")
+        op = self.launch("WAKE")
+        again = rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                                     campaign_id="WAKE"))
+        self.assertEqual(again.name, op.name)       # launched once
+        m = self.members("WAKE")
+        dormant = set(rk.db.sql("SELECT customer_id FROM rekindle.customer_profiles "
+                                "WHERE state = 'dormant'").splitlines())
+        self.assertEqual(set(m), dormant)
+        self.assertGreater(len(m), 200)
+        counters = dict(op.counters)
+        self.assertEqual(counters["customers_considered"], len(m))
+        # Exclusions carry their reason; consent first.
+        for cid in NO_CONSENT:
+            if cid in m:
+                self.assertEqual(m[cid][:2], ["excluded", "no_consent"])
+        # Control: exactly the md5 buckets below 20 % of 10,000.
+        for cid, (status, reason, *_rest) in m.items():
+            if reason == "":
+                self.assertEqual(status == "control", bucket("WAKE", cid) < 2000, cid)
+        control = sum(1 for v in m.values() if v[0] == "control")
+        self.assertAlmostEqual(control / sum(1 for v in m.values() if v[1] in ("", )),
+                               0.2, delta=0.06)
+        treat = {c: v for c, v in m.items() if v[0] == "treatment"}
+        tops = dict(line.split("|") for line in rk.db.sql(
+            "SELECT customer_id, coalesce(top_partner, '') || ',' || "
+            "coalesce(top_category, '') FROM rekindle.customer_profiles").splitlines())
+        # Offers follow affinity, within caps: 5 Tiki vouchers (the riskiest
+        # Tiki shoppers), 7 Shopee offers (budget 700,000 / 100,000).
+        tiki = [c for c, v in treat.items() if v[2] == "TIKI-V"]
+        shopee = [c for c, v in treat.items() if v[2] == "SHOPEE-C"]
+        self.assertEqual((len(tiki), len(shopee)), (5, 7))
+        for c in tiki:
+            self.assertTrue(tops[c].startswith("TIKI,"))
+            self.assertEqual(treat[c][3], "partner")
+        for c, v in treat.items():
+            partner, category = tops[c].split(",")
+            if v[2] == "TRAVEL-C":
+                self.assertEqual((category, v[3]), ("travel", "category"))
+                self.assertNotIn(partner, ("TIKI", "SHOPEE"))
+            if v[2] == "FALLBACK":
+                self.assertEqual(v[3], "fallback")
+        tiki_fans = [c for c in treat if tops[c].startswith("TIKI,")]
+        self.assertGreater(len(tiki_fans), 5)
+        risk = dict(line.split("|") for line in rk.db.sql(
+            "SELECT customer_id, coalesce(churn_risk, 0) FROM rekindle.customer_profiles"
+        ).splitlines())
+        lowest_kept = min(float(risk[c]) for c in tiki)
+        for c in tiki_fans:
+            if c not in tiki:
+                self.assertLessEqual(float(risk[c]), lowest_kept)
+                self.assertEqual(treat[c][2], "FALLBACK")
+        # Five distinct voucher codes, held in the pool by those customers.
+        codes = {treat[c][4] for c in tiki}
+        self.assertEqual(len(codes), 5)
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.voucher_codes WHERE "
+                                   "offer_id = 'TIKI-V' AND customer_id IS NOT NULL"), "5")
+        self.assertEqual(rk.db.sql("SELECT quantity_used || ',' || budget_used_minor FROM "
+                                   "rekindle.offers WHERE offer_id = 'SHOPEE-C'"), "7,700000")
+        # One first message per treatment customer, on the first channel of
+        # push, ZNS, SMS, email with consent and an address: no push tokens
+        # and no ZNS consent, so SMS - or email for numbers on the
+        # Do-Not-Call list.
+        msgs = dict(line.split("|") for line in rk.db.sql(
+            "SELECT customer_id, channel FROM rekindle.messages WHERE campaign_id = 'WAKE' "
+            "AND step = 0").splitlines())
+        self.assertEqual(set(msgs), set(treat))
+        for c, ch in msgs.items():
+            self.assertEqual(int(ch), EMAIL if c in self.dnc else SMS, c)
+        self.assertTrue(self.dnc & set(msgs))
+        self.assertEqual(rk.db.sql("SELECT state FROM rekindle.campaigns WHERE "
+                                   "campaign_id = 'WAKE'"), "3")
+        stats = rk.call(K, "GetCampaignStats", rk.msg("rekindle.v1.GetCampaignStatsRequest",
+                                                      campaign_id="WAKE"))
+        self.assertEqual((stats.audience, stats.control), (len(treat) + control, control))
+
+    def test_parallel_launches_never_overspend(self):
+        rk = self.rk
+        now = int(time.time())
+        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+        rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
+            "rekindle.v1.Offer", offer_id="SHARED", title="Chung", kind=3, fallback=True,
+            amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
+            quantity_cap=30, valid_from=ts(now - 60), valid_until=ts(now + 86400),
+            landing_url="https://bank.example/x",
+            templates=[rk.msg("rekindle.v1.MessageTemplate", channel=SMS, body="{link}")])))
+        ids = ["PAR-%d" % i for i in range(4)]
+        for cid in ids:
+            self.campaign(cid, offer_ids=[], fallback_offer_id="SHARED", holdout_percent=0,
+                          audience=rk.msg("rekindle.v1.AudienceRule", states=[2]))  # active
+        threads = [threading.Thread(target=self.launch, args=(cid,)) for cid in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        given = int(rk.db.sql("SELECT count(*) FROM rekindle.campaign_members WHERE "
+                              "offer_id = 'SHARED'"))
+        self.assertEqual(given, 30)
+        self.assertEqual(rk.db.sql("SELECT quantity_used FROM rekindle.offers WHERE "
+                                   "offer_id = 'SHARED'"), "30")
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
+                                   "campaign_id LIKE 'PAR-%'"), "30")
+
+
+if __name__ == "__main__":
+    unittest.main()
