@@ -23,6 +23,7 @@
 #include "idem.h"
 #include "jobq.h"
 #include "log.h"
+#include "operation.h"
 #include "pbtime.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
 #include "rekindle/v1/campaign.pb-c.h"
@@ -771,6 +772,7 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 	const char *p[1] = {id};
 	arena *a = rpc_arena(c);
 	Rekindle__V1__Operation *op;
+	int64_t v[5];
 	db_res *r;
 	rk_err rc;
 	double secs;
@@ -790,9 +792,9 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 		db_res_free(r);
 		return (rpc_error(c, RK_ENOTFOUND, "operation not found"));
 	}
-	op = arena_alloc(a, sizeof(*op));
-	rekindle__v1__operation__init(op);
-	op->name = arena_printf(a, OP_PREFIX "%s", db_res_str(r, 0, 0));
+	for (int i = 0; i < 5; i++)
+		v[i] = db_res_int64(r, 0, 2 + i);
+	op = operation_new(a, OP_PREFIX, db_res_str(r, 0, 0), keys, v, 5);
 	op->done = strcmp(db_res_str(r, 0, 1), "running") != 0;
 	op->percent_done = op->done ? 100 : 0;
 	secs = db_res_double(r, 0, 10);
@@ -801,17 +803,6 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 	op->error_message = arena_strdup(a, db_res_str(r, 0, 7));
 	op->create_time = pbtime_new(a, db_res_int64(r, 0, 8));
 	op->update_time = pbtime_new(a, db_res_int64(r, 0, 9));
-	op->n_counters = 5;
-	op->counters = arena_alloc(a, sizeof(void *) * 5);
-	for (int i = 0; i < 5; i++) {
-		Rekindle__V1__Operation__CountersEntry *e = arena_alloc(a,
-		    sizeof(*e));
-
-		rekindle__v1__operation__counters_entry__init(e);
-		e->key = (char *)keys[i];
-		e->value = db_res_int64(r, 0, 2 + i);
-		op->counters[i] = e;
-	}
 	db_res_free(r);
 	*out = op;
 	return (RK_OK);
@@ -911,13 +902,9 @@ get_operation(rpc_call *c, const ProtobufCMessage *req,
 	const char *id;
 	rk_err rc;
 
-	if (r->name == NULL || strncmp(r->name, OP_PREFIX, strlen(OP_PREFIX)) ||
-	    strlen(r->name) == strlen(OP_PREFIX) || strlen(r->name) > 40 ||
-	    strspn(r->name + strlen(OP_PREFIX), "0123456789") !=
-	    strlen(r->name + strlen(OP_PREFIX)))
+	if ((id = operation_id(r->name, OP_PREFIX)) == NULL)
 		return (rpc_bad_field(c, "name", "expected \"" OP_PREFIX
 		    "<number>\""));
-	id = r->name + strlen(OP_PREFIX);
 	if ((rc = load_launch(c, id, &op)) == RK_OK)
 		*resp = &op->base;
 	return (rc);

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "jobq.h"
 #include "log.h"
+#include "operation.h"
 #include "pbtime.h"
 #include "profile_rpc.h"
 #include "profile_view.h"
@@ -168,9 +169,15 @@ load_operation(rpc_call *c, const char *run_id, Rekindle__V1__Operation **out)
 		db_res_free(r);
 		return (rpc_error(c, RK_ENOTFOUND, "operation not found"));
 	}
-	op = arena_alloc(a, sizeof(*op));
-	rekindle__v1__operation__init(op);
-	op->name = arena_printf(a, OP_PREFIX "%s", db_res_str(r, 0, 0));
+	{
+		static const char *const keys[4] = {"chunks_total", "chunks_done",
+		    "customers_total", "customers_done"};
+		int64_t v[4];
+
+		for (int i = 0; i < 4; i++)
+			v[i] = db_res_int64(r, 0, 2 + i);
+		op = operation_new(a, OP_PREFIX, db_res_str(r, 0, 0), keys, v, 4);
+	}
 	op->done = strcmp(db_res_str(r, 0, 1), "done") == 0 ||
 	    strcmp(db_res_str(r, 0, 1), "failed") == 0;
 	{
@@ -185,22 +192,6 @@ load_operation(rpc_call *c, const char *run_id, Rekindle__V1__Operation **out)
 	op->error_message = arena_strdup(a, db_res_str(r, 0, 6));
 	op->create_time = pbtime_new(a, db_res_int64(r, 0, 7));
 	op->update_time = pbtime_new(a, db_res_int64(r, 0, 8));
-	op->n_counters = 4;
-	op->counters = arena_alloc(a, sizeof(void *) * 4);
-	{
-		static const char *const keys[4] = {"chunks_total", "chunks_done",
-		    "customers_total", "customers_done"};
-
-		for (int i = 0; i < 4; i++) {
-			Rekindle__V1__Operation__CountersEntry *e =
-			    arena_alloc(a, sizeof(*e));
-
-			rekindle__v1__operation__counters_entry__init(e);
-			e->key = (char *)keys[i];
-			e->value = db_res_int64(r, 0, 2 + i);
-			op->counters[i] = e;
-		}
-	}
 	db_res_free(r);
 	*out = op;
 	return (RK_OK);
@@ -287,13 +278,9 @@ get_operation(rpc_call *c, const ProtobufCMessage *req,
 	const char *id;
 	rk_err rc;
 
-	if (r->name == NULL || strncmp(r->name, OP_PREFIX, strlen(OP_PREFIX)) ||
-	    strspn(r->name + strlen(OP_PREFIX), "0123456789") !=
-	    strlen(r->name + strlen(OP_PREFIX)) ||
-	    strlen(r->name) == strlen(OP_PREFIX) || strlen(r->name) > 40)
+	if ((id = operation_id(r->name, OP_PREFIX)) == NULL)
 		return (rpc_bad_field(c, "name", "expected \"" OP_PREFIX
 		    "<number>\""));
-	id = r->name + strlen(OP_PREFIX);
 	if ((rc = load_operation(c, id, &op)) == RK_OK)
 		*resp = &op->base;
 	return (rc);

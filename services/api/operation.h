@@ -1,0 +1,20 @@
+/*
+ * operation.h - rekindle.v1.Operation, shared by the services whose work
+ * runs long (profiling runs, campaign launches): "operations/<kind>-<id>".
+ */
+#ifndef RK_OPERATION_H
+#define RK_OPERATION_H
+
+#include "arena.h"
+#include "rekindle/v1/common.pb-c.h"
+
+/* A new Operation prefix+id in a, with n counters keys[i] = values[i]
+ * (keys borrowed: string constants). */
+Rekindle__V1__Operation *operation_new(arena *a, const char *prefix,
+    const char *id, const char *const *keys, const int64_t *values, int n);
+
+/* The id after prefix in name if name is prefix followed by 1..20 digits,
+ * else NULL. */
+const char *operation_id(const char *name, const char *prefix);
+
+#endif
