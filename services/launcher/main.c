@@ -113,8 +113,9 @@ main(int argc, char **argv)
 	    getenv("REKINDLE_GRPC_LISTEN");
 	char dir[PATH_MAX], self[PATH_MAX], bindir[PATH_MAX], url[1024],
 	    token[128], bus[PATH_MAX + 16], api[PATH_MAX + 32],
-	    prof[PATH_MAX + 32], envpath[PATH_MAX + 8];
-	char *api_argv[] = {api, NULL}, *prof_argv[] = {prof, NULL};
+	    prof[PATH_MAX + 32], camp[PATH_MAX + 32], envpath[PATH_MAX + 8];
+	char *api_argv[] = {api, NULL}, *prof_argv[] = {prof, NULL},
+	    *camp_argv[] = {camp, NULL};
 	struct child kids[MAX_CHILDREN];
 	int nprof = 2, pgport = 0, opt, nkids = 0;
 	bool own_pg = false;
@@ -160,6 +161,7 @@ main(int argc, char **argv)
 	*strrchr(bindir, '/') = '\0';
 	snprintf(api, sizeof(api), "%s/rekindle-api", bindir);
 	snprintf(prof, sizeof(prof), "%s/rekindle-profiler", bindir);
+	snprintf(camp, sizeof(camp), "%s/rekindle-campaigner", bindir);
 
 	{
 		/* No SA_RESTART: waitpid must return EINTR on a signal. */
@@ -210,12 +212,14 @@ main(int argc, char **argv)
 	for (int i = 0; i < nprof; i++)
 		kids[nkids++] = (struct child){.name = "rekindle-profiler",
 		    .argv = prof_argv};
+	kids[nkids++] = (struct child){.name = "rekindle-campaigner",
+	    .argv = camp_argv};
 	for (int i = 0; i < nkids; i++)
 		if (child_start(&kids[i]) != RK_OK)
 			log_fatal("CHILD-FAIL", "cannot start %s: %m",
 			    kids[i].name);
-	log_info("LOCAL-READY", "rekindle is running: API on %s, %d profilers; "
-	    "tools read %s", listen, nprof, envpath);
+	log_info("LOCAL-READY", "rekindle is running: API on %s, %d profilers, "
+	    "1 campaigner; tools read %s", listen, nprof, envpath);
 
 	while (!stop_flag) {
 		int status;
