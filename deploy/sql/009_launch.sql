@@ -31,15 +31,18 @@ CREATE TABLE rekindle.campaign_launches (
 
 -- Everyone the audience rule matched, with what became of them. Control
 -- customers get nothing and are measured; excluded ones say why.
+-- No foreign keys: a launch writes a million rows at once, and a
+-- referential check per row would double its time; the launch itself only
+-- names the campaign it locked and the offers it locked.
 CREATE TABLE rekindle.campaign_members (
-    campaign_id   text NOT NULL REFERENCES rekindle.campaigns,
+    campaign_id   text NOT NULL,
     customer_id   text NOT NULL,
     status        text NOT NULL
                   CHECK (status IN ('treatment', 'control', 'excluded')),
     -- excluded: no_consent, do_not_call, in_running_campaign, cooldown,
     -- no_offer (budget, cap or codes exhausted), no_channel
     reason        text,
-    offer_id      text REFERENCES rekindle.offers,
+    offer_id      text,
     -- why that offer: partner, category or fallback
     offer_basis   text,
     voucher_code  text,
@@ -60,7 +63,9 @@ CREATE UNIQUE INDEX campaign_members_code ON rekindle.campaign_members
 -- its current channel claims it (FOR UPDATE SKIP LOCKED, with a lease),
 -- asks the contact governor, sends with the idempotency key
 -- campaign:customer:step:channel, and on a permanent failure moves it to
--- the next channel of the plan.
+-- the next channel of the plan. Its personal link carries the message id
+-- with an HMAC of it (computed when sent, verified when followed), so no
+-- token is stored or indexed.
 CREATE TABLE rekindle.messages (
     id                 bigserial PRIMARY KEY,
     campaign_id        text NOT NULL,
@@ -75,8 +80,6 @@ CREATE TABLE rekindle.messages (
     attempts           integer NOT NULL DEFAULT 0,
     lease_expires_at   timestamptz,
     locked_by          text,
-    -- the personal link and open-pixel token (engagement issue)
-    tracking_token     text NOT NULL UNIQUE,
     provider_message_id text,
     reason             text,
     last_error         text,

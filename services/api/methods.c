@@ -17,23 +17,11 @@
 #include "offer_rpc.h"
 #include "profile_rpc.h"
 #include "reflection.h"
-#include "rekindle/v1/agent.pb-c.h"
-#include "rekindle/v1/campaign.pb-c.h"
-#include "rekindle/v1/customer.pb-c.h"
-#include "rekindle/v1/engagement.pb-c.h"
-#include "rekindle/v1/offer.pb-c.h"
-#include "rekindle/v1/profile.pb-c.h"
-#include "rekindle/v1/ticket.pb-c.h"
+#include "rekindle_services.h"
 #include "token_rpc.h"
 
-static const ProtobufCServiceDescriptor *const services[] = {
-	&rekindle__v1__customer_service__descriptor,
-	&rekindle__v1__profile_service__descriptor,
-	&rekindle__v1__offer_service__descriptor,
-	&rekindle__v1__campaign_service__descriptor,
-	&rekindle__v1__engagement_service__descriptor,
-	&rekindle__v1__ticket_service__descriptor,
-	&rekindle__v1__agent_service__descriptor,
+/* The standard services beside rekindle_services. */
+static const ProtobufCServiceDescriptor *const standard[] = {
 	&grpc__health__v1__health__descriptor,
 	&grpc__reflection__v1__server_reflection__descriptor,
 	&grpc__reflection__v1alpha__server_reflection__descriptor,
@@ -77,15 +65,18 @@ methods_build(struct server_method **out, int *n, char *errmsg, size_t errlen)
 			const ProtobufCMethodDescriptor *md = NULL;
 			bool cs, ss;
 
-			for (size_t s = 0; md == NULL &&
-			    s < sizeof(services) / sizeof(services[0]); s++) {
-				size_t plen = strlen(services[s]->name);
+			for (size_t s = 0; md == NULL && s < REKINDLE_NSERVICES +
+			    sizeof(standard) / sizeof(standard[0]); s++) {
+				const ProtobufCServiceDescriptor *sd =
+				    s < REKINDLE_NSERVICES ? rekindle_services[s] :
+				    standard[s - REKINDLE_NSERVICES];
+				size_t plen = strlen(sd->name);
 
-				if (strncmp(h->path + 1, services[s]->name,
-				    plen) != 0 || h->path[plen + 1] != '/')
+				if (strncmp(h->path + 1, sd->name, plen) != 0 ||
+				    h->path[plen + 1] != '/')
 					continue;
 				md = protobuf_c_service_descriptor_get_method_by_name(
-				    services[s], h->path + plen + 2);
+				    sd, h->path + plen + 2);
 			}
 			if (md == NULL || descset_method(h->path, &cs, &ss) !=
 			    RK_OK) {

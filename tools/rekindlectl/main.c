@@ -14,6 +14,7 @@
  *	profiles list [--state S] [--segment S] [--category C] [--partner P]
  *	profiles models
  *	promotions import FILE.csv | list | delete ID
+ *	call SERVICE/METHOD [JSON | @FILE | -]
  *
  * Defaults come from REKINDLE_ADDR and REKINDLE_TOKEN.
  */
@@ -70,7 +71,8 @@ usage(void)
 	    "  profiles list [--state S] [--segment S] [--category C] "
 	    "[--partner P] [--limit N]\n"
 	    "  profiles models\n"
-	    "  promotions import FILE.csv | list | delete ID\n");
+	    "  promotions import FILE.csv | list | delete ID\n"
+	    "  call SERVICE/METHOD [JSON | @FILE | -]   (any unary method)\n");
 	exit(2);
 }
 
@@ -133,6 +135,8 @@ main(int argc, char **argv)
 		rc = cmd_profiles(&c, argc, argv);
 	else if (strcmp(argv[0], "promotions") == 0)
 		rc = cmd_promotions(&c, argc, argv);
+	else if (strcmp(argv[0], "call") == 0)
+		rc = cmd_call(&c, argc, argv);
 	else
 		usage();
 	rkc_close(c.client);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "launch.h"
 #include "log.h"
 
@@ -52,11 +53,23 @@ static const char cand_sql[] =
     " ('x' || substr(md5(k.campaign_id || ':' || p.customer_id), 1, 8))"
     "  ::bit(32)::bigint % 10000 < round(k.holdout_percent * 100) "
     "  AS control, "
-    " NULL::text AS offer_id, NULL::text AS basis, NULL::text AS code, "
-    " false AS overflow "
+    /* First choice: partner, then category, then the fallback. */
+    " coalesce(po.offer_id, co.offer_id, fb.offer_id) AS offer_id, "
+    " CASE WHEN po.offer_id IS NOT NULL THEN 'partner' "
+    "  WHEN co.offer_id IS NOT NULL THEN 'category' "
+    "  WHEN fb.offer_id IS NOT NULL THEN 'fallback' END AS basis, "
+    " NULL::text AS code, false AS overflow "
     "FROM campaigns k "
     "JOIN customer_profiles p ON true "
     "JOIN customers cu ON cu.id = p.customer_id "
+    "LEFT JOIN (SELECT DISTINCT ON (partner_id) partner_id, offer_id "
+    " FROM launch_offers WHERE partner_id IS NOT NULL AND ord > 0 "
+    " ORDER BY partner_id, ord) po ON po.partner_id = p.top_partner "
+    "LEFT JOIN (SELECT DISTINCT ON (category) category, offer_id "
+    " FROM launch_offers WHERE category IS NOT NULL AND ord > 0 "
+    " ORDER BY category, ord) co ON co.category = p.top_category "
+    "LEFT JOIN (SELECT offer_id FROM launch_offers WHERE is_fallback) fb "
+    " ON true "
     "LEFT JOIN (SELECT customer_id, array_agg(channel) AS chans "
     " FROM customer_consents WHERE purpose = 1 AND granted "
     " GROUP BY customer_id) cs ON cs.customer_id = p.customer_id "
@@ -112,32 +125,16 @@ static const char *const steps[][2] = {
 	    "WHERE k.campaign_id = $1 AND (o.offer_id = ANY (k.offer_ids) OR "
 	    "o.offer_id = k.fallback_offer_id) ORDER BY o.offer_id "
 	    "FOR UPDATE OF o"},
-	{"selecting the audience", cand_sql},
 	{"counting the offers' room", offers_sql},
-	/* First choice: partner, then category, then the fallback. */
-	{"choosing offers", "UPDATE launch_cand c SET offer_id = "
-	    "coalesce(po.offer_id, co.offer_id, fb.offer_id), basis = CASE "
-	    "WHEN po.offer_id IS NOT NULL THEN 'partner' "
-	    "WHEN co.offer_id IS NOT NULL THEN 'category' "
-	    "WHEN fb.offer_id IS NOT NULL THEN 'fallback' END "
-	    "FROM launch_cand c2 "
-	    "LEFT JOIN (SELECT DISTINCT ON (partner_id) partner_id, offer_id "
-	    " FROM launch_offers WHERE partner_id IS NOT NULL AND ord > 0 "
-	    " ORDER BY partner_id, ord) po ON po.partner_id = c2.top_partner "
-	    "LEFT JOIN (SELECT DISTINCT ON (category) category, offer_id "
-	    " FROM launch_offers WHERE category IS NOT NULL AND ord > 0 "
-	    " ORDER BY category, ord) co ON co.category = c2.top_category "
-	    "LEFT JOIN (SELECT offer_id FROM launch_offers WHERE is_fallback) fb "
-	    " ON true "
-	    "WHERE c.customer_id = c2.customer_id AND c2.reason IS NULL "
-	    " AND NOT c2.control"},
+	{"selecting the audience", cand_sql},
 	/* Past an offer's room: highest risk first keeps it. */
 	{"applying caps", "UPDATE launch_cand c SET offer_id = NULL, basis = NULL, "
 	    "overflow = r.offer_id <> coalesce((SELECT offer_id FROM "
 	    " launch_offers WHERE is_fallback), '') "
 	    "FROM (SELECT customer_id, offer_id, row_number() OVER (PARTITION BY "
 	    " offer_id ORDER BY risk DESC, customer_id) AS rn FROM launch_cand "
-	    " WHERE offer_id IS NOT NULL) r "
+	    " WHERE reason IS NULL AND NOT control AND offer_id IN (SELECT "
+	    " offer_id FROM launch_offers WHERE allow < 9e18::bigint)) r "
 	    "JOIN launch_offers lo ON lo.offer_id = r.offer_id "
 	    "WHERE c.customer_id = r.customer_id AND r.rn > lo.allow"},
 	{"falling back", "UPDATE launch_cand c SET offer_id = fb.offer_id, "
@@ -145,8 +142,8 @@ static const char *const steps[][2] = {
 	    "FROM (SELECT customer_id, row_number() OVER (ORDER BY risk DESC, "
 	    " customer_id) AS rn FROM launch_cand WHERE overflow) r, "
 	    "(SELECT lo.offer_id, lo.allow - (SELECT count(*) FROM launch_cand "
-	    " x WHERE x.offer_id = lo.offer_id) AS room FROM launch_offers lo "
-	    " WHERE lo.is_fallback) fb "
+	    " x WHERE x.offer_id = lo.offer_id AND x.reason IS NULL AND NOT "
+	    " x.control) AS room FROM launch_offers lo WHERE lo.is_fallback) fb "
 	    "WHERE c.customer_id = r.customer_id AND r.rn <= fb.room"},
 	{"marking the unserved", "UPDATE launch_cand SET reason = 'no_offer' "
 	    "WHERE reason IS NULL AND NOT control AND offer_id IS NULL"},
@@ -155,7 +152,8 @@ static const char *const steps[][2] = {
 	{"assigning voucher codes", "WITH want AS (SELECT c.customer_id, "
 	    " c.offer_id, row_number() OVER (PARTITION BY c.offer_id ORDER BY "
 	    " c.customer_id) AS rn FROM launch_cand c JOIN launch_offers lo ON "
-	    " lo.offer_id = c.offer_id WHERE lo.kind = 1), "
+	    " lo.offer_id = c.offer_id WHERE lo.kind = 1 AND c.reason IS NULL "
+	    " AND NOT c.control), "
 	    "free AS (SELECT v.offer_id, v.code, row_number() OVER (PARTITION BY "
 	    " v.offer_id ORDER BY v.code) AS rn FROM voucher_codes v WHERE "
 	    " v.customer_id IS NULL AND v.offer_id IN (SELECT offer_id FROM "
@@ -174,7 +172,7 @@ static const char *const steps[][2] = {
 	    " 'excluded' WHEN control THEN 'control' ELSE 'treatment' END, "
 	    " reason, CASE WHEN reason IS NULL AND NOT control THEN offer_id END, "
 	    " CASE WHEN reason IS NULL AND NOT control THEN basis END, code "
-	    "FROM launch_cand"},
+	    "FROM launch_cand ORDER BY customer_id"},
 	{"spending the offers", "UPDATE offers o SET quantity_used = "
 	    "quantity_used + n.cnt, budget_used_minor = budget_used_minor + "
 	    "n.cnt * o.amount_minor, updated_at = now() "
@@ -182,12 +180,11 @@ static const char *const steps[][2] = {
 	    " reason IS NULL AND NOT control GROUP BY offer_id) n "
 	    "WHERE o.offer_id = n.offer_id"},
 	{"writing the outbox", "INSERT INTO messages (campaign_id, customer_id, "
-	    "step, channel_index, channel, not_before, tracking_token) "
+	    "step, channel_index, channel, not_before) "
 	    "SELECT $1, c.customer_id, 0, c.ch_idx - 1, c.channel, "
-	    " greatest(now(), k.start_at), "
-	    " replace(gen_random_uuid()::text, '-', '') "
+	    " greatest(now(), k.start_at) "
 	    "FROM launch_cand c, campaigns k WHERE k.campaign_id = $1 "
-	    " AND c.reason IS NULL AND NOT c.control"},
+	    " AND c.reason IS NULL AND NOT c.control ORDER BY c.customer_id"},
 };
 
 rk_err
@@ -196,6 +193,8 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 {
 	char lid[24];
 	const char *p[2] = {campaign_id, lid};
+	char timing[1024];
+	size_t n = 0;
 	db_res *r;
 	rk_err rc;
 	bool running;
@@ -213,12 +212,18 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 	db_res_free(r);
 	if (!running)
 		return (RK_OK);
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int64_t t0 = clock_mono_ms();
+
 		if ((rc = db_exec(db, steps[i][1], strstr(steps[i][1], "$1") ?
 		    1 : 0, p, NULL)) != RK_OK) {
 			*why = steps[i][0];
 			return (rc);
 		}
+		n += (size_t)snprintf(timing + n, sizeof(timing) - n, "%s%s %lld ms",
+		    i ? ", " : "", steps[i][0], (long long)(clock_mono_ms() - t0));
+	}
+	log_info("LAUNCH-STEPS", "campaign %s: %s", campaign_id, timing);
 	rc = db_exec(db, "UPDATE campaign_launches SET state = 'done', "
 	    "considered = s.considered, treatment = s.treatment, "
 	    "control = s.control, excluded = s.excluded, messages = s.treatment, "
