@@ -121,30 +121,38 @@ static const char offers_sql[] =
     " AND now() < o.valid_until";
 
 static const char *const steps[][2] = {
+	/* Sorts and hashes over the whole audience, in memory. */
+	{"setting work memory", "SET LOCAL work_mem = '256MB'"},
 	{"locking the offers", "SELECT 1 FROM offers o, campaigns k "
 	    "WHERE k.campaign_id = $1 AND (o.offer_id = ANY (k.offer_ids) OR "
 	    "o.offer_id = k.fallback_offer_id) ORDER BY o.offer_id "
 	    "FOR UPDATE OF o"},
 	{"counting the offers' room", offers_sql},
 	{"selecting the audience", cand_sql},
+	/* A temporary table has no statistics until asked: without them the
+	 * joins below are planned as nested loops over a million rows. */
+	{"analysing the audience", "ANALYZE launch_cand"},
 	/* Past an offer's room: highest risk first keeps it. */
-	{"applying caps", "UPDATE launch_cand c SET offer_id = NULL, basis = NULL, "
+	{"applying caps", "WITH r AS MATERIALIZED (SELECT customer_id, offer_id, "
+	    " row_number() OVER (PARTITION BY offer_id ORDER BY risk DESC, "
+	    " customer_id) AS rn FROM launch_cand WHERE reason IS NULL AND "
+	    " NOT control AND offer_id IN (SELECT offer_id FROM launch_offers "
+	    " WHERE allow < 9e18::bigint)) "
+	    "UPDATE launch_cand c SET offer_id = NULL, basis = NULL, "
 	    "overflow = r.offer_id <> coalesce((SELECT offer_id FROM "
 	    " launch_offers WHERE is_fallback), '') "
-	    "FROM (SELECT customer_id, offer_id, row_number() OVER (PARTITION BY "
-	    " offer_id ORDER BY risk DESC, customer_id) AS rn FROM launch_cand "
-	    " WHERE reason IS NULL AND NOT control AND offer_id IN (SELECT "
-	    " offer_id FROM launch_offers WHERE allow < 9e18::bigint)) r "
-	    "JOIN launch_offers lo ON lo.offer_id = r.offer_id "
+	    "FROM r JOIN launch_offers lo ON lo.offer_id = r.offer_id "
 	    "WHERE c.customer_id = r.customer_id AND r.rn > lo.allow"},
-	{"falling back", "UPDATE launch_cand c SET offer_id = fb.offer_id, "
-	    "basis = 'fallback' "
-	    "FROM (SELECT customer_id, row_number() OVER (ORDER BY risk DESC, "
-	    " customer_id) AS rn FROM launch_cand WHERE overflow) r, "
-	    "(SELECT lo.offer_id, lo.allow - (SELECT count(*) FROM launch_cand "
-	    " x WHERE x.offer_id = lo.offer_id AND x.reason IS NULL AND NOT "
-	    " x.control) AS room FROM launch_offers lo WHERE lo.is_fallback) fb "
-	    "WHERE c.customer_id = r.customer_id AND r.rn <= fb.room"},
+	/* Both inputs computed once (MATERIALIZED): planned as a join, the
+	 * room's count would run once per overflowing customer. */
+	{"falling back", "WITH fb AS MATERIALIZED (SELECT lo.offer_id, "
+	    " lo.allow - (SELECT count(*) FROM launch_cand x WHERE "
+	    " x.offer_id = lo.offer_id AND x.reason IS NULL AND NOT x.control) "
+	    " AS room FROM launch_offers lo WHERE lo.is_fallback), "
+	    "r AS MATERIALIZED (SELECT customer_id, row_number() OVER (ORDER BY "
+	    " risk DESC, customer_id) AS rn FROM launch_cand WHERE overflow) "
+	    "UPDATE launch_cand c SET offer_id = fb.offer_id, basis = 'fallback' "
+	    "FROM r, fb WHERE c.customer_id = r.customer_id AND r.rn <= fb.room"},
 	{"marking the unserved", "UPDATE launch_cand SET reason = 'no_offer' "
 	    "WHERE reason IS NULL AND NOT control AND offer_id IS NULL"},
 	/* Codes: the n-th customer of a voucher offer gets its n-th free
