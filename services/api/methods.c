@@ -33,6 +33,7 @@ static const struct rpc_handler *const tables[] = {
 	customer_handlers,
 	partner_handlers,
 	promotion_handlers,
+	dnc_handlers,
 	offer_handlers,
 	campaign_handlers,
 	profile_handlers,

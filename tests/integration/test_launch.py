@@ -41,13 +41,27 @@ class LaunchTest(unittest.TestCase):
                        for ch in (EMAIL, SMS, PUSH)]) for cid in NO_CONSENT]))
         r = rk.ctl("profiles", "run", "--as-of", AS_OF)
         assert "done: ok" in r.stdout, r.stdout + r.stderr
-        # The Do-Not-Call registry lists some dormant customers' numbers.
-        cls.dnc = set(rk.db.sql(
-            "INSERT INTO rekindle.do_not_call (phone_e164) SELECT c.phone_e164 "
-            "FROM rekindle.customers c JOIN rekindle.customer_profiles p ON "
-            "p.customer_id = c.id WHERE p.state = 'dormant' AND c.id > 'S00000100' "
-            "ORDER BY c.id LIMIT 40 RETURNING (SELECT id FROM rekindle.customers "
-            "WHERE phone_e164 = do_not_call.phone_e164)").splitlines())
+        # The Do-Not-Call registry lists some dormant customers' numbers
+        # (given in local form; kept as E.164).
+        dnc = rk.db.sql("SELECT c.id || '|' || c.phone_e164 FROM rekindle.customers c "
+                        "JOIN rekindle.customer_profiles p ON p.customer_id = c.id "
+                        "WHERE p.state = 'dormant' AND c.id > 'S00000100' "
+                        "ORDER BY c.id LIMIT 40").splitlines()
+        cls.dnc = {line.split("|")[0] for line in dnc}
+        local = ["0" + line.split("|")[1][3:] for line in dnc]
+        r = rk.call(C, "UpdateDoNotCall", rk.msg("rekindle.v1.UpdateDoNotCallRequest",
+                                                 add_phones=local + ["0912000999"],
+                                                 request_id="dnc-1"))
+        assert (r.added, r.listed) == (41, 41), r
+        r = rk.call(C, "UpdateDoNotCall", rk.msg("rekindle.v1.UpdateDoNotCallRequest",
+                                                 remove_phones=["+84912000999"]))
+        assert (r.removed, r.listed) == (1, 40), r
+        try:
+            rk.call(C, "UpdateDoNotCall", rk.msg("rekindle.v1.UpdateDoNotCallRequest",
+                                                 add_phones=["12345"]))
+            raise AssertionError("a bad number was accepted")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.INVALID_ARGUMENT
         now = int(time.time())
         ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
         sms = rk.msg("rekindle.v1.MessageTemplate", channel=SMS, body="{name}: {offer} {link}")
