@@ -1,0 +1,118 @@
+/* provider_test.c - provider request bodies and reply meanings, against
+ * the shapes the providers document (see provider.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provider.h"
+
+static json_t *
+parsed(char *text)
+{
+	json_t *j = json_loads(text, 0, NULL);
+
+	free(text);
+	assert_non_null(j);
+	return (j);
+}
+
+static void
+test_request_bodies(void **state)
+{
+	struct sms_account acc = {"key", "secret", "BANKVN"};
+	json_t *j, *data = json_pack("{s:s,s:i}", "offer", "TIKI-100K", "n", 3);
+
+	(void)state;
+	j = parsed(provider_sms_request(&acc, "+84912345678", "[QC] Chào Lan",
+	    "c1:S1:0:2"));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j,
+	    "Phones"), 0)), "0912345678");
+	assert_string_equal(json_string_value(json_object_get(j, "SmsType")),
+	    "1");
+	assert_string_equal(json_string_value(json_object_get(j, "RequestId")),
+	    "c1:S1:0:2");
+	json_decref(j);
+	j = parsed(provider_zns_request("+84912345678", "231456", data,
+	    "c1:S1:0:3"));
+	assert_string_equal(json_string_value(json_object_get(j, "phone")),
+	    "84912345678");
+	assert_string_equal(json_string_value(json_object_get(j, "tracking_id")),
+	    "c1:S1:0:3");
+	json_decref(j);
+	j = parsed(provider_fcm_request("dev-token", "Quà", "Ưu đãi", data,
+	    "c1:S1:0:4"));
+	/* every data value a string, the key among them */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(j, "message"), "data"), "n")), "3");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(j, "message"), "data"), "tracking_id")), "c1:S1:0:4");
+	json_decref(j);
+	json_decref(data);
+}
+
+static void
+test_reply_meanings(void **state)
+{
+	static const struct {
+		int provider;		/* 0 SMS, 1 ZNS, 2 FCM */
+		long http;
+		const char *retry_after, *body;
+		enum send_outcome want;
+	} c[] = {
+		{0, 200, NULL, "{\"CodeResult\":\"100\",\"SMSID\":\"s1\"}", SEND_OK},
+		{0, 200, NULL, "{\"CodeResult\":\"124\"}", SEND_OK},
+		{0, 200, NULL, "{\"CodeResult\":\"101\"}", SEND_FAILED},
+		{0, 503, NULL, NULL, SEND_RETRY},
+		{0, 0, NULL, NULL, SEND_RETRY},
+		{1, 200, NULL, "{\"error\":0,\"message\":\"Success\",\"data\":"
+		    "{\"msg_id\":\"m1\",\"sent_time\":\"1714529559833\",\"quota\":"
+		    "{\"dailyQuota\":\"5000\",\"remainingQuota\":\"4999\"}}}",
+		    SEND_OK},
+		{1, 200, NULL, "{\"error\":-118,\"message\":\"Zalo account not "
+		    "existed\"}", SEND_NEXT_CHANNEL},
+		{1, 200, NULL, "{\"error\":-220}", SEND_REFRESH_TOKEN},
+		{1, 200, NULL, "{\"error\":-124}", SEND_REFRESH_TOKEN},
+		{1, 200, NULL, "{\"error\":-108}", SEND_FAILED},
+		{2, 200, NULL, "{\"name\":\"projects/p/messages/1\"}", SEND_OK},
+		{2, 429, "7", "{}", SEND_RETRY},
+		{2, 404, NULL, "{\"error\":{\"status\":\"NOT_FOUND\"}}",
+		    SEND_NEXT_CHANNEL},
+		{2, 400, NULL, "{\"error\":{\"status\":\"INVALID_ARGUMENT\"}}",
+		    SEND_FAILED},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct send_result r;
+
+		if (c[i].provider == 0)
+			provider_sms_reply(c[i].http, c[i].retry_after, c[i].body, &r);
+		else if (c[i].provider == 1)
+			provider_zns_reply(c[i].http, c[i].retry_after, c[i].body, &r);
+		else
+			provider_fcm_reply(c[i].http, c[i].retry_after, c[i].body, &r);
+		assert_int_equal(r.outcome, c[i].want);
+		assert_true(r.reason[0] != '\0');
+		if (c[i].http == 429)
+			assert_int_equal(r.retry_after_s, 7);
+		if (c[i].provider == 1 && c[i].want == SEND_OK) {
+			assert_int_equal(r.quota_left, 4999);
+			assert_string_equal(r.provider_id, "m1");
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_bodies),
+		cmocka_unit_test(test_reply_meanings),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
