@@ -18,14 +18,25 @@ rk_err
 jobq_enqueue(db_conn *db, const char *queue, const void *payload, size_t len,
     int64_t *id)
 {
-	const char *p[2] = {queue, payload};
-	int lens[2] = {0, (int)len}, fmts[2] = {0, 1};
+	return (jobq_enqueue_at(db, queue, payload, len, 0, id));
+}
+
+rk_err
+jobq_enqueue_at(db_conn *db, const char *queue, const void *payload,
+    size_t len, int64_t run_at_us, int64_t *id)
+{
+	char at[24];
+	const char *p[3] = {queue, payload, at};
+	int lens[3] = {0, (int)len, 0}, fmts[3] = {0, 1, 0};
 	db_res *r;
 	rk_err rc;
 
+	snprintf(at, sizeof(at), "%lld", (long long)run_at_us);
 	rc = db_execp_bin(db, "jobq_enqueue",
-	    "INSERT INTO jobs (queue, payload) VALUES ($1, $2) RETURNING id",
-	    2, p, lens, fmts, &r);
+	    "INSERT INTO jobs (queue, payload, run_at) VALUES ($1, $2, "
+	    "CASE WHEN $3::bigint > 0 THEN timestamptz 'epoch' + $3::bigint * "
+	    "interval '1 microsecond' ELSE now() END) RETURNING id",
+	    3, p, lens, fmts, &r);
 	if (rc != RK_OK)
 		return (rc);
 	if (id != NULL)

@@ -30,6 +30,10 @@ struct job {
 /* Inserts a job; call inside the producer's transaction. *id may be NULL. */
 rk_err jobq_enqueue(db_conn *db, const char *queue, const void *payload,
     size_t len, int64_t *id);
+/* The same, claimable from run_at_us (microseconds since the epoch; 0:
+ * now). */
+rk_err jobq_enqueue_at(db_conn *db, const char *queue, const void *payload,
+    size_t len, int64_t run_at_us, int64_t *id);
 
 /*
  * Claims up to max available jobs of queue for worker, leased for

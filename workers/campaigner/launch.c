@@ -29,9 +29,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "channel.h"
 #include "clock.h"
+#include "jobq.h"
 #include "launch.h"
 #include "log.h"
+#include "rekindle/bus/v1/bus.pb-c.h"
 
 static const char cand_sql[] =
     "CREATE TEMP TABLE launch_cand ON COMMIT DROP AS "
@@ -195,6 +200,49 @@ static const char *const steps[][2] = {
 	    " AND c.reason IS NULL AND NOT c.control ORDER BY c.customer_id"},
 };
 
+/* Messages per delivery job. */
+#define DELIVER_BATCH 500
+#define RK_XSTR(x) #x
+#define RK_STR(x) RK_XSTR(x)
+
+/* One deliver job per DELIVER_BATCH first messages of each channel. */
+static rk_err
+enqueue_deliveries(db_conn *db, arena *a, const char *campaign_id)
+{
+	const char *p[1] = {campaign_id};
+	db_res *r;
+	rk_err rc;
+	int n;
+
+	rc = db_exec(db, "SELECT channel, array_agg(id ORDER BY id)::text "
+	    "FROM (SELECT id, channel, (row_number() OVER (PARTITION BY channel "
+	    " ORDER BY id) - 1) / " RK_STR(DELIVER_BATCH) " AS chunk "
+	    " FROM messages WHERE campaign_id = $1 AND step = 0) s "
+	    "GROUP BY channel, chunk", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	n = db_res_nrows(r);
+	for (int i = 0; rc == RK_OK && i < n; i++) {
+		Rekindle__Bus__V1__DeliverJob job =
+		    REKINDLE__BUS__V1__DELIVER_JOB__INIT;
+		size_t nids, len;
+		char **ids = db_array_split(a, db_res_str(r, i, 1), &nids);
+		unsigned char *buf;
+
+		job.message_ids = arena_alloc(a, sizeof(int64_t) * (nids + 1));
+		job.n_message_ids = nids;
+		for (size_t k = 0; k < nids; k++)
+			job.message_ids[k] = strtoll(ids[k], NULL, 10);
+		len = rekindle__bus__v1__deliver_job__get_packed_size(&job);
+		buf = arena_alloc(a, len + 1);
+		rekindle__bus__v1__deliver_job__pack(&job, buf);
+		rc = jobq_enqueue(db, channel_queue((int)db_res_int64(r, i, 0)),
+		    buf, len, NULL);
+	}
+	db_res_free(r);
+	return (rc);
+}
+
 rk_err
 launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
     const char **why)
@@ -207,7 +255,6 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 	rk_err rc;
 	bool running;
 
-	(void)a;
 	snprintf(lid, sizeof(lid), "%lld", (long long)launch_id);
 	rc = db_exec(db, "SELECT l.state = 'running' FROM campaign_launches l "
 	    "JOIN campaigns k ON k.campaign_id = l.campaign_id "
@@ -230,6 +277,10 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 		}
 		n += (size_t)snprintf(timing + n, sizeof(timing) - n, "%s%s %lld ms",
 		    i ? ", " : "", steps[i][0], (long long)(clock_mono_ms() - t0));
+	}
+	if ((rc = enqueue_deliveries(db, a, campaign_id)) != RK_OK) {
+		*why = "enqueueing deliveries";
+		return (rc);
 	}
 	log_info("LAUNCH-STEPS", "campaign %s: %s", campaign_id, timing);
 	rc = db_exec(db, "UPDATE campaign_launches SET state = 'done', "

@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "config.h"
+#include "deliver.h"
 #include "profiler.h"
 #include "worker.h"
 
@@ -113,7 +114,7 @@ static void
 test_example_config_lists_exactly_the_table_keys(void **state)
 {
 	const struct cfg_entry *const all[] = {api_cfg, worker_cfg, profiler_cfg,
-	    NULL};
+	    deliver_cfg, NULL};
 	FILE *fp = fopen(RK_EXAMPLE_CONF, "r");
 	char line[512];
 	int seen = 0, total = 0;

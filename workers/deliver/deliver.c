@@ -1,0 +1,612 @@
+/*
+ * deliver.c - one batch of messages on one channel, in the job's
+ * transaction.
+ *
+ * EXACTLY ONCE
+ *	Every send carries the key campaign:customer:step:channel, and the
+ *	providers de-duplicate on it (SMS RequestId, ZNS tracking_id, FCM
+ *	data.tracking_id). The results are committed with the job; a worker
+ *	that dies mid-batch leaves the job to be run again after its lease,
+ *	which repeats the same keys - and the providers answer "already
+ *	accepted". So a message may be offered twice but lands once.
+ *
+ * CONTACT LIMITS
+ *	The batch holds a transaction advisory lock per customer (taken in
+ *	customer order, so two batches never wait on each other in a
+ *	circle) while it counts the customer's last 24 hours and sends, so
+ *	concurrent batches of other campaigns cannot both take the last
+ *	slot of a daily cap.
+ */
+#include <jansson.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel.h"
+#include "clock.h"
+#include "deliver.h"
+#include "governor.h"
+#include "http.h"
+#include "jobq.h"
+#include "log.h"
+#include "mem.h"
+#include "provider.h"
+#include "rekindle/bus/v1/bus.pb-c.h"
+#include "template.h"
+
+#define MAX_ATTEMPTS 8
+#define DAY_US INT64_C(86400000000)
+
+int deliver_channel;
+
+static char *var_provider_url, *var_sms_api_key, *var_sms_secret_key,
+    *var_sms_brandname, *var_zns_access_token, *var_zns_refresh_token,
+    *var_zns_refresh_url, *var_fcm_access_token, *var_tracking_url,
+    *var_tracking_secret;
+static int var_provider_timeout_ms, var_sms_per_day, var_email_per_day,
+    var_sms_from_hour, var_sms_until_hour;
+
+const struct cfg_entry deliver_cfg[] = {
+	{"provider_url", CFG_STR, "", &var_provider_url, 0, 0, 0,
+	    "the channel provider's send endpoint (deliver pools)"},
+	{"sms_api_key", CFG_STR, "", &var_sms_api_key, 0, 0, CFG_SECRET,
+	    "SMS gateway account key"},
+	{"sms_secret_key", CFG_STR, "", &var_sms_secret_key, 0, 0, CFG_SECRET,
+	    "SMS gateway account secret"},
+	{"sms_brandname", CFG_STR, "", &var_sms_brandname, 0, 0, 0,
+	    "registered SMS brand name"},
+	{"zns_access_token", CFG_STR, "", &var_zns_access_token, 0, 0,
+	    CFG_SECRET, "Zalo OA access token (refreshed when it expires)"},
+	{"zns_refresh_token", CFG_STR, "", &var_zns_refresh_token, 0, 0,
+	    CFG_SECRET, "Zalo OA refresh token"},
+	{"zns_refresh_url", CFG_STR, "", &var_zns_refresh_url, 0, 0, 0,
+	    "Zalo OA token refresh endpoint"},
+	{"fcm_access_token", CFG_STR, "", &var_fcm_access_token, 0, 0,
+	    CFG_SECRET, "FCM OAuth2 bearer token"},
+	{"tracking_url", CFG_STR, "https://r.rekindle.invalid/t/",
+	    &var_tracking_url, 0, 0, 0, "base of the personal links"},
+	{"tracking_secret", CFG_STR, "", &var_tracking_secret, 0, 0, CFG_SECRET,
+	    "HMAC key of the personal links"},
+	{"provider_timeout_ms", CFG_INT, "10000", &var_provider_timeout_ms, 100,
+	    120000, 0, "longest wait for a provider's reply"},
+	{"sms_per_day", CFG_INT, "3", &var_sms_per_day, 0, 100, 0,
+	    "advertising SMS per number in any 24 hours (Decree 91: 3)"},
+	{"email_per_day", CFG_INT, "3", &var_email_per_day, 0, 100, 0,
+	    "advertising e-mails per address in any 24 hours (Decree 91: 3)"},
+	{"sms_from_hour", CFG_INT, "7", &var_sms_from_hour, 0, 24, 0,
+	    "advertising SMS from this local hour (Decree 91: 07)"},
+	{"sms_until_hour", CFG_INT, "22", &var_sms_until_hour, 0, 24, 0,
+	    "... until this local hour (Decree 91: 22)"},
+	CFG_END,
+};
+
+/* One message and what the batch knows about it. */
+struct msg {
+	int64_t id;
+	const char *campaign, *customer;
+	int step, channel_index, attempts;
+	const char *name, *phone, *email, *push_token, *zone;
+	bool zalo, consent, dnc, has_template;
+	const char *offer, *partner, *expiry, *code;
+	const char *subject, *body, *provider_template;
+	const char *plan;	/* channel_order as text */
+	int campaign_state;
+	/* what became of it */
+	enum { M_SENT, M_DEFER, M_RETRY, M_NEXT, M_FAILED, M_CANCELLED,
+	    M_PAUSED } fate;
+	int64_t not_before_us;
+	char reason[160];
+	char provider_id[80];
+};
+
+rk_err
+deliver_init(struct worker *w, db_conn *db)
+{
+	(void)w;
+	(void)db;
+	if (*var_provider_url == '\0')
+		log_fatal("CONFIG-INVALID", "provider_url is required");
+	if (*var_tracking_secret == '\0')
+		log_fatal("CONFIG-INVALID", "tracking_secret is required");
+	http_init(var_provider_timeout_ms);
+	return (RK_OK);
+}
+
+/* The personal link: the message id and 16 hex digits of its HMAC. */
+static const char *
+link_of(arena *a, int64_t id)
+{
+	unsigned char mac[32];
+	unsigned int len = 0;
+	char msg[24];
+
+	snprintf(msg, sizeof(msg), "%lld", (long long)id);
+	HMAC(EVP_sha256(), var_tracking_secret, (int)strlen(var_tracking_secret),
+	    (const unsigned char *)msg, strlen(msg), mac, &len);
+	return (arena_printf(a, "%s%s.%02x%02x%02x%02x%02x%02x%02x%02x",
+	    var_tracking_url, msg, mac[0], mac[1], mac[2], mac[3], mac[4],
+	    mac[5], mac[6], mac[7]));
+}
+
+static bool
+has_address(const struct msg *m)
+{
+	switch (deliver_channel) {
+	case CHANNEL_EMAIL:
+		return (*m->email != '\0');
+	case CHANNEL_SMS:
+		return (*m->phone != '\0');
+	case CHANNEL_ZNS:
+		return (m->zalo && *m->phone != '\0');
+	case CHANNEL_PUSH:
+		return (*m->push_token != '\0');
+	default:
+		return (false);
+	}
+}
+
+/* Asks a new ZNS access token with the refresh token. */
+static bool
+zns_refresh(void)
+{
+	char *body;
+	json_t *j, *req = json_pack("{s:s}", "refresh_token",
+	    var_zns_refresh_token);
+	struct http_reply r;
+	bool ok = false;
+
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	http_post_json(var_zns_refresh_url, NULL, body, &r);
+	free(body);
+	j = r.body ? json_loads(r.body, 0, NULL) : NULL;
+	if (json_string_value(json_object_get(j, "access_token")) != NULL) {
+		free(var_zns_access_token);
+		var_zns_access_token = xstrdup(json_string_value(json_object_get(j,
+		    "access_token")));
+		if (json_string_value(json_object_get(j, "refresh_token"))) {
+			free(var_zns_refresh_token);
+			var_zns_refresh_token = xstrdup(json_string_value(
+			    json_object_get(j, "refresh_token")));
+		}
+		ok = true;
+		log_info("ZNS-TOKEN", "access token refreshed");
+	}
+	json_decref(j);
+	free(r.body);
+	return (ok);
+}
+
+/* Sends one message; fills res. */
+static void
+send_one(arena *a, struct msg *m, struct send_result *res)
+{
+	const char *vals[TV_N] = {m->name, m->offer, m->partner, m->expiry,
+	    m->code, link_of(a, m->id)};
+	const char *key = arena_printf(a, "%s:%s:%d:%s", m->campaign, m->customer,
+	    m->step, channel_name(deliver_channel));
+	char text[2048], title[512], hdr[600];
+	const char *headers[2] = {NULL, NULL};
+	struct http_reply r;
+	char *body = NULL;
+
+	switch (deliver_channel) {
+	case CHANNEL_SMS: {
+		struct sms_account acc = {var_sms_api_key, var_sms_secret_key,
+		    var_sms_brandname};
+		size_t n = (size_t)snprintf(text, sizeof(text), "%s",
+		    TMPL_QC_PREFIX);
+
+		tmpl_render(m->body, vals, false, text + n, sizeof(text) - n);
+		body = provider_sms_request(&acc, m->phone, text, key);
+		break;
+	}
+	case CHANNEL_ZNS: {
+		json_t *data = json_object();
+
+		for (int v = 0; v < TV_N; v++) {
+			static const char *const names[TV_N] = {"name", "offer",
+			    "partner", "expiry", "code", "link"};
+
+			json_object_set_new(data, names[v], json_string(vals[v] ?
+			    vals[v] : ""));
+		}
+		body = provider_zns_request(m->phone, m->provider_template, data,
+		    key);
+		json_decref(data);
+		snprintf(hdr, sizeof(hdr), "access_token: %s",
+		    var_zns_access_token);
+		headers[0] = hdr;
+		break;
+	}
+	case CHANNEL_PUSH: {
+		json_t *data = json_pack("{s:s,s:s}", "campaign_id", m->campaign,
+		    "link", vals[TV_LINK]);
+
+		tmpl_render(m->subject, vals, false, title, sizeof(title));
+		tmpl_render(m->body, vals, false, text, sizeof(text));
+		body = provider_fcm_request(m->push_token, title, text, data, key);
+		json_decref(data);
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s",
+		    var_fcm_access_token);
+		headers[0] = hdr;
+		break;
+	}
+	default:
+		memset(res, 0, sizeof(*res));
+		res->outcome = SEND_FAILED;
+		snprintf(res->reason, sizeof(res->reason), "channel not served");
+		return;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		http_post_json(var_provider_url, headers, body, &r);
+		if (deliver_channel == CHANNEL_SMS)
+			provider_sms_reply(r.status, *r.retry_after ? r.retry_after :
+			    NULL, r.body, res);
+		else if (deliver_channel == CHANNEL_ZNS)
+			provider_zns_reply(r.status, *r.retry_after ? r.retry_after :
+			    NULL, r.body, res);
+		else
+			provider_fcm_reply(r.status, *r.retry_after ? r.retry_after :
+			    NULL, r.body, res);
+		free(r.body);
+		/* An expired ZNS token: refresh it and try once more. */
+		if (res->outcome != SEND_REFRESH_TOKEN || attempt > 0 ||
+		    !zns_refresh())
+			break;
+		snprintf(hdr, sizeof(hdr), "access_token: %s",
+		    var_zns_access_token);
+	}
+	if (res->outcome == SEND_REFRESH_TOKEN)
+		res->outcome = SEND_RETRY;
+	free(body);
+}
+
+/* The next channel of the plan after the message's, 0 if none. */
+static int
+next_channel(arena *a, const struct msg *m, int *index)
+{
+	size_t n;
+	char **ch = db_array_split(a, m->plan, &n);
+
+	if ((size_t)m->channel_index + 1 >= n)
+		return (0);
+	*index = m->channel_index + 1;
+	return (atoi(ch[m->channel_index + 1]));
+}
+
+#define CONTEXT_SQL                                                       \
+	"SELECT m.id, m.campaign_id, m.customer_id, m.step, m.channel_index, " \
+	" m.attempts, coalesce(cu.full_name, ''), coalesce(cu.phone_e164, ''), " \
+	" coalesce(cu.email, ''), coalesce(cu.push_token, ''), cu.zalo_available, " \
+	" cu.time_zone, EXISTS (SELECT 1 FROM customer_consents cc WHERE "  \
+	"  cc.customer_id = m.customer_id AND cc.channel = m.channel AND "  \
+	"  cc.purpose = 1 AND cc.granted), "                                \
+	" EXISTS (SELECT 1 FROM do_not_call d WHERE "                       \
+	"  d.phone_e164 = cu.phone_e164), "                                 \
+	" t.offer_id IS NOT NULL, o.title, "                                \
+	" coalesce(pa.display_name, o.partner_id, ''), "                    \
+	" to_char(o.valid_until AT TIME ZONE cu.time_zone, 'DD/MM/YYYY'), " \
+	" coalesce(mb.voucher_code, ''), coalesce(t.subject, ''), "         \
+	" coalesce(t.body, ''), coalesce(t.provider_template_id, ''), "     \
+	" k.channel_order::text, k.state "                                  \
+	"FROM messages m JOIN customers cu ON cu.id = m.customer_id "       \
+	"JOIN campaign_members mb ON mb.campaign_id = m.campaign_id AND "   \
+	" mb.customer_id = m.customer_id "                                  \
+	"JOIN offers o ON o.offer_id = mb.offer_id "                        \
+	"LEFT JOIN partners pa ON pa.partner_id = o.partner_id "            \
+	"LEFT JOIN offer_templates t ON t.offer_id = o.offer_id AND "       \
+	" t.channel = m.channel "                                           \
+	"JOIN campaigns k ON k.campaign_id = m.campaign_id "                \
+	"WHERE m.id = ANY ($1::bigint[]) AND m.state = 'queued' AND "       \
+	" m.channel = $2 AND m.not_before <= now() "                        \
+	"ORDER BY m.customer_id, m.id FOR UPDATE OF m"
+
+/* The batch's messages still to send here, locked, with their context. */
+static rk_err
+load_batch(db_conn *db, arena *a, const char *ids, struct msg **out, int *n)
+{
+	const char *p[2] = {ids, arena_printf(a, "%d", deliver_channel)};
+	db_res *r;
+	rk_err rc;
+
+	/* One customer's contacts are counted and sent by one batch at a
+	 * time, whatever the campaign. */
+	rc = db_exec(db, "SELECT pg_advisory_xact_lock(hashtext(customer_id)) "
+	    "FROM (SELECT DISTINCT customer_id FROM messages WHERE "
+	    "id = ANY ($1::bigint[]) ORDER BY 1) s", 1, p, NULL);
+	if (rc == RK_OK)
+		rc = db_exec(db, CONTEXT_SQL, 2, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*n = db_res_nrows(r);
+	*out = arena_zalloc(a, sizeof(**out) * (size_t)(*n + 1));
+	for (int i = 0; i < *n; i++) {
+		struct msg *m = &(*out)[i];
+		int k = 0;
+
+		m->id = db_res_int64(r, i, k++);
+		m->campaign = arena_strdup(a, db_res_str(r, i, k++));
+		m->customer = arena_strdup(a, db_res_str(r, i, k++));
+		m->step = (int)db_res_int64(r, i, k++);
+		m->channel_index = (int)db_res_int64(r, i, k++);
+		m->attempts = (int)db_res_int64(r, i, k++);
+		m->name = arena_strdup(a, db_res_str(r, i, k++));
+		m->phone = arena_strdup(a, db_res_str(r, i, k++));
+		m->email = arena_strdup(a, db_res_str(r, i, k++));
+		m->push_token = arena_strdup(a, db_res_str(r, i, k++));
+		m->zalo = db_res_bool(r, i, k++);
+		m->zone = arena_strdup(a, db_res_str(r, i, k++));
+		m->consent = db_res_bool(r, i, k++);
+		m->dnc = db_res_bool(r, i, k++);
+		m->has_template = db_res_bool(r, i, k++);
+		m->offer = arena_strdup(a, db_res_str(r, i, k++));
+		m->partner = arena_strdup(a, db_res_str(r, i, k++));
+		m->expiry = arena_strdup(a, db_res_str(r, i, k++));
+		m->code = arena_strdup(a, db_res_str(r, i, k++));
+		m->subject = arena_strdup(a, db_res_str(r, i, k++));
+		m->body = arena_strdup(a, db_res_str(r, i, k++));
+		m->provider_template = arena_strdup(a, db_res_str(r, i, k++));
+		m->plan = arena_strdup(a, db_res_str(r, i, k++));
+		m->campaign_state = (int)db_res_int64(r, i, k++);
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
+/* Advertising contacts of the batch's customers on this channel in the
+ * last 24 hours: count and oldest, by customer (sorted like the batch). */
+static rk_err
+load_counts(db_conn *db, arena *a, const char *ids, struct msg *m, int n,
+    int *sent, int64_t *oldest)
+{
+	const char *p[2] = {ids, arena_printf(a, "%d", deliver_channel)};
+	db_res *r;
+	rk_err rc;
+	int rows, j;
+
+	rc = db_exec(db, "SELECT s.customer_id, count(*), "
+	    "(extract(epoch from min(s.sent_at)) * 1e6)::int8 FROM messages s "
+	    "WHERE s.customer_id IN (SELECT customer_id FROM messages WHERE "
+	    " id = ANY ($1::bigint[])) AND s.channel = $2 AND s.state = 'sent' "
+	    " AND s.sent_at > now() - interval '24 hours' "
+	    "GROUP BY 1 ORDER BY 1", 2, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	rows = db_res_nrows(r);
+	for (int i = 0; i < n; i++) {
+		sent[i] = 0;
+		oldest[i] = 0;
+		for (j = 0; j < rows; j++)
+			if (strcmp(db_res_str(r, j, 0), m[i].customer) == 0) {
+				sent[i] = (int)db_res_int64(r, j, 1);
+				oldest[i] = db_res_int64(r, j, 2);
+				break;
+			}
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
+/* Decides, and sends if the governor allows, one message. */
+static void
+handle_one(arena *a, const struct gov_rules *rules, struct msg *m, int *sent,
+    int64_t *oldest, int64_t now)
+{
+	struct gov_request q = {(enum gov_channel)deliver_channel, true, now,
+	    m->zone, has_address(m), m->consent, m->dnc, *sent, *oldest};
+	struct gov_decision d;
+	struct send_result res;
+
+	if (m->campaign_state == 4) {
+		m->fate = M_PAUSED;
+		return;
+	}
+	if (m->campaign_state != 3) {
+		m->fate = M_CANCELLED;
+		snprintf(m->reason, sizeof(m->reason), "campaign not running");
+		return;
+	}
+	if (!m->has_template) {
+		m->fate = M_NEXT;
+		snprintf(m->reason, sizeof(m->reason), "no %s template",
+		    channel_name(deliver_channel));
+		return;
+	}
+	gov_decide(rules, &q, &d);
+	if (d.verdict == GOV_DENY) {
+		m->fate = M_NEXT;
+		snprintf(m->reason, sizeof(m->reason), "%s",
+		    gov_reason_code(d.reason));
+		return;
+	}
+	if (d.verdict == GOV_DEFER) {
+		m->fate = M_DEFER;
+		m->not_before_us = d.not_before_us;
+		snprintf(m->reason, sizeof(m->reason), "%s",
+		    gov_reason_code(d.reason));
+		return;
+	}
+	send_one(a, m, &res);
+	snprintf(m->reason, sizeof(m->reason), "%s", res.reason);
+	switch (res.outcome) {
+	case SEND_OK:
+		m->fate = M_SENT;
+		snprintf(m->provider_id, sizeof(m->provider_id), "%s",
+		    res.provider_id);
+		if (*sent == 0)
+			*oldest = now;
+		(*sent)++;
+		break;
+	case SEND_RETRY:
+	case SEND_REFRESH_TOKEN: {
+		/* exponential backoff with jitter, or what the provider asked */
+		int64_t wait = res.retry_after_s > 0 ?
+		    (int64_t)res.retry_after_s * 1000000 :
+		    (INT64_C(1000000) << (m->attempts < 10 ? m->attempts : 10)) +
+		    (int64_t)(lrand48() % 1000000);
+
+		m->fate = m->attempts + 1 >= MAX_ATTEMPTS ? M_FAILED : M_RETRY;
+		m->not_before_us = now + wait;
+		break;
+	}
+	case SEND_NEXT_CHANNEL:
+		m->fate = M_NEXT;
+		break;
+	case SEND_FAILED:
+		m->fate = M_FAILED;
+		break;
+	}
+}
+
+/* Queues a follow-up job of ids on queue from run_at_us. */
+static rk_err
+follow_up(db_conn *db, arena *a, const char *queue, const int64_t *ids,
+    size_t n, int64_t run_at_us)
+{
+	Rekindle__Bus__V1__DeliverJob job = REKINDLE__BUS__V1__DELIVER_JOB__INIT;
+	unsigned char *buf;
+	size_t len;
+
+	if (n == 0)
+		return (RK_OK);
+	job.message_ids = (int64_t *)ids;
+	job.n_message_ids = n;
+	len = rekindle__bus__v1__deliver_job__get_packed_size(&job);
+	buf = arena_alloc(a, len + 1);
+	rekindle__bus__v1__deliver_job__pack(&job, buf);
+	return (jobq_enqueue_at(db, queue, buf, len, run_at_us, NULL));
+}
+
+/* Records every message's fate and queues what comes next for it. */
+static rk_err
+record_fates(db_conn *db, arena *a, struct msg *m, int n)
+{
+	rk_err rc = RK_OK;
+
+	for (int i = 0; rc == RK_OK && i < n; i++) {
+		const char *p[6];
+		int next = 0, idx = 0;
+
+		p[0] = arena_printf(a, "%lld", (long long)m[i].id);
+		p[1] = m[i].reason;
+		switch (m[i].fate) {
+		case M_SENT:
+			p[1] = m[i].provider_id;
+			rc = db_execp(db, "deliver_sent", "UPDATE messages SET "
+			    "state = 'sent', sent_at = now(), attempts = attempts + 1, "
+			    "provider_message_id = $2, reason = NULL, last_error = NULL "
+			    "WHERE id = $1", 2, p, NULL);
+			break;
+		case M_PAUSED:
+			m[i].not_before_us = clock_now_us() + 60 * INT64_C(1000000);
+			/* FALLTHROUGH */
+		case M_DEFER:
+		case M_RETRY:
+			p[2] = arena_printf(a, "%lld", (long long)m[i].not_before_us);
+			p[3] = m[i].fate == M_RETRY ? "1" : "0";
+			rc = db_execp(db, "deliver_later", "UPDATE messages SET "
+			    "not_before = timestamptz 'epoch' + $3::bigint * "
+			    "interval '1 microsecond', attempts = attempts + $4::int, "
+			    "reason = $2, last_error = CASE WHEN $4::int = 1 THEN $2 "
+			    "ELSE last_error END WHERE id = $1", 4, p, NULL);
+			if (rc == RK_OK)
+				rc = follow_up(db, a, channel_queue(deliver_channel),
+				    &m[i].id, 1, m[i].not_before_us);
+			break;
+		case M_NEXT:
+			next = next_channel(a, &m[i], &idx);
+			if (next == 0) {
+				rc = db_execp(db, "deliver_failed", "UPDATE messages SET "
+				    "state = 'failed', last_error = $2, reason = $2 "
+				    "WHERE id = $1", 2, p, NULL);
+				break;
+			}
+			p[2] = arena_printf(a, "%d", next);
+			p[3] = arena_printf(a, "%d", idx);
+			rc = db_execp(db, "deliver_next", "UPDATE messages SET "
+			    "channel = $3, channel_index = $4, not_before = now(), "
+			    "reason = $2 WHERE id = $1", 4, p, NULL);
+			if (rc == RK_OK)
+				rc = follow_up(db, a, channel_queue(next), &m[i].id, 1,
+				    0);
+			break;
+		case M_FAILED:
+		case M_CANCELLED:
+			p[2] = m[i].fate == M_FAILED ? "failed" : "cancelled";
+			rc = db_execp(db, "deliver_end", "UPDATE messages SET "
+			    "state = $3, attempts = attempts + 1, reason = $2, "
+			    "last_error = $2 WHERE id = $1", 3, p, NULL);
+			break;
+		}
+	}
+	return (rc);
+}
+
+rk_err
+deliver_handle(struct worker *w, db_conn *db, const struct job *job,
+    arena *a, const char **why)
+{
+	Rekindle__Bus__V1__DeliverJob *dj;
+	struct gov_rules rules;
+	struct msg *m;
+	int n, *sent, counts[4] = {0};
+	int64_t *oldest, now = clock_now_us();
+	const char *ids;
+	char *list;
+	size_t len = 2;
+	rk_err rc;
+
+	(void)w;
+	dj = rekindle__bus__v1__deliver_job__unpack(arena_pb_allocator(a),
+	    job->len, job->payload);
+	if (dj == NULL) {
+		*why = "malformed DeliverJob payload";
+		return (RK_EPROTO);
+	}
+	list = arena_alloc(a, 3 + dj->n_message_ids * 21);
+	list[0] = '{';
+	list[1] = '\0';
+	for (size_t i = 0; i < dj->n_message_ids; i++)
+		len += (size_t)sprintf(list + len - 1, "%s%lld", i ? "," : "",
+		    (long long)dj->message_ids[i]);
+	strcpy(list + len - 1, "}");
+	ids = list;
+	if ((rc = load_batch(db, a, ids, &m, &n)) != RK_OK) {
+		*why = db_errmsg(db);
+		return (rc);
+	}
+	sent = arena_zalloc(a, sizeof(int) * (size_t)(n + 1));
+	oldest = arena_zalloc(a, sizeof(int64_t) * (size_t)(n + 1));
+	if ((rc = load_counts(db, a, ids, m, n, sent, oldest)) != RK_OK) {
+		*why = db_errmsg(db);
+		return (rc);
+	}
+	gov_default_rules(&rules);
+	rules.per_24h[GOV_SMS] = var_sms_per_day;
+	rules.per_24h[GOV_EMAIL] = var_email_per_day;
+	rules.from_hour[GOV_SMS] = var_sms_from_hour;
+	rules.until_hour[GOV_SMS] = var_sms_until_hour;
+	for (int i = 0; i < n; i++) {
+		/* a customer's earlier messages in this batch count too */
+		for (int k = i - 1; k >= 0 && strcmp(m[k].customer, m[i].customer) ==
+		    0; k--)
+			if (m[k].fate == M_SENT) {
+				sent[i] = sent[k];
+				oldest[i] = oldest[k];
+				break;
+			}
+		handle_one(a, &rules, &m[i], &sent[i], &oldest[i], now);
+		counts[m[i].fate == M_SENT ? 0 : m[i].fate == M_DEFER ||
+		    m[i].fate == M_PAUSED ? 1 : m[i].fate == M_NEXT ? 2 : 3]++;
+	}
+	if ((rc = record_fates(db, a, m, n)) != RK_OK) {
+		*why = db_errmsg(db);
+		return (rc);
+	}
+	log_debug("DELIVER-BATCH", "job %lld: %d sent, %d later, %d to the next "
+	    "channel, %d failed or retried", (long long)job->id, counts[0],
+	    counts[1], counts[2], counts[3]);
+	return (RK_OK);
+}

@@ -1,0 +1,40 @@
+/*
+ * main.c - rekindle-deliver --channel sms|zns|push: one channel's delivery
+ * pool worker (queue "deliver-<channel>").
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "channel.h"
+#include "deliver.h"
+
+int
+main(int argc, char **argv)
+{
+	static struct worker_spec spec = {
+		.name = "rekindle-deliver",
+		.cfg = deliver_cfg,
+		.post_init = deliver_init,
+		.handle = deliver_handle,
+	};
+	int out = 1;
+
+	/* --channel NAME is this program's own; the rest are the usual
+	 * options. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--channel") == 0 && i + 1 < argc) {
+			deliver_channel = channel_of_name(argv[++i]);
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	if (deliver_channel != CHANNEL_SMS && deliver_channel != CHANNEL_ZNS &&
+	    deliver_channel != CHANNEL_PUSH) {
+		fprintf(stderr, "usage: rekindle-deliver --channel sms|zns|push "
+		    "[options]\n");
+		return (2);
+	}
+	spec.queue = channel_queue(deliver_channel);
+	return (worker_main(out, argv, &spec));
+}
