@@ -10,7 +10,7 @@
 
 static const char *const var_name[TV_N] = {"name", "offer", "partner",
     "expiry", "code", "link"};
-const int tmpl_var_max[TV_N] = {40, 60, 40, 10, 20, 48};
+const int tmpl_var_max[TV_N] = {40, 60, 40, 10, 20, 64};
 
 /* The longest value each placeholder can take, in the costliest
  * characters for an SMS (names and titles in Vietnamese force UCS-2). */

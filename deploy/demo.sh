@@ -11,8 +11,9 @@
 #  4. creates offers (a Tiki voucher pool, Shopee, a travel cashback, a
 #     fallback) and a dormant-customer campaign with a 10 % control group,
 #     launches it over the campaigner pool, and prints who got which offer
-#     and why anyone was left out (delivery arrives with issue 4's next
-#     steps).
+#     and why anyone was left out;
+#  5. delivers it: ZNS and SMS pools send to the provider doubles on
+#     loopback, and it prints what the providers received.
 # Stops everything at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,9 @@ bin=$root/build/bin
 "$bin/rekindle-local" --state "$state" --listen "127.0.0.1:$port" --profilers 2 \
   >"$state/rekindle.log" 2>&1 &
 launcher=$!
+extra=()
 cleanup() {
+  for p in "${extra[@]}"; do kill "$p" 2>/dev/null || true; done
   kill -INT "$launcher" 2>/dev/null && wait "$launcher" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -120,22 +123,26 @@ echo
 echo "=================================================="
 echo "== offers and a dormant-customer campaign (rekindlectl call: JSON over gRPC)"
 from=$(date -u -d '-1 hour' +%FT%TZ) until=$(date -u -d '+30 days' +%FT%TZ)
-offer() {
+offer() {   # ID, offer fields, SMS text
   "$bin/rekindlectl" call OfferService/CreateOffer "{\"request_id\": \"demo-$1\",
     \"offer\": {\"offer_id\": \"$1\", $2, \"valid_from\": \"$from\",
     \"valid_until\": \"$until\", \"landing_url\": \"https://bank.example/uu-dai\",
     \"amount\": {\"amount_minor\": 100000, \"currency\": \"VND\"},
-    \"templates\": [{\"channel\": \"CHANNEL_SMS\",
-      \"body\": \"{name} oi, {partner} tang ban {offer}, ma {code}, HSD {expiry}: {link}\"},
-     {\"channel\": \"CHANNEL_EMAIL\", \"subject\": \"{name}, quà từ {partner} đang chờ bạn\",
-      \"body\": \"Chào {name},\\n{offer} – mã {code}, hết hạn {expiry}.\\n{link}\"}]}}" >/dev/null
+    \"templates\": [{\"channel\": \"CHANNEL_SMS\", \"body\": \"$3\"},
+     {\"channel\": \"CHANNEL_ZNS\", \"provider_template_id\": \"231456\"},
+     {\"channel\": \"CHANNEL_EMAIL\", \"subject\": \"{name}, quà của bạn đang chờ\",
+      \"body\": \"Chào {name},\\n{offer}, hết hạn {expiry}.\\n{link}\"}]}}" >/dev/null
 }
-offer TIKI-100K '"title": "Voucher Tiki 100.000đ", "kind": "OFFER_KIND_VOUCHER", "partner_id": "TIKI", "quantity_cap": 200'
+offer TIKI-100K '"title": "Voucher Tiki 100.000đ", "kind": "OFFER_KIND_VOUCHER", "partner_id": "TIKI", "quantity_cap": 200' \
+  '{name} oi, {partner} tang ban {offer}, ma {code}, HSD {expiry}: {link}'
 "$bin/rekindlectl" call OfferService/AddVoucherCodes "{\"request_id\": \"demo-codes\",
   \"offer_id\": \"TIKI-100K\", \"codes\": [$(seq -f '"TK%05g"' 1 300 | paste -sd,)]}"
-offer SHOPEE-50K '"title": "Shopee giảm 50.000đ", "kind": "OFFER_KIND_FIXED_AMOUNT", "partner_id": "SHOPEE", "budget": {"amount_minor": 20000000, "currency": "VND"}'
-offer FLY-5PCT '"title": "Hoàn 5% vé máy bay", "kind": "OFFER_KIND_CASHBACK_PERCENT", "category": "travel", "cashback_percent": 5'
-offer WELCOME-BACK '"title": "Quà chào mừng trở lại", "kind": "OFFER_KIND_FIXED_AMOUNT", "fallback": true'
+offer SHOPEE-50K '"title": "Shopee giảm 50.000đ", "kind": "OFFER_KIND_FIXED_AMOUNT", "partner_id": "SHOPEE", "budget": {"amount_minor": 20000000, "currency": "VND"}' \
+  '{name} oi, {partner} tang ban {offer}, HSD {expiry}: {link}'
+offer FLY-5PCT '"title": "Hoàn 5% vé máy bay", "kind": "OFFER_KIND_CASHBACK_PERCENT", "category": "travel", "cashback_percent": 5' \
+  '{name} oi, {offer} khi dat ve truoc {expiry}: {link}'
+offer WELCOME-BACK '"title": "Quà chào mừng trở lại", "kind": "OFFER_KIND_FIXED_AMOUNT", "fallback": true' \
+  '{name} oi, ngan hang gui ban {offer}, HSD {expiry}: {link}'
 "$bin/rekindlectl" call CampaignService/CreateCampaign '{"request_id": "demo-campaign",
   "campaign": {"campaign_id": "WAKE-2025-07", "name": "Đánh thức khách hàng ngủ đông",
     "audience": {"states": ["LIFECYCLE_STATE_DORMANT"], "min_dormant_days": 90},
@@ -162,6 +169,43 @@ echo "First messages queued, by channel (1 email, 2 SMS, 3 ZNS, 4 push):"
 psql -F ' | ' -c "SELECT channel, count(*) FROM rekindle.messages
   WHERE campaign_id = 'WAKE-2025-07' GROUP BY 1 ORDER BY 1"
 echo
+echo
+echo "== delivery: ZNS and SMS pools (rekindle-deliver) to the provider doubles (rkdouble)"
+"$bin/rkdouble" --port-file "$state/double.port" >"$state/double.log" 2>&1 & extra+=($!)
+for _ in $(seq 1 50); do [ -s "$state/double.port" ] && break; sleep 0.1; done
+dport=$(cat "$state/double.port")
+for ch in zns sms; do
+  case $ch in zns) path=/zns/message/template ;; sms) path=/sms/send ;; esac
+  "$bin/rekindle-deliver" --channel "$ch" -o "provider_url=http://127.0.0.1:$dport$path" \
+    -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
+    -o "zns_refresh_url=http://127.0.0.1:$dport/zns/oa/access_token" \
+    -o sms_api_key=demo -o sms_secret_key=demo -o sms_brandname=REKINDLE \
+    -o tracking_secret=demo-secret -o poll_interval_ms=200 \
+    >"$state/deliver-$ch.log" 2>&1 & extra+=($!)
+done
+for _ in $(seq 1 300); do
+  [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'WAKE-2025-07'
+        AND state = 'queued' AND not_before <= now()")" = 0 ] && break
+  sleep 0.2
+done
+echo "Messages by channel and state (SMS waits outside 07:00-22:00 Vietnam time):"
+psql -F ' | ' -c "SELECT CASE channel WHEN 1 THEN 'email' WHEN 2 THEN 'sms' WHEN 3 THEN 'zns'
+    ELSE 'push' END, state, coalesce(reason, ''), count(*) FROM rekindle.messages
+  WHERE campaign_id = 'WAKE-2025-07' GROUP BY 1, 2, 3 ORDER BY 1, 2"
+echo
+echo "What the providers received (the doubles' last messages):"
+/usr/bin/python3 - "$dport" <<'PY'
+import json, sys, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+get = lambda path: json.load(urllib.request.urlopen(base + path, timeout=10))
+for m in get("/_messages/zns")[-3:]:
+    print("  ZNS  phone %s  template %s  data %s" % (
+        m["phone"], m["template_id"], json.dumps(m["template_data"], ensure_ascii=False)))
+for m in get("/_messages/sms")[-3:]:
+    print("  SMS  %s  %s" % (m["Phones"][0], m["Content"]))
+print("Provider doubles' counts:", json.dumps(get("/_stats")))
+PY
+echo
 echo "Funnel so far (GetCampaignStats):"
 "$bin/rekindlectl" call CampaignService/GetCampaignStats '{"campaign_id": "WAKE-2025-07"}'
-echo "(delivery to the providers, reminders and tickets arrive with the next steps)"
+echo "(reminders, engagement and tickets arrive with the next issue)"

@@ -128,7 +128,7 @@ class DeliverTest(unittest.TestCase):
         self.assertTrue(want_sms)
         for body in self.get("/_messages/sms"):
             self.assertTrue(body["Content"].startswith("[QC] "), body["Content"])
-            self.assertIn("https://r.rekindle.invalid/t/", body["Content"])
+            self.assertRegex(body["Content"], r"https://rk.invalid/t/[0-9]+\.[0-9a-f]{16}$")
         stats_api = rk.call(K, "GetCampaignStats", rk.msg(
             "rekindle.v1.GetCampaignStatsRequest", campaign_id="D1"))
         self.assertEqual(stats_api.sent, total())

@@ -38,7 +38,7 @@ class LaunchTest(unittest.TestCase):
                               source="call-centre",
                               time=rk.msg("google.protobuf.Timestamp",
                                           seconds=int(time.time()) - 60))
-                       for ch in (EMAIL, SMS, PUSH)]) for cid in NO_CONSENT]))
+                       for ch in (EMAIL, SMS, ZNS, PUSH)]) for cid in NO_CONSENT]))
         r = rk.ctl("profiles", "run", "--as-of", AS_OF)
         assert "done: ok" in r.stdout, r.stdout + r.stderr
         # The Do-Not-Call registry lists some dormant customers' numbers
@@ -181,16 +181,18 @@ class LaunchTest(unittest.TestCase):
         self.assertEqual(rk.db.sql("SELECT quantity_used || ',' || budget_used_minor FROM "
                                    "rekindle.offers WHERE offer_id = 'SHOPEE-C'"), "7,700000")
         # One first message per treatment customer, on the first channel of
-        # push, ZNS, SMS, email with consent and an address: no push tokens
-        # and no ZNS consent, so SMS - or email for numbers on the
-        # Do-Not-Call list.
+        # push, ZNS, SMS, email with consent and an address: no push tokens,
+        # so ZNS for Zalo users (who also agreed to ZNS), else SMS - or
+        # email for numbers on the Do-Not-Call list.
         msgs = dict(line.split("|") for line in rk.db.sql(
             "SELECT customer_id, channel FROM rekindle.messages WHERE campaign_id = 'WAKE' "
             "AND step = 0").splitlines())
         self.assertEqual(set(msgs), set(treat))
+        zalo = set(rk.db.sql("SELECT id FROM rekindle.customers WHERE zalo_available"
+                             ).splitlines())
         for c, ch in msgs.items():
-            self.assertEqual(int(ch), EMAIL if c in self.dnc else SMS, c)
-        self.assertTrue(self.dnc & set(msgs))
+            self.assertEqual(int(ch), ZNS if c in zalo else EMAIL if c in self.dnc else SMS, c)
+        self.assertTrue(self.dnc & set(msgs) - zalo)
         self.assertEqual(rk.db.sql("SELECT state FROM rekindle.campaigns WHERE "
                                    "campaign_id = 'WAKE'"), "3")
         stats = rk.call(K, "GetCampaignStats", rk.msg("rekindle.v1.GetCampaignStatsRequest",

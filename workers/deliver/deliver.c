@@ -64,7 +64,7 @@ const struct cfg_entry deliver_cfg[] = {
 	    "Zalo OA token refresh endpoint"},
 	{"fcm_access_token", CFG_STR, "", &var_fcm_access_token, 0, 0,
 	    CFG_SECRET, "FCM OAuth2 bearer token"},
-	{"tracking_url", CFG_STR, "https://r.rekindle.invalid/t/",
+	{"tracking_url", CFG_STR, "https://rk.invalid/t/",
 	    &var_tracking_url, 0, 0, 0, "base of the personal links"},
 	{"tracking_secret", CFG_STR, "", &var_tracking_secret, 0, 0, CFG_SECRET,
 	    "HMAC key of the personal links"},
@@ -109,6 +109,11 @@ deliver_init(struct worker *w, db_conn *db)
 		log_fatal("CONFIG-INVALID", "provider_url is required");
 	if (*var_tracking_secret == '\0')
 		log_fatal("CONFIG-INVALID", "tracking_secret is required");
+	/* A personal link is never cut: base, up to 20 digits, ".", 16 hex. */
+	if (strlen(var_tracking_url) + 37 > (size_t)tmpl_var_max[TV_LINK])
+		log_fatal("CONFIG-INVALID", "tracking_url is longer than %d "
+		    "characters: links would not fit {link}",
+		    tmpl_var_max[TV_LINK] - 37);
 	http_init(var_provider_timeout_ms);
 	return (RK_OK);
 }
