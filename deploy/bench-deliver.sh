@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench-deliver.sh - delivery throughput, messages per second of one
-# channel pool (rekindle-deliver --channel sms, one process) to the SMS
+# channel pool (rekindle-deliver --channel sms, POOL processes) to the SMS
 # gateway double on loopback (tools/rkdouble), target >= 10,000; the
-# pool's and the double's resident memory.
-# Usage: deploy/bench-deliver.sh [CUSTOMERS]   (default 100,000)
+# pool processes' and the double's resident memory.
+# Usage: deploy/bench-deliver.sh [CUSTOMERS] [POOL]   (default 100,000, 4)
 customers=${1:-100000}
+pool_size=${2:-4}
 . "$(dirname "$0")/bench-lib.sh"
 
 echo "== $customers customers (rkgen), profiled, one campaign to all over SMS"
@@ -34,19 +35,24 @@ n=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH'"
 
 "$bin/rkdouble" --port-file "$work/double.port" >"$work/double.log" 2>&1 & pids+=($!); dbl=$!
 while [ ! -s "$work/double.port" ]; do sleep 0.1; done
-echo "== delivering $n messages with one SMS pool process"
+echo "== delivering $n messages with an SMS pool of $pool_size processes"
 t0=$(now)
-"$bin/rekindle-deliver" --channel sms -o "provider_url=http://127.0.0.1:$(cat "$work/double.port")/sms/send" \
-  -o sms_api_key=bench -o sms_secret_key=bench -o sms_brandname=BENCH \
-  -o tracking_secret=bench -o poll_interval_ms=100 -o worker_batch=4 \
-  -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 >"$work/deliver.log" 2>&1 & pids+=($!); pool=$!
+pool=()
+for _ in $(seq 1 "$pool_size"); do
+  "$bin/rekindle-deliver" --channel sms -o "provider_url=http://127.0.0.1:$(cat "$work/double.port")/sms/send" \
+    -o sms_api_key=bench -o sms_secret_key=bench -o sms_brandname=BENCH \
+    -o tracking_secret=bench -o poll_interval_ms=100 -o worker_batch=1 \
+    -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 >>"$work/deliver.log" 2>&1 & pids+=($!); pool+=($!)
+done
 peak=0 dpeak=0
 while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH' AND state = 'queued'")" != 0 ]; do
-  r=$(ps -o rss= -p "$pool" | tr -d ' '); [ "${r:-0}" -gt "$peak" ] && peak=$r
+  for p in "${pool[@]}"; do
+    r=$(ps -o rss= -p "$p" | tr -d ' '); [ "${r:-0}" -gt "$peak" ] && peak=$r
+  done
   r=$(ps -o rss= -p "$dbl" | tr -d ' '); [ "${r:-0}" -gt "$dpeak" ] && dpeak=$r
   sleep 0.2
 done
 t1=$(now)
 secs=$(echo "$t1 - $t0" | bc -l)
-printf 'delivery: %s messages in %.2f s = %.0f messages/s (target >= 10,000); pool RSS %.1f MB, double RSS %.1f MB\n' \
+printf 'delivery: %s messages in %.2f s = %.0f messages/s (target >= 10,000); largest pool process RSS %.1f MB, double RSS %.1f MB\n' \
   "$n" "$secs" "$(echo "$n / $secs" | bc -l)" "$(echo "$peak / 1024" | bc -l)" "$(echo "$dpeak / 1024" | bc -l)"

@@ -363,20 +363,24 @@ load_batch(db_conn *db, arena *a, const char *ids, struct msg **out, int *n)
 /* Advertising contacts of the batch's customers on this channel in the
  * last 24 hours: count and oldest, by customer (sorted like the batch). */
 static rk_err
-load_counts(db_conn *db, arena *a, const char *ids, struct msg *m, int n,
-    int *sent, int64_t *oldest)
+load_counts(db_conn *db, arena *a, struct msg *m, int n, int *sent,
+    int64_t *oldest)
 {
-	const char *p[2] = {ids, arena_printf(a, "%d", deliver_channel)};
+	const char **cust = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+	const char *p[2];
 	db_res *r;
 	rk_err rc;
 	int rows, j;
 
+	for (int i = 0; i < n; i++)
+		cust[i] = m[i].customer;
+	p[0] = db_text_array(a, cust, (size_t)n);
+	p[1] = arena_printf(a, "%d", deliver_channel);
 	rc = db_exec(db, "SELECT s.customer_id, count(*), "
 	    "(extract(epoch from min(s.sent_at)) * 1e6)::int8 FROM messages s "
-	    "WHERE s.customer_id IN (SELECT customer_id FROM messages WHERE "
-	    " id = ANY ($1::bigint[])) AND s.channel = $2 AND s.state = 'sent' "
-	    " AND s.sent_at > now() - interval '24 hours' "
-	    "GROUP BY 1 ORDER BY 1", 2, p, &r);
+	    "WHERE s.customer_id = ANY ($1::text[]) AND s.channel = $2 AND "
+	    " s.state = 'sent' AND s.sent_at > now() - interval '24 hours' "
+	    "GROUP BY 1", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	rows = db_res_nrows(r);
@@ -488,8 +492,27 @@ follow_up(db_conn *db, arena *a, const char *queue, const int64_t *ids,
 static rk_err
 record_fates(db_conn *db, arena *a, struct msg *m, int n)
 {
+	const char **ids = arena_alloc(a, sizeof(char *) * (size_t)(n + 1)),
+	    **pids = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+	size_t nsent = 0;
 	rk_err rc = RK_OK;
 
+	/* The sent ones, the common case, in one statement. */
+	for (int i = 0; i < n; i++)
+		if (m[i].fate == M_SENT) {
+			ids[nsent] = arena_printf(a, "%lld", (long long)m[i].id);
+			pids[nsent++] = m[i].provider_id;
+		}
+	if (nsent > 0) {
+		const char *p[2] = {db_text_array(a, ids, nsent),
+		    db_text_array(a, pids, nsent)};
+
+		rc = db_execp(db, "deliver_sent", "UPDATE messages m SET "
+		    "state = 'sent', sent_at = now(), attempts = m.attempts + 1, "
+		    "provider_message_id = s.pid, reason = NULL, last_error = NULL "
+		    "FROM unnest($1::bigint[], $2::text[]) s(id, pid) "
+		    "WHERE m.id = s.id", 2, p, NULL);
+	}
 	for (int i = 0; rc == RK_OK && i < n; i++) {
 		const char *p[6];
 		int next = 0, idx = 0;
@@ -498,11 +521,6 @@ record_fates(db_conn *db, arena *a, struct msg *m, int n)
 		p[1] = m[i].reason;
 		switch (m[i].fate) {
 		case M_SENT:
-			p[1] = m[i].provider_id;
-			rc = db_execp(db, "deliver_sent", "UPDATE messages SET "
-			    "state = 'sent', sent_at = now(), attempts = attempts + 1, "
-			    "provider_message_id = $2, reason = NULL, last_error = NULL "
-			    "WHERE id = $1", 2, p, NULL);
 			break;
 		case M_PAUSED:
 			m[i].not_before_us = clock_now_us() + 60 * INT64_C(1000000);
@@ -584,7 +602,7 @@ deliver_handle(struct worker *w, db_conn *db, const struct job *job,
 	}
 	sent = arena_zalloc(a, sizeof(int) * (size_t)(n + 1));
 	oldest = arena_zalloc(a, sizeof(int64_t) * (size_t)(n + 1));
-	if ((rc = load_counts(db, a, ids, m, n, sent, oldest)) != RK_OK) {
+	if ((rc = load_counts(db, a, m, n, sent, oldest)) != RK_OK) {
 		*why = db_errmsg(db);
 		return (rc);
 	}
