@@ -3,9 +3,9 @@
 # channel pool (rekindle-deliver --channel sms, POOL processes) to the SMS
 # gateway double on loopback (tools/rkdouble), target >= 10,000; the
 # pool processes' and the double's resident memory.
-# Usage: deploy/bench-deliver.sh [CUSTOMERS] [POOL]   (default 100,000, 4)
+# Usage: deploy/bench-deliver.sh [CUSTOMERS] [POOL]   (default 100,000, 2)
 customers=${1:-100000}
-pool_size=${2:-4}
+pool_size=${2:-2}
 . "$(dirname "$0")/bench-lib.sh"
 
 echo "== $customers customers (rkgen), profiled, one campaign to all over SMS"

@@ -2,7 +2,7 @@
 ZNS and SMS pools (rekindle-deliver) to the provider doubles (rkdouble),
 through the contact governor, with one idempotency key per message; a
 customer without Zalo falls back to SMS; a pool killed with SIGKILL
-mid-campaign loses nothing and sends nothing twice."""
+mid-campaign of some 20,000 messages loses nothing and sends nothing twice."""
 import json, os, signal, subprocess, time, unittest, urllib.request
 
 from harness import BIN, Rekindle, wait_until
@@ -26,7 +26,7 @@ class DeliverTest(unittest.TestCase):
         wait_until(port, 10, "double")
         cls.base = "http://127.0.0.1:%s" % port()
         out = os.path.join(rk.tmp, "gen")
-        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "600", "--seed", "5",
+        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "20000", "--seed", "5",
                         "--as-of", AS_OF, "--days", "730", "--out", out],
                        check=True, capture_output=True)
         for f in ("customers.csv", "transactions.csv"):
@@ -94,7 +94,11 @@ class DeliverTest(unittest.TestCase):
                                              campaign_id="D1"))
         total = lambda: int(rk.db.sql("SELECT count(*) FROM rekindle.messages "
                                       "WHERE campaign_id = 'D1'") or 0)
-        wait_until(lambda: total() > 0, 60, "launch")
+        try:
+            wait_until(lambda: total() > 0, 60, "launch")
+        except AssertionError:
+            print([l for l in rk.logs().splitlines() if "campaigner" in l][-8:])
+            raise
         wait_until(lambda: self.get("/_stats")["zns"]["accepted"] > 5, 60, "first sends")
         os.kill(self.pools["zns"].p.pid, signal.SIGKILL)
         left = int(rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE campaign_id = "

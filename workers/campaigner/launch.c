@@ -75,9 +75,7 @@ static const char cand_sql[] =
     " ORDER BY category, ord) co ON co.category = p.top_category "
     "LEFT JOIN (SELECT offer_id FROM launch_offers WHERE is_fallback) fb "
     " ON true "
-    "LEFT JOIN (SELECT customer_id, array_agg(channel) AS chans "
-    " FROM customer_consents WHERE purpose = 1 AND granted "
-    " GROUP BY customer_id) cs ON cs.customer_id = p.customer_id "
+    "LEFT JOIN launch_consent cs ON cs.customer_id = p.customer_id "
     "LEFT JOIN do_not_call dnc ON dnc.phone_e164 = cu.phone_e164 "
     "LEFT JOIN LATERAL (SELECT o.idx, o.ch "
     " FROM unnest(k.channel_order) WITH ORDINALITY o(ch, idx) "
@@ -126,8 +124,15 @@ static const char offers_sql[] =
     " AND now() < o.valid_until";
 
 static const char *const steps[][2] = {
-	/* Sorts and hashes over the whole audience, in memory. */
+	/* Sorts and hashes over the whole audience, in memory; and set-wise
+	 * joins whatever the statistics say (fresh data has none yet, and a
+	 * nested loop over a million profiles never ends). */
 	{"setting work memory", "SET LOCAL work_mem = '256MB'"},
+	{"preferring set joins", "SET LOCAL enable_nestloop = off"},
+	{"gathering consents", "CREATE TEMP TABLE launch_consent ON COMMIT DROP "
+	    "AS SELECT customer_id, array_agg(channel) AS chans "
+	    "FROM customer_consents WHERE purpose = 1 AND granted "
+	    "GROUP BY customer_id"},
 	{"locking the offers", "SELECT 1 FROM offers o, campaigns k "
 	    "WHERE k.campaign_id = $1 AND (o.offer_id = ANY (k.offer_ids) OR "
 	    "o.offer_id = k.fallback_offer_id) ORDER BY o.offer_id "
