@@ -342,8 +342,19 @@ db_array_split(arena *a, const char *text, size_t *n)
 	}
 	p++;
 	while (*p != '\0' && *p != '}') {
-		char *item = arena_alloc(a, len + 1), *q = item;
+		size_t span = 0;
+		char *item, *q;
 
+		/* This item's bytes in the text bound its length. */
+		if (*p == '"') {
+			for (const char *e = p + 1; *e != '\0' && *e != '"'; e++) {
+				if (*e == '\\' && e[1] != '\0')
+					e++;
+				span++;
+			}
+		} else
+			span = strcspn(p, ",}");
+		item = q = arena_alloc(a, span + 1);
 		if (*p == '"') {
 			for (p++; *p != '\0' && *p != '"'; p++) {
 				if (*p == '\\' && p[1] != '\0')
