@@ -897,17 +897,7 @@ static rk_err
 get_operation(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
 {
-	const Rekindle__V1__GetOperationRequest *r = (const void *)req;
-	Rekindle__V1__Operation *op;
-	const char *id;
-	rk_err rc;
-
-	if ((id = operation_id(r->name, OP_PREFIX)) == NULL)
-		return (rpc_bad_field(c, "name", "expected \"" OP_PREFIX
-		    "<number>\""));
-	if ((rc = load_launch(c, id, &op)) == RK_OK)
-		*resp = &op->base;
-	return (rc);
+	return (operation_get(c, req, resp, OP_PREFIX, load_launch));
 }
 
 /* The funnel so far: members by status, messages by state. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "operation.h"
+#include "rekindle/v1/profile.pb-c.h"
 
 Rekindle__V1__Operation *
 operation_new(arena *a, const char *prefix, const char *id,
@@ -38,4 +39,21 @@ operation_id(const char *name, const char *prefix)
 	if (digits == 0 || digits > 20 || name[n + digits] != '\0')
 		return (NULL);
 	return (name + n);
+}
+
+rk_err
+operation_get(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, const char *prefix, operation_load_fn load)
+{
+	const Rekindle__V1__GetOperationRequest *r = (const void *)req;
+	Rekindle__V1__Operation *op;
+	const char *id;
+	rk_err rc;
+
+	if ((id = operation_id(r->name, prefix)) == NULL)
+		return (rpc_bad_field(c, "name", "expected \"%s<number>\"",
+		    prefix));
+	if ((rc = load(c, id, &op)) == RK_OK)
+		*resp = &op->base;
+	return (rc);
 }
