@@ -74,3 +74,20 @@ xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return (p);
 }
+
+FILE *
+xmemstream(char **buf, size_t *size)
+{
+	FILE *f = open_memstream(buf, size);
+
+	if (f == NULL)
+		oom(BUFSIZ);
+	return (f);
+}
+
+void
+xmemstream_close(FILE *f)
+{
+	if (fclose(f) != 0)
+		oom(BUFSIZ);
+}

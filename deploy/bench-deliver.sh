@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# bench-deliver.sh - delivery throughput, messages per second of one
-# channel pool (rekindle-deliver --channel sms, POOL processes) to the SMS
-# gateway double on loopback (tools/rkdouble), target >= 10,000; the
-# pool processes' and the double's resident memory.
-# Usage: deploy/bench-deliver.sh [CUSTOMERS] [POOL]   (default 100,000, 2)
+# bench-deliver.sh - delivery throughput, messages per second of each
+# channel pool (rekindle-deliver --channel CH, POOL processes) to the
+# provider doubles on loopback (tools/rkdouble: the eSMS-style gateway,
+# Zalo ZNS, FCM HTTP v1, the SMTP relay), target >= 10,000; the pool
+# processes' and the double's resident memory. One campaign per channel
+# over every customer, delivered one channel at a time.
+# Usage: deploy/bench-deliver.sh [CUSTOMERS] [POOL] [CHANNELS]
+#        (default 100,000, 2, "sms zns push email")
 customers=${1:-100000}
 pool_size=${2:-2}
+channels=${3:-sms zns push email}
 . "$(dirname "$0")/bench-lib.sh"
 
-echo "== $customers customers (rkgen), profiled, one campaign to all over SMS"
+echo "== $customers customers (rkgen), profiled; each has a phone on Zalo, the app and e-mail"
 "$bin/rkgen" --customers "$customers" --seed 3 --format copy --out "$work/gen"
-psql -c "INSERT INTO rekindle.customers (id, time_zone, phone_e164)
+psql -c "INSERT INTO rekindle.customers (id, time_zone, phone_e164, zalo_available,
+         push_token, email)
          SELECT 'S' || lpad(g::text, 8, '0'), 'Asia/Ho_Chi_Minh',
-                '+8490' || lpad(g::text, 7, '0') FROM generate_series(0, $customers - 1) g"
+                '+8490' || lpad(g::text, 7, '0'), true, 'bench-device-' || g,
+                'kh' || g || '@example.com' FROM generate_series(0, $customers - 1) g"
 psql -c "INSERT INTO rekindle.customer_consents (customer_id, channel, purpose, granted,
-         granted_at, source) SELECT id, 2, 1, true, now(), 'bench' FROM rekindle.customers"
+         granted_at, source) SELECT id, ch, 1, true, now(), 'bench'
+         FROM rekindle.customers, generate_series(1, 4) ch"
 psql -c "\\copy rekindle.transactions (txn_id, customer_id, occurred_at, amount_minor, currency, mcc, merchant_id, merchant_name, channel) FROM '$work/gen/transactions.copy'"
 psql -c "VACUUM ANALYZE"
 "$bin/rekindle-profiler" >"$work/profiler.log" 2>&1 & pids+=($!); prof=$!
@@ -24,35 +31,56 @@ kill "$prof"
   \"title\": \"Quà chào mừng trở lại\", \"kind\": \"OFFER_KIND_FIXED_AMOUNT\", \"fallback\": true,
   \"amount\": {\"amount_minor\": 50000, \"currency\": \"VND\"},
   \"valid_from\": \"$(date -u -d '-1 day' +%FT%TZ)\", \"valid_until\": \"$(date -u -d '+30 days' +%FT%TZ)\",
-  \"landing_url\": \"https://bank.example/uu-dai\", \"templates\": [{\"channel\": \"CHANNEL_SMS\",
-  \"body\": \"{name} oi, ngan hang gui ban {offer}, HSD {expiry}: {link}\"}]}}" >/dev/null
-"$bin/rekindlectl" call CampaignService/CreateCampaign '{"campaign": {"campaign_id": "BENCH",
-  "name": "All", "fallback_offer_id": "ALL", "channel_order": ["CHANNEL_SMS"]}}' >/dev/null
+  \"landing_url\": \"https://bank.example/uu-dai\", \"templates\": [
+  {\"channel\": \"CHANNEL_SMS\", \"body\": \"{name} oi, ngan hang gui ban {offer}, HSD {expiry}: {link}\"},
+  {\"channel\": \"CHANNEL_ZNS\", \"provider_template_id\": \"231456\"},
+  {\"channel\": \"CHANNEL_PUSH\", \"subject\": \"Quà cho {name}\", \"body\": \"{offer}, HSD {expiry}\"},
+  {\"channel\": \"CHANNEL_EMAIL\", \"subject\": \"{name}, {offer} đang chờ bạn\",
+   \"body\": \"Chào {name},\\n{offer} dành riêng cho bạn đến {expiry}.\\nXem ngay: {link}\"}]}}" >/dev/null
 "$bin/rekindle-campaigner" >"$work/campaigner.log" 2>&1 & pids+=($!)
-"$bin/rekindlectl" call CampaignService/LaunchCampaign '{"campaign_id": "BENCH"}' >/dev/null
-while ! grep -q "CAMPAIGN-LAUNCHED" "$work/campaigner.log"; do sleep 0.2; done
-n=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH'")
-
-"$bin/rkdouble" --port-file "$work/double.port" >"$work/double.log" 2>&1 & pids+=($!); dbl=$!
+"$bin/rkdouble" --port-file "$work/double.port" --smtp-port-file "$work/double.smtp" \
+  >"$work/double.log" 2>&1 & pids+=($!); dbl=$!
 while [ ! -s "$work/double.port" ]; do sleep 0.1; done
-echo "== delivering $n messages with an SMS pool of $pool_size processes"
-t0=$(now)
-pool=()
-for _ in $(seq 1 "$pool_size"); do
-  "$bin/rekindle-deliver" --channel sms -o "provider_url=http://127.0.0.1:$(cat "$work/double.port")/sms/send" \
-    -o sms_api_key=bench -o sms_secret_key=bench -o sms_brandname=BENCH \
-    -o tracking_secret=bench -o poll_interval_ms=100 -o worker_batch=1 \
-    -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 >>"$work/deliver.log" 2>&1 & pids+=($!); pool+=($!)
-done
-peak=0 dpeak=0
-while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH' AND state = 'queued'")" != 0 ]; do
-  for p in "${pool[@]}"; do
-    r=$(ps -o rss= -p "$p" | tr -d ' '); [ "${r:-0}" -gt "$peak" ] && peak=$r
+http=http://127.0.0.1:$(cat "$work/double.port")
+
+for ch in $channels; do
+  CH=$(echo "$ch" | tr a-z A-Z)
+  case $ch in
+    sms) provider=$http/sms/send ;;
+    zns) provider=$http/zns/message/template ;;
+    push) provider=$http/fcm/v1/projects/bench/messages:send ;;
+    email) provider=smtp://127.0.0.1:$(cat "$work/double.smtp") ;;
+    *) echo "unknown channel $ch" >&2; exit 2 ;;
+  esac
+  "$bin/rekindlectl" call CampaignService/CreateCampaign "{\"campaign\": {\"campaign_id\": \"BENCH-$CH\",
+    \"name\": \"All\", \"fallback_offer_id\": \"ALL\", \"channel_order\": [\"CHANNEL_$CH\"]}}" >/dev/null
+  "$bin/rekindlectl" call CampaignService/LaunchCampaign "{\"campaign_id\": \"BENCH-$CH\"}" >/dev/null
+  while [ "$(grep -c "CAMPAIGN-LAUNCHED" "$work/campaigner.log")" -lt "$(echo "$channels" | tr ' ' '\n' | grep -n "^$ch\$" | cut -d: -f1)" ]; do sleep 0.2; done
+  n=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-$CH'")
+  echo "== $ch: delivering $n messages with a pool of $pool_size processes"
+  t0=$(now)
+  pool=()
+  for _ in $(seq 1 "$pool_size"); do
+    "$bin/rekindle-deliver" --channel "$ch" -o "provider_url=$provider" \
+      -o sms_api_key=bench -o sms_secret_key=bench -o sms_brandname=BENCH \
+      -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
+      -o "zns_refresh_url=$http/zns/oa/access_token" -o fcm_access_token=bench \
+      -o email_from=uudai@bank.example -o tracking_secret=bench -o poll_interval_ms=100 \
+      -o worker_batch=1 -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 \
+      -o email_per_day=0 >>"$work/deliver-$ch.log" 2>&1 & pids+=($!); pool+=($!)
   done
-  r=$(ps -o rss= -p "$dbl" | tr -d ' '); [ "${r:-0}" -gt "$dpeak" ] && dpeak=$r
-  sleep 0.2
+  peak=0 dpeak=0
+  while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-$CH' AND state = 'queued'")" != 0 ]; do
+    for p in "${pool[@]}"; do
+      r=$(ps -o rss= -p "$p" | tr -d ' '); [ "${r:-0}" -gt "$peak" ] && peak=$r
+    done
+    r=$(ps -o rss= -p "$dbl" | tr -d ' '); [ "${r:-0}" -gt "$dpeak" ] && dpeak=$r
+    sleep 0.2
+  done
+  t1=$(now)
+  kill "${pool[@]}"; wait "${pool[@]}" 2>/dev/null || true
+  secs=$(echo "$t1 - $t0" | bc -l)
+  sent=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-$CH' AND state = 'sent'")
+  printf 'delivery %s: %s of %s messages sent in %.2f s = %.0f messages/s (target >= 10,000); largest pool process RSS %.1f MB, double RSS %.1f MB\n' \
+    "$ch" "$sent" "$n" "$secs" "$(echo "$sent / $secs" | bc -l)" "$(echo "$peak / 1024" | bc -l)" "$(echo "$dpeak / 1024" | bc -l)"
 done
-t1=$(now)
-secs=$(echo "$t1 - $t0" | bc -l)
-printf 'delivery: %s messages in %.2f s = %.0f messages/s (target >= 10,000); largest pool process RSS %.1f MB, double RSS %.1f MB\n' \
-  "$n" "$secs" "$(echo "$n / $secs" | bc -l)" "$(echo "$peak / 1024" | bc -l)" "$(echo "$dpeak / 1024" | bc -l)"

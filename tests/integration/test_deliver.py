@@ -2,14 +2,17 @@
 ZNS and SMS pools (rekindle-deliver) to the provider doubles (rkdouble),
 through the contact governor, with one idempotency key per message; a
 customer without Zalo falls back to SMS; a pool killed with SIGKILL
-mid-campaign of some 20,000 messages loses nothing and sends nothing twice."""
-import json, os, signal, subprocess, time, unittest, urllib.request
+mid-campaign of some 20,000 messages loses nothing and sends nothing twice.
+Push goes over FCM HTTP v1 and falls back to e-mail over SMTP: proper MIME
+messages, read back with Python's own e-mail parser."""
+import email, email.policy, json, os, re, signal, subprocess, time, unittest
+import urllib.request
 
 from harness import BIN, Rekindle, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
-SMS, ZNS = 2, 3
+EMAIL, SMS, ZNS, PUSH = 1, 2, 3, 4
 
 
 class DeliverTest(unittest.TestCase):
@@ -17,7 +20,8 @@ class DeliverTest(unittest.TestCase):
     def setUpClass(cls):
         cls.rk = rk = Rekindle(profilers=1, campaigners=1)
         pf = os.path.join(rk.tmp, "double.port")
-        cls.double = rk.start("rkdouble", ["--port-file", pf])
+        spf = os.path.join(rk.tmp, "double.smtp-port")
+        cls.double = rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
         def port():
             if not os.path.exists(pf):
                 return ""
@@ -25,6 +29,8 @@ class DeliverTest(unittest.TestCase):
                 return fh.read().strip()
         wait_until(port, 10, "double")
         cls.base = "http://127.0.0.1:%s" % port()
+        with open(spf) as fh:
+            cls.smtp = "smtp://127.0.0.1:%s" % fh.read().strip()
         out = os.path.join(rk.tmp, "gen")
         subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "20000", "--seed", "5",
                         "--as-of", AS_OF, "--days", "730", "--out", out],
@@ -59,9 +65,12 @@ class DeliverTest(unittest.TestCase):
 
     @classmethod
     def pool(cls, ch):
-        url = {"zns": "/zns/message/template", "sms": "/sms/send"}[ch]
+        url = {"zns": cls.base + "/zns/message/template", "sms": cls.base + "/sms/send",
+               "push": cls.base + "/fcm/v1/projects/bank-vn/messages:send",
+               "email": cls.smtp}[ch]
         return cls.rk.start("rekindle-deliver", [
-            "--channel", ch, "-o", "provider_url=" + cls.base + url,
+            "--channel", ch, "-o", "provider_url=" + url, "-o", "fcm_access_token=fcm-t",
+            "-o", "email_from=uudai@bank.example",
             "-o", "zns_access_token=zns-token-1", "-o", "zns_refresh_token=zns-refresh-1",
             "-o", "zns_refresh_url=" + cls.base + "/zns/oa/access_token",
             "-o", "sms_api_key=k", "-o", "sms_secret_key=s", "-o", "sms_brandname=BANK",
@@ -136,6 +145,105 @@ class DeliverTest(unittest.TestCase):
         stats_api = rk.call(K, "GetCampaignStats", rk.msg(
             "rekindle.v1.GetCampaignStatsRequest", campaign_id="D1"))
         self.assertEqual(stats_api.sent, total())
+
+    def test_push_falls_back_to_email_over_smtp(self):
+        rk = self.rk
+        for ch in ("push", "email"):
+            if ch not in self.pools:
+                self.pools[ch] = self.pool(ch)
+        # Some customers have the bank's app; a few e-mail addresses bounce.
+        rk.db.sql("UPDATE rekindle.customers SET push_token = 'device-' || id "
+                  "WHERE id IN (SELECT customer_id FROM rekindle.customer_profiles "
+                  "WHERE state = 'dormant' ORDER BY customer_id LIMIT 150)")
+        bounce = rk.db.sql("SELECT id || '|' || email FROM rekindle.customers c JOIN "
+                           "rekindle.customer_profiles p ON p.customer_id = c.id WHERE "
+                           "p.state = 'dormant' AND c.push_token IS NULL ORDER BY id DESC LIMIT 4"
+                           ).splitlines()
+        self.post("/_email/bounce", {"addresses": [b.split("|")[1] for b in bounce]})
+        # Transient failures on both: 451s from the relay, a 429 from FCM.
+        self.post("/_faults", {"channel": "email", "http_500": 3})
+        self.post("/_faults", {"channel": "fcm", "http_429": 1, "retry_after": 1})
+        now = int(time.time())
+        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+        rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
+            "rekindle.v1.Offer", offer_id="APP", title="Hoàn tiền 10% Tiki", kind=3,
+            fallback=True, amount=rk.msg("rekindle.v1.Money", amount_minor=50000,
+                                         currency="VND"),
+            valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
+            landing_url="https://bank.example/uu-dai", templates=[
+                rk.msg("rekindle.v1.MessageTemplate", channel=PUSH, subject="Quà cho {name}",
+                       body="{offer} - đến {expiry}"),
+                rk.msg("rekindle.v1.MessageTemplate", channel=EMAIL,
+                       subject="{name}, ưu đãi {offer} đang chờ bạn",
+                       body="Chào {name},\n{offer} dành riêng cho bạn đến {expiry}.\n"
+                            "Xem ngay: {link}")])))
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                campaign=rk.msg("rekindle.v1.Campaign", campaign_id="D2", name="Ứng dụng",
+                                fallback_offer_id="APP", channel_order=[PUSH, EMAIL],
+                                audience=rk.msg("rekindle.v1.AudienceRule", states=[4]))))
+        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                             campaign_id="D2"))
+        total = lambda: int(rk.db.sql("SELECT count(*) FROM rekindle.messages "
+                                      "WHERE campaign_id = 'D2'") or 0)
+        wait_until(lambda: total() > 0, 60, "launch")
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
+                                     "campaign_id = 'D2' AND state = 'queued'") == "0",
+                   120, "every message handled")
+        rows = [l.split("|") for l in rk.db.sql(
+            "SELECT m.customer_id, m.channel, m.state, coalesce(m.reason, ''), "
+            "c.push_token IS NOT NULL FROM rekindle.messages m JOIN rekindle.customers c "
+            "ON c.id = m.customer_id WHERE campaign_id = 'D2'").splitlines()]
+        bounced = {b.split("|")[0] for b in bounce}
+        for cid, ch, state, reason, app in rows:
+            if app == "t":
+                self.assertEqual((ch, state), (str(PUSH), "sent"), cid)
+            elif cid in bounced:
+                self.assertEqual((ch, state), (str(EMAIL), "failed"), cid)
+                self.assertIn("mailbox unavailable (550)", reason)
+            else:
+                self.assertEqual((ch, state), (str(EMAIL), "sent"), cid)
+        self.assertTrue(bounced & {r[0] for r in rows})
+        push = {k["key"]: k["count"] for k in self.get("/_keys/fcm")}
+        mail = {k["key"]: k["count"] for k in self.get("/_keys/email")}
+        self.assertEqual({k for k in push if k.startswith("D2:")},
+                         {"D2:%s:0:push" % r[0] for r in rows if r[4] == "t"})
+        self.assertEqual(set(mail), {"D2:%s:0:email" % r[0] for r in rows
+                                     if r[4] == "f" and r[0] not in bounced})
+        stats = self.get("/_stats")
+        self.assertEqual(stats["email"]["accepted"], len(mail))
+        self.assertEqual(stats["email"]["rejected"], len(bounced & {r[0] for r in rows}))
+        retried = rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE campaign_id = "
+                            "'D2' AND state = 'sent' AND attempts > 1")
+        self.assertGreaterEqual(int(retried), 4)    # three 451s and one 429
+        # FCM: data values are strings, the key and the personal link in data.
+        for b in self.get("/_messages/fcm"):
+            d = b["message"]["data"]
+            if d["tracking_id"].startswith("D2:"):
+                self.assertTrue(b["message"]["notification"]["title"].startswith("Quà cho "))
+                self.assertRegex(d["link"], r"^https://rk.invalid/t/[0-9]+\.[0-9a-f]{16}$")
+        # E-mail: a MIME message any mail reader takes.
+        got = self.get("/_messages/email")
+        self.assertTrue(got)
+        for rec in got:
+            msg = email.message_from_string(rec["message"], policy=email.policy.default)
+            self.assertEqual(rec["from"], "uudai@bank.example")
+            self.assertIn("ưu đãi Hoàn tiền 10% Tiki đang chờ bạn", msg["Subject"])
+            self.assertEqual(msg["To"].addresses[0].addr_spec, rec["to"])
+            self.assertRegex(msg["Message-ID"], r"^<rk\.[0-9]+\.0@bank\.example>$")
+            self.assertEqual(msg["X-Rekindle-Key"].split(":")[0], "D2")
+            self.assertRegex(msg["List-Unsubscribe"],
+                             r"^<https://rk.invalid/t/[0-9]+\.[0-9a-f]{16}/unsubscribe>$")
+            self.assertEqual(msg["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
+            self.assertEqual(msg.get_content_type(), "multipart/alternative")
+            text = msg.get_body(("plain",)).get_content()
+            html = msg.get_body(("html",)).get_content()
+            self.assertIn("dành riêng cho bạn", text)
+            link = re.search(r"https://rk.invalid/t/[0-9]+\.[0-9a-f]{16}", text).group(0)
+            self.assertIn('<a href="%s">' % link, html)
+            self.assertIn('<img src="%s/open.gif"' % link, html)
+        print("\nD2: %d push, %d e-mail, %d bounced; doubles: fcm %s, email %s" % (
+            sum(r[4] == "t" for r in rows), len(mail), len(bounced & {r[0] for r in rows}),
+            stats["fcm"], stats["email"]))
 
 
 if __name__ == "__main__":

@@ -199,6 +199,58 @@ class LaunchTest(unittest.TestCase):
                                                       campaign_id="WAKE"))
         self.assertEqual((stats.audience, stats.control), (len(treat) + control, control))
 
+    def test_rule_conditions_running_campaigns_and_cooldown(self):
+        rk = self.rk
+        rule = dict(states=[3, 4, 5], min_dormant_days=30, max_dormant_days=500,
+                    min_churn_risk=0.2, max_churn_risk=0.98, min_past_spend_minor=2000000,
+                    segments=["At risk", "Hibernating", "Lost", "About to sleep",
+                              "Cannot lose them", "Needs attention"],
+                    categories=["travel", "groceries"], partner_ids=["TIKI"])
+        # The rule, computed here from the profiles.
+        want = set()
+        for line in rk.db.sql(
+                "SELECT customer_id, state, days_since_last, coalesce(churn_risk, 0), "
+                "total_spend_minor, segment, coalesce(top_category, ''), "
+                "coalesce(top_partner, '') FROM rekindle.customer_profiles "
+                "WHERE txn_count > 0").splitlines():
+            cid, state, days, risk, spend, seg, cat, partner = line.split("|")
+            if (state in ("at_risk", "dormant", "lost") and 30 <= int(days) <= 500
+                    and 0.2 <= float(risk) <= 0.98 and int(spend) >= 2000000
+                    and seg in rule["segments"]
+                    and (cat in rule["categories"] or partner in rule["partner_ids"])):
+                want.add(cid)
+        self.assertGreater(len(want), 20)
+        aud = lambda **kw: rk.msg("rekindle.v1.AudienceRule", **dict(rule, **kw))
+        self.campaign("RULE-1", audience=aud(), holdout_percent=0, channel_order=[SMS, EMAIL])
+        self.launch("RULE-1")
+        first = self.members("RULE-1")
+        self.assertEqual(set(first), want)
+        reached = {c for c, m in first.items() if m[0] == "treatment"}
+        self.assertTrue(reached)
+        # Already in a running campaign: excluded, with that reason.
+        self.campaign("RULE-2", audience=aud(exclude_in_running_campaign=True),
+                      holdout_percent=0, channel_order=[SMS, EMAIL])
+        self.launch("RULE-2")
+        second = self.members("RULE-2")
+        self.assertEqual(set(second), want)
+        for c, m in second.items():
+            if c in reached:
+                self.assertEqual(m[:2], ["excluded", "in_running_campaign"], c)
+        # Contacted within the cool-down: some first messages went out.
+        sent = sorted(reached)[:10]
+        rk.db.sql("UPDATE rekindle.messages SET state = 'sent', sent_at = now() - "
+                  "interval '3 days' WHERE campaign_id = 'RULE-1' AND customer_id IN (%s)"
+                  % ",".join("'%s'" % c for c in sent))
+        self.campaign("RULE-3", audience=aud(cooldown_days=7), holdout_percent=0,
+                      channel_order=[SMS, EMAIL])
+        self.launch("RULE-3")
+        third = self.members("RULE-3")
+        self.assertEqual({c for c, m in third.items() if m[1] == "cooldown"}, set(sent))
+        self.campaign("RULE-4", audience=aud(cooldown_days=2), holdout_percent=0,
+                      channel_order=[SMS, EMAIL])
+        self.launch("RULE-4")
+        self.assertFalse({c for c, m in self.members("RULE-4").items() if m[1] == "cooldown"})
+
     def test_parallel_launches_never_overspend(self):
         rk = self.rk
         now = int(time.time())

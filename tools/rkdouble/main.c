@@ -15,15 +15,24 @@
  *					FCM HTTP v1 (data values must be
  *					strings; data.tracking_id is the key)
  *
+ * and an SMTP relay (smtp.h) that takes advertising e-mail: a message must
+ * have Subject, Message-ID, MIME-Version, List-Unsubscribe and
+ * X-Rekindle-Key (the idempotency key) headers; a recipient on the bounce
+ * list answers 550. Faults on channel "email": 451 for "http_500", 421
+ * and a closed connection for "http_429", stalls before the reply.
+ *
  * and records every accepted request's idempotency key, so a duplicate
  * send shows. Control endpoints: GET /_stats, GET /_keys/CHANNEL,
  * GET /_messages/CHANNEL (the last bodies), POST /_faults (a number of
  * HTTP 500s, 429s with Retry-After, or stalls - slow replies to requests
  * that are then accepted - on a channel), POST
- * /_zns/no_account (phones without Zalo), POST /_zns/expire_token.
+ * /_zns/no_account (phones without Zalo), POST /_zns/expire_token, POST
+ * /_email/bounce (addresses that answer 550).
  *
- *	rkdouble [--listen PORT] [--port-file FILE]
+ *	rkdouble [--listen PORT] [--port-file FILE] [--smtp-listen PORT]
+ *	    [--smtp-port-file FILE]
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -33,14 +42,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "keyset.h"
 #include "mem.h"
+#include "smtp.h"
 
-enum chan { CH_SMS, CH_ZNS, CH_FCM, NCH };
-static const char *const chan_name[NCH] = {"sms", "zns", "fcm"};
+enum chan { CH_SMS, CH_ZNS, CH_FCM, CH_EMAIL, NCH };
+static const char *const chan_name[NCH] = {"sms", "zns", "fcm", "email"};
 
 #define KEEP_BODIES 50
 #define MAX_BODY (1 << 20)
@@ -58,7 +69,7 @@ static struct {
 	struct faults fault[NCH];
 	char *bodies[NCH][KEEP_BODIES];
 	long nbodies[NCH];
-	keyset *no_zalo;
+	keyset *no_zalo, *bounce;
 	char zns_token[64], zns_refresh[64];
 	bool zns_expired;
 	int token_gen;
@@ -312,6 +323,19 @@ fcm_send(struct MHD_Connection *c, json_t *req, const char *body,
 	return (reply(c, MHD_HTTP_OK, json_pack("{s:s}", "name", name), 0));
 }
 
+/* A kept e-mail, "from\nto\nmessage", as {from, to, message}. */
+static json_t *
+mail_json(const char *raw)
+{
+	const char *to = strchr(raw, '\n'), *msg = to ? strchr(to + 1, '\n') :
+	    NULL;
+
+	if (msg == NULL)
+		return (NULL);
+	return (json_pack("{s:s%,s:s%,s:s}", "from", raw, (size_t)(to - raw),
+	    "to", to + 1, (size_t)(msg - to - 1), "message", msg + 1));
+}
+
 static void
 add_key(void *ctx, const char *key, unsigned count)
 {
@@ -361,7 +385,8 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 		pthread_mutex_lock(&st.mu);
 		for (long i = st.nbodies[ch] > KEEP_BODIES ? st.nbodies[ch] -
 		    KEEP_BODIES : 0; i < st.nbodies[ch]; i++) {
-			json_t *b = json_loads(st.bodies[ch][i % KEEP_BODIES], 0,
+			const char *raw = st.bodies[ch][i % KEEP_BODIES];
+			json_t *b = ch == CH_EMAIL ? mail_json(raw) : json_loads(raw, 0,
 			    NULL);
 
 			json_array_append_new(out, b ? b : json_null());
@@ -394,6 +419,13 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 		json_array_foreach(json_object_get(req, "phones"), i, p)
 			if (json_is_string(p))
 				(void)keyset_add(st.no_zalo, json_string_value(p));
+	} else if (strcmp(url, "/_email/bounce") == 0) {
+		size_t i;
+		json_t *p;
+
+		json_array_foreach(json_object_get(req, "addresses"), i, p)
+			if (json_is_string(p))
+				(void)keyset_add(st.bounce, json_string_value(p));
 	} else if (strcmp(url, "/_zns/expire_token") == 0) {
 		st.zns_expired = true;
 	} else {
@@ -490,6 +522,104 @@ done(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+static int
+mail_rcpt(const char *addr, char *reply, size_t cap)
+{
+	unsigned bounced;
+
+	pthread_mutex_lock(&st.mu);
+	if ((bounced = keyset_count(st.bounce, addr)) > 0)
+		st.rejected[CH_EMAIL]++;
+	pthread_mutex_unlock(&st.mu);
+	if (bounced == 0)
+		return (0);
+	snprintf(reply, cap, "5.1.1 no such mailbox here");
+	return (550);
+}
+
+/* The value of header name in the header section of msg, copied into out
+ * (cap bytes, unfolded lines are enough here); false if absent. */
+static bool
+header(const char *msg, size_t len, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = msg; p < msg + len && !(p[0] == '\r' &&
+	    p[1] == '\n');) {
+		const char *eol = strstr(p, "\r\n");
+
+		if (eol == NULL)
+			return (false);
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, cap, "%.*s", (int)(eol - v), v);
+			return (true);
+		}
+		p = eol + 2;
+	}
+	return (false);
+}
+
+static void
+mail_message(const char *from, const char *rcpt, const char *data,
+    size_t len, char *reply, size_t cap)
+{
+	char key[256], v[256];
+	int retry_after = 0;
+	unsigned code;
+	char *text;
+	bool dup;
+
+	if ((code = fault_due(CH_EMAIL, &retry_after)) != 0) {
+		snprintf(reply, cap, code == MHD_HTTP_TOO_MANY_REQUESTS ?
+		    "421 4.7.0 too many messages, try again later" :
+		    "451 4.3.0 injected fault, try again later");
+		return;
+	}
+	if (!header(data, len, "X-Rekindle-Key", key, sizeof(key)) ||
+	    !header(data, len, "Message-ID", v, sizeof(v)) ||
+	    !header(data, len, "Subject", v, sizeof(v)) ||
+	    !header(data, len, "List-Unsubscribe", v, sizeof(v)) ||
+	    !header(data, len, "MIME-Version", v, sizeof(v))) {
+		pthread_mutex_lock(&st.mu);
+		st.rejected[CH_EMAIL]++;
+		pthread_mutex_unlock(&st.mu);
+		snprintf(reply, cap, "554 5.6.0 Subject, Message-ID, MIME-Version, "
+		    "List-Unsubscribe and X-Rekindle-Key are required");
+		return;
+	}
+	/* kept raw, "from\nto\nmessage"; made JSON only when asked for */
+	text = xasprintf("%s\n%s\n%.*s", from, rcpt, (int)len, data);
+	pthread_mutex_lock(&st.mu);
+	dup = record(CH_EMAIL, key, text);
+	pthread_mutex_unlock(&st.mu);
+	free(text);
+	/* a relay takes a repeat too; the double counts it as a duplicate */
+	snprintf(reply, cap, "250 2.0.0 %s %s", dup ? "accepted again" :
+	    "queued as", key);
+}
+
+/* Writes port to file (if not NULL), atomically by rename. */
+static bool
+write_port(const char *file, unsigned port)
+{
+	char tmp[4096];
+	FILE *fp;
+
+	if (file == NULL)
+		return (true);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	if ((fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%u\n", port) < 0 ||
+	    fclose(fp) != 0 || rename(tmp, file) != 0) {
+		fprintf(stderr, "rkdouble: cannot write %s\n", file);
+		return (false);
+	}
+	return (true);
+}
+
 static void
 on_signal(int sig)
 {
@@ -503,9 +633,13 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"port-file", required_argument, NULL, 'p'},
+		{"smtp-listen", required_argument, NULL, 's'},
+		{"smtp-port-file", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *port_file = NULL;
+	static const struct smtp_hooks hooks = {mail_rcpt, mail_message};
+	const char *port_file = NULL, *smtp_port_file = NULL;
+	int smtp_port = 0;
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
 	int port = 0, opt;
@@ -515,15 +649,21 @@ main(int argc, char **argv)
 			port = atoi(optarg);
 		else if (opt == 'p')
 			port_file = optarg;
+		else if (opt == 's')
+			smtp_port = atoi(optarg);
+		else if (opt == 'f')
+			smtp_port_file = optarg;
 		else {
 			fprintf(stderr, "usage: rkdouble [--listen PORT] "
-			    "[--port-file FILE]\n");
+			    "[--port-file FILE] [--smtp-listen PORT] "
+			    "[--smtp-port-file FILE]\n");
 			return (2);
 		}
 	}
 	for (int i = 0; i < NCH; i++)
 		st.keys[i] = keyset_new();
 	st.no_zalo = keyset_new();
+	st.bounce = keyset_new();
 	st.zns_quota_left = ZNS_DAILY_QUOTA;
 	new_token();
 	signal(SIGTERM, on_signal);
@@ -537,19 +677,18 @@ main(int argc, char **argv)
 		return (1);
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	if (port_file != NULL) {
-		FILE *fp = fopen(port_file, "w");
-
-		if (fp == NULL) {
-			fprintf(stderr, "rkdouble: cannot write %s\n", port_file);
-			return (1);
-		}
-		fprintf(fp, "%u\n", (unsigned)info->port);
-		fclose(fp);
+	if ((smtp_port = smtp_serve(smtp_port, &hooks)) < 0) {
+		fprintf(stderr, "rkdouble: cannot listen for SMTP: %s\n",
+		    strerror(errno));
+		return (1);
 	}
-	fprintf(stderr, "rkdouble: listening on 127.0.0.1:%u; ZNS token %s, "
-	    "refresh token %s\n", (unsigned)info->port, st.zns_token,
-	    st.zns_refresh);
+	/* the SMTP port first: the HTTP port file says "ready" */
+	if (!write_port(smtp_port_file, smtp_port) ||
+	    !write_port(port_file, info->port))
+		return (1);
+	fprintf(stderr, "rkdouble: HTTP on 127.0.0.1:%u, SMTP on 127.0.0.1:%d; "
+	    "ZNS token %s, refresh token %s\n", (unsigned)info->port, smtp_port,
+	    st.zns_token, st.zns_refresh);
 	while (!stop)
 		pause();
 	MHD_stop_daemon(d);
@@ -559,5 +698,6 @@ main(int argc, char **argv)
 			free(st.bodies[i][k]);
 	}
 	keyset_free(st.no_zalo);
+	keyset_free(st.bounce);
 	return (0);
 }

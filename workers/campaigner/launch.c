@@ -5,20 +5,10 @@
  * round trips.
  *
  * RULES
- *	Audience: lifecycle states, dormant-days and churn-risk ranges,
- *	lifetime spend, segments; affinity matches when the customer's top
- *	category or top partner is one of those listed (either list empty
- *	and the other too: everyone). Exclusions, the first that applies:
- *	no_consent (no marketing consent on any channel of the plan),
- *	do_not_call (reachable only by SMS, and on the list), no_channel (no
- *	address for any consented channel), in_running_campaign, cooldown.
- *	Control: md5(campaign_id:customer_id), first 32 bits, modulo 10,000,
- *	below holdout_percent x 100 - the same split whoever computes it.
- *	Offer: the first of the campaign's offers for the customer's top
- *	partner, else for the top category, else the fallback. Each offer
- *	goes to at most min(quantity left, budget left / amount, free codes)
- *	customers, highest churn risk first; the rest get the fallback while
- *	it lasts, then nothing (no_offer).
+ *	The audience, its exclusions, control split and first-choice offers:
+ *	audience.h. Each offer goes to at most min(quantity left, budget
+ *	left / amount, free codes) customers, highest churn risk first; the
+ *	rest get the fallback while it lasts, then nothing (no_offer).
  *
  * CONCURRENCY
  *	The launch row, the campaign and every offer used are locked (FOR
@@ -31,76 +21,13 @@
 
 #include <stdlib.h>
 
+#include "audience.h"
 #include "channel.h"
 #include "clock.h"
 #include "jobq.h"
 #include "launch.h"
 #include "log.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
-
-static const char cand_sql[] =
-    "CREATE TEMP TABLE launch_cand ON COMMIT DROP AS "
-    "SELECT p.customer_id, coalesce(p.churn_risk, 0) AS risk, p.top_partner, "
-    " p.top_category, ch.idx AS ch_idx, ch.ch AS channel, "
-    " CASE WHEN cs.chans IS NULL OR NOT cs.chans && k.channel_order "
-    "  THEN 'no_consent' "
-    "  WHEN ch.idx IS NULL AND dnc.phone_e164 IS NOT NULL THEN 'do_not_call' "
-    "  WHEN ch.idx IS NULL THEN 'no_channel' "
-    "  WHEN k.aud_exclude_running AND EXISTS (SELECT 1 FROM campaign_members m "
-    "   JOIN campaigns c2 ON c2.campaign_id = m.campaign_id "
-    "   WHERE m.customer_id = p.customer_id AND m.status <> 'excluded' "
-    "   AND c2.state IN (2, 3, 4) AND c2.campaign_id <> k.campaign_id) "
-    "  THEN 'in_running_campaign' "
-    "  WHEN k.aud_cooldown_days > 0 AND EXISTS (SELECT 1 FROM messages m "
-    "   WHERE m.customer_id = p.customer_id AND m.state = 'sent' AND "
-    "   m.sent_at > now() - k.aud_cooldown_days * interval '1 day') "
-    "  THEN 'cooldown' END AS reason, "
-    " ('x' || substr(md5(k.campaign_id || ':' || p.customer_id), 1, 8))"
-    "  ::bit(32)::bigint % 10000 < round(k.holdout_percent * 100) "
-    "  AS control, "
-    /* First choice: partner, then category, then the fallback. */
-    " coalesce(po.offer_id, co.offer_id, fb.offer_id) AS offer_id, "
-    " CASE WHEN po.offer_id IS NOT NULL THEN 'partner' "
-    "  WHEN co.offer_id IS NOT NULL THEN 'category' "
-    "  WHEN fb.offer_id IS NOT NULL THEN 'fallback' END AS basis, "
-    " NULL::text AS code, false AS overflow "
-    "FROM campaigns k "
-    "JOIN customer_profiles p ON true "
-    "JOIN customers cu ON cu.id = p.customer_id "
-    "LEFT JOIN (SELECT DISTINCT ON (partner_id) partner_id, offer_id "
-    " FROM launch_offers WHERE partner_id IS NOT NULL AND ord > 0 "
-    " ORDER BY partner_id, ord) po ON po.partner_id = p.top_partner "
-    "LEFT JOIN (SELECT DISTINCT ON (category) category, offer_id "
-    " FROM launch_offers WHERE category IS NOT NULL AND ord > 0 "
-    " ORDER BY category, ord) co ON co.category = p.top_category "
-    "LEFT JOIN (SELECT offer_id FROM launch_offers WHERE is_fallback) fb "
-    " ON true "
-    "LEFT JOIN launch_consent cs ON cs.customer_id = p.customer_id "
-    "LEFT JOIN do_not_call dnc ON dnc.phone_e164 = cu.phone_e164 "
-    "LEFT JOIN LATERAL (SELECT o.idx, o.ch "
-    " FROM unnest(k.channel_order) WITH ORDINALITY o(ch, idx) "
-    " WHERE o.ch = ANY (cs.chans) AND CASE o.ch "
-    "  WHEN 1 THEN cu.email IS NOT NULL "
-    "  WHEN 2 THEN cu.phone_e164 IS NOT NULL AND dnc.phone_e164 IS NULL "
-    "  WHEN 3 THEN cu.zalo_available AND cu.phone_e164 IS NOT NULL "
-    "  ELSE cu.push_token IS NOT NULL END "
-    " ORDER BY o.idx LIMIT 1) ch ON true "
-    "WHERE k.campaign_id = $1 AND p.txn_count > 0 "
-    " AND (cardinality(k.aud_states) = 0 OR p.state = ANY (ARRAY("
-    "  SELECT (ARRAY['new', 'active', 'at_risk', 'dormant', 'lost'])[s] "
-    "  FROM unnest(k.aud_states) s))) "
-    " AND p.days_since_last >= k.aud_min_dormant_days "
-    " AND (k.aud_max_dormant_days = 0 OR "
-    "  p.days_since_last <= k.aud_max_dormant_days) "
-    " AND coalesce(p.churn_risk, 0) >= k.aud_min_churn_risk "
-    " AND (k.aud_max_churn_risk = 0 OR "
-    "  coalesce(p.churn_risk, 0) <= k.aud_max_churn_risk) "
-    " AND p.total_spend_minor >= k.aud_min_past_spend "
-    " AND (cardinality(k.aud_segments) = 0 OR p.segment = ANY (k.aud_segments)) "
-    " AND ((cardinality(k.aud_categories) = 0 AND "
-    "  cardinality(k.aud_partner_ids) = 0) OR "
-    "  p.top_category = ANY (k.aud_categories) OR "
-    "  p.top_partner = ANY (k.aud_partner_ids))";
 
 /* The campaign's offers valid now, locked, with how many customers each
  * can still take. */
@@ -138,7 +65,7 @@ static const char *const steps[][2] = {
 	    "o.offer_id = k.fallback_offer_id) ORDER BY o.offer_id "
 	    "FOR UPDATE OF o"},
 	{"counting the offers' room", offers_sql},
-	{"selecting the audience", cand_sql},
+	{"selecting the audience", NULL},	/* audience.h */
 	/* A temporary table has no statistics until asked: without them the
 	 * joins below are planned as nested loops over a million rows. */
 	{"analysing the audience", "ANALYZE launch_cand"},
@@ -255,6 +182,7 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 	char lid[24];
 	const char *p[2] = {campaign_id, lid};
 	char timing[1024];
+	struct audience_stmt aud;
 	size_t n = 0;
 	db_res *r;
 	rk_err rc;
@@ -272,11 +200,19 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 	db_res_free(r);
 	if (!running)
 		return (RK_OK);
+	if ((rc = audience_build(db, a, campaign_id, &aud)) != RK_OK) {
+		*why = "reading the audience rule";
+		return (rc);
+	}
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int64_t t0 = clock_mono_ms();
 
-		if ((rc = db_exec(db, steps[i][1], strstr(steps[i][1], "$1") ?
-		    1 : 0, p, NULL)) != RK_OK) {
+		if (steps[i][1] == NULL)
+			rc = db_exec(db, aud.sql, aud.nparams, aud.params, NULL);
+		else
+			rc = db_exec(db, steps[i][1], strstr(steps[i][1], "$1") ? 1 :
+			    0, p, NULL);
+		if (rc != RK_OK) {
 			*why = steps[i][0];
 			return (rc);
 		}

@@ -31,6 +31,7 @@
 #include "jobq.h"
 #include "log.h"
 #include "mem.h"
+#include "mime.h"
 #include "provider.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
 #include "template.h"
@@ -43,7 +44,7 @@ int deliver_channel;
 static char *var_provider_url, *var_sms_api_key, *var_sms_secret_key,
     *var_sms_brandname, *var_zns_access_token, *var_zns_refresh_token,
     *var_zns_refresh_url, *var_fcm_access_token, *var_tracking_url,
-    *var_tracking_secret;
+    *var_tracking_secret, *var_email_from, *var_email_from_name;
 static int var_provider_timeout_ms, var_sms_per_day, var_email_per_day,
     var_sms_from_hour, var_sms_until_hour;
 
@@ -64,6 +65,11 @@ const struct cfg_entry deliver_cfg[] = {
 	    "Zalo OA token refresh endpoint"},
 	{"fcm_access_token", CFG_STR, "", &var_fcm_access_token, 0, 0,
 	    CFG_SECRET, "FCM OAuth2 bearer token"},
+	{"email_from", CFG_STR, "uudai@rekindle.invalid", &var_email_from, 0, 0,
+	    0, "sender address of advertising e-mail (its domain ends every "
+	    "Message-ID)"},
+	{"email_from_name", CFG_STR, "Ưu đãi thẻ", &var_email_from_name, 0, 0,
+	    0, "sender display name of advertising e-mail (UTF-8)"},
 	{"tracking_url", CFG_STR, "https://rk.invalid/t/",
 	    &var_tracking_url, 0, 0, 0, "base of the personal links"},
 	{"tracking_secret", CFG_STR, "", &var_tracking_secret, 0, 0, CFG_SECRET,
@@ -89,7 +95,7 @@ struct msg {
 	const char *name, *phone, *email, *push_token, *zone;
 	bool zalo, consent, dnc, has_template;
 	const char *offer, *partner, *expiry, *code;
-	const char *subject, *body, *provider_template;
+	const char *subject, *body, *html_body, *provider_template;
 	const char *plan;	/* channel_order as text */
 	int campaign_state;
 	/* what became of it */
@@ -183,6 +189,42 @@ zns_refresh(void)
 	return (ok);
 }
 
+/*
+ * An e-mail: subject, text and HTML rendered, the open pixel and the
+ * unsubscribe link under the personal link, handed to the SMTP relay.
+ */
+static void
+send_email(arena *a, const struct msg *m, const char *const vals[TV_N],
+    const char *key, struct send_result *res)
+{
+	char subject[1024], text[8192], html[32768];
+	const char *domain = strchr(var_email_from, '@');
+	struct mail mail = {var_email_from_name, var_email_from, m->email,
+	    subject, text, NULL, arena_printf(a, "%s/unsubscribe",
+	    vals[TV_LINK]), arena_printf(a, "rk.%lld.%d@%s", (long long)m->id,
+	    m->step, domain ? domain + 1 : "rekindle.invalid"), key,
+	    clock_now_us()};
+	struct http_reply r;
+	char *part, *msg;
+	size_t len;
+
+	tmpl_render(m->subject, vals, false, subject, sizeof(subject));
+	tmpl_render(m->body, vals, false, text, sizeof(text));
+	if (*m->html_body)
+		tmpl_render(m->html_body, vals, true, html, sizeof(html));
+	else
+		html[0] = '\0';
+	part = mime_html(html, text, arena_printf(a, "%s/open.gif",
+	    vals[TV_LINK]));
+	mail.html = part;
+	msg = mime_compose(&mail, &len);
+	free(part);
+	http_smtp_send(var_provider_url, var_email_from, m->email, msg, len, &r);
+	provider_smtp_reply(r.status, r.body, res);
+	free(r.body);
+	free(msg);
+}
+
 /* Sends one message; fills res. */
 static void
 send_one(arena *a, struct msg *m, struct send_result *res)
@@ -238,6 +280,9 @@ send_one(arena *a, struct msg *m, struct send_result *res)
 		headers[0] = hdr;
 		break;
 	}
+	case CHANNEL_EMAIL:
+		send_email(a, m, vals, key, res);
+		return;
 	default:
 		memset(res, 0, sizeof(*res));
 		res->outcome = SEND_FAILED;
@@ -294,7 +339,8 @@ next_channel(arena *a, const struct msg *m, int *index)
 	" coalesce(pa.display_name, o.partner_id, ''), "                    \
 	" to_char(o.valid_until AT TIME ZONE cu.time_zone, 'DD/MM/YYYY'), " \
 	" coalesce(mb.voucher_code, ''), coalesce(t.subject, ''), "         \
-	" coalesce(t.body, ''), coalesce(t.provider_template_id, ''), "     \
+	" coalesce(t.body, ''), coalesce(t.html_body, ''), "                \
+	" coalesce(t.provider_template_id, ''), "                           \
 	" k.channel_order::text, k.state "                                  \
 	"FROM messages m JOIN customers cu ON cu.id = m.customer_id "       \
 	"JOIN campaign_members mb ON mb.campaign_id = m.campaign_id AND "   \
@@ -352,6 +398,7 @@ load_batch(db_conn *db, arena *a, const char *ids, struct msg **out, int *n)
 		m->code = arena_strdup(a, db_res_str(r, i, k++));
 		m->subject = arena_strdup(a, db_res_str(r, i, k++));
 		m->body = arena_strdup(a, db_res_str(r, i, k++));
+		m->html_body = arena_strdup(a, db_res_str(r, i, k++));
 		m->provider_template = arena_strdup(a, db_res_str(r, i, k++));
 		m->plan = arena_strdup(a, db_res_str(r, i, k++));
 		m->campaign_state = (int)db_res_int64(r, i, k++);

@@ -1,5 +1,6 @@
 /*
- * http.c - the libcurl easy handle, reused so connections stay open.
+ * http.c - the libcurl easy handle, reused so connections stay open
+ * (HTTP keep-alive; an SMTP session is kept for the next message).
  */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -91,4 +92,51 @@ http_post_json(const char *url, const char *const *headers, const char *body,
 		r->status = 0;
 	r->body = b.p;
 	curl_slist_free_all(h);
+}
+
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t
+on_read(char *out, size_t size, size_t n, void *ctx)
+{
+	struct upload *u = ctx;
+	size_t k = size * n < u->left ? size * n : u->left;
+
+	memcpy(out, u->p, k);
+	u->p += k;
+	u->left -= k;
+	return (k);
+}
+
+void
+http_smtp_send(const char *url, const char *from, const char *rcpt,
+    const char *msg, size_t len, struct http_reply *r)
+{
+	struct curl_slist *to = curl_slist_append(NULL, rcpt);
+	struct upload u = {msg, len};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, to);
+	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
+	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+	if (rc == CURLE_OK && r->status == 0)
+		r->status = 250;
+	if (rc != CURLE_OK)
+		r->body = xstrdup(*errbuf ? errbuf : curl_easy_strerror(rc));
+	curl_slist_free_all(to);
 }

@@ -1,7 +1,7 @@
 /*
  * http.h - one libcurl handle per delivery process (connections kept
  * alive to the provider): POST a JSON body, get status, Retry-After and
- * reply. One thread only.
+ * reply; or hand a message to an SMTP relay. One thread only.
  */
 #ifndef RK_HTTP_H
 #define RK_HTTP_H
@@ -24,5 +24,14 @@ void http_fini(void);
  */
 void http_post_json(const char *url, const char *const *headers,
     const char *body, struct http_reply *r);
+
+/*
+ * Sends the RFC 5322 message msg (len bytes, CRLF lines) over SMTP to url
+ * ("smtp://host:port", or "smtps://..."), envelope from and to rcpt.
+ * r->status is the relay's last reply code (250 accepted; 0 no reply),
+ * r->body its text when it refused, or NULL.
+ */
+void http_smtp_send(const char *url, const char *from, const char *rcpt,
+    const char *msg, size_t len, struct http_reply *r);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * main.c - rekindle-deliver --channel sms|zns|push: one channel's delivery
+ * main.c - rekindle-deliver --channel email|sms|zns|push: one channel's delivery
  * pool worker (queue "deliver-<channel>").
  */
 #include <stdio.h>
@@ -29,10 +29,9 @@ main(int argc, char **argv)
 		argv[out++] = argv[i];
 	}
 	argv[out] = NULL;
-	if (deliver_channel != CHANNEL_SMS && deliver_channel != CHANNEL_ZNS &&
-	    deliver_channel != CHANNEL_PUSH) {
-		fprintf(stderr, "usage: rekindle-deliver --channel sms|zns|push "
-		    "[options]\n");
+	if (deliver_channel < CHANNEL_EMAIL || deliver_channel > CHANNEL_PUSH) {
+		fprintf(stderr, "usage: rekindle-deliver --channel "
+		    "email|sms|zns|push [options]\n");
 		return (2);
 	}
 	spec.queue = channel_queue(deliver_channel);

@@ -207,3 +207,21 @@ provider_fcm_reply(long http, const char *retry_after, const char *body,
 		set(r, SEND_FAILED, "FCM refused the message (%ld)", http);
 	json_decref(j);
 }
+
+void
+provider_smtp_reply(long code, const char *text, struct send_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->quota_left = -1;
+	if (code == 250)
+		set(r, SEND_OK, "accepted");
+	else if (code == 0)
+		set(r, SEND_RETRY, "no reply from the mail relay");
+	else if (code >= 400 && code < 500)
+		set(r, SEND_RETRY, "mail relay busy (%ld)", code);
+	else if (code == 550 || code == 551 || code == 553)
+		set(r, SEND_NEXT_CHANNEL, "mailbox unavailable (%ld)", code);
+	else
+		set(r, SEND_FAILED, "mail relay refused the message (%ld%s%.80s)",
+		    code, text ? ": " : "", text ? text : "");
+}

@@ -14,6 +14,10 @@
  *	FCM	HTTP v1: {"message": {token, notification, data}}; data
  *		values are strings, data.tracking_id carries the key;
  *		404/UNREGISTERED means the token is gone (next channel).
+ *	email	SMTP (mime.h composes the message): 250 accepted; 4xx
+ *		(421 busy, 450/451 try later, 452 full) retried; 550/551/
+ *		553 the mailbox is not there (next channel); other 5xx
+ *		permanent. A message has one Message-ID for every attempt.
  *
  * Any provider: 429 is "retry after" (Retry-After seconds), 5xx and
  * timeouts are retried with backoff, other 4xx are permanent.
@@ -61,5 +65,7 @@ void provider_zns_reply(long http, const char *retry_after, const char *body,
     struct send_result *r);
 void provider_fcm_reply(long http, const char *retry_after, const char *body,
     struct send_result *r);
+/* code: the SMTP relay's last reply code, 0 if none; text its words. */
+void provider_smtp_reply(long code, const char *text, struct send_result *r);
 
 #endif

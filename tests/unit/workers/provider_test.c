@@ -106,12 +106,36 @@ test_reply_meanings(void **state)
 	}
 }
 
+static void
+test_smtp_reply_meanings(void **state)
+{
+	static const struct {
+		long code;
+		enum send_outcome want;
+	} c[] = {
+		{250, SEND_OK}, {0, SEND_RETRY}, {421, SEND_RETRY},
+		{451, SEND_RETRY}, {452, SEND_RETRY}, {550, SEND_NEXT_CHANNEL},
+		{553, SEND_NEXT_CHANNEL}, {554, SEND_FAILED}, {552, SEND_FAILED},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct send_result r;
+
+		provider_smtp_reply(c[i].code, c[i].code == 554 ? "5.6.0 refused" :
+		    NULL, &r);
+		assert_int_equal(r.outcome, c[i].want);
+		assert_true(r.reason[0] != '\0');
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_bodies),
 		cmocka_unit_test(test_reply_meanings),
+		cmocka_unit_test(test_smtp_reply_meanings),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,0 +1,193 @@
+/*
+ * audience.c - the audience statement, written from the campaign's row.
+ *
+ * RULES (rekindle.v1.AudienceRule)
+ *	Lifecycle states, dormant-days and churn-risk ranges (an upper
+ *	bound of 0 is none), lifetime spend, segments; affinity matches when
+ *	the customer's top category or top partner is one of those listed
+ *	(both lists empty: everyone). Exclusions, the first that applies:
+ *	no_consent (no marketing consent on any channel of the plan),
+ *	do_not_call (reachable only by SMS, and on the list), no_channel (no
+ *	address for any consented channel), in_running_campaign, cooldown.
+ *	Control: md5(campaign_id:customer_id), first 32 bits, modulo 10,000,
+ *	below holdout_percent x 100 - the same split whoever computes it.
+ *	Offer: the first of the campaign's offers for the customer's top
+ *	partner, else for the top category, else the fallback.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audience.h"
+#include "channel.h"
+
+/* What a channel needs of the customer besides consent. */
+static const char *const reach[] = {
+	[CHANNEL_EMAIL] = "cu.email IS NOT NULL",
+	[CHANNEL_SMS] = "cu.phone_e164 IS NOT NULL AND dnc.phone_e164 IS NULL",
+	[CHANNEL_ZNS] = "cu.zalo_available AND cu.phone_e164 IS NOT NULL",
+	[CHANNEL_PUSH] = "cu.push_token IS NOT NULL",
+};
+
+static const char *const state_names[] = {NULL, "new", "active", "at_risk",
+	"dormant", "lost"};
+
+/* Adds a parameter; returns its placeholder ("$3"). */
+static const char *
+param(arena *a, struct audience_stmt *s, const char *value)
+{
+	s->params[s->nparams++] = value;
+	return (arena_printf(a, "$%d", s->nparams));
+}
+
+/* The plan's first channel the customer agreed to and can be reached on,
+ * as a 1-based index, or NULL. */
+static const char *
+channel_pick(arena *a, char **plan, size_t n)
+{
+	char *e = "CASE";
+
+	for (size_t i = 0; i < n; i++) {
+		int ch = atoi(plan[i]);
+
+		if (ch >= CHANNEL_EMAIL && ch <= CHANNEL_PUSH)
+			e = arena_printf(a, "%s WHEN %d = ANY (cs.chans) AND %s THEN %zu",
+			    e, ch, reach[ch], i + 1);
+	}
+	return (arena_printf(a, "%s ELSE NULL::int END", e));
+}
+
+/* Lifecycle state numbers ("{4,5}") as a text[] of names ("{dormant,lost}"). */
+static const char *
+state_array(arena *a, const char *nums)
+{
+	size_t n;
+	char **v = db_array_split(a, nums, &n);
+	const char **names = arena_alloc(a, sizeof(char *) * (n + 1));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int st = atoi(v[i]);
+
+		if (st >= 1 && st <= 5)
+			names[k++] = state_names[st];
+	}
+	return (db_text_array(a, names, k));
+}
+
+#define RULE_SQL                                                           \
+	"SELECT channel_order::text, aud_states::text, aud_min_dormant_days, " \
+	" aud_max_dormant_days, aud_min_churn_risk, aud_max_churn_risk, "     \
+	" aud_min_past_spend, aud_segments::text, aud_categories::text, "     \
+	" aud_partner_ids::text, aud_exclude_running, aud_cooldown_days, "    \
+	" round(holdout_percent * 100)::int, "                                \
+	" cardinality(aud_states), cardinality(aud_segments), "              \
+	" cardinality(aud_categories) + cardinality(aud_partner_ids) "        \
+	"FROM campaigns WHERE campaign_id = $1"
+
+rk_err
+audience_build(db_conn *db, arena *a, const char *campaign_id,
+    struct audience_stmt *s)
+{
+	const char *p[1] = {campaign_id}, *pick, *plan, *id, *where, *reason,
+	    *joins = "";
+	char **chans;
+	size_t nch;
+	db_res *r;
+	rk_err rc;
+
+	if ((rc = db_exec(db, RULE_SQL, 1, p, &r)) != RK_OK)
+		return (rc);
+	if (db_res_nrows(r) != 1) {
+		db_res_free(r);
+		return (RK_ENOTFOUND);
+	}
+	memset(s, 0, sizeof(*s));
+	id = param(a, s, arena_strdup(a, campaign_id));
+	plan = param(a, s, arena_strdup(a, db_res_str(r, 0, 0)));
+	chans = db_array_split(a, db_res_str(r, 0, 0), &nch);
+	pick = channel_pick(a, chans, nch);
+
+	/* The rule's conditions, only those that restrict. */
+	where = "p.txn_count > 0";
+	if (db_res_int64(r, 0, 13) > 0)
+		where = arena_printf(a, "%s AND p.state = ANY (%s::text[])", where,
+		    param(a, s, state_array(a, db_res_str(r, 0, 1))));
+	if (db_res_int64(r, 0, 2) > 0)
+		where = arena_printf(a, "%s AND p.days_since_last >= %s::int", where,
+		    param(a, s, arena_strdup(a, db_res_str(r, 0, 2))));
+	if (db_res_int64(r, 0, 3) > 0)
+		where = arena_printf(a, "%s AND p.days_since_last <= %s::int", where,
+		    param(a, s, arena_strdup(a, db_res_str(r, 0, 3))));
+	if (db_res_double(r, 0, 4) > 0)
+		where = arena_printf(a, "%s AND coalesce(p.churn_risk, 0) >= "
+		    "%s::float8", where, param(a, s, arena_strdup(a,
+		    db_res_str(r, 0, 4))));
+	if (db_res_double(r, 0, 5) > 0)
+		where = arena_printf(a, "%s AND coalesce(p.churn_risk, 0) <= "
+		    "%s::float8", where, param(a, s, arena_strdup(a,
+		    db_res_str(r, 0, 5))));
+	if (db_res_int64(r, 0, 6) > 0)
+		where = arena_printf(a, "%s AND p.total_spend_minor >= %s::int8",
+		    where, param(a, s, arena_strdup(a, db_res_str(r, 0, 6))));
+	if (db_res_int64(r, 0, 14) > 0)
+		where = arena_printf(a, "%s AND p.segment = ANY (%s::text[])", where,
+		    param(a, s, arena_strdup(a, db_res_str(r, 0, 7))));
+	if (db_res_int64(r, 0, 15) > 0)
+		where = arena_printf(a, "%s AND (p.top_category = ANY (%s::text[]) "
+		    "OR p.top_partner = ANY (%s::text[]))", where, param(a, s,
+		    arena_strdup(a, db_res_str(r, 0, 8))), param(a, s,
+		    arena_strdup(a, db_res_str(r, 0, 9))));
+
+	/* The exclusions, each a set joined once. */
+	reason = arena_printf(a, "CASE WHEN cs.chans IS NULL OR NOT cs.chans && "
+	    "%1$s::smallint[] THEN 'no_consent' "
+	    "WHEN (%2$s) IS NULL AND dnc.phone_e164 IS NOT NULL "
+	    "THEN 'do_not_call' WHEN (%2$s) IS NULL THEN 'no_channel' ", plan,
+	    pick);
+	if (db_res_bool(r, 0, 10)) {
+		joins = arena_printf(a, "%s LEFT JOIN (SELECT DISTINCT m.customer_id "
+		    "FROM campaign_members m JOIN campaigns c2 ON c2.campaign_id = "
+		    "m.campaign_id WHERE m.status <> 'excluded' AND c2.state IN "
+		    "(2, 3, 4) AND c2.campaign_id <> %s) run ON run.customer_id = "
+		    "p.customer_id", joins, id);
+		reason = arena_printf(a, "%s WHEN run.customer_id IS NOT NULL THEN "
+		    "'in_running_campaign'", reason);
+	}
+	if (db_res_int64(r, 0, 11) > 0) {
+		joins = arena_printf(a, "%s LEFT JOIN (SELECT DISTINCT customer_id "
+		    "FROM messages WHERE state = 'sent' AND sent_at > now() - "
+		    "%s::int * interval '1 day') cool ON cool.customer_id = "
+		    "p.customer_id", joins, param(a, s, arena_strdup(a,
+		    db_res_str(r, 0, 11))));
+		reason = arena_printf(a, "%s WHEN cool.customer_id IS NOT NULL THEN "
+		    "'cooldown'", reason);
+	}
+	s->sql = arena_printf(a,
+	    "CREATE TEMP TABLE launch_cand ON COMMIT DROP AS "
+	    "SELECT *, (%1$s::smallint[])[ch_idx] AS channel FROM ("
+	    "SELECT p.customer_id, coalesce(p.churn_risk, 0) AS risk, "
+	    " p.top_partner, p.top_category, %2$s AS ch_idx, %3$s END AS reason, "
+	    " ('x' || substr(md5(%4$s || ':' || p.customer_id), 1, 8))"
+	    "  ::bit(32)::bigint %% 10000 < %5$s::int AS control, "
+	    " coalesce(po.offer_id, co.offer_id, fb.offer_id) AS offer_id, "
+	    " CASE WHEN po.offer_id IS NOT NULL THEN 'partner' "
+	    "  WHEN co.offer_id IS NOT NULL THEN 'category' "
+	    "  WHEN fb.offer_id IS NOT NULL THEN 'fallback' END AS basis, "
+	    " NULL::text AS code, false AS overflow "
+	    "FROM customer_profiles p JOIN customers cu ON cu.id = p.customer_id "
+	    "LEFT JOIN (SELECT DISTINCT ON (partner_id) partner_id, offer_id "
+	    " FROM launch_offers WHERE partner_id IS NOT NULL AND ord > 0 "
+	    " ORDER BY partner_id, ord) po ON po.partner_id = p.top_partner "
+	    "LEFT JOIN (SELECT DISTINCT ON (category) category, offer_id "
+	    " FROM launch_offers WHERE category IS NOT NULL AND ord > 0 "
+	    " ORDER BY category, ord) co ON co.category = p.top_category "
+	    "LEFT JOIN (SELECT offer_id FROM launch_offers WHERE is_fallback) fb "
+	    " ON true "
+	    "LEFT JOIN launch_consent cs ON cs.customer_id = p.customer_id "
+	    "LEFT JOIN do_not_call dnc ON dnc.phone_e164 = cu.phone_e164 %6$s "
+	    "WHERE %7$s) c", plan, pick, reason, id, param(a, s,
+	    arena_strdup(a, db_res_str(r, 0, 12))), joins, where);
+	db_res_free(r);
+	return (RK_OK);
+}
