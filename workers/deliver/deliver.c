@@ -18,7 +18,6 @@
  *	slot of a daily cap.
  */
 #include <jansson.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mime.h"
+#include "msgtoken.h"
 #include "provider.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
 #include "template.h"
@@ -45,7 +45,7 @@ static char *var_provider_url, *var_sms_api_key, *var_sms_secret_key,
     *var_sms_brandname, *var_zns_access_token, *var_zns_refresh_token,
     *var_zns_refresh_url, *var_fcm_access_token, *var_tracking_url,
     *var_tracking_secret, *var_email_from, *var_email_from_name;
-static int var_provider_timeout_ms, var_sms_per_day, var_email_per_day,
+static int var_provider_timeout_ms, var_provider_parallel, var_sms_per_day, var_email_per_day,
     var_sms_from_hour, var_sms_until_hour;
 
 const struct cfg_entry deliver_cfg[] = {
@@ -76,6 +76,8 @@ const struct cfg_entry deliver_cfg[] = {
 	    "HMAC key of the personal links"},
 	{"provider_timeout_ms", CFG_INT, "10000", &var_provider_timeout_ms, 100,
 	    120000, 0, "longest wait for a provider's reply"},
+	{"provider_parallel", CFG_INT, "16", &var_provider_parallel, 1, 256, 0,
+	    "requests in flight at once to the provider, per process"},
 	{"sms_per_day", CFG_INT, "3", &var_sms_per_day, 0, 100, 0,
 	    "advertising SMS per number in any 24 hours (Decree 91: 3)"},
 	{"email_per_day", CFG_INT, "3", &var_email_per_day, 0, 100, 0,
@@ -97,6 +99,7 @@ struct msg {
 	const char *offer, *partner, *expiry, *code;
 	const char *subject, *body, *html_body, *provider_template;
 	const char *plan;	/* channel_order as text */
+	char *request;		/* the provider request being sent */
 	int campaign_state;
 	/* what became of it */
 	enum { M_SENT, M_DEFER, M_RETRY, M_NEXT, M_FAILED, M_CANCELLED,
@@ -120,24 +123,18 @@ deliver_init(struct worker *w, db_conn *db)
 		log_fatal("CONFIG-INVALID", "tracking_url is longer than %d "
 		    "characters: links would not fit {link}",
 		    tmpl_var_max[TV_LINK] - 37);
-	http_init(var_provider_timeout_ms);
+	http_init(var_provider_timeout_ms, var_provider_parallel);
 	return (RK_OK);
 }
 
-/* The personal link: the message id and 16 hex digits of its HMAC. */
+/* The personal link: the base and the message's token (msgtoken.h). */
 static const char *
 link_of(arena *a, int64_t id)
 {
-	unsigned char mac[32];
-	unsigned int len = 0;
-	char msg[24];
+	char token[MSGTOKEN_MAX];
 
-	snprintf(msg, sizeof(msg), "%lld", (long long)id);
-	HMAC(EVP_sha256(), var_tracking_secret, (int)strlen(var_tracking_secret),
-	    (const unsigned char *)msg, strlen(msg), mac, &len);
-	return (arena_printf(a, "%s%s.%02x%02x%02x%02x%02x%02x%02x%02x",
-	    var_tracking_url, msg, mac[0], mac[1], mac[2], mac[3], mac[4],
-	    mac[5], mac[6], mac[7]));
+	msgtoken_make(var_tracking_secret, id, token);
+	return (arena_printf(a, "%s%s", var_tracking_url, token));
 }
 
 static bool
@@ -191,11 +188,11 @@ zns_refresh(void)
 
 /*
  * An e-mail: subject, text and HTML rendered, the open pixel and the
- * unsubscribe link under the personal link, handed to the SMTP relay.
+ * unsubscribe link under the personal link; the MIME text (new).
  */
-static void
-send_email(arena *a, const struct msg *m, const char *const vals[TV_N],
-    const char *key, struct send_result *res)
+static char *
+email_request(arena *a, const struct msg *m, const char *const vals[TV_N],
+    const char *key, size_t *len)
 {
 	char subject[1024], text[8192], html[32768];
 	const char *domain = strchr(var_email_from, '@');
@@ -204,9 +201,7 @@ send_email(arena *a, const struct msg *m, const char *const vals[TV_N],
 	    vals[TV_LINK]), arena_printf(a, "rk.%lld.%d@%s", (long long)m->id,
 	    m->step, domain ? domain + 1 : "rekindle.invalid"), key,
 	    clock_now_us()};
-	struct http_reply r;
 	char *part, *msg;
-	size_t len;
 
 	tmpl_render(m->subject, vals, false, subject, sizeof(subject));
 	tmpl_render(m->body, vals, false, text, sizeof(text));
@@ -217,27 +212,31 @@ send_email(arena *a, const struct msg *m, const char *const vals[TV_N],
 	part = mime_html(html, text, arena_printf(a, "%s/open.gif",
 	    vals[TV_LINK]));
 	mail.html = part;
-	msg = mime_compose(&mail, &len);
+	msg = mime_compose(&mail, len);
 	free(part);
-	http_smtp_send(var_provider_url, var_email_from, m->email, msg, len, &r);
-	provider_smtp_reply(r.status, r.body, res);
-	free(r.body);
-	free(msg);
+	return (msg);
 }
 
-/* Sends one message; fills res. */
+/* The ZNS header of the access token as it is now. */
+static const char *
+zns_header(arena *a)
+{
+	return (arena_printf(a, "access_token: %s", var_zns_access_token));
+}
+
+/* The provider request of one message: c set up, m->request its body. */
 static void
-send_one(arena *a, struct msg *m, struct send_result *res)
+prepare(arena *a, struct msg *m, struct http_call *c)
 {
 	const char *vals[TV_N] = {m->name, m->offer, m->partner, m->expiry,
 	    m->code, link_of(a, m->id)};
 	const char *key = arena_printf(a, "%s:%s:%d:%s", m->campaign, m->customer,
 	    m->step, channel_name(deliver_channel));
-	char text[2048], title[512], hdr[600];
-	const char *headers[2] = {NULL, NULL};
-	struct http_reply r;
-	char *body = NULL;
+	char text[2048], title[512];
+	size_t len = 0;
 
+	memset(c, 0, sizeof(*c));
+	c->url = var_provider_url;
 	switch (deliver_channel) {
 	case CHANNEL_SMS: {
 		struct sms_account acc = {var_sms_api_key, var_sms_secret_key,
@@ -246,7 +245,7 @@ send_one(arena *a, struct msg *m, struct send_result *res)
 		    TMPL_QC_PREFIX);
 
 		tmpl_render(m->body, vals, false, text + n, sizeof(text) - n);
-		body = provider_sms_request(&acc, m->phone, text, key);
+		m->request = provider_sms_request(&acc, m->phone, text, key);
 		break;
 	}
 	case CHANNEL_ZNS: {
@@ -259,12 +258,10 @@ send_one(arena *a, struct msg *m, struct send_result *res)
 			json_object_set_new(data, names[v], json_string(vals[v] ?
 			    vals[v] : ""));
 		}
-		body = provider_zns_request(m->phone, m->provider_template, data,
-		    key);
+		m->request = provider_zns_request(m->phone, m->provider_template,
+		    data, key);
 		json_decref(data);
-		snprintf(hdr, sizeof(hdr), "access_token: %s",
-		    var_zns_access_token);
-		headers[0] = hdr;
+		c->headers[0] = zns_header(a);
 		break;
 	}
 	case CHANNEL_PUSH: {
@@ -273,44 +270,43 @@ send_one(arena *a, struct msg *m, struct send_result *res)
 
 		tmpl_render(m->subject, vals, false, title, sizeof(title));
 		tmpl_render(m->body, vals, false, text, sizeof(text));
-		body = provider_fcm_request(m->push_token, title, text, data, key);
+		m->request = provider_fcm_request(m->push_token, title, text, data,
+		    key);
 		json_decref(data);
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s",
+		c->headers[0] = arena_printf(a, "Authorization: Bearer %s",
 		    var_fcm_access_token);
-		headers[0] = hdr;
 		break;
 	}
-	case CHANNEL_EMAIL:
-		send_email(a, m, vals, key, res);
-		return;
+	default:		/* CHANNEL_EMAIL */
+		m->request = email_request(a, m, vals, key, &len);
+		c->mail_from = var_email_from;
+		c->mail_rcpt = m->email;
+		break;
+	}
+	c->body = m->request;
+	c->len = len ? len : strlen(m->request);
+}
+
+/* What the provider's reply to c means. */
+static void
+interpret(const struct http_call *c, struct send_result *res)
+{
+	const struct http_reply *r = &c->reply;
+	const char *ra = *r->retry_after ? r->retry_after : NULL;
+
+	switch (deliver_channel) {
+	case CHANNEL_SMS:
+		provider_sms_reply(r->status, ra, r->body, res);
+		break;
+	case CHANNEL_ZNS:
+		provider_zns_reply(r->status, ra, r->body, res);
+		break;
+	case CHANNEL_PUSH:
+		provider_fcm_reply(r->status, ra, r->body, res);
+		break;
 	default:
-		memset(res, 0, sizeof(*res));
-		res->outcome = SEND_FAILED;
-		snprintf(res->reason, sizeof(res->reason), "channel not served");
-		return;
+		provider_smtp_reply(r->status, r->body, res);
 	}
-	for (int attempt = 0; attempt < 2; attempt++) {
-		http_post_json(var_provider_url, headers, body, &r);
-		if (deliver_channel == CHANNEL_SMS)
-			provider_sms_reply(r.status, *r.retry_after ? r.retry_after :
-			    NULL, r.body, res);
-		else if (deliver_channel == CHANNEL_ZNS)
-			provider_zns_reply(r.status, *r.retry_after ? r.retry_after :
-			    NULL, r.body, res);
-		else
-			provider_fcm_reply(r.status, *r.retry_after ? r.retry_after :
-			    NULL, r.body, res);
-		free(r.body);
-		/* An expired ZNS token: refresh it and try once more. */
-		if (res->outcome != SEND_REFRESH_TOKEN || attempt > 0 ||
-		    !zns_refresh())
-			break;
-		snprintf(hdr, sizeof(hdr), "access_token: %s",
-		    var_zns_access_token);
-	}
-	if (res->outcome == SEND_REFRESH_TOKEN)
-		res->outcome = SEND_RETRY;
-	free(body);
 }
 
 /* The next channel of the plan after the message's, 0 if none. */
@@ -445,52 +441,64 @@ load_counts(db_conn *db, arena *a, struct msg *m, int n, int *sent,
 	return (RK_OK);
 }
 
-/* Decides, and sends if the governor allows, one message. */
-static void
-handle_one(arena *a, const struct gov_rules *rules, struct msg *m, int *sent,
-    int64_t *oldest, int64_t now)
+/*
+ * Decides what to do with one message under the campaign's state, its
+ * template and the contact governor (with sent and oldest, the
+ * customer's advertising contacts in 24 hours); true if it is to be sent
+ * now, else m->fate is set.
+ */
+static bool
+decide(const struct gov_rules *rules, struct msg *m, int sent, int64_t oldest,
+    int64_t now)
 {
 	struct gov_request q = {(enum gov_channel)deliver_channel, true, now,
-	    m->zone, has_address(m), m->consent, m->dnc, *sent, *oldest};
+	    m->zone, has_address(m), m->consent, m->dnc, sent, oldest};
 	struct gov_decision d;
-	struct send_result res;
 
 	if (m->campaign_state == 4) {
 		m->fate = M_PAUSED;
-		return;
+		return (false);
 	}
 	if (m->campaign_state != 3) {
 		m->fate = M_CANCELLED;
 		snprintf(m->reason, sizeof(m->reason), "campaign not running");
-		return;
+		return (false);
 	}
 	if (!m->has_template) {
 		m->fate = M_NEXT;
 		snprintf(m->reason, sizeof(m->reason), "no %s template",
 		    channel_name(deliver_channel));
-		return;
+		return (false);
 	}
 	gov_decide(rules, &q, &d);
 	if (d.verdict == GOV_DENY) {
 		m->fate = M_NEXT;
 		snprintf(m->reason, sizeof(m->reason), "%s",
 		    gov_reason_code(d.reason));
-		return;
+		return (false);
 	}
 	if (d.verdict == GOV_DEFER) {
 		m->fate = M_DEFER;
 		m->not_before_us = d.not_before_us;
 		snprintf(m->reason, sizeof(m->reason), "%s",
 		    gov_reason_code(d.reason));
-		return;
+		return (false);
 	}
-	send_one(a, m, &res);
-	snprintf(m->reason, sizeof(m->reason), "%s", res.reason);
-	switch (res.outcome) {
+	return (true);
+}
+
+/* The message's fate from the provider's answer; a send counts against
+ * the customer's 24 hours. */
+static void
+settle(struct msg *m, const struct send_result *res, int *sent,
+    int64_t *oldest, int64_t now)
+{
+	snprintf(m->reason, sizeof(m->reason), "%s", res->reason);
+	switch (res->outcome) {
 	case SEND_OK:
 		m->fate = M_SENT;
 		snprintf(m->provider_id, sizeof(m->provider_id), "%s",
-		    res.provider_id);
+		    res->provider_id);
 		if (*sent == 0)
 			*oldest = now;
 		(*sent)++;
@@ -498,8 +506,8 @@ handle_one(arena *a, const struct gov_rules *rules, struct msg *m, int *sent,
 	case SEND_RETRY:
 	case SEND_REFRESH_TOKEN: {
 		/* exponential backoff with jitter, or what the provider asked */
-		int64_t wait = res.retry_after_s > 0 ?
-		    (int64_t)res.retry_after_s * 1000000 :
+		int64_t wait = res->retry_after_s > 0 ?
+		    (int64_t)res->retry_after_s * 1000000 :
 		    (INT64_C(1000000) << (m->attempts < 10 ? m->attempts : 10)) +
 		    (int64_t)(lrand48() % 1000000);
 
@@ -513,6 +521,40 @@ handle_one(arena *a, const struct gov_rules *rules, struct msg *m, int *sent,
 	case SEND_FAILED:
 		m->fate = M_FAILED;
 		break;
+	}
+}
+
+/*
+ * Sends calls[0..n) at once and reads the
+ * answers into res; an expired or invalid ZNS token is refreshed once and
+ * those calls sent again.
+ */
+static void
+send_all(arena *a, struct http_call *calls, size_t n, struct send_result *res)
+{
+	size_t again = 0;
+
+	http_run(calls, n);
+	for (size_t k = 0; k < n; k++) {
+		interpret(&calls[k], &res[k]);
+		again += res[k].outcome == SEND_REFRESH_TOKEN;
+	}
+	if (again > 0 && zns_refresh()) {
+		const char *hdr = zns_header(a);
+
+		for (size_t k = 0; k < n; k++)
+			if (res[k].outcome == SEND_REFRESH_TOKEN) {
+				free(calls[k].reply.body);
+				calls[k].headers[0] = hdr;
+				http_run(&calls[k], 1);
+				interpret(&calls[k], &res[k]);
+			}
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (res[k].outcome == SEND_REFRESH_TOKEN)
+			res[k].outcome = SEND_RETRY;
+		free(calls[k].reply.body);
+		calls[k].reply.body = NULL;
 	}
 }
 
@@ -620,8 +662,11 @@ deliver_handle(struct worker *w, db_conn *db, const struct job *job,
 {
 	Rekindle__Bus__V1__DeliverJob *dj;
 	struct gov_rules rules;
+	struct http_call *calls;
+	struct send_result *res;
 	struct msg *m;
-	int n, *sent, counts[4] = {0};
+	int n, *sent, *which, counts[4] = {0};
+	bool *done;
 	int64_t *oldest, now = clock_now_us();
 	const char *ids;
 	char *list;
@@ -658,19 +703,52 @@ deliver_handle(struct worker *w, db_conn *db, const struct job *job,
 	rules.per_24h[GOV_EMAIL] = var_email_per_day;
 	rules.from_hour[GOV_SMS] = var_sms_from_hour;
 	rules.until_hour[GOV_SMS] = var_sms_until_hour;
-	for (int i = 0; i < n; i++) {
-		/* a customer's earlier messages in this batch count too */
-		for (int k = i - 1; k >= 0 && strcmp(m[k].customer, m[i].customer) ==
-		    0; k--)
-			if (m[k].fate == M_SENT) {
-				sent[i] = sent[k];
-				oldest[i] = oldest[k];
-				break;
+	calls = arena_zalloc(a, sizeof(*calls) * (size_t)(n + 1));
+	res = arena_zalloc(a, sizeof(*res) * (size_t)(n + 1));
+	which = arena_zalloc(a, sizeof(int) * (size_t)(n + 1));
+	done = arena_zalloc(a, sizeof(bool) * (size_t)(n + 1));
+	/*
+	 * In rounds, sent concurrently: each round takes every customer's
+	 * next message (the batch is in customer order), so a customer's
+	 * second message is decided knowing whether the first went.
+	 */
+	for (int left = n; left > 0;) {
+		size_t nc = 0;
+
+		for (int i = 0; i < n; i++) {
+			if (done[i] || (i > 0 && !done[i - 1] &&
+			    strcmp(m[i - 1].customer, m[i].customer) == 0))
+				continue;
+			/* a customer's earlier messages in this batch count */
+			for (int k = i - 1; k >= 0 && strcmp(m[k].customer,
+			    m[i].customer) == 0; k--)
+				if (m[k].fate == M_SENT) {
+					sent[i] = sent[k];
+					oldest[i] = oldest[k];
+					break;
+				}
+			if (decide(&rules, &m[i], sent[i], oldest[i], now)) {
+				prepare(a, &m[i], &calls[nc]);
+				which[nc++] = i;
+				continue;
 			}
-		handle_one(a, &rules, &m[i], &sent[i], &oldest[i], now);
+			done[i] = true;
+			left--;
+		}
+		send_all(a, calls, nc, res);
+		for (size_t k = 0; k < nc; k++) {
+			int i = which[k];
+
+			settle(&m[i], &res[k], &sent[i], &oldest[i], now);
+			free(m[i].request);
+			m[i].request = NULL;
+			done[i] = true;
+			left--;
+		}
+	}
+	for (int i = 0; i < n; i++)
 		counts[m[i].fate == M_SENT ? 0 : m[i].fate == M_DEFER ||
 		    m[i].fate == M_PAUSED ? 1 : m[i].fate == M_NEXT ? 2 : 3]++;
-	}
 	if ((rc = record_fates(db, a, m, n)) != RK_OK) {
 		*why = db_errmsg(db);
 		return (rc);

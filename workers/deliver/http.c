@@ -1,142 +1,207 @@
 /*
- * http.c - the libcurl easy handle, reused so connections stay open
- * (HTTP keep-alive; an SMTP session is kept for the next message).
+ * http.c - one CURLM and a fixed set of easy handles; a call takes a free
+ * handle, and the multi handle's connection cache keeps the connections
+ * for the next call to the same provider.
  */
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "log.h"
 #include "mem.h"
 
-static CURL *curl;
-static int timeout;
+#define REPLY_MAX (1u << 20)	/* a provider's reply is small */
 
-struct buf {
-	char *p;
-	size_t len;
+static CURLM *multi;
+static CURL **easy;
+static int nparallel, timeout;
+
+/* What a running call needs besides the call. */
+struct running {
+	struct http_call *call;
+	struct curl_slist *list;	/* headers or recipients */
+	const char *up;			/* SMTP: what is left to send */
+	size_t up_left;
+	size_t body_len;
 };
 
 static size_t
 on_data(char *data, size_t size, size_t n, void *ctx)
 {
-	struct buf *b = ctx;
+	struct running *r = ctx;
+	struct http_reply *h = &r->call->reply;
 	size_t add = size * n;
 
-	if (b->len + add > (1u << 20))
-		return (0);		/* a provider reply is small */
-	b->p = xrealloc(b->p, b->len + add + 1);
-	memcpy(b->p + b->len, data, add);
-	b->len += add;
-	b->p[b->len] = '\0';
+	if (r->body_len + add > REPLY_MAX)
+		return (0);
+	h->body = xrealloc(h->body, r->body_len + add + 1);
+	memcpy(h->body + r->body_len, data, add);
+	r->body_len += add;
+	h->body[r->body_len] = '\0';
 	return (add);
 }
 
 static size_t
 on_header(char *line, size_t size, size_t n, void *ctx)
 {
-	struct http_reply *r = ctx;
+	struct http_reply *h = &((struct running *)ctx)->call->reply;
 	size_t len = size * n;
 
 	if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
 		size_t k = 0;
 
-		for (size_t i = 12; i < len && k + 1 < sizeof(r->retry_after);
+		for (size_t i = 12; i < len && k + 1 < sizeof(h->retry_after);
 		    i++)
 			if (line[i] >= '0' && line[i] <= '9')
-				r->retry_after[k++] = line[i];
-		r->retry_after[k] = '\0';
+				h->retry_after[k++] = line[i];
+		h->retry_after[k] = '\0';
 	}
 	return (len);
 }
 
+static size_t
+on_read(char *out, size_t size, size_t n, void *ctx)
+{
+	struct running *r = ctx;
+	size_t k = size * n < r->up_left ? size * n : r->up_left;
+
+	memcpy(out, r->up, k);
+	r->up += k;
+	r->up_left -= k;
+	return (k);
+}
+
 void
-http_init(int timeout_ms)
+http_init(int timeout_ms, int parallel)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	curl = curl_easy_init();
+	multi = curl_multi_init();
+	nparallel = parallel > 0 ? parallel : 1;
 	timeout = timeout_ms;
+	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)nparallel);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)nparallel);
+	easy = xcalloc((size_t)nparallel, sizeof(CURL *));
+	for (int i = 0; i < nparallel; i++)
+		if ((easy[i] = curl_easy_init()) == NULL)
+			log_fatal("MEM-EXHAUSTED", "curl_easy_init failed");
 }
 
 void
 http_fini(void)
 {
-	curl_easy_cleanup(curl);
+	for (int i = 0; i < nparallel; i++)
+		curl_easy_cleanup(easy[i]);
+	free(easy);
+	curl_multi_cleanup(multi);
 	curl_global_cleanup();
+}
+
+/* Sets handle e up for call c, tracked by r. */
+static void
+start(CURL *e, struct http_call *c, struct running *r)
+{
+	memset(r, 0, sizeof(*r));
+	memset(&c->reply, 0, sizeof(c->reply));
+	r->call = c;
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, c->url);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	if (c->mail_rcpt != NULL) {
+		r->list = curl_slist_append(NULL, c->mail_rcpt);
+		r->up = c->body;
+		r->up_left = c->len;
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, c->mail_from);
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, r->list);
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, r);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
+	} else {
+		r->list = curl_slist_append(NULL, "Content-Type: application/json");
+		for (int i = 0; c->headers[i] != NULL; i++)
+			r->list = curl_slist_append(r->list, c->headers[i]);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->list);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	}
+	curl_multi_add_handle(multi, e);
+}
+
+/* A finished transfer: its reply, and the handle free again. */
+static void
+finish(CURL *e, CURLcode rc)
+{
+	struct running *r;
+	struct http_reply *h;
+	char *priv = NULL;
+
+	curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+	r = (struct running *)(void *)priv;
+	h = &r->call->reply;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &h->status);
+	if (r->call->mail_rcpt != NULL) {
+		if (rc == CURLE_OK && h->status == 0)
+			h->status = 250;
+		if (rc != CURLE_OK)
+			h->body = xstrdup(curl_easy_strerror(rc));
+	} else if (rc != CURLE_OK)
+		h->status = 0;		/* no (whole) reply: timed out, refused */
+	curl_multi_remove_handle(multi, e);
+	curl_slist_free_all(r->list);
+	r->list = NULL;
+}
+
+void
+http_run(struct http_call *calls, size_t n)
+{
+	struct running *run = xcalloc((size_t)nparallel, sizeof(*run));
+	size_t next = 0, done = 0;
+	int active = 0;
+
+	/* start as many as there are handles */
+	for (int i = 0; i < nparallel && next < n; i++)
+		start(easy[i], &calls[next++], &run[i]);
+	while (done < n) {
+		CURLMsg *msg;
+		int left;
+
+		curl_multi_perform(multi, &active);
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+			CURL *e = msg->easy_handle;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			finish(e, msg->data.result);
+			done++;
+			if (next < n) {
+				int slot = 0;
+
+				while (easy[slot] != e)
+					slot++;
+				start(e, &calls[next++], &run[slot]);
+			}
+		}
+		if (done < n)
+			curl_multi_poll(multi, NULL, 0, 100, NULL);
+	}
+	free(run);
 }
 
 void
 http_post_json(const char *url, const char *const *headers, const char *body,
     struct http_reply *r)
 {
-	struct curl_slist *h = curl_slist_append(NULL,
-	    "Content-Type: application/json");
-	struct buf b = {NULL, 0};
+	struct http_call c = {.url = url, .body = body, .len = strlen(body)};
 
-	memset(r, 0, sizeof(*r));
-	for (int i = 0; headers != NULL && headers[i] != NULL; i++)
-		h = curl_slist_append(h, headers[i]);
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
-	if (curl_easy_perform(curl) == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-	else
-		r->status = 0;
-	r->body = b.p;
-	curl_slist_free_all(h);
-}
-
-struct upload {
-	const char *p;
-	size_t left;
-};
-
-static size_t
-on_read(char *out, size_t size, size_t n, void *ctx)
-{
-	struct upload *u = ctx;
-	size_t k = size * n < u->left ? size * n : u->left;
-
-	memcpy(out, u->p, k);
-	u->p += k;
-	u->left -= k;
-	return (k);
-}
-
-void
-http_smtp_send(const char *url, const char *from, const char *rcpt,
-    const char *msg, size_t len, struct http_reply *r)
-{
-	struct curl_slist *to = curl_slist_append(NULL, rcpt);
-	struct upload u = {msg, len};
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURLcode rc;
-
-	memset(r, 0, sizeof(*r));
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, to);
-	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
-	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-	if (rc == CURLE_OK && r->status == 0)
-		r->status = 250;
-	if (rc != CURLE_OK)
-		r->body = xstrdup(*errbuf ? errbuf : curl_easy_strerror(rc));
-	curl_slist_free_all(to);
+	for (int i = 0; headers != NULL && headers[i] != NULL && i < 2; i++)
+		c.headers[i] = headers[i];
+	http_run(&c, 1);
+	*r = c.reply;
 }

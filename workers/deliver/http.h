@@ -1,37 +1,48 @@
 /*
- * http.h - one libcurl handle per delivery process (connections kept
- * alive to the provider): POST a JSON body, get status, Retry-After and
- * reply; or hand a message to an SMTP relay. One thread only.
+ * http.h - a delivery process's provider connections: libcurl's multi
+ * interface runs a batch of requests concurrently, at most `parallel` at
+ * a time, over connections kept open between batches (HTTP keep-alive;
+ * SMTP sessions stay open for the next message). A provider far away
+ * costs round trips, not throughput. One thread only.
  */
 #ifndef RK_HTTP_H
 #define RK_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct http_reply {
-	long status;		/* 0: no reply (timeout, refused) */
+	long status;		/* HTTP status, or the SMTP relay's last reply
+				 * code (250 accepted); 0: no reply (timeout,
+				 * refused) */
 	char retry_after[16];	/* the header, "" if none */
-	char *body;		/* malloc'ed, NUL-terminated, or NULL */
+	char *body;		/* malloc'ed, NUL-terminated, or NULL; for
+				 * SMTP, libcurl's words when refused */
 };
 
-/* Sets up libcurl; timeout_ms bounds every request. */
-void http_init(int timeout_ms);
+/* One request: an HTTP POST of a JSON body, or, when mail_rcpt is set,
+ * an SMTP submission of an RFC 5322 message. */
+struct http_call {
+	const char *url;		/* http(s)://... or smtp(s)://... */
+	const char *headers[3];		/* "Name: value", NULL-ended */
+	const char *body;		/* JSON text or the message */
+	size_t len;			/* of body */
+	const char *mail_from, *mail_rcpt;
+	struct http_reply reply;	/* filled by http_run */
+	void *priv;			/* http.c's own */
+};
+
+/* Sets up libcurl; timeout_ms bounds every request, parallel the number
+ * in flight at once. */
+void http_init(int timeout_ms, int parallel);
 void http_fini(void);
 
-/*
- * POSTs body as application/json to url with extra headers (NULL-ended
- * "Name: value" strings). Fills *r; free r->body with free().
- */
+/* Runs every call of calls[0..n) and fills its reply; free each
+ * reply.body with free(3). */
+void http_run(struct http_call *calls, size_t n);
+
+/* One JSON POST, waited for. */
 void http_post_json(const char *url, const char *const *headers,
     const char *body, struct http_reply *r);
-
-/*
- * Sends the RFC 5322 message msg (len bytes, CRLF lines) over SMTP to url
- * ("smtp://host:port", or "smtps://..."), envelope from and to rcpt.
- * r->status is the relay's last reply code (250 accepted; 0 no reply),
- * r->body its text when it refused, or NULL.
- */
-void http_smtp_send(const char *url, const char *from, const char *rcpt,
-    const char *msg, size_t len, struct http_reply *r);
 
 #endif
