@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "bus.h"
 #include "config.h"
+#include "engage.h"
 #include "db.h"
 #include "descset.h"
 #include "health.h"
@@ -106,7 +107,7 @@ startup_db(void)
 int
 main(int argc, char **argv)
 {
-	const struct cfg_entry *tables[2] = {api_cfg, NULL};
+	const struct cfg_entry *tables[3] = {api_cfg, engage_cfg, NULL};
 	struct server_config sc;
 	struct server_method *methods;
 	int nmethods, port, sig;

@@ -8,6 +8,7 @@
 #include "campaign_rpc.h"
 #include "customer_rpc.h"
 #include "descset.h"
+#include "engagement_rpc.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "grpc/reflection/v1alpha/reflection.pb-c.h"
@@ -36,6 +37,7 @@ static const struct rpc_handler *const tables[] = {
 	dnc_handlers,
 	offer_handlers,
 	campaign_handlers,
+	engagement_handlers,
 	profile_handlers,
 	token_handlers,
 };

@@ -14,6 +14,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 BIN = os.environ.get("RK_BIN", os.path.abspath("../../build/bin"))
 SRC = os.environ.get("RK_SRC", os.path.abspath("../.."))
 ADMIN = "it-admin-token-0123456789abcdef"
+TRACKING_SECRET = "test-secret"
 
 _gen = None
 
@@ -105,6 +106,21 @@ class Proc:
         return self.p.returncode
 
 
+def deliver_args(ch, http_base, smtp_url="", extra=()):
+    """rekindle-deliver's arguments for a pool of channel ch against the
+    provider doubles (rkdouble) at http_base and smtp_url."""
+    url = {"zns": http_base + "/zns/message/template", "sms": http_base + "/sms/send",
+           "push": http_base + "/fcm/v1/projects/bank-vn/messages:send",
+           "email": smtp_url}[ch]
+    return ["--channel", ch, "-o", "provider_url=" + url, "-o", "fcm_access_token=fcm-t",
+            "-o", "email_from=uudai@bank.example",
+            "-o", "zns_access_token=zns-token-1", "-o", "zns_refresh_token=zns-refresh-1",
+            "-o", "zns_refresh_url=" + http_base + "/zns/oa/access_token",
+            "-o", "sms_api_key=k", "-o", "sms_secret_key=s", "-o", "sms_brandname=BANK",
+            "-o", "tracking_secret=" + TRACKING_SECRET, "-o", "poll_interval_ms=200",
+            "-o", "sms_from_hour=0", "-o", "sms_until_hour=24"] + list(extra)
+
+
 class Rekindle:
     """A database, an API and workers, with a reflection-driven client."""
 
@@ -118,6 +134,7 @@ class Rekindle:
                         REKINDLE_ADMIN_TOKEN=ADMIN, REKINDLE_BUS_LISTEN=self.bus,
                         REKINDLE_BUS_CONNECT=self.bus,
                         REKINDLE_GRPC_LISTEN="127.0.0.1:%d" % self.port,
+                        REKINDLE_TRACKING_SECRET=TRACKING_SECRET,
                         ASAN_OPTIONS="detect_leaks=1")
         self.procs = []
         self.api = self.start("rekindle-api", list(api_opts))

@@ -8,7 +8,7 @@ messages, read back with Python's own e-mail parser."""
 import email, email.policy, json, os, re, signal, subprocess, time, unittest
 import urllib.request
 
-from harness import BIN, Rekindle, wait_until
+from harness import BIN, Rekindle, deliver_args, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -65,17 +65,8 @@ class DeliverTest(unittest.TestCase):
 
     @classmethod
     def pool(cls, ch):
-        url = {"zns": cls.base + "/zns/message/template", "sms": cls.base + "/sms/send",
-               "push": cls.base + "/fcm/v1/projects/bank-vn/messages:send",
-               "email": cls.smtp}[ch]
-        return cls.rk.start("rekindle-deliver", [
-            "--channel", ch, "-o", "provider_url=" + url, "-o", "fcm_access_token=fcm-t",
-            "-o", "email_from=uudai@bank.example",
-            "-o", "zns_access_token=zns-token-1", "-o", "zns_refresh_token=zns-refresh-1",
-            "-o", "zns_refresh_url=" + cls.base + "/zns/oa/access_token",
-            "-o", "sms_api_key=k", "-o", "sms_secret_key=s", "-o", "sms_brandname=BANK",
-            "-o", "tracking_secret=test-secret", "-o", "poll_interval_ms=200",
-            "-o", "lease_seconds=3", "-o", "sms_from_hour=0", "-o", "sms_until_hour=24"])
+        return cls.rk.start("rekindle-deliver", deliver_args(
+            ch, cls.base, cls.smtp, ["-o", "lease_seconds=3"]))
 
     @classmethod
     def tearDownClass(cls):

@@ -23,11 +23,11 @@
 
 #include "audience.h"
 #include "channel.h"
+#include "deliverq.h"
 #include "clock.h"
 #include "jobq.h"
 #include "launch.h"
 #include "log.h"
-#include "rekindle/bus/v1/bus.pb-c.h"
 
 /* The campaign's offers valid now, locked, with how many customers each
  * can still take. */
@@ -132,45 +132,21 @@ static const char *const steps[][2] = {
 	    " AND c.reason IS NULL AND NOT c.control ORDER BY c.customer_id"},
 };
 
-/* Messages per delivery job. */
-#define DELIVER_BATCH 500
-#define RK_XSTR(x) #x
-#define RK_STR(x) RK_XSTR(x)
-
-/* One deliver job per DELIVER_BATCH first messages of each channel. */
+/* One deliver job per DELIVERQ_BATCH first messages of each channel. */
 static rk_err
 enqueue_deliveries(db_conn *db, arena *a, const char *campaign_id)
 {
 	const char *p[1] = {campaign_id};
 	db_res *r;
 	rk_err rc;
-	int n;
 
-	rc = db_exec(db, "SELECT channel, array_agg(id ORDER BY id)::text "
-	    "FROM (SELECT id, channel, (row_number() OVER (PARTITION BY channel "
-	    " ORDER BY id) - 1) / " RK_STR(DELIVER_BATCH) " AS chunk "
-	    " FROM messages WHERE campaign_id = $1 AND step = 0) s "
-	    "GROUP BY channel, chunk", 1, p, &r);
-	if (rc != RK_OK)
+	if ((rc = db_exec(db, "SELECT channel, array_agg(id ORDER BY id)::text "
+	    "FROM messages WHERE campaign_id = $1 AND step = 0 GROUP BY channel",
+	    1, p, &r)) != RK_OK)
 		return (rc);
-	n = db_res_nrows(r);
-	for (int i = 0; rc == RK_OK && i < n; i++) {
-		Rekindle__Bus__V1__DeliverJob job =
-		    REKINDLE__BUS__V1__DELIVER_JOB__INIT;
-		size_t nids, len;
-		char **ids = db_array_split(a, db_res_str(r, i, 1), &nids);
-		unsigned char *buf;
-
-		job.message_ids = arena_alloc(a, sizeof(int64_t) * (nids + 1));
-		job.n_message_ids = nids;
-		for (size_t k = 0; k < nids; k++)
-			job.message_ids[k] = strtoll(ids[k], NULL, 10);
-		len = rekindle__bus__v1__deliver_job__get_packed_size(&job);
-		buf = arena_alloc(a, len + 1);
-		rekindle__bus__v1__deliver_job__pack(&job, buf);
-		rc = jobq_enqueue(db, channel_queue((int)db_res_int64(r, i, 0)),
-		    buf, len, NULL);
-	}
+	for (int i = 0; rc == RK_OK && i < db_res_nrows(r); i++)
+		rc = deliverq_enqueue_text(db, a, (int)db_res_int64(r, i, 0),
+		    db_res_str(r, i, 1));
 	db_res_free(r);
 	return (rc);
 }

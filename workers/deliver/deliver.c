@@ -25,6 +25,7 @@
 #include "channel.h"
 #include "clock.h"
 #include "deliver.h"
+#include "deliverq.h"
 #include "governor.h"
 #include "http.h"
 #include "jobq.h"
@@ -558,25 +559,6 @@ send_all(arena *a, struct http_call *calls, size_t n, struct send_result *res)
 	}
 }
 
-/* Queues a follow-up job of ids on queue from run_at_us. */
-static rk_err
-follow_up(db_conn *db, arena *a, const char *queue, const int64_t *ids,
-    size_t n, int64_t run_at_us)
-{
-	Rekindle__Bus__V1__DeliverJob job = REKINDLE__BUS__V1__DELIVER_JOB__INIT;
-	unsigned char *buf;
-	size_t len;
-
-	if (n == 0)
-		return (RK_OK);
-	job.message_ids = (int64_t *)ids;
-	job.n_message_ids = n;
-	len = rekindle__bus__v1__deliver_job__get_packed_size(&job);
-	buf = arena_alloc(a, len + 1);
-	rekindle__bus__v1__deliver_job__pack(&job, buf);
-	return (jobq_enqueue_at(db, queue, buf, len, run_at_us, NULL));
-}
-
 /* Records every message's fate and queues what comes next for it. */
 static rk_err
 record_fates(db_conn *db, arena *a, struct msg *m, int n)
@@ -624,8 +606,8 @@ record_fates(db_conn *db, arena *a, struct msg *m, int n)
 			    "reason = $2, last_error = CASE WHEN $4::int = 1 THEN $2 "
 			    "ELSE last_error END WHERE id = $1", 4, p, NULL);
 			if (rc == RK_OK)
-				rc = follow_up(db, a, channel_queue(deliver_channel),
-				    &m[i].id, 1, m[i].not_before_us);
+				rc = deliverq_enqueue(db, a, deliver_channel, &m[i].id, 1,
+				    m[i].not_before_us);
 			break;
 		case M_NEXT:
 			next = next_channel(a, &m[i], &idx);
@@ -641,8 +623,7 @@ record_fates(db_conn *db, arena *a, struct msg *m, int n)
 			    "channel = $3, channel_index = $4, not_before = now(), "
 			    "reason = $2 WHERE id = $1", 4, p, NULL);
 			if (rc == RK_OK)
-				rc = follow_up(db, a, channel_queue(next), &m[i].id, 1,
-				    0);
+				rc = deliverq_enqueue(db, a, next, &m[i].id, 1, 0);
 			break;
 		case M_FAILED:
 		case M_CANCELLED:

@@ -1,0 +1,340 @@
+/*
+ * main.c - rekindle-tracker: the small HTTP endpoint (libmicrohttpd) that
+ * serves the links rekindle's messages carry, each hit recorded as an
+ * engagement event (engage.h) with the visitor's user agent and address:
+ *
+ *	GET  /t/TOKEN			click: 302 to the offer's landing page
+ *					(?rk=TOKEN, so the page can report a
+ *					registration)
+ *	GET  /t/TOKEN/open.gif		open pixel: a 1x1 GIF, never cached
+ *	GET  /t/TOKEN/unsubscribe	a page with a button (link scanners
+ *					follow GETs: they do not unsubscribe)
+ *	POST /t/TOKEN/unsubscribe	unsubscribe; RFC 8058 one-click too
+ *	GET  /t/TOKEN/register		the registration page: a page view
+ *	POST /t/TOKEN/register		registered (once per message)
+ *	GET  /healthz			200 while the database answers
+ *
+ * A token that does not verify gets 404 and records nothing. Every page
+ * is Vietnamese and carries no customer data.
+ *
+ *	rekindle-tracker [-c FILE] [-o NAME=VALUE]...
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "db.h"
+#include "engage.h"
+#include "log.h"
+#include "mem.h"
+#include "msgtoken.h"
+#include "options.h"
+#include "tracker_cfg.h"
+
+
+/* The smallest transparent GIF. */
+static const unsigned char pixel[] = {
+	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00,
+	0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
+	0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+};
+
+#define PAGE(body) "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta " \
+	"charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">" \
+	"<title>Ưu đãi thẻ</title></head><body>" body "</body></html>\n"
+
+static const char page_unsub_ask[] = PAGE("<p>Bạn muốn ngừng nhận tin "
+    "ưu đãi qua kênh này?</p><form method=\"post\"><button type=\"submit\" "
+    "name=\"confirm\" value=\"1\">Ngừng nhận tin</button></form>");
+static const char page_unsub_done[] = PAGE("<p>Bạn sẽ không nhận thêm tin "
+    "ưu đãi qua kênh này.</p>");
+static const char page_register[] = PAGE("<p>Đăng ký nhận ưu đãi</p>"
+    "<form method=\"post\"><button type=\"submit\" name=\"confirm\" "
+    "value=\"1\">Đăng ký</button></form>");
+static const char page_registered[] = PAGE("<p>Cảm ơn bạn đã đăng ký. "
+    "Ưu đãi đã được ghi nhận.</p>");
+static const char page_gone[] = PAGE("<p>Liên kết không còn hiệu lực.</p>");
+
+/* Each serving thread's own connection; all of them listed, to be
+ * closed at the end (MHD has no per-thread exit hook). */
+static __thread db_conn *tdb;
+static db_conn *all_conns[64];
+static int nall;
+static pthread_mutex_t conns_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct evidence_rules rules;
+
+struct req {
+	bool posted;
+};
+
+static enum MHD_Result
+respond(struct MHD_Connection *c, unsigned code, const char *type,
+    const void *body, size_t len, const char *location)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len,
+	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store, private");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (location != NULL)
+		MHD_add_response_header(r, "Location", location);
+	rc = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return (rc);
+}
+
+static enum MHD_Result
+page(struct MHD_Connection *c, unsigned code, const char *html)
+{
+	return (respond(c, code, "text/html; charset=utf-8", html, strlen(html),
+	    NULL));
+}
+
+/* The thread's database connection, opened when first needed and again
+ * when it broke. */
+static db_conn *
+conn(void)
+{
+	char err[256];
+	db_conn *fresh;
+
+	if (tdb != NULL && db_ping(tdb) == RK_OK)
+		return (tdb);
+	if (db_open(var_tracker_database_url, "rekindle-tracker", &fresh, err,
+	    sizeof(err)) != RK_OK) {
+		log_warn("DB-UNAVAILABLE", "tracker: %s", err);
+		return (NULL);
+	}
+	pthread_mutex_lock(&conns_mu);
+	if (tdb != NULL) {
+		for (int i = 0; i < nall; i++)
+			if (all_conns[i] == tdb)
+				all_conns[i] = fresh;
+		db_close(tdb);
+	} else
+		all_conns[nall++] = fresh;
+	pthread_mutex_unlock(&conns_mu);
+	return (tdb = fresh);
+}
+
+/*
+ * Records one event of type for message id; for a click, *landing gets
+ * the offer's landing page (in a). false if the database failed.
+ */
+static bool
+hit(struct MHD_Connection *c, arena *a, enum ev_type type, int64_t id,
+    const char *event_id, const char **landing)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char ip[64] = "";
+	struct engage_event e = {.event_id = event_id, .type = type,
+	    .message_id = id, .user_agent = MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "User-Agent"), .source_ip = ip};
+	db_conn *db = conn();
+	rk_err rc;
+
+	if (ci != NULL && ci->client_addr != NULL &&
+	    getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), ip,
+	    sizeof(ip), NULL, 0, NI_NUMERICHOST) != 0)
+		ip[0] = '\0';
+	if (db == NULL || db_begin(db) != RK_OK)
+		return (false);
+	rc = engage_record(db, a, &rules, var_policy_hour_seconds, &e, 1);
+	if (rc == RK_OK && landing != NULL) {
+		const char *p[1] = {arena_printf(a, "%lld", (long long)id)};
+		db_res *r;
+
+		rc = db_execp(db, "tracker_landing", "SELECT o.landing_url FROM "
+		    "messages m JOIN campaign_members mb ON mb.campaign_id = "
+		    "m.campaign_id AND mb.customer_id = m.customer_id JOIN offers o "
+		    "ON o.offer_id = mb.offer_id WHERE m.id = $1", 1, p, &r);
+		if (rc == RK_OK) {
+			*landing = db_res_nrows(r) == 1 ? arena_strdup(a,
+			    db_res_str(r, 0, 0)) : NULL;
+			db_res_free(r);
+		}
+	}
+	if (rc != RK_OK || db_commit(db) != RK_OK) {
+		log_warn("TRACK-FAIL", "message %lld: %s", (long long)id,
+		    db_errmsg(db));
+		db_rollback(db);
+		return (false);
+	}
+	log_debug("TRACK-HIT", "message %lld: event type %d, %s", (long long)id,
+	    (int)type, e.result == ENGAGE_RECORDED ? "recorded" : "repeat");
+	return (true);
+}
+
+/* A fresh event id for a hit that is its own event (an open, a click). */
+static const char *
+hit_id(arena *a, const char *kind, int64_t id)
+{
+	return (arena_printf(a, "%s:%lld:%lld:%ld", kind, (long long)id,
+	    (long long)clock_now_us(), lrand48()));
+}
+
+static enum MHD_Result
+serve(struct MHD_Connection *c, arena *a, const char *method,
+    const char *url)
+{
+	const char *tok = url + 3, *slash = strchr(tok, '/'), *rest = slash ?
+	    slash : "", *landing = NULL;
+	size_t len = slash ? (size_t)(slash - tok) : strlen(tok);
+	bool post = strcmp(method, "POST") == 0;
+	int64_t id;
+
+	if (!msgtoken_verify(var_tracking_secret, tok, len, &id))
+		return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
+	if (*rest == '\0' && !post) {
+		if (!hit(c, a, EV_CLICKED, id, hit_id(a, "click", id), &landing))
+			return (page(c, MHD_HTTP_SERVICE_UNAVAILABLE, page_gone));
+		if (landing == NULL)
+			return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
+		return (respond(c, MHD_HTTP_FOUND, "text/html; charset=utf-8", "", 0,
+		    arena_printf(a, "%s%srk=%.*s", landing, strchr(landing, '?') ?
+		    "&" : "?", (int)len, tok)));
+	}
+	if (strcmp(rest, "/open.gif") == 0 && !post) {
+		/* a pixel answers even when the database does not */
+		(void)hit(c, a, EV_OPENED, id, hit_id(a, "open", id), NULL);
+		return (respond(c, MHD_HTTP_OK, "image/gif", pixel, sizeof(pixel),
+		    NULL));
+	}
+	if (strcmp(rest, "/unsubscribe") == 0) {
+		if (!post)
+			return (page(c, MHD_HTTP_OK, page_unsub_ask));
+		if (!hit(c, a, EV_UNSUBSCRIBED, id, arena_printf(a, "unsub:%lld",
+		    (long long)id), NULL))
+			return (page(c, MHD_HTTP_SERVICE_UNAVAILABLE, page_gone));
+		return (page(c, MHD_HTTP_OK, page_unsub_done));
+	}
+	if (strcmp(rest, "/register") == 0) {
+		if (!hit(c, a, post ? EV_REGISTERED : EV_PAGE_VIEWED, id, post ?
+		    arena_printf(a, "register:%lld", (long long)id) : hit_id(a,
+		    "view", id), NULL))
+			return (page(c, MHD_HTTP_SERVICE_UNAVAILABLE, page_gone));
+		return (page(c, MHD_HTTP_OK, post ? page_registered :
+		    page_register));
+	}
+	return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_len, void **con_cls)
+{
+	struct req *rq = *con_cls;
+	enum MHD_Result rc;
+	arena *a;
+
+	(void)cls;
+	(void)version;
+	(void)upload;
+	if (rq == NULL) {
+		*con_cls = xcalloc(1, sizeof(*rq));
+		return (MHD_YES);
+	}
+	if (*upload_len > 0) {		/* a form or one-click body: ignored */
+		*upload_len = 0;
+		return (MHD_YES);
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		db_conn *db = conn();
+
+		return (page(c, db ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+		    db ? PAGE("ok") : page_gone));
+	}
+	if (strncmp(url, "/t/", 3) != 0 || (strcmp(method, "GET") != 0 &&
+	    strcmp(method, "POST") != 0 && strcmp(method, "HEAD") != 0))
+		return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
+	a = arena_create(4096);
+	rc = serve(c, a, method, url);
+	arena_destroy(a);
+	return (rc);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cfg_entry *tables[3] = {tracker_cfg, engage_cfg, NULL};
+	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
+	sigset_t set;
+	int sig;
+
+	log_init("rekindle-tracker");
+	options_load(argc, argv, tables);
+	if (*var_tracking_secret == '\0')
+		log_fatal("CONFIG-INVALID", "tracking_secret is required");
+	if (*var_tracker_database_url == '\0')
+		log_fatal("CONFIG-INVALID", "database_url is required");
+	engage_rules(&rules);
+	srand48((long)clock_now_us() ^ (long)getpid());
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+		    .sin_port = htons((uint16_t)var_listen_port)};
+
+		if (inet_pton(AF_INET, var_listen_address, &sa.sin_addr) != 1)
+			log_fatal("CONFIG-INVALID", "tracker_listen_address is not "
+			    "an IPv4 address");
+		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+		    0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)var_threads,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	}
+	if (d == NULL)
+		log_fatal("LISTEN-FAIL", "cannot listen on %s:%d",
+		    var_listen_address, var_listen_port);
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (*var_tracker_port_file != '\0') {
+		char tmp[4096];
+		FILE *fp;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", var_tracker_port_file);
+		if ((fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%u\n",
+		    (unsigned)info->port) < 0 || fclose(fp) != 0 ||
+		    rename(tmp, var_tracker_port_file) != 0)
+			log_fatal("PORT-FILE", "cannot write %s", var_tracker_port_file);
+	}
+	log_info("TRACKER-START", "serving links on %s:%u with %d threads",
+	    var_listen_address, (unsigned)info->port, var_threads);
+	sigwait(&set, &sig);
+	log_info("TRACKER-STOP", "signal %d: stopping", sig);
+	MHD_stop_daemon(d);
+	for (int i = 0; i < nall; i++)
+		db_close(all_conns[i]);
+	return (0);
+}

@@ -1,0 +1,204 @@
+"""Engagement, reminders and escalation on real processes: a dormant
+campaign goes out over ZNS and SMS (rkdouble); customers follow their
+personal links on the tracking endpoint (rekindle-tracker) - a click, an
+open pixel, a link scanner, a registration, an unsubscribe; the timer pool
+(rekindle-timer, on a compressed clock: a policy hour is a second) sends
+reminders to the interested who did not register, and nothing to anyone
+else. Tokens are computed here from the HMAC definition, independently of
+rekindle's C code."""
+import hashlib, hmac, json, os, subprocess, time, unittest, urllib.error
+import urllib.request
+
+from harness import BIN, TRACKING_SECRET, Rekindle, deliver_args, wait_until
+
+AS_OF = "2025-06-30"
+O, K, E = "rekindle.v1.OfferService", "rekindle.v1.CampaignService", \
+    "rekindle.v1.EngagementService"
+EMAIL, SMS, ZNS = 1, 2, 3
+
+
+def token(message_id):
+    mac = hmac.new(TRACKING_SECRET.encode(), str(message_id).encode(), hashlib.sha256)
+    return "%d.%s" % (message_id, mac.hexdigest()[:16])
+
+
+def read_port(path):
+    def port():
+        if not os.path.exists(path):
+            return ""
+        with open(path) as fh:
+            return fh.read().strip()
+    wait_until(port, 10, path)
+    return port()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **kw):
+        return None
+
+
+class EngageTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = rk = Rekindle(profilers=1, campaigners=1,
+                               api_opts=["-o", "policy_hour_seconds=1", "-o",
+                                         "machine_click_seconds=0"])
+        pf = os.path.join(rk.tmp, "double.port")
+        rk.start("rkdouble", ["--port-file", pf])
+        cls.base = "http://127.0.0.1:%s" % read_port(pf)
+        tf = os.path.join(rk.tmp, "tracker.port")
+        # Customers here act within seconds of the send, which the
+        # evidence rules would call machines (unit-tested): not here.
+        rk.start("rekindle-tracker", ["-o", "tracker_port=0", "-o", "tracker_port_file=" + tf,
+                                      "-o", "policy_hour_seconds=1", "-o",
+                                      "machine_open_seconds=0", "-o", "machine_click_seconds=0"])
+        cls.track = "http://127.0.0.1:%s" % read_port(tf)
+        out = os.path.join(rk.tmp, "gen")
+        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "2000", "--seed", "7",
+                        "--as-of", AS_OF, "--days", "730", "--out", out],
+                       check=True, capture_output=True)
+        for f in ("customers.csv", "transactions.csv"):
+            rk.ctl("customers", "import", os.path.join(out, f))
+        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
+        assert "done: ok" in r.stdout, r.stdout + r.stderr
+        for ch in ("zns", "sms"):
+            rk.start("rekindle-deliver", deliver_args(ch, cls.base, extra=[
+                "-o", "tracking_url=" + cls.track + "/t/", "-o", "poll_interval_ms=100",
+                "-o", "sms_per_day=0"]))
+        for i in range(2):
+            rk.start("rekindle-timer", ["-o", "policy_hour_seconds=1", "-o",
+                                        "timer_poll_ms=100"])
+        now = int(time.time())
+        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+        rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
+            "rekindle.v1.Offer", offer_id="BACK", title="Quà 50.000đ", kind=3, fallback=True,
+            amount=rk.msg("rekindle.v1.Money", amount_minor=50000, currency="VND"),
+            valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
+            landing_url="https://bank.example/uu-dai?src=rk", templates=[
+                rk.msg("rekindle.v1.MessageTemplate", channel=SMS,
+                       body="{name}: {offer}, HSD {expiry} {link}"),
+                rk.msg("rekindle.v1.MessageTemplate", channel=ZNS,
+                       provider_template_id="231456")])))
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                campaign=rk.msg("rekindle.v1.Campaign", campaign_id="E1", name="Nhắc",
+                                fallback_offer_id="BACK", channel_order=[ZNS, SMS],
+                                holdout_percent=10,
+                                audience=rk.msg("rekindle.v1.AudienceRule", states=[4]),
+                                reminders=rk.msg("rekindle.v1.ReminderPolicy", delay_hours=2,
+                                                 max_reminders=2, interval_hours=2,
+                                                 channels=[SMS]))))
+        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                             campaign_id="E1"))
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
+                                     "campaign_id = 'E1'") not in ("", "0"), 60, "launch")
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
+                                     "campaign_id = 'E1' AND state = 'queued'") == "0",
+                   60, "first messages sent")
+        rows = rk.db.sql("SELECT customer_id || '|' || id || '|' || channel FROM "
+                         "rekindle.messages WHERE campaign_id = 'E1' AND step = 0 "
+                         "ORDER BY customer_id").splitlines()
+        cls.msg = {r.split("|")[0]: (int(r.split("|")[1]), int(r.split("|")[2]))
+                   for r in rows}
+        assert len(cls.msg) >= 10, rows
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rk.close()
+
+    def get(self, path, ua="Mozilla/5.0 (Linux; Android 13) Mobile", method="GET"):
+        opener = urllib.request.build_opener(NoRedirect)
+        req = urllib.request.Request(self.track + path, method=method,
+                                     data=b"confirm=1" if method == "POST" else None,
+                                     headers={"User-Agent": ua})
+        try:
+            with opener.open(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def test_the_loop(self):
+        rk = self.rk
+        a, b, c, d, e, f = sorted(self.msg)[:6]
+        tok = {x: token(self.msg[x][0]) for x in (a, b, c, d, e, f)}
+        # A forged token records nothing.
+        bad = tok[a][:-1] + ("0" if tok[a][-1] != "0" else "1")
+        self.assertEqual(self.get("/t/" + bad)[0], 404)
+        # A clicks: redirected to the offer's page with the token.
+        code, headers, _ = self.get("/t/" + tok[a])
+        self.assertEqual(code, 302)
+        self.assertEqual(headers["Location"], "https://bank.example/uu-dai?src=rk&rk=" + tok[a])
+        # B clicks, then views the registration page and registers.
+        self.assertEqual(self.get("/t/" + tok[b])[0], 302)
+        self.assertEqual(self.get("/t/%s/register" % tok[b])[0], 200)
+        self.assertEqual(self.get("/t/%s/register" % tok[b], method="POST")[0], 200)
+        # C's mail client fetched an image only: weak at most, no reminder.
+        code, headers, body = self.get("/t/%s/open.gif" % tok[c])
+        self.assertEqual((code, headers["Content-Type"], body[:6]), (200, "image/gif", b"GIF89a"))
+        # D opens the unsubscribe page (a scanner would stop here), then confirms.
+        self.assertEqual(self.get("/t/%s/unsubscribe" % tok[d])[0], 200)
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.events WHERE "
+                                   "customer_id = '%s' AND type = 5" % d), "0")
+        self.assertEqual(self.get("/t/%s/unsubscribe" % tok[d], method="POST")[0], 200)
+        # E's bank mail gateway checks every link: a machine, not interest.
+        self.assertEqual(self.get("/t/" + tok[e], ua="Mozilla/5.0 (compatible; "
+                                  "Mimecast URL Protection)")[0], 302)
+        # F's click comes in through the API from the bank's app, twice.
+        ev = lambda i: rk.msg("rekindle.v1.Event", event_id="app-%s" % i, type=8,
+                              token=tok[f])
+        r = rk.call(E, "RecordEvents", rk.msg("rekindle.v1.RecordEventsRequest",
+                                              events=[ev(1), ev(1), rk.msg(
+                                                  "rekindle.v1.Event", event_id="x", type=3,
+                                                  token=bad)]))
+        self.assertEqual((r.recorded, r.duplicate, r.unknown_token), (1, 1, 1))
+        evidence = dict(l.split("|") for l in rk.db.sql(
+            "SELECT customer_id || ':' || type, evidence FROM rekindle.events "
+            "WHERE campaign_id = 'E1'").splitlines())
+        self.assertEqual(evidence["%s:3" % a], "2")      # click: strong
+        self.assertEqual(evidence["%s:2" % c], "1")      # open: weak
+        self.assertEqual(evidence["%s:3" % e], "3")      # scanner: machine
+        self.assertEqual(evidence["%s:8" % f], "2")      # app open: strong
+        # Reminders at +2 and +4 policy hours (seconds here), on SMS, to A
+        # and F only.
+        reminded = lambda: rk.db.sql(
+            "SELECT customer_id || ':' || step FROM rekindle.messages WHERE "
+            "campaign_id = 'E1' AND step > 0 AND state = 'sent' ORDER BY 1").splitlines()
+        wait_until(lambda: len(reminded()) == 4, 30, "two reminders each to A and F")
+        self.assertEqual(reminded(), sorted(["%s:1" % a, "%s:2" % a, "%s:1" % f, "%s:2" % f]))
+        keys = {k["key"] for k in json.loads(urllib.request.urlopen(
+            self.base + "/_keys/sms").read())}
+        self.assertTrue({"E1:%s:1:sms" % a, "E1:%s:2:sms" % a} <= keys)
+        # B registered: journey ended, no reminder; D unsubscribed from its
+        # channel, journey ended.
+        journey = dict(l.split("|") for l in rk.db.sql(
+            "SELECT customer_id, journey FROM rekindle.campaign_members WHERE "
+            "campaign_id = 'E1' AND customer_id IN ('%s', '%s')" % (b, d)).splitlines())
+        self.assertEqual(journey, {b: "registered", d: "unsubscribed"})
+        self.assertEqual(rk.db.sql(
+            "SELECT granted FROM rekindle.customer_consents WHERE customer_id = '%s' "
+            "AND channel = %d AND purpose = 1" % (d, self.msg[d][1])), "f")
+        # Every timer fired once; none pending for the reminded.
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.timers WHERE "
+                                   "state = 'fired' AND kind = 1"), "4")
+        lateness = float(rk.db.sql("SELECT max(extract(epoch FROM fired_at - due_at)) "
+                                   "FROM rekindle.timers WHERE state = 'fired'"))
+        self.assertLess(lateness, 1.0)
+        # Delivery receipts: the ZNS tracking id names the message.
+        if self.msg[a][1] == ZNS:
+            r = rk.call(E, "RecordDeliveryReceipts", rk.msg(
+                "rekindle.v1.RecordDeliveryReceiptsRequest", receipts=[rk.msg(
+                    "rekindle.v1.DeliveryReceipt", channel=ZNS,
+                    tracking_id="E1:%s:0:zns" % a, status="user_received_message",
+                    delivery_time=rk.msg("google.protobuf.Timestamp",
+                                         seconds=int(time.time()) - 5))]))
+            self.assertEqual(r.recorded, 1)
+            self.assertNotEqual(rk.db.sql("SELECT delivered_at IS NOT NULL FROM "
+                                          "rekindle.messages WHERE id = %d" % self.msg[a][0]),
+                                "f")
+        listed = rk.call(E, "ListEvents", rk.msg("rekindle.v1.ListEventsRequest",
+                                                 customer_id=a, page_size=1))
+        self.assertEqual(listed.events[0].token, tok[a])
+        self.assertTrue(listed.next_page_token)
+
+
+if __name__ == "__main__":
+    unittest.main()
