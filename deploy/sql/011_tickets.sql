@@ -15,7 +15,8 @@ CREATE TABLE rekindle.teams (
     created_at          timestamptz NOT NULL DEFAULT now()
 );
 
--- Working hours: days as ISO weekday numbers (1 Monday .. 7 Sunday) and
+-- An agent calls the API with a token of role agent naming them
+-- (api_tokens.agent_id). Working hours: days as ISO weekday numbers (1 Monday .. 7 Sunday) and
 -- minutes after local midnight.
 CREATE TABLE rekindle.agents (
     agent_id        text PRIMARY KEY,
@@ -28,16 +29,12 @@ CREATE TABLE rekindle.agents (
     work_start_min  smallint NOT NULL DEFAULT 480,
     work_end_min    smallint NOT NULL DEFAULT 1020,
     time_zone       text NOT NULL DEFAULT 'Asia/Ho_Chi_Minh',
-    -- the API token the agent calls with (role agent)
-    token_id        bigint,
     last_assigned_at timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     CHECK (work_end_min > work_start_min)
 );
 CREATE INDEX agents_team ON rekindle.agents (team_id);
-CREATE UNIQUE INDEX agents_token ON rekindle.agents (token_id)
-    WHERE token_id IS NOT NULL;
 ALTER TABLE rekindle.teams ADD FOREIGN KEY (supervisor_agent_id)
     REFERENCES rekindle.agents DEFERRABLE INITIALLY DEFERRED;
 

@@ -901,43 +901,6 @@ get_operation(rpc_call *c, const ProtobufCMessage *req,
 }
 
 /* The funnel so far: members by status, messages by state. */
-static rk_err
-get_campaign_stats(rpc_call *c, const ProtobufCMessage *req,
-    ProtobufCMessage **resp)
-{
-	const Rekindle__V1__GetCampaignStatsRequest *r = (const void *)req;
-	Rekindle__V1__CampaignStats *st;
-	const char *p[1] = {r->campaign_id}, *why;
-	db_res *res;
-	rk_err rc;
-
-	if ((why = validate_id(r->campaign_id)) != NULL)
-		return (rpc_bad_field(c, "campaign_id", "%s", why));
-	rc = db_execp(rpc_db(c), "campaign_stats", "SELECT "
-	    "(SELECT count(*) FROM campaign_members WHERE campaign_id = $1 AND "
-	    " status <> 'excluded'), "
-	    "(SELECT count(*) FROM campaign_members WHERE campaign_id = $1 AND "
-	    " status = 'control'), "
-	    "(SELECT count(*) FROM messages WHERE campaign_id = $1 AND "
-	    " state = 'sent') "
-	    "FROM campaigns WHERE campaign_id = $1", 1, p, &res);
-	if (rc != RK_OK)
-		return (rc);
-	if (db_res_nrows(res) == 0) {
-		db_res_free(res);
-		return (rpc_error(c, RK_ENOTFOUND, "campaign not found"));
-	}
-	st = arena_alloc(rpc_arena(c), sizeof(*st));
-	rekindle__v1__campaign_stats__init(st);
-	st->campaign_id = arena_strdup(rpc_arena(c), r->campaign_id);
-	st->audience = db_res_int64(res, 0, 0);
-	st->control = db_res_int64(res, 0, 1);
-	st->sent = db_res_int64(res, 0, 2);
-	db_res_free(res);
-	*resp = &st->base;
-	return (RK_OK);
-}
-
 const struct rpc_handler campaign_handlers[] = {
 	{.path = "/rekindle.v1.CampaignService/CreateCampaign",
 	    .roles = ROLE_ADMIN, .unary = create_campaign},
@@ -957,7 +920,5 @@ const struct rpc_handler campaign_handlers[] = {
 	    .roles = ROLE_ADMIN, .unary = launch_campaign},
 	{.path = "/rekindle.v1.CampaignService/GetOperation",
 	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_operation},
-	{.path = "/rekindle.v1.CampaignService/GetCampaignStats",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_campaign_stats},
 	{.path = NULL},
 };

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "bus.h"
+#include "campaign_rpc.h"
 #include "config.h"
 #include "engage.h"
 #include "db.h"
@@ -107,7 +108,8 @@ startup_db(void)
 int
 main(int argc, char **argv)
 {
-	const struct cfg_entry *tables[3] = {api_cfg, engage_cfg, NULL};
+	const struct cfg_entry *tables[4] = {api_cfg, engage_cfg, report_cfg,
+	    NULL};
 	struct server_config sc;
 	struct server_method *methods;
 	int nmethods, port, sig;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_rpc.h"
 #include "campaign_rpc.h"
 #include "customer_rpc.h"
 #include "descset.h"
@@ -37,7 +38,10 @@ static const struct rpc_handler *const tables[] = {
 	dnc_handlers,
 	offer_handlers,
 	campaign_handlers,
+	report_handlers,
 	engagement_handlers,
+	agent_handlers,
+	ticket_handlers,
 	profile_handlers,
 	token_handlers,
 };

@@ -6,7 +6,7 @@ open pixel, a link scanner, a registration, an unsubscribe; the timer pool
 reminders to the interested who did not register, and nothing to anyone
 else. Tokens are computed here from the HMAC definition, independently of
 rekindle's C code."""
-import hashlib, hmac, json, os, subprocess, time, unittest, urllib.error
+import datetime, hashlib, hmac, json, os, subprocess, time, unittest, urllib.error
 import urllib.request
 
 from harness import BIN, TRACKING_SECRET, Rekindle, deliver_args, wait_until
@@ -14,7 +14,8 @@ from harness import BIN, TRACKING_SECRET, Rekindle, deliver_args, wait_until
 AS_OF = "2025-06-30"
 O, K, E = "rekindle.v1.OfferService", "rekindle.v1.CampaignService", \
     "rekindle.v1.EngagementService"
-EMAIL, SMS, ZNS = 1, 2, 3
+A, T = "rekindle.v1.AgentService", "rekindle.v1.TicketService"
+EMAIL, SMS, ZNS, CALL = 1, 2, 3, 5
 
 
 def token(message_id):
@@ -68,6 +69,29 @@ class EngageTest(unittest.TestCase):
         for i in range(2):
             rk.start("rekindle-timer", ["-o", "policy_hour_seconds=1", "-o",
                                         "timer_poll_ms=100"])
+        # Telesales: team TS routes to the least loaded; TX is another
+        # team. Agents work around the clock here.
+        for team, routing in (("TS", 2), ("TX", 1)):
+            rk.call(A, "CreateTeam", rk.msg("rekindle.v1.CreateTeamRequest", team=rk.msg(
+                "rekindle.v1.Team", team_id=team, name="Telesales " + team, routing=routing,
+                sla_business_hours=8)))
+        cls.tokens = {}
+        for agent, team in (("AG1", "TS"), ("AG2", "TS"), ("AG3", "TX")):
+            rk.call(A, "CreateAgent", rk.msg("rekindle.v1.CreateAgentRequest", agent=rk.msg(
+                "rekindle.v1.Agent", agent_id=agent, team_id=team, display_name="Agent " + agent,
+                skills=["lang:vi"], capacity=5, available=True,
+                working_hours="Mon-Sun 00:00-24:00")))
+            cls.tokens[agent] = rk.call(A, "CreateToken", rk.msg(
+                "rekindle.v1.CreateTokenRequest", name="tok-" + agent, role=3,
+                agent_id=agent)).secret
+        # Everyone agreed to advertising calls; customers live where it is
+        # now midday, inside the calling window.
+        rk.db.sql("INSERT INTO rekindle.customer_consents (customer_id, channel, purpose, "
+                  "granted, granted_at, source) SELECT id, 5, 1, true, now(), 'test' FROM "
+                  "rekindle.customers ON CONFLICT DO NOTHING")
+        off = 12 - datetime.datetime.now(datetime.timezone.utc).hour
+        off = off - 24 if off > 14 else off
+        rk.db.sql("UPDATE rekindle.customers SET time_zone = 'Etc/GMT%+d'" % -off)
         now = int(time.time())
         ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
         rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
@@ -86,7 +110,8 @@ class EngageTest(unittest.TestCase):
                                 audience=rk.msg("rekindle.v1.AudienceRule", states=[4]),
                                 reminders=rk.msg("rekindle.v1.ReminderPolicy", delay_hours=2,
                                                  max_reminders=2, interval_hours=2,
-                                                 channels=[SMS]))))
+                                                 channels=[SMS], escalate_to_ticket=True,
+                                                 ticket_team_id="TS"))))
         rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
                                              campaign_id="E1"))
         wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
@@ -198,6 +223,121 @@ class EngageTest(unittest.TestCase):
                                                  customer_id=a, page_size=1))
         self.assertEqual(listed.events[0].token, tok[a])
         self.assertTrue(listed.next_page_token)
+        self.tickets(a, f)
+
+    def tickets(self, a, f):
+        """After the last reminder: tickets for A and F, routed, worked."""
+        rk = self.rk
+        tickets = lambda: dict(l.split("|") for l in rk.db.sql(
+            "SELECT customer_id, id || ':' || coalesce(agent_id, '') FROM "
+            "rekindle.tickets WHERE campaign_id = 'E1'").splitlines())
+        wait_until(lambda: len(tickets()) == 2, 30, "tickets for A and F")
+        got = tickets()
+        self.assertEqual(set(got), {a, f})
+        # least loaded: one each
+        self.assertEqual({v.split(":")[1] for v in got.values()}, {"AG1", "AG2"})
+        as_agent = lambda ag: dict(token=self.tokens[ag])
+        by_agent = {v.split(":")[1]: (v.split(":")[0], c) for c, v in got.items()}
+        t1, c1 = by_agent["AG1"]
+        t2, c2 = by_agent["AG2"]
+        # The context an agent reads before calling.
+        t = rk.call(T, "GetTicket", rk.msg("rekindle.v1.GetTicketRequest", ticket_id=t1),
+                    **as_agent("AG1"))
+        self.assertIn("Ưu đãi: Quà 50.000đ", t.context_summary)
+        self.assertIn("bấm liên kết", t.context_summary)
+        self.assertTrue(any("chưa đăng ký" in p for p in t.talking_points))
+        # Another team's agent may not look.
+        with self.assertRaises(Exception) as e:
+            rk.call(T, "GetTicket", rk.msg("rekindle.v1.GetTicketRequest", ticket_id=t1),
+                    **as_agent("AG3"))
+        self.assertEqual(e.exception.code().name, "PERMISSION_DENIED")
+        with self.assertRaises(Exception) as e:
+            rk.call(T, "ListTickets", rk.msg("rekindle.v1.ListTicketsRequest", team_id="TS"),
+                    **as_agent("AG3"))
+        self.assertEqual(e.exception.code().name, "PERMISSION_DENIED")
+        # AG1 claims, calls, reaches the customer; a second advertising
+        # call within 24 hours is refused.
+        claimed = rk.call(T, "ClaimNextTicket", rk.msg("rekindle.v1.ClaimNextTicketRequest"),
+                          **as_agent("AG1"))
+        self.assertEqual(claimed.ticket_id, t1)
+        call = lambda rid, **kw: rk.call(T, "LogCallAttempt", rk.msg(
+            "rekindle.v1.LogCallAttemptRequest", request_id=rid, ticket_id=t1, **kw),
+            **as_agent("AG1"))
+        self.assertEqual(call("c1", reached=True, note="Khách quan tâm").state, 4)
+        self.assertEqual(call("c1", reached=True).call_attempts, 1)    # same request
+        with self.assertRaises(Exception) as e:
+            call("c2", reached=False)
+        self.assertEqual(e.exception.code().name, "FAILED_PRECONDITION")
+        self.assertIn("daily_cap", e.exception.details())
+        # AG1 registers the customer: the journey ends.
+        done = rk.call(T, "ResolveTicket", rk.msg("rekindle.v1.ResolveTicketRequest",
+                       request_id="r1", ticket_id=t1, resolution=1, note="Đã đăng ký"),
+                       **as_agent("AG1"))
+        self.assertEqual((done.state, done.resolution), (5, 1))
+        self.assertEqual(rk.db.sql("SELECT journey FROM rekindle.campaign_members WHERE "
+                                   "campaign_id = 'E1' AND customer_id = '%s'" % c1),
+                         "registered")
+        # AG2 goes off: their ticket moves to AG1, the one available.
+        rk.call(A, "SetAvailability", rk.msg("rekindle.v1.SetAvailabilityRequest",
+                                             agent_id="AG2", available=False),
+                **as_agent("AG2"))
+        moved = rk.call(T, "GetTicket", rk.msg("rekindle.v1.GetTicketRequest", ticket_id=t2))
+        self.assertEqual(moved.agent_id, "AG1")
+        # AG1 asks to call back in 2 s: the ticket comes back then, on top.
+        rk.call(T, "ResolveTicket", rk.msg(
+            "rekindle.v1.ResolveTicketRequest", ticket_id=t2, resolution=4,
+            call_back_time=rk.msg("google.protobuf.Timestamp", seconds=int(time.time()) + 2)),
+            **as_agent("AG1"))
+        back = lambda: rk.call(T, "GetTicket", rk.msg("rekindle.v1.GetTicketRequest",
+                                                     ticket_id=t2))
+        wait_until(lambda: back().state == 2, 20, "call-back due")
+        self.assertEqual((back().priority, back().agent_id), (1, "AG1"))
+        # Every change is in the audit trail.
+        trail = rk.db.sql("SELECT string_agg(action, ',' ORDER BY id) FROM "
+                          "rekindle.ticket_audit WHERE ticket_id = %s" % t2)
+        for step in ("opened", "assigned", "unassigned: agent unavailable", "resolved",
+                     "call-back due"):
+            self.assertIn(step, trail)
+        self.report(a, f, c1)
+
+    def report(self, a, f, registered_by_call):
+        """The funnel so far, and reactivation measured from transactions
+        for treatment and control alike."""
+        rk = self.rk
+        control = rk.db.sql("SELECT customer_id FROM rekindle.campaign_members WHERE "
+                            "campaign_id = 'E1' AND status = 'control' ORDER BY 1 "
+                            "LIMIT 1")
+        self.assertTrue(control)
+        # A and one control customer buy again today; F does not.
+        path = os.path.join(rk.tmp, "back.csv")
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with open(path, "w") as fh:
+            fh.write("transaction_id,customer_id,occurred_at,amount_minor,currency,mcc,"
+                     "merchant_id,merchant_name,channel\n")
+            fh.write("back-1,%s,%s,350000,VND,5311,M1,TIKI,ecommerce\n" % (a, stamp))
+            fh.write("back-2,%s,%s,120000,VND,5411,M2,COOPMART,pos\n" % (control, stamp))
+        rk.ctl("customers", "import", path)
+        rep = rk.call(K, "GetCampaignReport", rk.msg("rekindle.v1.GetCampaignReportRequest",
+                                                     campaign_id="E1"))
+        s = rep.stats
+        members = rk.db.sql("SELECT count(*) FILTER (WHERE status <> 'excluded') || ',' || "
+                            "count(*) FILTER (WHERE status = 'control') FROM "
+                            "rekindle.campaign_members WHERE campaign_id = 'E1'").split(",")
+        self.assertEqual((s.audience, s.control), (int(members[0]), int(members[1])))
+        self.assertEqual(s.sent, s.audience - s.control)
+        self.assertEqual(s.reminded, 2)               # A and F
+        self.assertEqual((s.ticketed, s.contacted), (2, 1))
+        self.assertEqual(s.registered, 2)             # B online, one by phone
+        self.assertGreaterEqual(s.clicked, 2)         # A and B (E was a scanner)
+        self.assertEqual((s.reactivated, s.control_reactivated), (1, 1))
+        self.assertAlmostEqual(rep.treatment_rate, 1 / (s.audience - s.control))
+        self.assertAlmostEqual(rep.control_rate, 1 / s.control)
+        self.assertLess(rep.lift_ci_low, rep.lift)
+        self.assertGreater(rep.lift_ci_high, rep.lift)
+        self.assertTrue(rep.funnel_svg.startswith("<svg"))
+        out = rk.ctl("campaigns", "report", "E1").stdout
+        self.assertIn("reactivation   treatment", out)
+        self.assertIn("95% CI", out)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ int cmd_customers(struct ctl *c, int argc, char **argv);
 int cmd_tokens(struct ctl *c, int argc, char **argv);
 int cmd_profiles(struct ctl *c, int argc, char **argv);
 int cmd_promotions(struct ctl *c, int argc, char **argv);
+int cmd_campaigns(struct ctl *c, int argc, char **argv);
 int cmd_call(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
  *	profiles list [--state S] [--segment S] [--category C] [--partner P]
  *	profiles models
  *	promotions import FILE.csv | list | delete ID
+ *	campaigns report ID [--svg FILE]
  *	call SERVICE/METHOD [JSON | @FILE | -]
  *
  * Defaults come from REKINDLE_ADDR and REKINDLE_TOKEN.
@@ -72,6 +73,7 @@ usage(void)
 	    "[--partner P] [--limit N]\n"
 	    "  profiles models\n"
 	    "  promotions import FILE.csv | list | delete ID\n"
+	    "  campaigns report ID [--svg FILE]\n"
 	    "  call SERVICE/METHOD [JSON | @FILE | -]   (any unary method)\n");
 	exit(2);
 }
@@ -135,6 +137,8 @@ main(int argc, char **argv)
 		rc = cmd_profiles(&c, argc, argv);
 	else if (strcmp(argv[0], "promotions") == 0)
 		rc = cmd_promotions(&c, argc, argv);
+	else if (strcmp(argv[0], "campaigns") == 0)
+		rc = cmd_campaigns(&c, argc, argv);
 	else if (strcmp(argv[0], "call") == 0)
 		rc = cmd_call(&c, argc, argv);
 	else

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "campaign_rpc.h"
 #include "cfg.h"
 #include "config.h"
 #include "deliver.h"
@@ -117,7 +118,7 @@ static void
 test_example_config_lists_exactly_the_table_keys(void **state)
 {
 	const struct cfg_entry *const all[] = {api_cfg, worker_cfg, profiler_cfg,
-	    deliver_cfg, engage_cfg, timer_cfg, tracker_cfg, NULL};
+	    deliver_cfg, engage_cfg, timer_cfg, tracker_cfg, report_cfg, NULL};
 	FILE *fp = fopen(RK_EXAMPLE_CONF, "r");
 	char line[512];
 	int seen = 0, total = 0;
