@@ -208,13 +208,12 @@ finish:
 #define ROUTE_SQL                                                          \
 	"WITH tk AS (SELECT t.id, t.team_id, t.needs_skills, m.routing "      \
 	" FROM tickets t JOIN teams m ON m.team_id = t.team_id "              \
-	" WHERE t.id = $1), "                                                 \
-	"load AS (SELECT agent_id, count(*) AS n FROM tickets "               \
-	" WHERE state < 5 AND agent_id IS NOT NULL GROUP BY agent_id) "        \
+	" WHERE t.id = $1) "                                                  \
 	"SELECT a.agent_id FROM agents a JOIN tk ON tk.team_id = a.team_id "  \
-	"LEFT JOIN load l ON l.agent_id = a.agent_id "                        \
+	"CROSS JOIN LATERAL (SELECT count(*) AS n FROM tickets o "            \
+	" WHERE o.agent_id = a.agent_id AND o.state < 5) l "                  \
 	"WHERE a.available AND a.agent_id IS DISTINCT FROM $2 "               \
-	" AND coalesce(l.n, 0) < a.capacity "                                 \
+	" AND l.n < a.capacity "                                              \
 	" AND extract(isodow FROM now() AT TIME ZONE a.time_zone)::smallint " \
 	"  = ANY (a.work_days) "                                               \
 	" AND extract(hour FROM now() AT TIME ZONE a.time_zone) * 60 + "      \
@@ -224,7 +223,7 @@ finish:
 	"  extract(minute FROM now() AT TIME ZONE a.time_zone) "              \
 	"  < a.work_end_min "                                                 \
 	" AND (tk.routing <> 3 OR a.skills @> tk.needs_skills) "              \
-	"ORDER BY CASE WHEN tk.routing = 1 THEN 0 ELSE coalesce(l.n, 0) END, " \
+	"ORDER BY CASE WHEN tk.routing = 1 THEN 0 ELSE l.n END, "             \
 	" a.last_assigned_at NULLS FIRST, a.agent_id LIMIT 1"
 
 rk_err
@@ -237,10 +236,12 @@ ticket_route(db_conn *db, arena *a, int64_t ticket_id,
 	rk_err rc;
 
 	*agent_id = NULL;
-	/* one router per team at a time: the capacity count holds */
+	/* one router per team at a time: the capacity count holds (NO KEY:
+	 * new tickets keep their foreign-key share lock on the team, so a
+	 * router never waits on a ticket being opened) */
 	if ((rc = db_execp(db, "ticket_route_lock", "SELECT 1 FROM teams m "
 	    "JOIN tickets t ON t.team_id = m.team_id WHERE t.id = $1 "
-	    "FOR UPDATE OF m", 1, p, NULL)) != RK_OK)
+	    "FOR NO KEY UPDATE OF m", 1, p, NULL)) != RK_OK)
 		return (rc);
 	if ((rc = db_execp(db, "ticket_route", ROUTE_SQL, 2, p, &r)) != RK_OK)
 		return (rc);

@@ -13,7 +13,16 @@
 #     launches it over the campaigner pool, and prints who got which offer
 #     and why anyone was left out;
 #  5. delivers it: ZNS and SMS pools send to the provider doubles on
-#     loopback, and it prints what the providers received.
+#     loopback, and it prints what the providers received;
+#  6. simulated customers follow their personal links on the tracking
+#     endpoint (rekindle-tracker): some click, some register, a mail
+#     scanner clicks, a few unsubscribe;
+#  7. on a compressed clock (a policy hour is 2 seconds) the timer pool
+#     reminds the interested who did not register, then opens tickets
+#     for telesales; agents claim them, call through the contact
+#     governor and resolve them;
+#  8. some customers spend again; the campaign report measures the
+#     reactivation lift against the control group.
 # Stops everything at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +34,11 @@ state=$(mktemp -d /tmp/rekindle-demo.XXXXXX)
 chmod 755 "$state"
 port=$((50000 + RANDOM % 5000))
 bin=$root/build/bin
+# The compressed clock: campaign policies' hours last 2 s. Simulated
+# customers act within seconds of a message, which the evidence rules
+# would call machines: not in the demo.
+export REKINDLE_POLICY_HOUR_SECONDS=2 REKINDLE_MACHINE_OPEN_SECONDS=0 \
+  REKINDLE_MACHINE_CLICK_SECONDS=0
 "$bin/rekindle-local" --state "$state" --listen "127.0.0.1:$port" --profilers 2 \
   >"$state/rekindle.log" 2>&1 &
 launcher=$!
@@ -143,12 +157,26 @@ offer FLY-5PCT '"title": "Hoàn 5% vé máy bay", "kind": "OFFER_KIND_CASHBACK_P
   '{name} oi, {offer} khi dat ve truoc {expiry}: {link}'
 offer WELCOME-BACK '"title": "Quà chào mừng trở lại", "kind": "OFFER_KIND_FIXED_AMOUNT", "fallback": true' \
   '{name} oi, ngan hang gui ban {offer}, HSD {expiry}: {link}'
+echo "== telesales: a team routing to the least-loaded agent, three agents with their own tokens"
+"$bin/rekindlectl" call AgentService/CreateTeam '{"request_id": "demo-team", "team": {"team_id": "TELESALES",
+  "name": "Telesales thẻ", "routing": "ROUTING_MODE_LEAST_LOADED", "sla_business_hours": 4}}' >/dev/null
+agent_tokens=()
+for a in LAN MINH TUAN; do
+  "$bin/rekindlectl" call AgentService/CreateAgent "{\"request_id\": \"demo-agent-$a\", \"agent\": {
+    \"agent_id\": \"$a\", \"team_id\": \"TELESALES\", \"display_name\": \"Agent $a\",
+    \"skills\": [\"lang:vi\"], \"capacity\": 60, \"available\": true,
+    \"working_hours\": \"Mon-Sun 00:00-24:00\"}}" >/dev/null
+  tok=$("$bin/rekindlectl" call AgentService/CreateToken "{\"name\": \"demo-$a\",
+    \"role\": \"ROLE_AGENT\", \"agent_id\": \"$a\"}" | sed -n 's/.*"secret": "\(.*\)".*/\1/p')
+  agent_tokens+=("$a=$tok")
+done
 "$bin/rekindlectl" call CampaignService/CreateCampaign '{"request_id": "demo-campaign",
   "campaign": {"campaign_id": "WAKE-2025-07", "name": "Đánh thức khách hàng ngủ đông",
     "audience": {"states": ["LIFECYCLE_STATE_DORMANT"], "min_dormant_days": 90},
     "offer_ids": ["TIKI-100K", "SHOPEE-50K", "FLY-5PCT"], "fallback_offer_id": "WELCOME-BACK",
     "holdout_percent": 10, "channel_order": ["CHANNEL_PUSH", "CHANNEL_ZNS", "CHANNEL_SMS", "CHANNEL_EMAIL"],
-    "send_window_start": "08:00", "send_window_end": "21:00"}}' >/dev/null
+    "reminders": {"delay_hours": 2, "max_reminders": 2, "interval_hours": 2,
+      "channels": ["CHANNEL_SMS"], "escalate_to_ticket": true, "ticket_team_id": "TELESALES"}}}' >/dev/null
 op=$("$bin/rekindlectl" call CampaignService/LaunchCampaign \
   '{"campaign_id": "WAKE-2025-07", "request_id": "demo-launch"}' | sed -n 's/.*"name": "\(.*\)".*/\1/p')
 for _ in $(seq 1 300); do
@@ -170,17 +198,21 @@ psql -F ' | ' -c "SELECT channel, count(*) FROM rekindle.messages
   WHERE campaign_id = 'WAKE-2025-07' GROUP BY 1 ORDER BY 1"
 echo
 echo
-echo "== delivery: ZNS and SMS pools (rekindle-deliver) to the provider doubles (rkdouble)"
+echo "== delivery: ZNS and SMS pools (rekindle-deliver) to the provider doubles (rkdouble);"
+echo "   personal links point at the tracking endpoint (rekindle-tracker)"
 "$bin/rkdouble" --port-file "$state/double.port" >"$state/double.log" 2>&1 & extra+=($!)
-for _ in $(seq 1 50); do [ -s "$state/double.port" ] && break; sleep 0.1; done
+"$bin/rekindle-tracker" -o tracker_port=0 -o "tracker_port_file=$state/tracker.port" \
+  >"$state/tracker.log" 2>&1 & extra+=($!)
+for _ in $(seq 1 50); do [ -s "$state/double.port" ] && [ -s "$state/tracker.port" ] && break; sleep 0.1; done
 dport=$(cat "$state/double.port")
+track=http://127.0.0.1:$(cat "$state/tracker.port")
 for ch in zns sms; do
   case $ch in zns) path=/zns/message/template ;; sms) path=/sms/send ;; esac
   "$bin/rekindle-deliver" --channel "$ch" -o "provider_url=http://127.0.0.1:$dport$path" \
     -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
     -o "zns_refresh_url=http://127.0.0.1:$dport/zns/oa/access_token" \
     -o sms_api_key=demo -o sms_secret_key=demo -o sms_brandname=REKINDLE \
-    -o tracking_secret=demo-secret -o poll_interval_ms=200 \
+    -o "tracking_url=$track/t/" -o poll_interval_ms=200 -o sms_from_hour=0 -o sms_until_hour=24 \
     >"$state/deliver-$ch.log" 2>&1 & extra+=($!)
 done
 for _ in $(seq 1 300); do
@@ -188,7 +220,7 @@ for _ in $(seq 1 300); do
         AND state = 'queued' AND not_before <= now()")" = 0 ] && break
   sleep 0.2
 done
-echo "Messages by channel and state (SMS waits outside 07:00-22:00 Vietnam time):"
+echo "Messages by channel and state:"
 psql -F ' | ' -c "SELECT CASE channel WHEN 1 THEN 'email' WHEN 2 THEN 'sms' WHEN 3 THEN 'zns'
     ELSE 'push' END, state, coalesce(reason, ''), count(*) FROM rekindle.messages
   WHERE campaign_id = 'WAKE-2025-07' GROUP BY 1, 2, 3 ORDER BY 1, 2"
@@ -206,6 +238,74 @@ for m in get("/_messages/sms")[-3:]:
 print("Provider doubles' counts:", json.dumps(get("/_stats")))
 PY
 echo
-echo "Funnel so far (GetCampaignStats):"
-"$bin/rekindlectl" call CampaignService/GetCampaignStats '{"campaign_id": "WAKE-2025-07"}'
-echo "(reminders, engagement and tickets arrive with the next issue)"
+echo "== customers respond (simulated, over HTTP to the tracking endpoint)"
+psql -c "SELECT customer_id || '|' || id FROM rekindle.messages WHERE campaign_id = 'WAKE-2025-07'
+  AND step = 0 AND state = 'sent' ORDER BY id" >"$state/sent.txt"
+/usr/bin/python3 deploy/demo/behave.py engage "$track" "$REKINDLE_TRACKING_SECRET" "$state/sent.txt"
+echo "Events by type and evidence (a scanner's click is a machine's, not interest):"
+psql -F ' | ' -c "SELECT (ARRAY['delivered','opened','clicked','registered','unsubscribed','bounced',
+    'complained','app opened','page viewed'])[type], (ARRAY['weak','strong','machine'])[evidence],
+    count(*) FROM rekindle.events WHERE campaign_id = 'WAKE-2025-07' GROUP BY 1, 2 ORDER BY 3 DESC"
+echo
+echo "== the timer pool: reminders at +2 and +4 policy hours (4 and 8 s), then tickets"
+for i in $(seq 1 150); do
+  [ "$i" -gt 20 ] && [ "$(psql -c "SELECT count(*) FROM rekindle.timers WHERE campaign_id = 'WAKE-2025-07'
+        AND kind IN (1, 2) AND state = 'pending'")" = 0 ] &&
+  [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'WAKE-2025-07'
+        AND step > 0 AND state = 'queued' AND not_before <= now()")" = 0 ] && break
+  sleep 0.5
+  [ "$i" = 20 ] && { psql -c "SELECT customer_id || '|' || id FROM rekindle.messages
+      WHERE campaign_id = 'WAKE-2025-07' AND step = 1 AND state = 'sent'" >"$state/reminded.txt"
+    /usr/bin/python3 deploy/demo/behave.py second-wave "$track" "$REKINDLE_TRACKING_SECRET" \
+      "$state/reminded.txt"; }
+done
+psql -F ' | ' -c "SELECT 'reminder ' || step, state, count(*) FROM rekindle.messages
+  WHERE campaign_id = 'WAKE-2025-07' AND step > 0 GROUP BY 1, 2 ORDER BY 1, 2"
+echo "Timers, late by (fired - due):"
+psql -F ' | ' -c "SELECT (ARRAY['reminder','escalation','call-back','SLA'])[kind], state, count(*),
+    'p99 ' || coalesce(round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY
+      extract(epoch FROM fired_at - due_at)))::text || ' ms', '-')
+  FROM rekindle.timers WHERE campaign_id = 'WAKE-2025-07' GROUP BY 1, 2 ORDER BY 1, 2"
+echo "Journeys (registration or unsubscribing ends one; no reminder after either):"
+psql -F ' | ' -c "SELECT journey, count(*) FROM rekindle.campaign_members
+  WHERE campaign_id = 'WAKE-2025-07' AND status = 'treatment' GROUP BY 1 ORDER BY 2 DESC"
+psql -c "SELECT 'reminders sent after registering or unsubscribing: ' || count(*)
+  FROM rekindle.messages m JOIN rekindle.events e ON e.campaign_id = m.campaign_id
+  AND e.customer_id = m.customer_id AND e.type IN (4, 5) WHERE m.campaign_id = 'WAKE-2025-07'
+  AND m.step > 0 AND m.state = 'sent' AND m.sent_at > e.occurred_at"
+echo "Escalations: tickets opened only where an advertising call is allowed:"
+psql -F ' | ' -c "SELECT coalesce(split_part(outcome, ' ', 1), '-'), count(*) FROM rekindle.timers
+  WHERE campaign_id = 'WAKE-2025-07' AND kind = 2 GROUP BY 1 ORDER BY 2 DESC"
+psql -F ' | ' -c "SELECT 'tickets by agent', coalesce(agent_id, '(team queue)'), count(*)
+  FROM rekindle.tickets WHERE campaign_id = 'WAKE-2025-07' GROUP BY 2 ORDER BY 2"
+echo
+echo "== agents at work (ClaimNextTicket, LogCallAttempt, ResolveTicket with their own tokens)"
+hour=$(TZ=Asia/Ho_Chi_Minh date +%H)
+if [ "$hour" -lt 8 ] || [ "$hour" -ge 17 ]; then
+  echo "  It is $(TZ=Asia/Ho_Chi_Minh date +%H:%M) in Vietnam, outside the 08:00-17:00 calling window:"
+  /usr/bin/python3 deploy/demo/agents.py "$bin/rekindlectl" 1 "${agent_tokens[0]}"
+  off=$(( 12 - 10#$(date -u +%H) )); [ "$off" -gt 14 ] && off=$((off - 24))
+  echo "  To show the agents at work, the demo's ticketed customers now live at UTC$(printf %+d "$off"),"
+  echo "  where it is midday (the governor still checks every call):"
+  psql -c "UPDATE rekindle.customers SET time_zone = 'Etc/GMT$(printf %+d $((-off)))'
+    WHERE id IN (SELECT customer_id FROM rekindle.tickets)"
+fi
+/usr/bin/python3 deploy/demo/agents.py "$bin/rekindlectl" 12 "${agent_tokens[@]}"
+psql -F ' | ' -c "SELECT 'tickets', (ARRAY['new','assigned','in progress','contacted','resolved',
+    'closed'])[state], coalesce((ARRAY['registered','not interested','unreachable','call back'])[resolution], '-'),
+    count(*) FROM rekindle.tickets WHERE campaign_id = 'WAKE-2025-07' GROUP BY 2, 3 ORDER BY 2, 3"
+echo
+echo "== some customers spend again (simulated card transactions, through the API)"
+psql -c "SELECT customer_id FROM rekindle.campaign_members WHERE campaign_id = 'WAKE-2025-07'
+  AND status = 'treatment'" >"$state/treated.txt"
+psql -c "SELECT customer_id FROM rekindle.campaign_members WHERE campaign_id = 'WAKE-2025-07'
+  AND status = 'control'" >"$state/control.txt"
+psql -c "SELECT customer_id FROM rekindle.campaign_members WHERE campaign_id = 'WAKE-2025-07'
+  AND registered_at IS NOT NULL" >"$state/registered.txt"
+/usr/bin/python3 deploy/demo/behave.py comeback "$state/comeback.csv" "$state/treated.txt" \
+  "$state/control.txt" "$state/registered.txt"
+"$bin/rekindlectl" customers import "$state/comeback.csv"
+echo
+echo "================ campaign report ================"
+"$bin/rekindlectl" campaigns report WAKE-2025-07 --svg "$state/funnel.svg"
+echo "(funnel chart: $state/funnel.svg)"

@@ -477,7 +477,8 @@ do_resolve(rpc_call *c, const struct who *w, const ProtobufCMessage *req,
 		return (rc);
 	switch (r->resolution) {
 	case REKINDLE__V1__RESOLUTION__RESOLUTION_CALL_BACK:
-		/* the call-back is a timer; the ticket comes back then */
+		/* the call-back is a timer; the ticket comes back then, and
+		 * the first-contact SLA still stands */
 		return (db_execp(rpc_db(c), "ticket_callback_timer", "INSERT INTO "
 		    "timers (kind, due_at, ticket_id, campaign_id, customer_id, seq) "
 		    "SELECT 3, call_back_at, id, campaign_id, customer_id, "

@@ -59,14 +59,16 @@ child_start(struct child *c)
 	return (RK_OK);
 }
 
-/* Reads or makes the admin token kept in DIR/admin.token (mode 0600). */
+/* Reads or makes a secret kept in DIR/NAME (mode 0600): prefix and 48 hex
+ * digits. */
 static void
-admin_token(const char *dir, char *out, size_t cap)
+local_secret(const char *dir, const char *name, const char *prefix,
+    char *out, size_t cap)
 {
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX + 32];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/admin.token", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fp = fopen(path, "r")) != NULL) {
 		if (fgets(out, (int)cap, fp) != NULL)
 			out[strcspn(out, "\n")] = '\0';
@@ -83,7 +85,7 @@ admin_token(const char *dir, char *out, size_t cap)
 		static const char hex[] = "0123456789abcdef";
 
 		memcpy(raw, out, 24);
-		snprintf(out, cap, "rk_local_");
+		snprintf(out, cap, "%s", prefix);
 		for (int i = 0; i < 24 && strlen(out) + 3 < cap; i++) {
 			size_t n = strlen(out);
 
@@ -113,9 +115,10 @@ main(int argc, char **argv)
 	    getenv("REKINDLE_GRPC_LISTEN");
 	char dir[PATH_MAX], self[PATH_MAX], bindir[PATH_MAX], url[1024],
 	    token[128], bus[PATH_MAX + 16], api[PATH_MAX + 32],
-	    prof[PATH_MAX + 32], camp[PATH_MAX + 32], envpath[PATH_MAX + 8];
+	    prof[PATH_MAX + 32], camp[PATH_MAX + 32], envpath[PATH_MAX + 8],
+	    timer[PATH_MAX + 32], secret[128];
 	char *api_argv[] = {api, NULL}, *prof_argv[] = {prof, NULL},
-	    *camp_argv[] = {camp, NULL};
+	    *camp_argv[] = {camp, NULL}, *timer_argv[] = {timer, NULL};
 	struct child kids[MAX_CHILDREN];
 	int nprof = 2, pgport = 0, opt, nkids = 0;
 	bool own_pg = false;
@@ -147,9 +150,9 @@ main(int argc, char **argv)
 			return (2);
 		}
 	}
-	if (nprof < 1 || nprof > MAX_CHILDREN - 2)
+	if (nprof < 1 || nprof > MAX_CHILDREN - 3)
 		log_fatal("CONFIG-INVALID", "--profilers must be 1..%d",
-		    MAX_CHILDREN - 2);
+		    MAX_CHILDREN - 3);
 	mkdir(state, 0755);
 	if (realpath(state, dir) == NULL)
 		log_fatal("STATE-DIR", "cannot use state directory \"%s\": %m",
@@ -162,6 +165,7 @@ main(int argc, char **argv)
 	snprintf(api, sizeof(api), "%s/rekindle-api", bindir);
 	snprintf(prof, sizeof(prof), "%s/rekindle-profiler", bindir);
 	snprintf(camp, sizeof(camp), "%s/rekindle-campaigner", bindir);
+	snprintf(timer, sizeof(timer), "%s/rekindle-timer", bindir);
 
 	{
 		/* No SA_RESTART: waitpid must return EINTR on a signal. */
@@ -190,10 +194,17 @@ main(int argc, char **argv)
 		snprintf(token, sizeof(token), "%s",
 		    getenv("REKINDLE_ADMIN_TOKEN"));
 	else
-		admin_token(dir, token, sizeof(token));
+		local_secret(dir, "admin.token", "rk_local_", token, sizeof(token));
+	if (getenv("REKINDLE_TRACKING_SECRET") != NULL &&
+	    strlen(getenv("REKINDLE_TRACKING_SECRET")) >= 16)
+		snprintf(secret, sizeof(secret), "%s",
+		    getenv("REKINDLE_TRACKING_SECRET"));
+	else
+		local_secret(dir, "tracking.secret", "", secret, sizeof(secret));
 	snprintf(bus, sizeof(bus), "ipc://%s/bus.ipc", dir);
 	setenv("REKINDLE_DATABASE_URL", url, 1);
 	setenv("REKINDLE_ADMIN_TOKEN", token, 1);
+	setenv("REKINDLE_TRACKING_SECRET", secret, 1);
 	setenv("REKINDLE_GRPC_LISTEN", listen, 1);
 	setenv("REKINDLE_BUS_LISTEN", bus, 1);
 	setenv("REKINDLE_BUS_CONNECT", bus, 1);
@@ -202,7 +213,8 @@ main(int argc, char **argv)
 	if ((fp = fopen(envpath, "w")) == NULL)
 		log_fatal("STATE-WRITE", "cannot write %s: %m", envpath);
 	fprintf(fp, "REKINDLE_ADDR='%s'\nREKINDLE_TOKEN='%s'\n"
-	    "REKINDLE_DATABASE_URL='%s'\n", listen, token, url);
+	    "REKINDLE_DATABASE_URL='%s'\nREKINDLE_TRACKING_SECRET='%s'\n", listen,
+	    token, url, secret);
 	fclose(fp);
 	umask(022);
 
@@ -214,12 +226,14 @@ main(int argc, char **argv)
 		    .argv = prof_argv};
 	kids[nkids++] = (struct child){.name = "rekindle-campaigner",
 	    .argv = camp_argv};
+	kids[nkids++] = (struct child){.name = "rekindle-timer",
+	    .argv = timer_argv};
 	for (int i = 0; i < nkids; i++)
 		if (child_start(&kids[i]) != RK_OK)
 			log_fatal("CHILD-FAIL", "cannot start %s: %m",
 			    kids[i].name);
 	log_info("LOCAL-READY", "rekindle is running: API on %s, %d profilers, "
-	    "1 campaigner; tools read %s", listen, nprof, envpath);
+	    "1 campaigner, 1 timer; tools read %s", listen, nprof, envpath);
 
 	while (!stop_flag) {
 		int status;

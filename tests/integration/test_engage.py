@@ -6,7 +6,8 @@ open pixel, a link scanner, a registration, an unsubscribe; the timer pool
 reminders to the interested who did not register, and nothing to anyone
 else. Tokens are computed here from the HMAC definition, independently of
 rekindle's C code."""
-import datetime, hashlib, hmac, json, os, subprocess, time, unittest, urllib.error
+import datetime, hashlib, hmac, json, os, signal, subprocess, time, unittest
+import urllib.error
 import urllib.request
 
 from harness import BIN, TRACKING_SECRET, Rekindle, deliver_args, wait_until
@@ -38,7 +39,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class EngageTest(unittest.TestCase):
+class Setup(unittest.TestCase):
+    """Processes, data, teams and a launched campaign E1, for each test class."""
+
     @classmethod
     def setUpClass(cls):
         cls.rk = rk = Rekindle(profilers=1, campaigners=1,
@@ -66,15 +69,15 @@ class EngageTest(unittest.TestCase):
             rk.start("rekindle-deliver", deliver_args(ch, cls.base, extra=[
                 "-o", "tracking_url=" + cls.track + "/t/", "-o", "poll_interval_ms=100",
                 "-o", "sms_per_day=0"]))
-        for i in range(2):
-            rk.start("rekindle-timer", ["-o", "policy_hour_seconds=1", "-o",
-                                        "timer_poll_ms=100"])
+        cls.timers = [cls.timer() for _ in range(2)]
         # Telesales: team TS routes to the least loaded; TX is another
         # team. Agents work around the clock here.
+        # First contact is due 15 policy hours (seconds here) after a
+        # ticket opens.
         for team, routing in (("TS", 2), ("TX", 1)):
             rk.call(A, "CreateTeam", rk.msg("rekindle.v1.CreateTeamRequest", team=rk.msg(
                 "rekindle.v1.Team", team_id=team, name="Telesales " + team, routing=routing,
-                sla_business_hours=8)))
+                sla_business_hours=15)))
         cls.tokens = {}
         for agent, team in (("AG1", "TS"), ("AG2", "TS"), ("AG3", "TX")):
             rk.call(A, "CreateAgent", rk.msg("rekindle.v1.CreateAgentRequest", agent=rk.msg(
@@ -127,6 +130,12 @@ class EngageTest(unittest.TestCase):
         assert len(cls.msg) >= 10, rows
 
     @classmethod
+    def timer(cls):
+        return cls.rk.start("rekindle-timer", ["-o", "policy_hour_seconds=1", "-o",
+                                               "timer_poll_ms=100", "-o",
+                                               "timer_lease_seconds=3"])
+
+    @classmethod
     def tearDownClass(cls):
         cls.rk.close()
 
@@ -140,6 +149,11 @@ class EngageTest(unittest.TestCase):
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+
+
+
+class EngageTest(Setup):
+    """The story: links followed, reminders, tickets worked, the report."""
 
     def test_the_loop(self):
         rk = self.rk
@@ -298,6 +312,18 @@ class EngageTest(unittest.TestCase):
         for step in ("opened", "assigned", "unassigned: agent unavailable", "resolved",
                      "call-back due"):
             self.assertIn(step, trail)
+        # Nobody reached F within the SLA: priority stays top, the ticket
+        # leaves AG1 (and waits in the queue: AG2 is off), the supervisor
+        # is flagged. A's ticket, resolved in time, breached nothing.
+        sla = lambda t: rk.db.sql("SELECT sla_breached || '|' || supervisor_flag || '|' || "
+                                  "coalesce(agent_id, '-') || '|' || priority FROM "
+                                  "rekindle.tickets WHERE id = %s" % t)
+        wait_until(lambda: sla(t2).startswith("true|"), 40, "SLA breach")
+        self.assertEqual(sla(t2), "true|true|-|1")
+        self.assertEqual(sla(t1).split("|")[0], "false")
+        self.assertIn("sla breached", rk.db.sql(
+            "SELECT string_agg(action, ',') FROM rekindle.ticket_audit WHERE ticket_id = %s"
+            % t2))
         self.report(a, f, c1)
 
     def report(self, a, f, registered_by_call):
@@ -342,3 +368,54 @@ class EngageTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TimerKillTest(Setup):
+    """A timer process killed with SIGKILL while reminders fire: its
+    timers fire later in another process, each exactly once."""
+
+    def test_timer_killed_mid_fire(self):
+        rk = self.rk
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                campaign=rk.msg("rekindle.v1.Campaign", campaign_id="E2", name="Nhắc 2",
+                                fallback_offer_id="BACK", channel_order=[SMS],
+                                audience=rk.msg("rekindle.v1.AudienceRule", states=[4]),
+                                reminders=rk.msg("rekindle.v1.ReminderPolicy", delay_hours=3,
+                                                 max_reminders=1, channels=[SMS]))))
+        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                             campaign_id="E2"))
+        ids = lambda: [int(x) for x in rk.db.sql(
+            "SELECT id FROM rekindle.messages WHERE campaign_id = 'E2' AND step = 0 "
+            "AND state = 'sent' ORDER BY id").splitlines()]
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
+                                     "campaign_id = 'E2' AND state = 'queued'") == "0"
+                   and ids(), 60, "E2 sent")
+        sent = ids()
+        # Everyone clicks, in ten waves: reminders fall due over 2-3 s.
+        for w in range(10):
+            wave = sent[w::10]
+            rk.call(E, "RecordEvents", rk.msg("rekindle.v1.RecordEventsRequest", events=[
+                rk.msg("rekindle.v1.Event", event_id="k-%d" % i, type=3, token=token(i))
+                for i in wave]))
+            time.sleep(0.25)
+        fired = lambda: int(rk.db.sql("SELECT count(*) FROM rekindle.timers WHERE "
+                                      "campaign_id = 'E2' AND state = 'fired'"))
+        wait_until(lambda: fired() > 0, 30, "first reminders")
+        os.kill(self.timers[0].p.pid, signal.SIGKILL)
+        self.timers[0].p.wait()
+        self.timers[0] = self.timer()
+        wait_until(lambda: fired() == len(sent), 60, "every reminder timer fired")
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.timers WHERE "
+                                   "campaign_id = 'E2' AND state <> 'fired'"), "0")
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
+                                     "campaign_id = 'E2' AND step = 1 AND state = 'sent'")
+                   == str(len(sent)), 60, "every reminder sent")
+        keys = {k["key"]: k["count"] for k in json.loads(urllib.request.urlopen(
+            self.base + "/_keys/sms").read()) if k["key"].startswith("E2:")
+            and k["key"].endswith(":1:sms")}
+        self.assertEqual(len(keys), len(sent))
+        self.assertEqual(set(keys.values()), {1})
+        late = float(rk.db.sql("SELECT max(extract(epoch FROM fired_at - due_at)) FROM "
+                               "rekindle.timers WHERE campaign_id = 'E2'"))
+        print("\nE2: %d reminder timers, one timer process killed; latest fire %.1f s late "
+              "(lease 3 s)" % (len(sent), late))

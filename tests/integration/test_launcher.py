@@ -106,6 +106,7 @@ class LauncherTest(unittest.TestCase):
             prof = [int(k[0]) for k in kids if "rekindle-profiler" in k[1]]
             self.assertEqual(len(prof), 2)
             self.assertEqual(len([k for k in kids if "rekindle-campaigner" in k[1]]), 1)
+            self.assertEqual(len([k for k in kids if "rekindle-timer" in k[1]]), 1)
             os.kill(prof[0], signal.SIGKILL)
             wait_until(lambda: len([k for k in children(p.pid)
                                     if "rekindle-profiler" in k[1]]) == 2

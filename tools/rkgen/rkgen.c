@@ -328,9 +328,10 @@ main(int argc, char **argv)
 			 * example.com, a domain reserved for examples. */
 			fprintf(fc, "%s,Khach hang %ld,0900%06ld,kh%ld@example.com,,"
 			    "%s,Asia/Ho_Chi_Minh,vi,email/marketing;sms/marketing;"
-			    "push/marketing%s,2024-01-01T00:00:00Z,rkgen\n", id, c,
+			    "push/marketing%s%s,2024-01-01T00:00:00Z,rkgen\n", id, c,
 			    c % 1000000, c, c % 3 ? "true" : "false",
-			    c % 3 ? ";zns/marketing" : "");
+			    c % 3 ? ";zns/marketing" : "",
+			    c % 2 ? "" : ";call/marketing");
 		fprintf(fg, "%s,%s,", id, arch_name[a]);
 		write_time(fg, first);
 		fputc(',', fg);

@@ -3,8 +3,9 @@
  *
  * DESIGN
  *	The timers live in PostgreSQL (timers, due_at indexed while
- *	pending). Each process claims the near future - pending timers due
- *	within timer_horizon_ms that nobody holds - with a lease of
+ *	pending and unclaimed). Each process claims the near future -
+ *	pending timers due within timer_horizon_ms that nobody holds - with
+ *	a lease of
  *	timer_lease_seconds (FOR UPDATE SKIP LOCKED, so processes never
  *	claim the same timer), keeps them in a heap in memory, sleeps until
  *	the earliest is due and fires every due one in a batch: one
@@ -69,21 +70,25 @@ open_db(void)
 static rk_err
 claim(db_conn *db, arena *a, const char *me, struct dueheap *h, int *got)
 {
+	/* never hold more than claim_max: what this process cannot fire in
+	 * time stays for the others */
 	const char *p[4] = {me, arena_printf(a, "%d", var_lease_s),
 	    arena_printf(a, "%d", var_horizon_ms), arena_printf(a, "%d",
-	    var_claim_max)};
+	    var_claim_max - (int)h->n)};
 	db_res *r;
 	rk_err rc;
 
 	*got = 0;
-	rc = db_execp(db, "timer_claim", "UPDATE timers t SET claimed_by = $1, "
-	    "claimed_until = now() + $2::int * interval '1 second' FROM ("
-	    " SELECT id FROM timers WHERE state = 'pending' AND due_at <= now() + "
-	    " $3::int * interval '1 millisecond' AND (claimed_until IS NULL OR "
-	    " claimed_until < now()) ORDER BY due_at LIMIT $4 "
-	    " FOR UPDATE SKIP LOCKED) c WHERE t.id = c.id "
-	    "RETURNING t.id, (extract(epoch FROM t.due_at) * 1e6)::int8", 4, p,
-	    &r);
+	if ((int)h->n >= var_claim_max)
+		return (RK_OK);
+	rc = db_execp(db, "timer_claim", "UPDATE timers t SET claimed_by = "
+		    "$1, claimed_until = now() + $2::int * interval '1 second' "
+		    "FROM (SELECT id FROM timers WHERE state = 'pending' AND "
+		    "claimed_by IS NULL AND due_at <= now() + $3::int * "
+		    "interval '1 millisecond' ORDER BY due_at LIMIT $4 "
+		    "FOR UPDATE SKIP LOCKED) c WHERE t.id = c.id "
+		    "RETURNING t.id, (extract(epoch FROM t.due_at) * 1e6)::int8", 4, p,
+		    &r);
 	if (rc != RK_OK)
 		return (rc);
 	*got = db_res_nrows(r);
@@ -97,10 +102,18 @@ static rk_err
 renew(db_conn *db, arena *a, const char *me)
 {
 	const char *p[2] = {me, arena_printf(a, "%d", var_lease_s)};
+	rk_err rc;
 
-	return (db_execp(db, "timer_renew", "UPDATE timers SET claimed_until = "
+	rc = db_execp(db, "timer_renew", "UPDATE timers SET claimed_until = "
 	    "now() + $2::int * interval '1 second' WHERE claimed_by = $1 AND "
-	    "state = 'pending'", 2, p, NULL));
+	    "state = 'pending'", 2, p, NULL);
+	/* claims that outlived their process go back to everyone */
+	if (rc == RK_OK)
+		rc = db_execp(db, "timer_expired", "UPDATE timers SET claimed_by = "
+		    "NULL, claimed_until = NULL WHERE state = 'pending' AND "
+		    "claimed_by IS NOT NULL AND claimed_until < now()", 0, NULL,
+		    NULL);
+	return (rc);
 }
 
 /* Gives back what this process holds (a clean exit: others fire them). */
@@ -188,19 +201,24 @@ main(int argc, char **argv)
 				usleep(200000);
 				continue;
 			}
-			/* a full claim: more is due soon, claim again at once */
-			next_claim = got == var_claim_max ? now : now + var_poll_ms;
+			next_claim = now + var_poll_ms;
 		}
 		if (now >= next_renew) {
 			if (renew(db, a, me) != RK_OK)
 				log_warn("DB-UNAVAILABLE", "could not renew timer "
 				    "leases: %s", db_errmsg(db));
 			next_renew = now + var_lease_s * 1000 / 3;
+			next_claim = now;	/* released claims may be due */
 		}
-		if (fire_due(db, a, me, &h, ids, &fired) == RK_OK && fired > 0) {
+		/* everything due now, before claiming more (a claim is the
+		 * costly statement; falling behind must not make it more
+		 * frequent) */
+		while (!stop_flag && clock_mono_ms() < now + var_poll_ms &&
+		    fire_due(db, a, me, &h, ids, &fired) == RK_OK && fired > 0) {
 			total += fired;
 			log_debug("TIMER-FIRED", "%d timers (%lld in all)", fired,
 			    (long long)total);
+			arena_reset(a);
 		}
 		top = dueheap_peek(&h);
 		if (top != NULL && top->due_us <= clock_now_us())
