@@ -238,6 +238,11 @@ for m in get("/_messages/sms")[-3:]:
 print("Provider doubles' counts:", json.dumps(get("/_stats")))
 PY
 echo
+echo "== the providers report deliveries (RecordDeliveryReceipts)"
+psql -c "SELECT customer_id || '|' || id || '|' || channel FROM rekindle.messages
+  WHERE campaign_id = 'WAKE-2025-07' AND step = 0 AND state = 'sent'" >"$state/sent-ch.txt"
+/usr/bin/python3 deploy/demo/behave.py receipts "$bin/rekindlectl" WAKE-2025-07 "$state/sent-ch.txt"
+echo
 echo "== customers respond (simulated, over HTTP to the tracking endpoint)"
 psql -c "SELECT customer_id || '|' || id FROM rekindle.messages WHERE campaign_id = 'WAKE-2025-07'
   AND step = 0 AND state = 'sent' ORDER BY id" >"$state/sent.txt"

@@ -419,3 +419,52 @@ class TimerKillTest(Setup):
                                "rekindle.timers WHERE campaign_id = 'E2'"))
         print("\nE2: %d reminder timers, one timer process killed; latest fire %.1f s late "
               "(lease 3 s)" % (len(sent), late))
+
+
+class RoutingTest(Setup):
+    """Round-robin and skills-based teams: escalation at once (no
+    reminders), tickets routed as each team says."""
+
+    def test_round_robin_and_skills(self):
+        rk = self.rk
+        for team, routing in (("RR", 1), ("SK", 3)):
+            rk.call(A, "CreateTeam", rk.msg("rekindle.v1.CreateTeamRequest", team=rk.msg(
+                "rekindle.v1.Team", team_id=team, name=team, routing=routing)))
+        for agent, team, skills in (("R1", "RR", []), ("R2", "RR", []), ("R3", "RR", []),
+                                    ("EN", "SK", ["lang:en"]), ("VI", "SK", ["lang:vi"])):
+            rk.call(A, "CreateAgent", rk.msg("rekindle.v1.CreateAgentRequest", agent=rk.msg(
+                "rekindle.v1.Agent", agent_id=agent, team_id=team, display_name=agent,
+                skills=skills, capacity=50, available=True,
+                working_hours="Mon-Sun 00:00-24:00")))
+        sent = {}
+        for cid, team in (("R", "RR"), ("S", "SK")):
+            rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                    campaign=rk.msg("rekindle.v1.Campaign", campaign_id="E" + cid, name=cid,
+                                    fallback_offer_id="BACK", channel_order=[SMS],
+                                    audience=rk.msg("rekindle.v1.AudienceRule", states=[4]),
+                                    reminders=rk.msg("rekindle.v1.ReminderPolicy",
+                                                     escalate_to_ticket=True,
+                                                     ticket_team_id=team))))
+            rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                                 campaign_id="E" + cid))
+            wait_until(lambda: rk.db.sql(
+                "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'E%s' AND "
+                "state = 'sent'" % cid) not in ("", "0") and rk.db.sql(
+                "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'E%s' AND "
+                "state = 'queued'" % cid) == "0", 60, "E%s sent" % cid)
+            sent[cid] = [int(x) for x in rk.db.sql(
+                "SELECT id FROM rekindle.messages WHERE campaign_id = 'E%s' AND step = 0 "
+                "ORDER BY id LIMIT 9" % cid).splitlines()]
+            for i in sent[cid]:
+                rk.call(E, "RecordEvents", rk.msg("rekindle.v1.RecordEventsRequest", events=[
+                    rk.msg("rekindle.v1.Event", event_id="r-%d" % i, type=3, token=token(i))]))
+                time.sleep(0.05)
+        routed = lambda c: rk.db.sql("SELECT string_agg(coalesce(agent_id, '-'), ',' ORDER "
+                                     "BY id) FROM rekindle.tickets WHERE campaign_id = "
+                                     "'E%s'" % c)
+        wait_until(lambda: len(routed("R").split(",")) == 9 and
+                   len(routed("S").split(",")) == 9, 30, "escalated at once")
+        # Round-robin: each agent in turn.
+        self.assertEqual(routed("R"), ",".join(["R1", "R2", "R3"] * 3))
+        # Skills: these customers speak Vietnamese.
+        self.assertEqual(set(routed("S").split(",")), {"VI"})
