@@ -149,7 +149,8 @@ ticket_open(db_conn *db, arena *a, const char *campaign_id,
 	    "tiếp thị: ghi nhận và kết thúc (không quan tâm).");
 	{
 		const char *ins[8] = {campaign_id, customer_id, team,
-		    db_res_str(r, 0, 14), summary, db_text_array(a, points,
+		    db_res_isnull(r, 0, 14) ? NULL : arena_strdup(a,
+		    db_res_str(r, 0, 14)), summary, db_text_array(a, points,
 		    (size_t)np), arena_printf(a, "{lang:%s}", db_res_str(r, 0, 4)),
 		    NULL};
 		db_res *t;

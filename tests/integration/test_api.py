@@ -73,8 +73,8 @@ class ApiTest(unittest.TestCase):
         self.assertLess(time.time() - t, 0.5)
         # A described method without an implementation yet.
         with self.assertRaises(grpc.RpcError) as e:
-            self.rk.call("rekindle.v1.TicketService", "ListTickets",
-                         self.rk.msg("rekindle.v1.ListTicketsRequest"))
+            self.rk.call("rekindle.v1.CustomerService", "ListCustomers",
+                         self.rk.msg("rekindle.v1.ListCustomersRequest"))
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
 
     def test_tokens_missing_wrong_and_out_of_role(self):
