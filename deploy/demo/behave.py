@@ -122,7 +122,7 @@ def comeback(out, treated, control, registered):
         for (cid,) in lines(path):
             p = 0.60 if cid in reg else 0.05 if group == "treatment" else 0.04
             if rnd.random() < p:
-                when = (now - datetime.timedelta(seconds=rnd.randint(1, 20))).strftime(
+                when = (now - datetime.timedelta(seconds=rnd.randint(0, 2))).strftime(
                     "%Y-%m-%dT%H:%M:%SZ")
                 rows.append("back-%s,%s,%s,%d,VND,5311,TIKI-01,TIKI,ecommerce" % (
                     cid, cid, when, rnd.randint(100, 2000) * 1000))
