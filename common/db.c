@@ -281,6 +281,20 @@ db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
 }
 
 char *
+db_int64_array(arena *a, const int64_t *v, size_t n)
+{
+	char *out = arena_alloc(a, 3 + n * 21);
+	size_t len = 1;
+
+	out[0] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(out + len, "%s%lld", i ? "," : "",
+		    (long long)v[i]);
+	strcpy(out + len, "}");
+	return (out);
+}
+
+char *
 db_text_array(arena *a, const char *const *s, size_t n)
 {
 	size_t len = 3;

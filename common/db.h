@@ -61,6 +61,8 @@ rk_err db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
  * (pass it as a parameter with a ::text[] cast).
  */
 char *db_text_array(arena *a, const char *const *s, size_t n);
+/* The PostgreSQL bigint[] literal of n integers, in a ("{1,2,3}"). */
+char *db_int64_array(arena *a, const int64_t *v, size_t n);
 
 /*
  * Splits a text[] in PostgreSQL's output form ("{a,\"b c\"}") into a

@@ -38,15 +38,12 @@
 	" LEFT JOIN messages s ON s.campaign_id = mb.campaign_id AND "         \
 	"  s.customer_id = mb.customer_id AND s.step = 0 AND s.state = 'sent' " \
 	" WHERE mb.campaign_id = $1 AND mb.status <> 'excluded'), "            \
-	"r AS (SELECT m.customer_id, m.status, m.offer_id, "                   \
-	" (SELECT min(t.occurred_at) FROM transactions t WHERE "               \
-	"  t.customer_id = m.customer_id AND t.occurred_at > m.t0 AND "        \
+	"r AS (SELECT m.customer_id, m.status, m.offer_id, w.back, w.spend "   \
+	" FROM m CROSS JOIN LATERAL (SELECT min(t.occurred_at) AS back, "      \
+	"  coalesce(sum(t.amount_minor), 0) AS spend FROM transactions t "     \
+	"  WHERE t.customer_id = m.customer_id AND t.occurred_at > m.t0 AND "  \
 	"  t.occurred_at <= m.t0 + (SELECT attribution_days FROM k) * "        \
-	"  interval '1 day') AS back, "                                        \
-	" (SELECT coalesce(sum(t.amount_minor), 0) FROM transactions t WHERE " \
-	"  t.customer_id = m.customer_id AND t.occurred_at > m.t0 AND "        \
-	"  t.occurred_at <= m.t0 + (SELECT attribution_days FROM k) * "        \
-	"  interval '1 day') AS spend FROM m), "                               \
+	"  interval '1 day') w), "                                             \
 	"e AS (SELECT customer_id, "                                           \
 	" bool_or(type IN (3, 8, 9) AND evidence = 2) AS strong, "             \
 	" bool_or(type = 2 AND evidence = 1) AS weak, "                        \

@@ -106,6 +106,17 @@ class Proc:
         return self.p.returncode
 
 
+def read_port(path):
+    """The port a process wrote to path once listening (waits up to 10 s)."""
+    def port():
+        if not os.path.exists(path):
+            return ""
+        with open(path) as fh:
+            return fh.read().strip()
+    wait_until(port, 10, path)
+    return port()
+
+
 def deliver_args(ch, http_base, smtp_url="", extra=()):
     """rekindle-deliver's arguments for a pool of channel ch against the
     provider doubles (rkdouble) at http_base and smtp_url."""

@@ -8,7 +8,7 @@ messages, read back with Python's own e-mail parser."""
 import email, email.policy, json, os, re, signal, subprocess, time, unittest
 import urllib.request
 
-from harness import BIN, Rekindle, deliver_args, wait_until
+from harness import BIN, Rekindle, deliver_args, read_port, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -22,15 +22,8 @@ class DeliverTest(unittest.TestCase):
         pf = os.path.join(rk.tmp, "double.port")
         spf = os.path.join(rk.tmp, "double.smtp-port")
         cls.double = rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
-        def port():
-            if not os.path.exists(pf):
-                return ""
-            with open(pf) as fh:
-                return fh.read().strip()
-        wait_until(port, 10, "double")
-        cls.base = "http://127.0.0.1:%s" % port()
-        with open(spf) as fh:
-            cls.smtp = "smtp://127.0.0.1:%s" % fh.read().strip()
+        cls.base = "http://127.0.0.1:%s" % read_port(pf)
+        cls.smtp = "smtp://127.0.0.1:%s" % read_port(spf)
         out = os.path.join(rk.tmp, "gen")
         subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "20000", "--seed", "5",
                         "--as-of", AS_OF, "--days", "730", "--out", out],

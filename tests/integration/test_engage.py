@@ -10,7 +10,7 @@ import datetime, hashlib, hmac, json, os, signal, subprocess, time, unittest
 import urllib.error
 import urllib.request
 
-from harness import BIN, TRACKING_SECRET, Rekindle, deliver_args, wait_until
+from harness import BIN, TRACKING_SECRET, Rekindle, deliver_args, read_port, wait_until
 
 AS_OF = "2025-06-30"
 O, K, E = "rekindle.v1.OfferService", "rekindle.v1.CampaignService", \
@@ -22,16 +22,6 @@ EMAIL, SMS, ZNS, CALL = 1, 2, 3, 5
 def token(message_id):
     mac = hmac.new(TRACKING_SECRET.encode(), str(message_id).encode(), hashlib.sha256)
     return "%d.%s" % (message_id, mac.hexdigest()[:16])
-
-
-def read_port(path):
-    def port():
-        if not os.path.exists(path):
-            return ""
-        with open(path) as fh:
-            return fh.read().strip()
-    wait_until(port, 10, path)
-    return port()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -650,8 +650,6 @@ deliver_handle(struct worker *w, db_conn *db, const struct job *job,
 	bool *done;
 	int64_t *oldest, now = clock_now_us();
 	const char *ids;
-	char *list;
-	size_t len = 2;
 	rk_err rc;
 
 	(void)w;
@@ -661,14 +659,7 @@ deliver_handle(struct worker *w, db_conn *db, const struct job *job,
 		*why = "malformed DeliverJob payload";
 		return (RK_EPROTO);
 	}
-	list = arena_alloc(a, 3 + dj->n_message_ids * 21);
-	list[0] = '{';
-	list[1] = '\0';
-	for (size_t i = 0; i < dj->n_message_ids; i++)
-		len += (size_t)sprintf(list + len - 1, "%s%lld", i ? "," : "",
-		    (long long)dj->message_ids[i]);
-	strcpy(list + len - 1, "}");
-	ids = list;
+	ids = db_int64_array(a, dj->message_ids, dj->n_message_ids);
 	if ((rc = load_batch(db, a, ids, &m, &n)) != RK_OK) {
 		*why = db_errmsg(db);
 		return (rc);

@@ -133,20 +133,13 @@ rk_err
 fire_timers(db_conn *db, arena *a, const char *me, const int64_t *ids,
     size_t n, int hour_s, int *fired)
 {
-	char *list = arena_alloc(a, 3 + n * 21), *rem;
-	size_t len = 1, rlen = 1;
-	const char *p[2];
+	const char *p[2] = {db_int64_array(a, ids, n), me};
+	int64_t *rem;
+	size_t nrem = 0;
 	db_res *r;
 	rk_err rc;
 
 	*fired = 0;
-	list[0] = '{';
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(list + len, "%s%lld", i ? "," : "",
-		    (long long)ids[i]);
-	strcpy(list + len, "}");
-	p[0] = list;
-	p[1] = me;
 	rc = db_execp(db, "timer_fire", "UPDATE timers SET state = 'fired', "
 	    "fired_at = clock_timestamp() WHERE id = ANY ($1::bigint[]) AND "
 	    "state = 'pending' AND claimed_by = $2 RETURNING id, kind, "
@@ -155,16 +148,14 @@ fire_timers(db_conn *db, arena *a, const char *me, const int64_t *ids,
 	if (rc != RK_OK)
 		return (rc);
 	*fired = db_res_nrows(r);
-	rem = arena_alloc(a, 3 + (size_t)*fired * 21);
-	rem[0] = '{';
+	rem = arena_alloc(a, sizeof(*rem) * (size_t)(*fired + 1));
 	for (int i = 0; rc == RK_OK && i < *fired; i++) {
 		int64_t id = db_res_int64(r, i, 0), ticket = db_res_int64(r, i, 2);
 		int kind = (int)db_res_int64(r, i, 1);
 
-		if (kind == 1) {
-			rlen += (size_t)sprintf(rem + rlen, "%s%lld", rlen > 1 ? "," :
-			    "", (long long)id);
-		} else if (kind == 2) {
+		if (kind == 1)
+			rem[nrem++] = id;	/* set-wise, below */
+		else if (kind == 2) {
 			int64_t tid;
 			const char *why;
 
@@ -177,8 +168,7 @@ fire_timers(db_conn *db, arena *a, const char *me, const int64_t *ids,
 			rc = ticket_timer(db, a, id, kind, ticket);
 	}
 	db_res_free(r);
-	strcpy(rem + rlen, "}");
-	if (rc == RK_OK && rlen > 1)
-		rc = remind(db, a, rem, hour_s);
+	if (rc == RK_OK && nrem > 0)
+		rc = remind(db, a, db_int64_array(a, rem, nrem), hour_s);
 	return (rc);
 }
