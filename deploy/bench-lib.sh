@@ -34,3 +34,6 @@ for _ in $(seq 1 100); do
   [ "$("$bin/rekindlectl" health 2>/dev/null)" = SERVING ] && break; sleep 0.1
 done
 now() { date +%s.%N; }
+# peak_rss_kb PID: the process's peak resident set (VmHWM) in kB, read
+# once at the end instead of sampling ps while the benchmark runs.
+peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }

@@ -1,10 +1,11 @@
 """The provider doubles (tools/rkdouble) speak the real request and reply
-shapes - Zalo ZNS, an eSMS-style brand-name SMS gateway, FCM HTTP v1 - keep
-every idempotency key they accepted, and inject faults on demand. Checked
-with plain HTTP from the standard library."""
-import json, os, signal, subprocess, tempfile, time, unittest, urllib.error, urllib.request
+shapes - Zalo ZNS, an eSMS-style brand-name SMS gateway, FCM HTTP v1, an
+SMTP relay - keep every idempotency key they accepted, and inject faults on
+demand. Checked with plain HTTP and smtplib from the standard library."""
+import json, os, signal, smtplib, socket, subprocess, tempfile, threading, time, unittest
+import urllib.error, urllib.request
 
-from harness import BIN, wait_until
+from harness import BIN, read_port, wait_until
 
 
 class DoubleTest(unittest.TestCase):
@@ -12,12 +13,14 @@ class DoubleTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="rk-double-")
         pf = os.path.join(cls.tmp, "port")
+        sf = os.path.join(cls.tmp, "smtp-port")
         cls.log = open(os.path.join(cls.tmp, "double.log"), "wb")
-        cls.p = subprocess.Popen([os.path.join(BIN, "rkdouble"), "--port-file", pf],
+        cls.p = subprocess.Popen([os.path.join(BIN, "rkdouble"), "--port-file", pf,
+                                  "--smtp-port-file", sf],
                                  stdout=cls.log, stderr=subprocess.STDOUT,
                                  env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1"))
-        wait_until(lambda: os.path.exists(pf) and open(pf).read().strip(), 10, "port")
-        cls.base = "http://127.0.0.1:%s" % open(pf).read().strip()
+        cls.base = "http://127.0.0.1:%s" % read_port(pf)
+        cls.smtp_port = int(read_port(sf))
 
     @classmethod
     def tearDownClass(cls):
@@ -91,6 +94,59 @@ class DoubleTest(unittest.TestCase):
         wait_until(lambda: self.get("/_stats")["fcm"]["accepted"] == 3, 5, "stalled send")
         stats = self.get("/_stats")["fcm"]
         self.assertEqual((stats["accepted"], stats["keys"]), (3, 3))
+
+    @staticmethod
+    def mail(key, body="Chào bạn\r\n"):
+        return ("From: uudai@bank.example\r\nTo: kh@example.com\r\nSubject: =?UTF-8?B?UXXDoA==?=\r\n"
+                "Message-ID: <rk.%s@bank.example>\r\nMIME-Version: 1.0\r\n"
+                "List-Unsubscribe: <https://bank.example/u>\r\nX-Rekindle-Key: %s\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\n%s" % (key, key, body)).encode()
+
+    def test_smtp_relay_pipelining_headers_duplicates_and_stalls(self):
+        before = self.get("/_stats")["email"]
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as s:
+            self.assertIn("pipelining", s.ehlo()[1].decode().lower())
+            s.sendmail("uudai@bank.example", ["kh@example.com"], self.mail("m1", ".chấm đầu dòng\r\n"))
+            s.sendmail("uudai@bank.example", ["kh@example.com"], self.mail("m1"))  # a repeat
+            with self.assertRaises(smtplib.SMTPDataError) as e:       # no X-Rekindle-Key
+                s.sendmail("a@bank.example", ["kh@example.com"], b"Subject: x\r\n\r\nx\r\n")
+            self.assertEqual(e.exception.smtp_code, 554)
+        # dot-stuffing undone: the line kept its one leading dot
+        first = [m for m in self.get("/_messages/email") if "rk.m1@" in m["message"]][0]
+        self.assertIn("\r\n\r\n.chấm đầu dòng\r\n", first["message"])
+        # every command of a message in one write (RFC 2920), replies in order
+        c = socket.create_connection(("127.0.0.1", self.smtp_port), 10)
+        f = c.makefile("rb")
+        f.readline()
+        c.sendall(b"EHLO t\r\nMAIL FROM:<a@bank.example>\r\nRCPT TO:<kh@example.com>\r\nDATA\r\n")
+        replies = [f.readline()[:3] for _ in range(7)]
+        self.assertEqual(replies, [b"250"] * 6 + [b"354"])
+        c.sendall(self.mail("m2") + b".\r\nQUIT\r\n")
+        self.assertEqual((f.readline()[:3], f.readline()[:3]), (b"250", b"221"))
+        c.close()
+        # a stalled reply holds its own connection only
+        self.post("/_faults", {"channel": "email", "stalls": 1, "stall_ms": 1500})
+        took = {}
+
+        def slow():
+            t = time.monotonic()
+            with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as s:
+                s.sendmail("uudai@bank.example", ["kh@example.com"], self.mail("m3"))
+            took["slow"] = time.monotonic() - t
+        th = threading.Thread(target=slow)
+        th.start()
+        wait_until(lambda: self.get("/_stats")["email"]["keys"] == before["keys"] + 3, 5, "stalled mail")
+        t = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as s:
+            s.sendmail("uudai@bank.example", ["kh@example.com"], self.mail("m4"))
+        took["fast"] = time.monotonic() - t
+        th.join()
+        self.assertGreaterEqual(took["slow"], 1.4)
+        self.assertLess(took["fast"], 1.0)
+        after = self.get("/_stats")["email"]
+        self.assertEqual((after["keys"] - before["keys"], after["duplicates"] - before["duplicates"],
+                          after["rejected"] - before["rejected"]), (4, 1, 1))
+        self.assertEqual({k["key"]: k["count"] for k in self.get("/_keys/email")}["m1"], 2)
 
 
 if __name__ == "__main__":

@@ -125,9 +125,10 @@ keep(enum chan ch, const char *body)
 	st.bodies[ch][i] = xstrdup(body);
 }
 
-/* An injected fault for ch, if one is due: its status, or 0. */
+/* An injected fault for ch, if one is due: its status, or 0; *stall_ms
+ * when the reply is to be slow instead. */
 static unsigned
-fault_due(enum chan ch, int *retry_after)
+fault_take(enum chan ch, int *retry_after, int *stall_ms)
 {
 	struct faults *f = &st.fault[ch];
 	int stall = 0;
@@ -146,6 +147,17 @@ fault_due(enum chan ch, int *retry_after)
 		*retry_after = f->retry_after_s > 0 ? f->retry_after_s : 1;
 	}
 	pthread_mutex_unlock(&st.mu);
+	*stall_ms = stall;
+	return (code);
+}
+
+/* fault_take, a stall slept here. */
+static unsigned
+fault_due(enum chan ch, int *retry_after)
+{
+	int stall;
+	unsigned code = fault_take(ch, retry_after, &stall);
+
 	if (stall > 0) {
 		struct timespec ts = {stall / 1000, (long)(stall % 1000) * 1000000};
 
@@ -565,7 +577,7 @@ header(const char *msg, size_t len, const char *name, char *out, size_t cap)
 
 static void
 mail_message(const char *from, const char *rcpt, const char *data,
-    size_t len, char *reply, size_t cap)
+    size_t len, char *reply, size_t cap, int *delay_ms)
 {
 	char key[256], v[256];
 	int retry_after = 0;
@@ -573,7 +585,7 @@ mail_message(const char *from, const char *rcpt, const char *data,
 	char *text;
 	bool dup;
 
-	if ((code = fault_due(CH_EMAIL, &retry_after)) != 0) {
+	if ((code = fault_take(CH_EMAIL, &retry_after, delay_ms)) != 0) {
 		snprintf(reply, cap, code == MHD_HTTP_TOO_MANY_REQUESTS ?
 		    "421 4.7.0 too many messages, try again later" :
 		    "451 4.3.0 injected fault, try again later");

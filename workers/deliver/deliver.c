@@ -323,6 +323,17 @@ next_channel(arena *a, const struct msg *m, int *index)
 	return (atoi(ch[m->channel_index + 1]));
 }
 
+/*
+ * The batch's messages ($1, ids) by primary key, whatever the planner's
+ * statistics say: right after a launch the partial index of queued
+ * messages looks empty to a planner that has not seen the new rows, and
+ * scanning it for the batch's ids reads the whole queue every batch.
+ * OFFSET 0 keeps the lookup a per-id index probe.
+ */
+#define BATCH_MESSAGES                                                    \
+	"unnest($1::bigint[]) b(id) CROSS JOIN LATERAL (SELECT * FROM "     \
+	" messages x WHERE x.id = b.id OFFSET 0) m"
+
 #define CONTEXT_SQL                                                       \
 	"SELECT m.id, m.campaign_id, m.customer_id, m.step, m.channel_index, " \
 	" m.attempts, coalesce(cu.full_name, ''), coalesce(cu.phone_e164, ''), " \
@@ -339,7 +350,8 @@ next_channel(arena *a, const struct msg *m, int *index)
 	" coalesce(t.body, ''), coalesce(t.html_body, ''), "                \
 	" coalesce(t.provider_template_id, ''), "                           \
 	" k.channel_order::text, k.state "                                  \
-	"FROM messages m JOIN customers cu ON cu.id = m.customer_id "       \
+	"FROM " BATCH_MESSAGES " "                                          \
+	"JOIN customers cu ON cu.id = m.customer_id "                       \
 	"JOIN campaign_members mb ON mb.campaign_id = m.campaign_id AND "   \
 	" mb.customer_id = m.customer_id "                                  \
 	"JOIN offers o ON o.offer_id = mb.offer_id "                        \
@@ -347,7 +359,7 @@ next_channel(arena *a, const struct msg *m, int *index)
 	"LEFT JOIN offer_templates t ON t.offer_id = o.offer_id AND "       \
 	" t.channel = m.channel "                                           \
 	"JOIN campaigns k ON k.campaign_id = m.campaign_id "                \
-	"WHERE m.id = ANY ($1::bigint[]) AND m.state = 'queued' AND "       \
+	"WHERE m.state = 'queued' AND "                                     \
 	" m.channel = $2 AND m.not_before <= now() "                        \
 	"ORDER BY m.customer_id, m.id FOR UPDATE OF m"
 
@@ -362,8 +374,8 @@ load_batch(db_conn *db, arena *a, const char *ids, struct msg **out, int *n)
 	/* One customer's contacts are counted and sent by one batch at a
 	 * time, whatever the campaign. */
 	rc = db_exec(db, "SELECT pg_advisory_xact_lock(hashtext(customer_id)) "
-	    "FROM (SELECT DISTINCT customer_id FROM messages WHERE "
-	    "id = ANY ($1::bigint[]) ORDER BY 1) s", 1, p, NULL);
+	    "FROM (SELECT DISTINCT m.customer_id FROM " BATCH_MESSAGES
+	    " ORDER BY 1) s", 1, p, NULL);
 	if (rc == RK_OK)
 		rc = db_exec(db, CONTEXT_SQL, 2, p, &r);
 	if (rc != RK_OK)
@@ -568,7 +580,8 @@ record_fates(db_conn *db, arena *a, struct msg *m, int n)
 	size_t nsent = 0;
 	rk_err rc = RK_OK;
 
-	/* The sent ones, the common case, in one statement. */
+	/* The sent ones, the common case, in one statement; sent when the
+	 * provider took them, not when the batch's transaction began. */
 	for (int i = 0; i < n; i++)
 		if (m[i].fate == M_SENT) {
 			ids[nsent] = arena_printf(a, "%lld", (long long)m[i].id);
@@ -579,7 +592,7 @@ record_fates(db_conn *db, arena *a, struct msg *m, int n)
 		    db_text_array(a, pids, nsent)};
 
 		rc = db_execp(db, "deliver_sent", "UPDATE messages m SET "
-		    "state = 'sent', sent_at = now(), attempts = m.attempts + 1, "
+		    "state = 'sent', sent_at = clock_timestamp(), attempts = m.attempts + 1, "
 		    "provider_message_id = s.pid, reason = NULL, last_error = NULL "
 		    "FROM unnest($1::bigint[], $2::text[]) s(id, pid) "
 		    "WHERE m.id = s.id", 2, p, NULL);
