@@ -1,10 +1,18 @@
 /*
- * customer_rpc.c - UpsertCustomers and GetCustomer.
+ * customer_rpc.c - UpsertCustomers, GetCustomer, ListCustomers and
+ * UpdateConsent.
  *
  * SECURITY
  *	Every field is validated before anything is written; one bad field
  *	rejects the whole request (INVALID_ARGUMENT listing each violation)
  *	and nothing is written. Contact data never reaches a log line.
+ *
+ * CONSENT
+ *	A consent record is an event with its own time: a grant or a
+ *	withdrawal replaces the stored one only if it is no older, so a
+ *	late-arriving old grant never undoes a withdrawal. Delivery and
+ *	calls read consent when they act, so a withdrawal takes effect at
+ *	once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +30,38 @@
 
 #define FIELD(buf, i, name) (snprintf(buf, sizeof(buf), "customers[%d]." name, \
     (int)(i)), buf)
+
+/* Validates a consent record; f names it in field violations. */
+static void
+check_consent(rpc_call *c, const Rekindle__V1__Consent *co, const char *f)
+{
+	arena *a = rpc_arena(c);
+	const char *why;
+
+	if (co == NULL) {
+		rpc_bad_field(c, f, "is required");
+		return;
+	}
+	if (co->channel <= REKINDLE__V1__CHANNEL__CHANNEL_UNSPECIFIED ||
+	    co->channel > REKINDLE__V1__CHANNEL__CHANNEL_CALL)
+		rpc_bad_field(c, arena_printf(a, "%s.channel", f),
+		    "must name a channel");
+	if (co->purpose <= REKINDLE__V1__PURPOSE__PURPOSE_UNSPECIFIED ||
+	    co->purpose > REKINDLE__V1__PURPOSE__PURPOSE_ANALYTICS)
+		rpc_bad_field(c, arena_printf(a, "%s.purpose", f),
+		    "must name a purpose");
+	if (co->time == NULL)
+		rpc_bad_field(c, arena_printf(a, "%s.time", f),
+		    "is required: when consent was given or withdrawn");
+	else if ((why = validate_past_time(co->time->seconds,
+	    (int64_t)time(NULL))) != NULL)
+		rpc_bad_field(c, arena_printf(a, "%s.time", f), "%s", why);
+	if (co->source == NULL || *co->source == '\0')
+		rpc_bad_field(c, arena_printf(a, "%s.source", f),
+		    "is required: where consent was captured");
+	else if ((why = validate_text(co->source, 100)) != NULL)
+		rpc_bad_field(c, arena_printf(a, "%s.source", f), "%s", why);
+}
 
 /* Validates customer i, normalising its phone in place (call arena). */
 static void
@@ -52,39 +92,36 @@ check_customer(rpc_call *c, Rekindle__V1__Customer *cu, size_t i)
 	if (cu->language && *cu->language &&
 	    (why = validate_language(cu->language)) != NULL)
 		rpc_bad_field(c, FIELD(f, i, "language"), "%s", why);
-	for (size_t k = 0; k < cu->n_consents; k++) {
-		Rekindle__V1__Consent *co = cu->consents[k];
-
-		snprintf(f, sizeof(f), "customers[%d].consents[%d]", (int)i,
-		    (int)k);
-		if (co->channel <= REKINDLE__V1__CHANNEL__CHANNEL_UNSPECIFIED ||
-		    co->channel > REKINDLE__V1__CHANNEL__CHANNEL_CALL)
-			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.channel",
-			    f), "must name a channel");
-		if (co->purpose <= REKINDLE__V1__PURPOSE__PURPOSE_UNSPECIFIED ||
-		    co->purpose > REKINDLE__V1__PURPOSE__PURPOSE_ANALYTICS)
-			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.purpose",
-			    f), "must name a purpose");
-		if (co->time == NULL)
-			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.time", f),
-			    "is required: when consent was given or withdrawn");
-		else if ((why = validate_past_time(co->time->seconds,
-		    (int64_t)time(NULL))) != NULL)
-			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.time", f),
-			    "%s", why);
-		if (co->source == NULL || *co->source == '\0')
-			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.source",
-			    f), "is required: where consent was captured");
-		else if ((why = validate_text(co->source, 100)) != NULL)
-			rpc_bad_field(c, arena_printf(rpc_arena(c), "%s.source",
-			    f), "%s", why);
-	}
+	for (size_t k = 0; k < cu->n_consents; k++)
+		check_consent(c, cu->consents[k], arena_printf(rpc_arena(c),
+		    "customers[%d].consents[%d]", (int)i, (int)k));
 }
 
 static const char *
 or_null(const char *s)
 {
 	return (s && *s ? s : NULL);
+}
+
+/* Records a consent event of customer id, unless a newer one is kept. */
+static rk_err
+write_consent(rpc_call *c, const char *id, const Rekindle__V1__Consent *co)
+{
+	char ch[8], pu[8], us[24];
+	const char *q[6] = {id, ch, pu, co->granted ? "true" : "false", us,
+	    co->source};
+
+	snprintf(ch, sizeof(ch), "%d", (int)co->channel);
+	snprintf(pu, sizeof(pu), "%d", (int)co->purpose);
+	snprintf(us, sizeof(us), "%lld", (long long)pbtime_us(co->time));
+	return (db_execp(rpc_db(c), "consent_upsert",
+	    "INSERT INTO customer_consents AS k (customer_id, channel, "
+	    " purpose, granted, granted_at, source) "
+	    "VALUES ($1, $2, $3, $4, " PBTIME_SQL(5) ", $6) "
+	    "ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
+	    " granted = EXCLUDED.granted, granted_at = EXCLUDED.granted_at, "
+	    " source = EXCLUDED.source, recorded_at = now() "
+	    "WHERE k.granted_at <= EXCLUDED.granted_at", 6, q, NULL));
 }
 
 static rk_err
@@ -113,26 +150,9 @@ write_customer(rpc_call *c, const Rekindle__V1__Customer *cu, bool *created)
 		return (rc);
 	*created = db_res_bool(r, 0, 0);
 	db_res_free(r);
-	for (size_t k = 0; k < cu->n_consents; k++) {
-		const Rekindle__V1__Consent *co = cu->consents[k];
-		char ch[8], pu[8], us[24];
-		const char *q[6] = {cu->customer_id, ch, pu,
-		    co->granted ? "true" : "false", us, co->source};
-
-		snprintf(ch, sizeof(ch), "%d", (int)co->channel);
-		snprintf(pu, sizeof(pu), "%d", (int)co->purpose);
-		snprintf(us, sizeof(us), "%lld", (long long)pbtime_us(co->time));
-		rc = db_execp(rpc_db(c), "consent_upsert",
-		    "INSERT INTO customer_consents (customer_id, channel, "
-		    " purpose, granted, granted_at, source) "
-		    "VALUES ($1, $2, $3, $4, " PBTIME_SQL(5) ", $6) "
-		    "ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-		    " granted = EXCLUDED.granted, granted_at = EXCLUDED.granted_at, "
-		    " source = EXCLUDED.source, recorded_at = now()", 6, q, NULL);
-		if (rc != RK_OK)
-			return (rc);
-	}
-	return (RK_OK);
+	for (size_t k = 0; rc == RK_OK && k < cu->n_consents; k++)
+		rc = write_consent(c, cu->customer_id, cu->consents[k]);
+	return (rc);
 }
 
 /* The effect of UpsertCustomers, inside its transaction. */
@@ -202,80 +222,243 @@ upsert_customers(rpc_call *c, const ProtobufCMessage *req,
 	return (RK_OK);
 }
 
-/* Columns of the one GetCustomer query (customer, profile, consents). */
+/* A customer's columns (alias c, with its profile p), then its consent's
+ * (alias k); the enum numbers them. */
+#define CUSTOMER_COLS                                                     \
+	"c.id, c.full_name, c.phone_e164, c.email, c.push_token, "          \
+	"c.zalo_available, c.time_zone, c.language, "                       \
+	PBTIME_US("c.created_at") ", " PBTIME_US("c.updated_at") ", "       \
+	PROFILE_VIEW_COLS
+#define CONSENT_COLS                                                      \
+	"k.channel, k.purpose, k.granted, " PBTIME_US("k.granted_at") ", "  \
+	"k.source"
 enum {
-	G_NAME, G_PHONE, G_EMAIL, G_PUSH, G_ZALO, G_TZ, G_LANG, G_CREATED,
-	G_UPDATED, G_PROFILE, G_CH = G_PROFILE + PROFILE_VIEW_NCOLS, G_PURPOSE,
-	G_GRANTED, G_AT, G_SOURCE
+	G_ID, G_NAME, G_PHONE, G_EMAIL, G_PUSH, G_ZALO, G_TZ, G_LANG,
+	G_CREATED, G_UPDATED, G_PROFILE, G_NCOLS = G_PROFILE +
+	PROFILE_VIEW_NCOLS
 };
-
-static const char get_sql[] =
-    "SELECT c.full_name, c.phone_e164, c.email, c.push_token, "
-    " c.zalo_available, c.time_zone, c.language, " PBTIME_US("c.created_at")
-    ", " PBTIME_US("c.updated_at") ", " PROFILE_VIEW_COLS ", "
-    " k.channel, k.purpose, k.granted, " PBTIME_US("k.granted_at") ", "
-    " k.source "
-    "FROM customers c "
-    "LEFT JOIN customer_profiles p ON p.customer_id = c.id "
-    "LEFT JOIN customer_consents k ON k.customer_id = c.id "
-    "WHERE c.id = $1 ORDER BY k.channel, k.purpose";
+enum { K_CH, K_PURPOSE, K_GRANTED, K_AT, K_SOURCE };
 
 static char *
-col_str(arena *a, db_res *r, int col)
+col_str(arena *a, db_res *r, int row, int col)
 {
-	const char *v = db_res_str(r, 0, col);
+	const char *v = db_res_str(r, row, col);
 
 	return (arena_strdup(a, v ? v : ""));
+}
+
+/* The Customer in row of r (CUSTOMER_COLS), room for n consents. */
+static Rekindle__V1__Customer *
+customer_view(arena *a, db_res *r, int row, size_t n)
+{
+	Rekindle__V1__Customer *cu = arena_alloc(a, sizeof(*cu));
+
+	rekindle__v1__customer__init(cu);
+	cu->customer_id = col_str(a, r, row, G_ID);
+	cu->full_name = col_str(a, r, row, G_NAME);
+	cu->phone = col_str(a, r, row, G_PHONE);
+	cu->email = col_str(a, r, row, G_EMAIL);
+	cu->push_token = col_str(a, r, row, G_PUSH);
+	cu->zalo_available = db_res_bool(r, row, G_ZALO);
+	cu->time_zone = col_str(a, r, row, G_TZ);
+	cu->language = col_str(a, r, row, G_LANG);
+	cu->create_time = pbtime_new(a, db_res_int64(r, row, G_CREATED));
+	cu->update_time = pbtime_new(a, db_res_int64(r, row, G_UPDATED));
+	cu->profile = profile_view(a, r, row, G_PROFILE);
+	cu->consents = arena_alloc(a, sizeof(void *) * (n + 1));
+	return (cu);
+}
+
+/* Adds the consent in row of r (CONSENT_COLS from col0) to cu. */
+static void
+add_consent(arena *a, Rekindle__V1__Customer *cu, db_res *r, int row,
+    int col0)
+{
+	Rekindle__V1__Consent *co = arena_alloc(a, sizeof(*co));
+
+	rekindle__v1__consent__init(co);
+	co->channel = (Rekindle__V1__Channel)db_res_int64(r, row, col0 + K_CH);
+	co->purpose = (Rekindle__V1__Purpose)db_res_int64(r, row,
+	    col0 + K_PURPOSE);
+	co->granted = db_res_bool(r, row, col0 + K_GRANTED);
+	co->time = pbtime_new(a, db_res_int64(r, row, col0 + K_AT));
+	co->source = col_str(a, r, row, col0 + K_SOURCE);
+	cu->consents[cu->n_consents++] = co;
+}
+
+/* Customer id with its profile and consents (RK_ENOTFOUND: none). */
+static rk_err
+load_customer(rpc_call *c, const char *id, Rekindle__V1__Customer **out)
+{
+	const char *p[1] = {id};
+	arena *a = rpc_arena(c);
+	db_res *res;
+	rk_err rc;
+	int n;
+
+	rc = db_execp(rpc_db(c), "customer_get", "SELECT " CUSTOMER_COLS ", "
+	    CONSENT_COLS " FROM customers c "
+	    "LEFT JOIN customer_profiles p ON p.customer_id = c.id "
+	    "LEFT JOIN customer_consents k ON k.customer_id = c.id "
+	    "WHERE c.id = $1 ORDER BY k.channel, k.purpose", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	if ((n = db_res_nrows(res)) == 0) {
+		db_res_free(res);
+		return (rpc_error(c, RK_ENOTFOUND, "customer not found"));
+	}
+	*out = customer_view(a, res, 0, (size_t)n);
+	for (int i = 0; i < n && !db_res_isnull(res, i, G_NCOLS + K_CH); i++)
+		add_consent(a, *out, res, i, G_NCOLS);
+	db_res_free(res);
+	return (RK_OK);
 }
 
 static rk_err
 get_customer(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 {
 	const Rekindle__V1__GetCustomerRequest *r = (const void *)req;
-	const char *p[1] = {r->customer_id}, *why;
 	Rekindle__V1__Customer *cu;
-	arena *a = rpc_arena(c);
-	db_res *res;
+	const char *why;
 	rk_err rc;
-	int n;
 
 	if ((why = validate_id(r->customer_id)) != NULL)
 		return (rpc_bad_field(c, "customer_id", "%s", why));
-	if ((rc = db_execp(rpc_db(c), "customer_get", get_sql, 1, p, &res)) !=
-	    RK_OK)
-		return (rc);
-	if ((n = db_res_nrows(res)) == 0) {
-		db_res_free(res);
-		return (rpc_error(c, RK_ENOTFOUND, "customer not found"));
-	}
-	cu = arena_alloc(a, sizeof(*cu));
-	rekindle__v1__customer__init(cu);
-	cu->customer_id = arena_strdup(a, r->customer_id);
-	cu->full_name = col_str(a, res, G_NAME);
-	cu->phone = col_str(a, res, G_PHONE);
-	cu->email = col_str(a, res, G_EMAIL);
-	cu->push_token = col_str(a, res, G_PUSH);
-	cu->zalo_available = db_res_bool(res, 0, G_ZALO);
-	cu->time_zone = col_str(a, res, G_TZ);
-	cu->language = col_str(a, res, G_LANG);
-	cu->create_time = pbtime_new(a, db_res_int64(res, 0, G_CREATED));
-	cu->update_time = pbtime_new(a, db_res_int64(res, 0, G_UPDATED));
-	cu->profile = profile_view(a, res, 0, G_PROFILE);
-	cu->consents = arena_alloc(a, sizeof(void *) * (size_t)n);
-	for (int i = 0; i < n && !db_res_isnull(res, i, G_CH); i++) {
-		Rekindle__V1__Consent *co = arena_alloc(a, sizeof(*co));
+	if ((rc = load_customer(c, r->customer_id, &cu)) == RK_OK)
+		*resp = &cu->base;
+	return (rc);
+}
 
-		rekindle__v1__consent__init(co);
-		co->channel = (Rekindle__V1__Channel)db_res_int64(res, i, G_CH);
-		co->purpose = (Rekindle__V1__Purpose)db_res_int64(res, i,
-		    G_PURPOSE);
-		co->granted = db_res_bool(res, i, G_GRANTED);
-		co->time = pbtime_new(a, db_res_int64(res, i, G_AT));
-		co->source = arena_strdup(a, db_res_str(res, i, G_SOURCE));
-		cu->consents[cu->n_consents++] = co;
+/*
+ * A page of customers in id order, each with its profile and consents
+ * (two queries, whatever the page size); the token is the last id.
+ */
+static rk_err
+list_customers(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__ListCustomersRequest *r = (const void *)req;
+	Rekindle__V1__ListCustomersResponse *out;
+	int size = r->page_size <= 0 ? 100 : r->page_size > 1000 ? 1000 :
+	    r->page_size;
+	const char *p[3], **ids;
+	char lim[16], after[24];
+	arena *a = rpc_arena(c);
+	db_res *res, *k;
+	rk_err rc;
+	int n, at = 0;
+
+	if (r->page_size < 0)
+		rpc_bad_field(c, "page_size", "must be >= 0");
+	if (r->page_token && *r->page_token && validate_id(r->page_token))
+		rpc_bad_field(c, "page_token", "is not a token this server "
+		    "issued");
+	if (r->updated_after != NULL && (r->updated_after->seconds < 0 ||
+	    r->updated_after->nanos < 0 || r->updated_after->nanos > 999999999))
+		rpc_bad_field(c, "updated_after", "is not a valid time");
+	if ((rc = rpc_fields_ok(c)) != RK_OK)
+		return (rc);
+	snprintf(lim, sizeof(lim), "%d", size + 1);
+	snprintf(after, sizeof(after), "%lld", r->updated_after ?
+	    (long long)pbtime_us(r->updated_after) : 0LL);
+	p[0] = lim;
+	p[1] = r->page_token && *r->page_token ? r->page_token : "";
+	p[2] = r->updated_after ? after : NULL;
+	rc = db_execp(rpc_db(c), "customer_list", "SELECT " CUSTOMER_COLS
+	    " FROM customers c "
+	    "LEFT JOIN customer_profiles p ON p.customer_id = c.id "
+	    "WHERE c.id > $2 AND ($3::bigint IS NULL OR c.updated_at >= "
+	    PBTIME_SQL(3) ") ORDER BY c.id LIMIT $1", 3, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	n = db_res_nrows(res);
+	out = arena_alloc(a, sizeof(*out));
+	rekindle__v1__list_customers_response__init(out);
+	out->n_customers = (size_t)(n > size ? size : n);
+	out->customers = arena_alloc(a, sizeof(void *) *
+	    (out->n_customers + 1));
+	ids = arena_alloc(a, sizeof(char *) * (out->n_customers + 1));
+	for (size_t i = 0; i < out->n_customers; i++)
+		ids[i] = db_res_str(res, (int)i, G_ID);
+	p[0] = db_text_array(a, ids, out->n_customers);
+	rc = db_execp(rpc_db(c), "customer_list_consents", "SELECT "
+	    "k.customer_id, " CONSENT_COLS ", count(*) OVER (PARTITION BY "
+	    "k.customer_id) FROM customer_consents k "
+	    "WHERE k.customer_id = ANY ($1::text[]) "
+	    "ORDER BY k.customer_id, k.channel, k.purpose", 1, p, &k);
+	if (rc != RK_OK) {
+		db_res_free(res);
+		return (rc);
 	}
+	/* both in id order: merge */
+	for (size_t i = 0; i < out->n_customers; i++) {
+		const char *id = ids[i];
+		size_t nk = at < db_res_nrows(k) && strcmp(db_res_str(k, at, 0),
+		    id) == 0 ? (size_t)db_res_int64(k, at, 6) : 0;
+
+		out->customers[i] = customer_view(a, res, (int)i, nk);
+		for (size_t j = 0; j < nk; j++)
+			add_consent(a, out->customers[i], k, at++, 1);
+	}
+	out->next_page_token = n > size ?
+	    out->customers[out->n_customers - 1]->customer_id : "";
+	db_res_free(k);
 	db_res_free(res);
+	*resp = &out->base;
+	return (RK_OK);
+}
+
+/* The effect of UpdateConsent, inside its transaction. */
+static rk_err
+write_consent_update(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	const Rekindle__V1__UpdateConsentRequest *r = (const void *)req;
+	const char *p[1] = {r->customer_id};
+	Rekindle__V1__Customer *cu;
+	db_res *res;
+	rk_err rc;
+	bool found;
+
+	/* locks the customer: concurrent updates of one customer in turn */
+	rc = db_execp(rpc_db(c), "consent_customer", "UPDATE customers SET "
+	    "updated_at = now() WHERE id = $1 RETURNING 1", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	found = db_res_nrows(res) == 1;
+	db_res_free(res);
+	if (!found)
+		return (rpc_error(c, RK_ENOTFOUND, "customer not found"));
+	if ((rc = write_consent(c, r->customer_id, r->consent)) != RK_OK ||
+	    (rc = load_customer(c, r->customer_id, &cu)) != RK_OK)
+		return (rc);
 	*resp = &cu->base;
+	return (RK_OK);
+}
+
+static rk_err
+update_consent(rpc_call *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp)
+{
+	static const char method[] = "UpdateConsent";
+	const Rekindle__V1__UpdateConsentRequest *r = (const void *)req;
+	const char *why;
+	rk_err rc;
+
+	if ((why = validate_id(r->customer_id)) != NULL)
+		rpc_bad_field(c, "customer_id", "%s", why);
+	if (r->request_id && *r->request_id && validate_id(r->request_id))
+		rpc_bad_field(c, "request_id", "%s", validate_id(r->request_id));
+	check_consent(c, r->consent, "consent");
+	if ((rc = rpc_fields_ok(c)) != RK_OK)
+		return (rc);
+	rc = idem_transaction(c, method, r->request_id, req,
+	    &rekindle__v1__customer__descriptor, write_consent_update, resp);
+	if (rc != RK_OK)
+		return (rc);
+	log_info("CONSENT-UPDATE", "customer %s: channel %d, purpose %d %s",
+	    r->customer_id, (int)r->consent->channel, (int)r->consent->purpose,
+	    r->consent->granted ? "granted" : "withdrawn");
 	return (RK_OK);
 }
 
@@ -287,5 +470,9 @@ const struct rpc_handler customer_handlers[] = {
 	    .finish = ingest_finish, .closed = ingest_closed},
 	{.path = "/rekindle.v1.CustomerService/GetCustomer",
 	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_customer},
+	{.path = "/rekindle.v1.CustomerService/ListCustomers",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = list_customers},
+	{.path = "/rekindle.v1.CustomerService/UpdateConsent",
+	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = update_consent},
 	{.path = NULL},
 };

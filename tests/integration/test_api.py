@@ -71,11 +71,30 @@ class ApiTest(unittest.TestCase):
             self.rk.channel.unary_unary("/rekindle.v1.Nope/Nothing")(b"", timeout=10)
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
         self.assertLess(time.time() - t, 0.5)
-        # A described method without an implementation yet.
+        # An unknown method of a known service.
         with self.assertRaises(grpc.RpcError) as e:
-            self.rk.call("rekindle.v1.CustomerService", "ListCustomers",
-                         self.rk.msg("rekindle.v1.ListCustomersRequest"))
+            self.rk.channel.unary_unary("/rekindle.v1.CustomerService/Nothing")(b"", timeout=10)
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_every_described_method_is_served(self):
+        # Each method reflection describes answers something other than
+        # UNIMPLEMENTED (an empty request is refused or answered); all but
+        # RunProfiling, whose empty request is a valid full run.
+        names = [s.name for s in self.rk.reflect(
+            [self.rk.refl_pb2.ServerReflectionRequest(list_services="")])[0]
+            .list_services_response.service if s.name.startswith("rekindle.")]
+        self.assertGreater(len(names), 5)
+        for svc in names:
+            self.rk.load_symbol(svc)
+            for m in self.rk.pool.FindServiceByName(svc).methods:
+                if m.name == "RunProfiling":
+                    continue
+                _, req, _ = self.rk.method(svc, m.name)
+                try:
+                    self.rk.call(svc, m.name, [] if m.client_streaming else req(), timeout=10)
+                except grpc.RpcError as e:
+                    self.assertNotEqual(e.code(), grpc.StatusCode.UNIMPLEMENTED,
+                                        "%s/%s" % (svc, m.name))
 
     def test_tokens_missing_wrong_and_out_of_role(self):
         req = self.rk.msg("rekindle.v1.GetCustomerRequest", customer_id="X1")
@@ -131,6 +150,124 @@ class ApiTest(unittest.TestCase):
             rk.call(C, "GetCustomer", rk.msg("rekindle.v1.GetCustomerRequest",
                                              customer_id="nobody"))
         self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+    def consent(self, channel, granted, ago_s, purpose=1):
+        t = self.rk.msg("google.protobuf.Timestamp", seconds=int(time.time()) - ago_s)
+        return self.rk.msg("rekindle.v1.Consent", channel=channel, purpose=purpose,
+                           granted=granted, time=t, source="branch-form")
+
+    def list_all(self, page_size, **kw):
+        rk, token, seen = self.rk, "", []
+        while True:
+            r = rk.call(C, "ListCustomers", rk.msg("rekindle.v1.ListCustomersRequest",
+                                                   page_size=page_size, page_token=token, **kw))
+            self.assertLessEqual(len(r.customers), page_size)
+            seen += list(r.customers)
+            if not r.next_page_token:
+                return seen
+            token = r.next_page_token
+
+    def test_list_customers_pages_with_consents_and_update_consent(self):
+        rk = self.rk
+        t0 = rk.msg("google.protobuf.Timestamp", seconds=int(time.time()) - 1)
+        rk.call(C, "UpsertCustomers", rk.msg("rekindle.v1.UpsertCustomersRequest", customers=[
+            self.customer("LC-%d" % i, email="lc%d@example.com" % i,
+                          consents=[self.consent(1, True, 3600)] +
+                          ([self.consent(2, True, 3600)] if i % 2 else []))
+            for i in range(1, 6)]))
+        seen = self.list_all(2, updated_after=t0)
+        ids = [c.customer_id for c in seen]
+        self.assertEqual(ids, sorted(set(ids)))              # id order, no repeats
+        mine = {c.customer_id: c for c in seen if c.customer_id.startswith("LC-")}
+        self.assertEqual(sorted(mine), ["LC-%d" % i for i in range(1, 6)])
+        self.assertEqual([len(mine["LC-%d" % i].consents) for i in range(1, 6)], [2, 1, 2, 1, 2])
+        self.assertEqual(mine["LC-3"].email, "lc3@example.com")
+        later = rk.msg("google.protobuf.Timestamp", seconds=int(time.time()) + 3600)
+        self.assertEqual(len(self.list_all(10, updated_after=later)), 0)
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "ListCustomers", rk.msg("rekindle.v1.ListCustomersRequest",
+                                               page_token="not a token"))
+        self.assertIn("page_token", bad_request(e.exception))
+
+        # A withdrawal takes effect; an older grant arriving late does not undo it.
+        time.sleep(1.1)         # t1 is past every upsert above, to the second
+        t1 = rk.msg("google.protobuf.Timestamp", seconds=int(time.time()))
+        up = lambda rid, co, cid="LC-2": rk.call(C, "UpdateConsent", rk.msg(
+            "rekindle.v1.UpdateConsentRequest", request_id=rid, customer_id=cid, consent=co))
+        c = up("uc-1", self.consent(1, False, 60))
+        self.assertEqual([(k.channel, k.granted) for k in c.consents], [(1, False)])
+        self.assertEqual(c.customer_id, "LC-2")
+        c = up("uc-2", self.consent(1, True, 1800))          # older than the withdrawal
+        self.assertEqual([(k.channel, k.granted) for k in c.consents], [(1, False)])
+        c = up("uc-3", self.consent(2, True, 10))             # a new channel
+        self.assertEqual([(k.channel, k.granted) for k in c.consents], [(1, False), (2, True)])
+        self.assertEqual(len(up("uc-3", self.consent(2, True, 10)).consents), 2)  # replay
+        self.assertEqual(rk.db.sql("SELECT granted FROM rekindle.customer_consents WHERE "
+                                   "customer_id = 'LC-2' AND channel = 1"), "f")
+        changed = [c.customer_id for c in self.list_all(100, updated_after=t1)]
+        self.assertIn("LC-2", changed)
+        self.assertNotIn("LC-4", changed)
+        with self.assertRaises(grpc.RpcError) as e:
+            up("uc-4", self.consent(1, True, 10), cid="nobody")
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+        with self.assertRaises(grpc.RpcError) as e:
+            up("uc-5", rk.msg("rekindle.v1.Consent", channel=0, purpose=1), cid="LC-4")
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(set(bad_request(e.exception)),
+                         {"consent.channel", "consent.time", "consent.source"})
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(C, "UpdateConsent", rk.msg("rekindle.v1.UpdateConsentRequest",
+                                               customer_id="LC-4"))
+        self.assertIn("consent", bad_request(e.exception))
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.customer_consents "
+                                   "WHERE customer_id = 'LC-4'"), "1")
+
+    def test_list_transactions_newest_first_in_pages(self):
+        rk = self.rk
+        now = int(time.time())
+        rk.call(C, "UpsertCustomers", rk.msg("rekindle.v1.UpsertCustomersRequest",
+                                             customers=[self.customer("LT-0")]))
+        # two at the same moment: the id breaks the tie
+        txns = [self.txn("LT-T%02d" % i, "LT-1", 1000 * i, now - 86400 * (i // 2))
+                for i in range(11)]
+        self.assertEqual(rk.call(C, "IngestTransactions", [rk.msg(
+            "rekindle.v1.IngestTransactionsRequest", transactions=txns)]).accepted, 11)
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.customers "
+                                     "WHERE id = 'LT-1'") == "1", 20, "LT-1 row")
+        want = sorted(txns, key=lambda t: (t.occurred_at.seconds, t.transaction_id),
+                      reverse=True)
+        token, got = "", []
+        while True:
+            r = rk.call(C, "ListTransactions", rk.msg(
+                "rekindle.v1.ListTransactionsRequest", customer_id="LT-1", page_size=4,
+                page_token=token))
+            got += list(r.transactions)
+            token = r.next_page_token
+            if not token:
+                break
+        self.assertEqual([t.transaction_id for t in got], [t.transaction_id for t in want])
+        self.assertEqual((got[-1].amount_minor, got[-1].currency, got[-1].mcc,
+                          got[-1].customer_id), (10000, "VND", 5411, "LT-1"))
+        # a window: [now - 3 days, now - 1 day): 3 days ago in, 1 day ago out
+        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+        r = rk.call(C, "ListTransactions", rk.msg(
+            "rekindle.v1.ListTransactionsRequest", customer_id="LT-1",
+            occurred_after=ts(now - 3 * 86400), occurred_before=ts(now - 86400)))
+        self.assertEqual([t.transaction_id for t in r.transactions],
+                         ["LT-T05", "LT-T04", "LT-T07", "LT-T06"])
+        self.assertEqual(len(rk.call(C, "ListTransactions", rk.msg(
+            "rekindle.v1.ListTransactionsRequest", customer_id="LT-0")).transactions), 0)
+        for bad, field in ((dict(customer_id="nobody"), None),
+                           (dict(customer_id="LT-1", page_token="x"), "page_token"),
+                           (dict(customer_id="LT-1", occurred_after=ts(now),
+                                 occurred_before=ts(now - 10)), "occurred_before"),
+                           (dict(customer_id=""), "customer_id")):
+            with self.assertRaises(grpc.RpcError) as e:
+                rk.call(C, "ListTransactions", rk.msg("rekindle.v1.ListTransactionsRequest", **bad))
+            if field is None:
+                self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+            else:
+                self.assertIn(field, bad_request(e.exception))
 
     def test_invalid_fields_name_each_and_write_nothing(self):
         rk = self.rk
