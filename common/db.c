@@ -607,6 +607,18 @@ db_res_isnull(const db_res *r, int row, int col)
 	return (PQgetisnull(r->res, row, col) != 0);
 }
 
+size_t
+db_res_group_len(const db_res *r, int at, int key_col, int count_col,
+    const char *key)
+{
+	const char *k;
+
+	if (at >= PQntuples(r->res) || (k = db_res_str(r, at, key_col)) == NULL ||
+	    strcmp(k, key) != 0)
+		return (0);
+	return ((size_t)db_res_int64(r, at, count_col));
+}
+
 const char *
 db_res_str(const db_res *r, int row, int col)
 {

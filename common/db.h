@@ -135,6 +135,14 @@ int64_t db_res_int64(const db_res *r, int row, int col);
 double db_res_double(const db_res *r, int row, int col);
 bool db_res_bool(const db_res *r, int row, int col);
 void db_res_free(db_res *r);
+/*
+ * Child rows fetched for a page of parents in one query, grouped by the
+ * parent's key (column key_col) in the page's order, each row carrying
+ * its group's size in count_col ("count(*) OVER (PARTITION BY key)"):
+ * how many rows from row at belong to key; 0 if none do.
+ */
+size_t db_res_group_len(const db_res *r, int at, int key_col, int count_col,
+    const char *key);
 
 /*
  * One migration: version, name and SQL text (may hold many statements);

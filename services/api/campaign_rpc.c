@@ -294,20 +294,83 @@ check_refs(rpc_call *c, const Rekindle__V1__Campaign *cp)
 	return (rpc_fields_ok(c));
 }
 
+/* The Campaign in row of r (CAMPAIGN_COLS). */
+static Rekindle__V1__Campaign *
+campaign_view(arena *a, db_res *r, int row)
+{
+	Rekindle__V1__Campaign *cp;
+	Rekindle__V1__AudienceRule *au;
+	Rekindle__V1__ReminderPolicy *rp;
+	size_t n;
+	int k = 0, *v;
+
+	cp = arena_alloc(a, sizeof(*cp));
+	au = arena_alloc(a, sizeof(*au));
+	rp = arena_alloc(a, sizeof(*rp));
+	rekindle__v1__campaign__init(cp);
+	rekindle__v1__audience_rule__init(au);
+	rekindle__v1__reminder_policy__init(rp);
+	cp->campaign_id = arena_strdup(a, db_res_str(r, row, k++));
+	cp->name = arena_strdup(a, db_res_str(r, row, k++));
+	cp->state = (Rekindle__V1__CampaignState)db_res_int64(r, row, k++);
+	v = parse_ints(a, db_res_str(r, row, k++), &n);
+	au->states = (Rekindle__V1__LifecycleState *)v;
+	au->n_states = n;
+	au->min_dormant_days = (int32_t)db_res_int64(r, row, k++);
+	au->max_dormant_days = (int32_t)db_res_int64(r, row, k++);
+	au->min_churn_risk = db_res_double(r, row, k++);
+	au->max_churn_risk = db_res_double(r, row, k++);
+	au->min_past_spend_minor = db_res_int64(r, row, k++);
+	au->segments = db_array_split(a, db_res_str(r, row, k++), &au->n_segments);
+	au->categories = db_array_split(a, db_res_str(r, row, k++),
+	    &au->n_categories);
+	au->partner_ids = db_array_split(a, db_res_str(r, row, k++),
+	    &au->n_partner_ids);
+	au->exclude_in_running_campaign = db_res_bool(r, row, k++);
+	au->cooldown_days = (int32_t)db_res_int64(r, row, k++);
+	cp->audience = au;
+	cp->offer_ids = db_array_split(a, db_res_str(r, row, k++),
+	    &cp->n_offer_ids);
+	cp->fallback_offer_id = arena_strdup(a, db_res_str(r, row, k++));
+	cp->holdout_percent = db_res_double(r, row, k++);
+	v = parse_ints(a, db_res_str(r, row, k++), &n);
+	cp->channel_order = (Rekindle__V1__Channel *)v;
+	cp->n_channel_order = n;
+	{
+		int s = (int)db_res_int64(r, row, k++), e = (int)db_res_int64(r, 0,
+		    k++);
+
+		cp->send_window_start = s < 0 ? "" : arena_printf(a, "%02d:%02d",
+		    s / 60, s % 60);
+		cp->send_window_end = e < 0 ? "" : arena_printf(a, "%02d:%02d",
+		    e / 60, e % 60);
+	}
+	cp->provider_rate_per_second = (int32_t)db_res_int64(r, row, k++);
+	cp->start_time = pbtime_new(a, db_res_int64(r, row, k++));
+	cp->end_time = pbtime_new(a, db_res_int64(r, row, k++));
+	rp->delay_hours = (int32_t)db_res_int64(r, row, k++);
+	rp->max_reminders = (int32_t)db_res_int64(r, row, k++);
+	rp->interval_hours = (int32_t)db_res_int64(r, row, k++);
+	v = parse_ints(a, db_res_str(r, row, k++), &n);
+	rp->channels = (Rekindle__V1__Channel *)v;
+	rp->n_channels = n;
+	rp->escalate_to_ticket = db_res_bool(r, row, k++);
+	rp->ticket_team_id = arena_strdup(a, db_res_str(r, row, k++));
+	cp->reminders = rp;
+	cp->attribution_days = (int32_t)db_res_int64(r, row, k++);
+	cp->create_time = pbtime_new(a, db_res_int64(r, row, k++));
+	cp->update_time = pbtime_new(a, db_res_int64(r, row, k++));
+	return (cp);
+}
+
 /* The campaign's row as a Campaign (NOT_FOUND if none). */
 static rk_err
 load_campaign(rpc_call *c, const char *id, bool lock,
     Rekindle__V1__Campaign **out)
 {
-	arena *a = rpc_arena(c);
 	const char *p[1] = {id};
-	Rekindle__V1__Campaign *cp;
-	Rekindle__V1__AudienceRule *au;
-	Rekindle__V1__ReminderPolicy *rp;
 	db_res *r;
 	rk_err rc;
-	size_t n;
-	int k = 0, *v;
 
 	rc = lock ? db_execp(rpc_db(c), "campaign_get_locked", "SELECT "
 	    CAMPAIGN_COLS " FROM campaigns WHERE campaign_id = $1 FOR UPDATE", 1,
@@ -319,64 +382,8 @@ load_campaign(rpc_call *c, const char *id, bool lock,
 		db_res_free(r);
 		return (rpc_error(c, RK_ENOTFOUND, "campaign not found"));
 	}
-	cp = arena_alloc(a, sizeof(*cp));
-	au = arena_alloc(a, sizeof(*au));
-	rp = arena_alloc(a, sizeof(*rp));
-	rekindle__v1__campaign__init(cp);
-	rekindle__v1__audience_rule__init(au);
-	rekindle__v1__reminder_policy__init(rp);
-	cp->campaign_id = arena_strdup(a, db_res_str(r, 0, k++));
-	cp->name = arena_strdup(a, db_res_str(r, 0, k++));
-	cp->state = (Rekindle__V1__CampaignState)db_res_int64(r, 0, k++);
-	v = parse_ints(a, db_res_str(r, 0, k++), &n);
-	au->states = (Rekindle__V1__LifecycleState *)v;
-	au->n_states = n;
-	au->min_dormant_days = (int32_t)db_res_int64(r, 0, k++);
-	au->max_dormant_days = (int32_t)db_res_int64(r, 0, k++);
-	au->min_churn_risk = db_res_double(r, 0, k++);
-	au->max_churn_risk = db_res_double(r, 0, k++);
-	au->min_past_spend_minor = db_res_int64(r, 0, k++);
-	au->segments = db_array_split(a, db_res_str(r, 0, k++), &au->n_segments);
-	au->categories = db_array_split(a, db_res_str(r, 0, k++),
-	    &au->n_categories);
-	au->partner_ids = db_array_split(a, db_res_str(r, 0, k++),
-	    &au->n_partner_ids);
-	au->exclude_in_running_campaign = db_res_bool(r, 0, k++);
-	au->cooldown_days = (int32_t)db_res_int64(r, 0, k++);
-	cp->audience = au;
-	cp->offer_ids = db_array_split(a, db_res_str(r, 0, k++),
-	    &cp->n_offer_ids);
-	cp->fallback_offer_id = arena_strdup(a, db_res_str(r, 0, k++));
-	cp->holdout_percent = db_res_double(r, 0, k++);
-	v = parse_ints(a, db_res_str(r, 0, k++), &n);
-	cp->channel_order = (Rekindle__V1__Channel *)v;
-	cp->n_channel_order = n;
-	{
-		int s = (int)db_res_int64(r, 0, k++), e = (int)db_res_int64(r, 0,
-		    k++);
-
-		cp->send_window_start = s < 0 ? "" : arena_printf(a, "%02d:%02d",
-		    s / 60, s % 60);
-		cp->send_window_end = e < 0 ? "" : arena_printf(a, "%02d:%02d",
-		    e / 60, e % 60);
-	}
-	cp->provider_rate_per_second = (int32_t)db_res_int64(r, 0, k++);
-	cp->start_time = pbtime_new(a, db_res_int64(r, 0, k++));
-	cp->end_time = pbtime_new(a, db_res_int64(r, 0, k++));
-	rp->delay_hours = (int32_t)db_res_int64(r, 0, k++);
-	rp->max_reminders = (int32_t)db_res_int64(r, 0, k++);
-	rp->interval_hours = (int32_t)db_res_int64(r, 0, k++);
-	v = parse_ints(a, db_res_str(r, 0, k++), &n);
-	rp->channels = (Rekindle__V1__Channel *)v;
-	rp->n_channels = n;
-	rp->escalate_to_ticket = db_res_bool(r, 0, k++);
-	rp->ticket_team_id = arena_strdup(a, db_res_str(r, 0, k++));
-	cp->reminders = rp;
-	cp->attribution_days = (int32_t)db_res_int64(r, 0, k++);
-	cp->create_time = pbtime_new(a, db_res_int64(r, 0, k++));
-	cp->update_time = pbtime_new(a, db_res_int64(r, 0, k++));
+	*out = campaign_view(rpc_arena(c), r, 0);
 	db_res_free(r);
-	*out = cp;
 	return (RK_OK);
 }
 
@@ -578,9 +585,9 @@ list_campaigns(rpc_call *c, const ProtobufCMessage *req,
 		if ((int)r->states[i] < ST_DRAFT || (int)r->states[i] > ST_CANCELLED)
 			return (rpc_bad_field(c, arena_printf(a, "states[%zu]", i),
 			    "is not a campaign state"));
-	if ((rc = db_execp(rpc_db(c), "campaign_list", "SELECT campaign_id FROM "
-	    "campaigns WHERE campaign_id > $2 AND ($3::smallint[] IS NULL OR "
-	    "state = ANY($3::smallint[])) ORDER BY campaign_id LIMIT $1", 3, p,
+	if ((rc = db_execp(rpc_db(c), "campaign_list", "SELECT " CAMPAIGN_COLS
+	    " FROM campaigns WHERE campaign_id > $2 AND ($3::smallint[] IS NULL "
+	    "OR state = ANY($3::smallint[])) ORDER BY campaign_id LIMIT $1", 3, p,
 	    &res)) != RK_OK)
 		return (rc);
 	n = db_res_nrows(res);
@@ -588,12 +595,9 @@ list_campaigns(rpc_call *c, const ProtobufCMessage *req,
 	rekindle__v1__list_campaigns_response__init(out);
 	out->n_campaigns = (size_t)(n > size ? size : n);
 	out->campaigns = arena_alloc(a, sizeof(void *) * (out->n_campaigns + 1));
-	for (size_t i = 0; rc == RK_OK && i < out->n_campaigns; i++)
-		rc = load_campaign(c, db_res_str(res, (int)i, 0), false,
-		    &out->campaigns[i]);
+	for (size_t i = 0; i < out->n_campaigns; i++)
+		out->campaigns[i] = campaign_view(a, res, (int)i);
 	db_res_free(res);
-	if (rc != RK_OK)
-		return (rc);
 	out->next_page_token = n > size ?
 	    out->campaigns[out->n_campaigns - 1]->campaign_id : "";
 	*resp = &out->base;

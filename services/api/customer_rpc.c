@@ -393,8 +393,7 @@ list_customers(rpc_call *c, const ProtobufCMessage *req,
 	/* both in id order: merge */
 	for (size_t i = 0; i < out->n_customers; i++) {
 		const char *id = ids[i];
-		size_t nk = at < db_res_nrows(k) && strcmp(db_res_str(k, at, 0),
-		    id) == 0 ? (size_t)db_res_int64(k, at, 6) : 0;
+		size_t nk = db_res_group_len(k, at, 0, 6, id);
 
 		out->customers[i] = customer_view(a, res, (int)i, nk);
 		for (size_t j = 0; j < nk; j++)

@@ -225,16 +225,94 @@ write_templates(rpc_call *c, const Rekindle__V1__Offer *o)
 	return (rc);
 }
 
+/* The Offer in row of r (OFFER_COLS), without its templates. */
+static Rekindle__V1__Offer *
+offer_view(arena *a, db_res *r, int row)
+{
+	Rekindle__V1__Offer *o = arena_alloc(a, sizeof(*o));
+	const char *cur = arena_strdup(a, db_res_str(r, row, O_CURRENCY));
+	Rekindle__V1__Money *m[3];
+	int64_t v[3] = {db_res_int64(r, row, O_AMOUNT),
+	    db_res_int64(r, row, O_BUDGET), db_res_int64(r, row, O_BUDGET_USED)};
+
+	rekindle__v1__offer__init(o);
+	o->offer_id = arena_strdup(a, db_res_str(r, row, O_ID));
+	o->title = arena_strdup(a, db_res_str(r, row, O_TITLE));
+	o->kind = (Rekindle__V1__OfferKind)db_res_int64(r, row, O_KIND);
+	o->partner_id = arena_strdup(a, db_res_str(r, row, O_PARTNER));
+	o->category = arena_strdup(a, db_res_str(r, row, O_CATEGORY));
+	o->cashback_percent = db_res_double(r, row, O_CASHBACK);
+	for (int i = 0; i < 3; i++) {
+		m[i] = arena_alloc(a, sizeof(*m[i]));
+		rekindle__v1__money__init(m[i]);
+		m[i]->amount_minor = v[i];
+		m[i]->currency = (char *)cur;
+	}
+	o->amount = m[0];
+	o->budget = v[1] > 0 ? m[1] : NULL;
+	o->budget_used = m[2];
+	o->valid_from = pbtime_new(a, db_res_int64(r, row, O_FROM));
+	o->valid_until = pbtime_new(a, db_res_int64(r, row, O_UNTIL));
+	o->quantity_cap = db_res_int64(r, row, O_CAP);
+	o->quantity_used = db_res_int64(r, row, O_USED);
+	o->landing_url = arena_strdup(a, db_res_str(r, row, O_URL));
+	o->fallback = db_res_bool(r, row, O_FALLBACK);
+	o->codes_available = db_res_int64(r, row, O_CODES);
+	return (o);
+}
+
+/* Fills in the templates of offers o[0..n), in offer id order, with one
+ * query. */
+static rk_err
+add_templates(rpc_call *c, Rekindle__V1__Offer **o, size_t n)
+{
+	arena *a = rpc_arena(c);
+	const char **ids = arena_alloc(a, sizeof(char *) * (n + 1)), *p[1];
+	db_res *r;
+	rk_err rc;
+	int at = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ids[i] = o[i]->offer_id;
+	p[0] = db_text_array(a, ids, n);
+	rc = db_execp(rpc_db(c), "offer_templates_get", "SELECT offer_id, "
+	    "channel, subject, body, html_body, provider_template_id, "
+	    "count(*) OVER (PARTITION BY offer_id) FROM offer_templates "
+	    "WHERE offer_id = ANY ($1::text[]) ORDER BY offer_id, channel", 1,
+	    p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	for (size_t i = 0; i < n; i++) {
+		Rekindle__V1__Offer *of = o[i];
+
+		of->n_templates = db_res_group_len(r, at, 0, 6, of->offer_id);
+		of->templates = arena_alloc(a, sizeof(void *) *
+		    (of->n_templates + 1));
+		for (size_t k = 0; k < of->n_templates; k++, at++) {
+			Rekindle__V1__MessageTemplate *t = arena_alloc(a,
+			    sizeof(*t));
+
+			rekindle__v1__message_template__init(t);
+			t->channel = (Rekindle__V1__Channel)db_res_int64(r, at, 1);
+			t->subject = arena_strdup(a, db_res_str(r, at, 2));
+			t->body = arena_strdup(a, db_res_str(r, at, 3));
+			t->html_body = arena_strdup(a, db_res_str(r, at, 4));
+			t->provider_template_id = arena_strdup(a, db_res_str(r, at,
+			    5));
+			of->templates[k] = t;
+		}
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
 /* The offer's row and templates as an Offer (NOT_FOUND if none). */
 static rk_err
 load_offer(rpc_call *c, const char *id, bool lock, Rekindle__V1__Offer **out)
 {
-	arena *a = rpc_arena(c);
 	const char *p[1] = {id};
-	Rekindle__V1__Offer *o;
 	db_res *r;
 	rk_err rc;
-	int n;
 
 	rc = lock ? db_execp(rpc_db(c), "offer_get_locked", "SELECT "
 	    OFFER_COLS " FROM offers o WHERE offer_id = $1 FOR UPDATE", 1, p,
@@ -246,60 +324,9 @@ load_offer(rpc_call *c, const char *id, bool lock, Rekindle__V1__Offer **out)
 		db_res_free(r);
 		return (rpc_error(c, RK_ENOTFOUND, "offer not found"));
 	}
-	o = arena_alloc(a, sizeof(*o));
-	rekindle__v1__offer__init(o);
-	o->offer_id = arena_strdup(a, db_res_str(r, 0, O_ID));
-	o->title = arena_strdup(a, db_res_str(r, 0, O_TITLE));
-	o->kind = (Rekindle__V1__OfferKind)db_res_int64(r, 0, O_KIND);
-	o->partner_id = arena_strdup(a, db_res_str(r, 0, O_PARTNER));
-	o->category = arena_strdup(a, db_res_str(r, 0, O_CATEGORY));
-	o->cashback_percent = db_res_double(r, 0, O_CASHBACK);
-	{
-		const char *cur = arena_strdup(a, db_res_str(r, 0, O_CURRENCY));
-		Rekindle__V1__Money *m[3];
-		int64_t v[3] = {db_res_int64(r, 0, O_AMOUNT),
-		    db_res_int64(r, 0, O_BUDGET), db_res_int64(r, 0, O_BUDGET_USED)};
-
-		for (int i = 0; i < 3; i++) {
-			m[i] = arena_alloc(a, sizeof(*m[i]));
-			rekindle__v1__money__init(m[i]);
-			m[i]->amount_minor = v[i];
-			m[i]->currency = (char *)cur;
-		}
-		o->amount = m[0];
-		o->budget = v[1] > 0 ? m[1] : NULL;
-		o->budget_used = m[2];
-	}
-	o->valid_from = pbtime_new(a, db_res_int64(r, 0, O_FROM));
-	o->valid_until = pbtime_new(a, db_res_int64(r, 0, O_UNTIL));
-	o->quantity_cap = db_res_int64(r, 0, O_CAP);
-	o->quantity_used = db_res_int64(r, 0, O_USED);
-	o->landing_url = arena_strdup(a, db_res_str(r, 0, O_URL));
-	o->fallback = db_res_bool(r, 0, O_FALLBACK);
-	o->codes_available = db_res_int64(r, 0, O_CODES);
+	*out = offer_view(rpc_arena(c), r, 0);
 	db_res_free(r);
-	rc = db_execp(rpc_db(c), "offer_templates_get", "SELECT channel, "
-	    "subject, body, html_body, provider_template_id FROM "
-	    "offer_templates WHERE offer_id = $1 ORDER BY channel", 1, p, &r);
-	if (rc != RK_OK)
-		return (rc);
-	n = db_res_nrows(r);
-	o->n_templates = (size_t)n;
-	o->templates = arena_alloc(a, sizeof(void *) * (size_t)(n + 1));
-	for (int i = 0; i < n; i++) {
-		Rekindle__V1__MessageTemplate *t = arena_alloc(a, sizeof(*t));
-
-		rekindle__v1__message_template__init(t);
-		t->channel = (Rekindle__V1__Channel)db_res_int64(r, i, 0);
-		t->subject = arena_strdup(a, db_res_str(r, i, 1));
-		t->body = arena_strdup(a, db_res_str(r, i, 2));
-		t->html_body = arena_strdup(a, db_res_str(r, i, 3));
-		t->provider_template_id = arena_strdup(a, db_res_str(r, i, 4));
-		o->templates[i] = t;
-	}
-	db_res_free(r);
-	*out = o;
-	return (RK_OK);
+	return (add_templates(c, out, 1));
 }
 
 /* The effect of CreateOffer, inside its transaction. */
@@ -416,21 +443,21 @@ list_offers(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 		return (rpc_bad_field(c, "page_token", "is not a token this "
 		    "server issued"));
 	snprintf(lim, sizeof(lim), "%d", size + 1);
-	if ((rc = db_execp(rpc_db(c), "offer_list", "SELECT offer_id FROM offers "
-	    "WHERE offer_id > $2 AND ($3::text IS NULL OR partner_id = $3) AND "
-	    "($4::text IS NULL OR category = $4) ORDER BY offer_id LIMIT $1", 4,
-	    p, &res)) != RK_OK)
+	/* the page and then its templates: two queries, whatever its size */
+	if ((rc = db_execp(rpc_db(c), "offer_list", "SELECT " OFFER_COLS
+	    " FROM offers o WHERE o.offer_id > $2 AND ($3::text IS NULL OR "
+	    "o.partner_id = $3) AND ($4::text IS NULL OR o.category = $4) "
+	    "ORDER BY o.offer_id LIMIT $1", 4, p, &res)) != RK_OK)
 		return (rc);
 	n = db_res_nrows(res);
 	out = arena_alloc(a, sizeof(*out));
 	rekindle__v1__list_offers_response__init(out);
 	out->n_offers = (size_t)(n > size ? size : n);
 	out->offers = arena_alloc(a, sizeof(void *) * (out->n_offers + 1));
-	for (size_t i = 0; rc == RK_OK && i < out->n_offers; i++)
-		rc = load_offer(c, db_res_str(res, (int)i, 0), false,
-		    &out->offers[i]);
+	for (size_t i = 0; i < out->n_offers; i++)
+		out->offers[i] = offer_view(a, res, (int)i);
 	db_res_free(res);
-	if (rc != RK_OK)
+	if ((rc = add_templates(c, out->offers, out->n_offers)) != RK_OK)
 		return (rc);
 	out->next_page_token = n > size ?
 	    out->offers[out->n_offers - 1]->offer_id : "";

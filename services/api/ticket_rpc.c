@@ -68,16 +68,82 @@ caller(rpc_call *c, struct who *w)
 	PBTIME_US("t.created_at") ", " PBTIME_US("t.updated_at") " "          \
 	"FROM tickets t "
 
+/* The ticket in row of r (TICKET_SQL's columns), without its notes. */
+static Rekindle__V1__Ticket *
+ticket_view(arena *a, db_res *r, int row)
+{
+	Rekindle__V1__Ticket *t = arena_alloc(a, sizeof(*t));
+	size_t np;
+
+	rekindle__v1__ticket__init(t);
+	t->ticket_id = arena_strdup(a, db_res_str(r, row, 0));
+	t->customer_id = arena_strdup(a, db_res_str(r, row, 1));
+	t->campaign_id = arena_strdup(a, db_res_str(r, row, 2));
+	t->offer_id = arena_strdup(a, db_res_str(r, row, 3));
+	t->state = (Rekindle__V1__TicketState)db_res_int64(r, row, 4);
+	t->resolution = (Rekindle__V1__Resolution)db_res_int64(r, row, 5);
+	t->team_id = arena_strdup(a, db_res_str(r, row, 6));
+	t->agent_id = arena_strdup(a, db_res_str(r, row, 7));
+	t->priority = (int32_t)db_res_int64(r, row, 8);
+	t->sla_due_time = pbtime_new(a, db_res_int64(r, row, 9));
+	if (db_res_int64(r, row, 10) != 0)
+		t->call_back_time = pbtime_new(a, db_res_int64(r, row, 10));
+	t->context_summary = arena_strdup(a, db_res_str(r, row, 11));
+	t->talking_points = db_array_split(a, db_res_str(r, row, 12), &np);
+	t->n_talking_points = np;
+	t->call_attempts = (int32_t)db_res_int64(r, row, 13);
+	t->create_time = pbtime_new(a, db_res_int64(r, row, 14));
+	t->update_time = pbtime_new(a, db_res_int64(r, row, 15));
+	return (t);
+}
+
+/* Fills in the notes of tickets t[0..n), in ticket id order, with one
+ * query. */
+static rk_err
+add_notes(rpc_call *c, Rekindle__V1__Ticket **t, size_t n)
+{
+	arena *a = rpc_arena(c);
+	const char **ids = arena_alloc(a, sizeof(char *) * (n + 1)), *p[1];
+	db_res *r;
+	rk_err rc;
+	int at = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ids[i] = t[i]->ticket_id;
+	p[0] = db_text_array(a, ids, n);
+	if ((rc = db_execp(rpc_db(c), "ticket_notes", "SELECT ticket_id, "
+	    "coalesce(agent_id, ''), text, " PBTIME_US("created_at") ", "
+	    "count(*) OVER (PARTITION BY ticket_id) FROM ticket_notes "
+	    "WHERE ticket_id = ANY ($1::bigint[]) ORDER BY ticket_id, id", 1, p,
+	    &r)) != RK_OK)
+		return (rc);
+	for (size_t i = 0; i < n; i++) {
+		Rekindle__V1__Ticket *tk = t[i];
+
+		tk->n_notes = db_res_group_len(r, at, 0, 4, tk->ticket_id);
+		tk->notes = arena_alloc(a, sizeof(void *) * (tk->n_notes + 1));
+		for (size_t k = 0; k < tk->n_notes; k++, at++) {
+			Rekindle__V1__TicketNote *note = arena_alloc(a,
+			    sizeof(*note));
+
+			rekindle__v1__ticket_note__init(note);
+			note->author_agent_id = arena_strdup(a, db_res_str(r, at, 1));
+			note->text = arena_strdup(a, db_res_str(r, at, 2));
+			note->time = pbtime_new(a, db_res_int64(r, at, 3));
+			tk->notes[k] = note;
+		}
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
 /* The ticket id's ticket, if the caller may see it (else an error). With
  * lock, the row is locked for a change. */
 static rk_err
 load_ticket(rpc_call *c, const struct who *w, const char *id, bool lock,
     Rekindle__V1__Ticket **out)
 {
-	arena *a = rpc_arena(c);
-	Rekindle__V1__Ticket *t;
-	db_res *r, *n;
-	size_t np;
+	db_res *r;
 	rk_err rc;
 
 	if (id == NULL || *id == '\0' || strspn(id, "0123456789") != strlen(id) ||
@@ -97,45 +163,9 @@ load_ticket(rpc_call *c, const struct who *w, const char *id, bool lock,
 		db_res_free(r);
 		return (rpc_error(c, RK_EPERM, "ticket %s is another team's", id));
 	}
-	t = arena_alloc(a, sizeof(*t));
-	rekindle__v1__ticket__init(t);
-	t->ticket_id = arena_strdup(a, db_res_str(r, 0, 0));
-	t->customer_id = arena_strdup(a, db_res_str(r, 0, 1));
-	t->campaign_id = arena_strdup(a, db_res_str(r, 0, 2));
-	t->offer_id = arena_strdup(a, db_res_str(r, 0, 3));
-	t->state = (Rekindle__V1__TicketState)db_res_int64(r, 0, 4);
-	t->resolution = (Rekindle__V1__Resolution)db_res_int64(r, 0, 5);
-	t->team_id = arena_strdup(a, db_res_str(r, 0, 6));
-	t->agent_id = arena_strdup(a, db_res_str(r, 0, 7));
-	t->priority = (int32_t)db_res_int64(r, 0, 8);
-	t->sla_due_time = pbtime_new(a, db_res_int64(r, 0, 9));
-	if (db_res_int64(r, 0, 10) != 0)
-		t->call_back_time = pbtime_new(a, db_res_int64(r, 0, 10));
-	t->context_summary = arena_strdup(a, db_res_str(r, 0, 11));
-	t->talking_points = db_array_split(a, db_res_str(r, 0, 12), &np);
-	t->n_talking_points = np;
-	t->call_attempts = (int32_t)db_res_int64(r, 0, 13);
-	t->create_time = pbtime_new(a, db_res_int64(r, 0, 14));
-	t->update_time = pbtime_new(a, db_res_int64(r, 0, 15));
+	*out = ticket_view(rpc_arena(c), r, 0);
 	db_res_free(r);
-	if ((rc = db_execp(rpc_db(c), "ticket_notes", "SELECT coalesce(agent_id, "
-	    "''), text, " PBTIME_US("created_at") " FROM ticket_notes WHERE "
-	    "ticket_id = $1 ORDER BY id", 1, &id, &n)) != RK_OK)
-		return (rc);
-	t->n_notes = (size_t)db_res_nrows(n);
-	t->notes = arena_alloc(a, sizeof(void *) * (t->n_notes + 1));
-	for (size_t i = 0; i < t->n_notes; i++) {
-		Rekindle__V1__TicketNote *note = arena_alloc(a, sizeof(*note));
-
-		rekindle__v1__ticket_note__init(note);
-		note->author_agent_id = arena_strdup(a, db_res_str(n, (int)i, 0));
-		note->text = arena_strdup(a, db_res_str(n, (int)i, 1));
-		note->time = pbtime_new(a, db_res_int64(n, (int)i, 2));
-		t->notes[i] = note;
-	}
-	db_res_free(n);
-	*out = t;
-	return (RK_OK);
+	return (add_notes(c, out, 1));
 }
 
 /* Runs body inside a transaction and answers with the ticket after it. */
@@ -208,22 +238,22 @@ list_tickets(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	p[3] = *r->agent_id ? r->agent_id : NULL;
 	p[4] = *r->campaign_id ? r->campaign_id : NULL;
 	p[5] = r->n_states ? db_text_array(a, st, r->n_states) : NULL;
-	if ((rc = db_execp(rpc_db(c), "ticket_list", "SELECT id FROM tickets "
-	    "WHERE id > $1::bigint AND ($3::text IS NULL OR team_id = $3) AND "
-	    "($4::text IS NULL OR agent_id = $4) AND ($5::text IS NULL OR "
-	    "campaign_id = $5) AND ($6::int[] IS NULL OR state = ANY ($6)) "
-	    "ORDER BY id LIMIT $2", 6, p, &res)) != RK_OK)
+	/* the page and then its notes: two queries, whatever its size */
+	if ((rc = db_execp(rpc_db(c), "ticket_list", TICKET_SQL
+	    "WHERE t.id > $1::bigint AND ($3::text IS NULL OR t.team_id = $3) "
+	    "AND ($4::text IS NULL OR t.agent_id = $4) AND ($5::text IS NULL OR "
+	    "t.campaign_id = $5) AND ($6::int[] IS NULL OR t.state = ANY ($6)) "
+	    "ORDER BY t.id LIMIT $2", 6, p, &res)) != RK_OK)
 		return (rc);
 	n = db_res_nrows(res);
 	out = arena_alloc(a, sizeof(*out));
 	rekindle__v1__list_tickets_response__init(out);
 	out->n_tickets = (size_t)(n > size ? size : n);
 	out->tickets = arena_alloc(a, sizeof(void *) * (out->n_tickets + 1));
-	for (size_t i = 0; rc == RK_OK && i < out->n_tickets; i++)
-		rc = load_ticket(c, &w, db_res_str(res, (int)i, 0), false,
-		    &out->tickets[i]);
+	for (size_t i = 0; i < out->n_tickets; i++)
+		out->tickets[i] = ticket_view(a, res, (int)i);
 	db_res_free(res);
-	if (rc != RK_OK)
+	if ((rc = add_notes(c, out->tickets, out->n_tickets)) != RK_OK)
 		return (rc);
 	out->next_page_token = n > size ? out->tickets[size - 1]->ticket_id : "";
 	*resp = &out->base;

@@ -163,6 +163,12 @@ class CampaignTest(unittest.TestCase):
         listed = rk.call(K, "ListCampaigns", rk.msg("rekindle.v1.ListCampaignsRequest",
                                                     states=[6]))
         self.assertEqual([c.campaign_id for c in listed.campaigns], ["LIFE-1"])
+        # A listed campaign is the campaign GetCampaign gives.
+        every = rk.call(K, "ListCampaigns", rk.msg("rekindle.v1.ListCampaignsRequest")).campaigns
+        self.assertGreater(len(every), 1)
+        for cp in every:
+            self.assertEqual(cp, rk.call(K, "GetCampaign", rk.msg(
+                "rekindle.v1.GetCampaignRequest", campaign_id=cp.campaign_id)))
 
 
 if __name__ == "__main__":

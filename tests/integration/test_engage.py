@@ -287,6 +287,15 @@ class EngageTest(Setup):
                 **as_agent("AG2"))
         moved = rk.call(T, "GetTicket", rk.msg("rekindle.v1.GetTicketRequest", ticket_id=t2))
         self.assertEqual(moved.agent_id, "AG1")
+        # A listed ticket is the ticket GetTicket gives, notes and all.
+        listed = {t.ticket_id: t for t in rk.call(T, "ListTickets", rk.msg(
+            "rekindle.v1.ListTicketsRequest", team_id="TS", page_size=1)).tickets}
+        listed.update({t.ticket_id: t for t in rk.call(T, "ListTickets", rk.msg(
+            "rekindle.v1.ListTicketsRequest", team_id="TS")).tickets})
+        for tid in (t1, t2):
+            self.assertEqual(listed[tid], rk.call(T, "GetTicket", rk.msg(
+                "rekindle.v1.GetTicketRequest", ticket_id=tid)))
+        self.assertEqual([n.text for n in listed[t1].notes], ["Đã đăng ký"])
         # AG1 asks to call back in 2 s: the ticket comes back then, on top.
         rk.call(T, "ResolveTicket", rk.msg(
             "rekindle.v1.ResolveTicketRequest", ticket_id=t2, resolution=4,

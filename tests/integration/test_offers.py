@@ -77,6 +77,12 @@ class OfferTest(unittest.TestCase):
         self.assertEqual([o.offer_id for o in page.offers] + [o.offer_id for o in rest.offers],
                          ["ANY-50K", "TIKI-100K", "TRAVEL-5PCT"])
         self.assertEqual(rest.next_page_token, "")
+        # A listed offer is the offer GetOffer gives, templates and all.
+        for o in list(page.offers) + list(rest.offers):
+            self.assertEqual(o, rk.call(O, "GetOffer", rk.msg("rekindle.v1.GetOfferRequest",
+                                                              offer_id=o.offer_id)))
+        self.assertEqual([len(o.templates) for o in page.offers] + [len(rest.offers[0].templates)],
+                         [1, 4, 1])
         got = rk.call(O, "GetOffer", rk.msg("rekindle.v1.GetOfferRequest",
                                             offer_id="TRAVEL-5PCT"))
         self.assertEqual((got.kind, got.cashback_percent, got.category), (2, 5.0, "travel"))
