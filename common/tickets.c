@@ -148,29 +148,25 @@ ticket_open(db_conn *db, arena *a, const char *campaign_id,
 	points[np++] = arena_strdup(a, "Nếu khách không muốn nhận cuộc gọi "
 	    "tiếp thị: ghi nhận và kết thúc (không quan tâm).");
 	{
-		const char *ins[8] = {campaign_id, customer_id, team,
+		const char *ins[9] = {campaign_id, customer_id, team,
 		    db_res_isnull(r, 0, 14) ? NULL : arena_strdup(a,
 		    db_res_str(r, 0, 14)), summary, db_text_array(a, points,
 		    (size_t)np), arena_printf(a, "{lang:%s}", db_res_str(r, 0, 4)),
-		    NULL};
+		    arena_printf(a, "%lld", (long long)db_res_int64(r, 0, 20)),
+		    arena_printf(a, "%d", hour_s)};
 		db_res *t;
 
-		ins[7] = hour_s == 3600 ? arena_printf(a, "%lld", (long long)
-		    db_res_int64(r, 0, 20) * 60) : arena_printf(a, "%lld",
-		    (long long)db_res_int64(r, 0, 20) * hour_s);
 		db_res_free(r);
-		/* a compressed clock runs policy hours straight through */
-		rc = db_execp(db, "ticket_insert", hour_s == 3600 ?
-		    "INSERT INTO tickets (campaign_id, customer_id, team_id, "
-		    "offer_id, context_summary, talking_points, needs_skills, "
-		    "sla_due_at) VALUES ($1, $2, $3, $4, $5, $6::text[], "
-		    "$7::text[], business_add(now(), $8::int, 'Asia/Ho_Chi_Minh')) "
-		    "ON CONFLICT DO NOTHING RETURNING id" :
-		    "INSERT INTO tickets (campaign_id, customer_id, team_id, "
-		    "offer_id, context_summary, talking_points, needs_skills, "
-		    "sla_due_at) VALUES ($1, $2, $3, $4, $5, $6::text[], "
-		    "$7::text[], now() + $8::int * interval '1 second') "
-		    "ON CONFLICT DO NOTHING RETURNING id", 8, ins, &t);
+		/* SLA hours ($8) are business hours on the real clock; a
+		 * compressed clock ($9 seconds an hour) runs them straight */
+		rc = db_execp(db, "ticket_insert", "INSERT INTO tickets "
+		    "(campaign_id, customer_id, team_id, offer_id, "
+		    "context_summary, talking_points, needs_skills, sla_due_at) "
+		    "VALUES ($1, $2, $3, $4, $5, $6::text[], $7::text[], "
+		    "CASE WHEN $9::int = 3600 THEN business_add(now(), $8::int * "
+		    "60, 'Asia/Ho_Chi_Minh') ELSE now() + $8::int * $9::int * "
+		    "interval '1 second' END) "
+		    "ON CONFLICT DO NOTHING RETURNING id", 9, ins, &t);
 		if (rc != RK_OK)
 			return (rc);
 		if (db_res_nrows(t) == 0) {

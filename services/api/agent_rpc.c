@@ -250,6 +250,19 @@ list_teams(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	return (RK_OK);
 }
 
+/* The agent's working days and minutes (08:00-17:00 Mon-Fri unless
+ * working_hours says otherwise); false if working_hours is malformed. */
+static bool
+agent_hours(arena *a, const Rekindle__V1__Agent *g, const char **days,
+    int *from, int *to)
+{
+	*days = "{1,2,3,4,5}";
+	*from = 8 * 60;
+	*to = 17 * 60;
+	return (*g->working_hours == '\0' || parse_hours(a, g->working_hours,
+	    days, from, to));
+}
+
 /* Checks an agent's fields; *days, *from, *to from working_hours. */
 static void
 check_agent(rpc_call *c, const Rekindle__V1__Agent *g, const char **days,
@@ -274,11 +287,7 @@ check_agent(rpc_call *c, const Rekindle__V1__Agent *g, const char **days,
 			    i), "%s", why ? why : "is empty");
 	if (g->capacity < 0 || g->capacity > 1000)
 		rpc_bad_field(c, "agent.capacity", "must be 1..1000");
-	*days = "{1,2,3,4,5}";
-	*from = 8 * 60;
-	*to = 17 * 60;
-	if (*g->working_hours && !parse_hours(rpc_arena(c), g->working_hours,
-	    days, from, to))
+	if (!agent_hours(rpc_arena(c), g, days, from, to))
 		rpc_bad_field(c, "agent.working_hours", "must be like \"Mon-Fri "
 		    "08:00-17:00\" or \"Mon,Wed 09:00-12:00\"");
 	if (*g->time_zone && (why = validate_time_zone(g->time_zone)) != NULL)
@@ -296,7 +305,7 @@ write_agent(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	int from, to;
 	rk_err rc;
 
-	check_agent(c, g, &days, &from, &to);
+	(void)agent_hours(a, g, &days, &from, &to);	/* checked before */
 	p[0] = g->agent_id;
 	p[1] = g->team_id;
 	p[2] = g->display_name;

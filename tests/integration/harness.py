@@ -6,7 +6,7 @@ grpc-proto package, compiled here with protoc.
 
 The cluster must start: if it cannot, the tests fail (never skip).
 """
-import importlib, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import importlib, os, shutil, signal, socket, subprocess, tempfile, time
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -252,6 +252,23 @@ class Rekindle:
         f = self.channel.unary_unary(path, request_serializer=ser,
                                      response_deserializer=out.FromString)
         return f(request, timeout=timeout, metadata=meta)
+
+    def create_fallback_offer(self, offer_id="BACK", landing_url="https://bank.example/uu-dai",
+                              sms_body="{name}: {offer}, HSD {expiry} {link}"):
+        """A 50,000 VND fallback offer valid for 30 days, with an SMS and a
+        ZNS template: what a campaign falls back to in the tests."""
+        now = int(time.time())
+        ts = lambda s: self.msg("google.protobuf.Timestamp", seconds=s)
+        self.call("rekindle.v1.OfferService", "CreateOffer", self.msg(
+            "rekindle.v1.CreateOfferRequest", offer=self.msg(
+                "rekindle.v1.Offer", offer_id=offer_id, title="Quà 50.000đ", kind=3,
+                fallback=True, amount=self.msg("rekindle.v1.Money", amount_minor=50000,
+                                               currency="VND"),
+                valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
+                landing_url=landing_url, templates=[
+                    self.msg("rekindle.v1.MessageTemplate", channel=2, body=sms_body),
+                    self.msg("rekindle.v1.MessageTemplate", channel=3,
+                             provider_template_id="231456")])))
 
     def ctl(self, *args, token=ADMIN, check=True):
         env = dict(self.env, REKINDLE_ADDR="127.0.0.1:%d" % self.port,

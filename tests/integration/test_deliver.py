@@ -41,17 +41,7 @@ class DeliverTest(unittest.TestCase):
         cls.no_zalo = rk.db.sql("SELECT id || '|' || substr(phone_e164, 2) FROM "
                                 "rekindle.customers ORDER BY id LIMIT 25").splitlines()
         cls.post("/_zns/no_account", {"phones": [x.split("|")[1] for x in cls.no_zalo]})
-        now = int(time.time())
-        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
-        rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
-            "rekindle.v1.Offer", offer_id="BACK", title="Quà 50.000đ", kind=3, fallback=True,
-            amount=rk.msg("rekindle.v1.Money", amount_minor=50000, currency="VND"),
-            valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
-            landing_url="https://bank.example/uu-dai", templates=[
-                rk.msg("rekindle.v1.MessageTemplate", channel=SMS,
-                       body="{name} oi, {offer} cho ban, HSD {expiry}: {link}"),
-                rk.msg("rekindle.v1.MessageTemplate", channel=ZNS,
-                       provider_template_id="231456")])))
+        rk.create_fallback_offer(sms_body="{name} oi, {offer} cho ban, HSD {expiry}: {link}")
         cls.pools = {}
         for ch in ("zns", "sms"):
             cls.pools[ch] = cls.pool(ch)

@@ -85,17 +85,7 @@ class Setup(unittest.TestCase):
         off = 12 - datetime.datetime.now(datetime.timezone.utc).hour
         off = off - 24 if off > 14 else off
         rk.db.sql("UPDATE rekindle.customers SET time_zone = 'Etc/GMT%+d'" % -off)
-        now = int(time.time())
-        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
-        rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
-            "rekindle.v1.Offer", offer_id="BACK", title="Quà 50.000đ", kind=3, fallback=True,
-            amount=rk.msg("rekindle.v1.Money", amount_minor=50000, currency="VND"),
-            valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
-            landing_url="https://bank.example/uu-dai?src=rk", templates=[
-                rk.msg("rekindle.v1.MessageTemplate", channel=SMS,
-                       body="{name}: {offer}, HSD {expiry} {link}"),
-                rk.msg("rekindle.v1.MessageTemplate", channel=ZNS,
-                       provider_template_id="231456")])))
+        rk.create_fallback_offer(landing_url="https://bank.example/uu-dai?src=rk")
         rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
                 campaign=rk.msg("rekindle.v1.Campaign", campaign_id="E1", name="Nhắc",
                                 fallback_offer_id="BACK", channel_order=[ZNS, SMS],

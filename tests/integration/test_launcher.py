@@ -1,7 +1,7 @@
 """rekindle-local: a private cluster, the API and the pools from one
 command; a dead worker is restarted; Ctrl-C stops everything. Fed with the
 real UCI Online Retail data through the demo's converter and rekindlectl."""
-import csv, os, shutil, signal, subprocess, tempfile, time, unittest
+import os, shutil, signal, subprocess, tempfile, unittest
 
 from harness import BIN, SRC, free_port, wait_until
 

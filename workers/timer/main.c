@@ -68,7 +68,7 @@ open_db(void)
 
 /* Claims the unheld near future into h; renews what this process holds. */
 static rk_err
-claim(db_conn *db, arena *a, const char *me, struct dueheap *h, int *got)
+claim(db_conn *db, arena *a, const char *me, struct dueheap *h)
 {
 	/* never hold more than claim_max: what this process cannot fire in
 	 * time stays for the others */
@@ -78,7 +78,6 @@ claim(db_conn *db, arena *a, const char *me, struct dueheap *h, int *got)
 	db_res *r;
 	rk_err rc;
 
-	*got = 0;
 	if ((int)h->n >= var_claim_max)
 		return (RK_OK);
 	rc = db_execp(db, "timer_claim", "UPDATE timers t SET claimed_by = "
@@ -91,8 +90,7 @@ claim(db_conn *db, arena *a, const char *me, struct dueheap *h, int *got)
 		    &r);
 	if (rc != RK_OK)
 		return (rc);
-	*got = db_res_nrows(r);
-	for (int i = 0; i < *got; i++)
+	for (int i = 0; i < db_res_nrows(r); i++)
 		dueheap_push(h, db_res_int64(r, i, 1), db_res_int64(r, i, 0));
 	db_res_free(r);
 	return (RK_OK);
@@ -191,11 +189,11 @@ main(int argc, char **argv)
 	while (!stop_flag) {
 		int64_t now = clock_mono_ms(), wait_ms;
 		const struct due *top;
-		int got = 0, fired = 0;
+		int fired = 0;
 
 		arena_reset(a);
 		if (now >= next_claim) {
-			if (claim(db, a, me, &h, &got) != RK_OK) {
+			if (claim(db, a, me, &h) != RK_OK) {
 				log_warn("DB-UNAVAILABLE", "could not claim timers: %s",
 				    db_errmsg(db));
 				usleep(200000);
