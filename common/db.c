@@ -301,12 +301,17 @@ db_text_array(arena *a, const char *const *s, size_t n)
 	char *out, *p;
 
 	for (size_t i = 0; i < n; i++)
-		len += strlen(s[i]) * 2 + 3;
+		len += s[i] ? strlen(s[i]) * 2 + 3 : 5;
 	p = out = arena_alloc(a, len);
 	*p++ = '{';
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			*p++ = ',';
+		if (s[i] == NULL) {
+			memcpy(p, "NULL", 4);
+			p += 4;
+			continue;
+		}
 		*p++ = '"';
 		for (const char *q = s[i]; *q; q++) {
 			if (*q == '"' || *q == '\\')

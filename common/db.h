@@ -58,7 +58,8 @@ rk_err db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
 
 /*
  * The PostgreSQL text[] literal of n strings, quoted and escaped, in a
- * (pass it as a parameter with a ::text[] cast).
+ * (pass it as a parameter with a ::text[] cast); a NULL string is a NULL
+ * element.
  */
 char *db_text_array(arena *a, const char *const *s, size_t n);
 /* The PostgreSQL bigint[] literal of n integers, in a ("{1,2,3}"). */

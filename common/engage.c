@@ -1,8 +1,13 @@
 /*
- * engage.c - one event at a time: the message, the event row, then its
- * effects, each a prepared statement.
+ * engage.c - a batch of events in a few statements: their messages in
+ * one query, the events in one insert, then the effects in batch order -
+ * the common ones (delivery, first interest) set-wise, each event that
+ * ends a journey on its own - so a batch has the outcome it would have
+ * had one event at a time.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -53,22 +58,66 @@ end_journey(db_conn *db, const char *const *p)
 	return (rc);
 }
 
-/* What the event sets in motion; q: campaign, customer, time (us),
- * channel, message id. */
+/*
+ * What the common events set in motion, gathered over a run of the batch
+ * and written set-wise: delivery times, and first interests with their
+ * reminder (or escalation) timers.
+ */
+struct pending {
+	const char **dl_id, **dl_us;		/* delivered: message, time */
+	const char **in_camp, **in_cust, **in_us;	/* strong interest */
+	size_t ndl, nin;
+};
+
+/* Writes what p gathered, and empties it. */
 static rk_err
-effects(db_conn *db, const struct engage_event *e, const char *const *q,
-    const char *hour_s)
+flush(db_conn *db, arena *a, struct pending *p, const char *hour_s)
 {
-	const char *p[3] = {q[0], q[1], NULL};
 	rk_err rc = RK_OK;
 
-	switch (e->type) {
-	case EV_DELIVERED:
-		return (db_execp(db, "engage_delivered", "UPDATE messages SET "
-		    "delivered_at = least(coalesce(delivered_at, " TS(3) "), "
-		    TS(3) ") WHERE id = $1 AND customer_id = $2", 3,
-		    (const char *[]){q[4], q[1], q[2]}, NULL));
-	case EV_REGISTERED:
+	/* a message delivered twice in the batch keeps the earlier time */
+	if (p->ndl > 0)
+		rc = db_execp(db, "engage_delivered", "UPDATE messages m SET "
+		    "delivered_at = least(coalesce(m.delivered_at, d.t), d.t) "
+		    "FROM (SELECT id, min(timestamptz 'epoch' + us * interval "
+		    "'1 microsecond') t FROM unnest($1::bigint[], $2::bigint[]) "
+		    "u(id, us) GROUP BY id) d WHERE m.id = d.id", 2,
+		    (const char *[]){db_text_array(a, p->dl_id, p->ndl),
+		    db_text_array(a, p->dl_us, p->ndl)}, NULL);
+	/* The first strong interest starts the reminders (or escalation). */
+	if (rc == RK_OK && p->nin > 0)
+		rc = db_execp(db, "engage_interest", "WITH f AS (SELECT c, cu, "
+		    "min(timestamptz 'epoch' + us * interval '1 microsecond') t "
+		    "FROM unnest($1::text[], $2::text[], $3::bigint[]) u(c, cu, us) "
+		    "GROUP BY c, cu), j AS (UPDATE campaign_members m SET "
+		    "interest_at = f.t, journey_at = now() FROM f "
+		    "WHERE m.campaign_id = f.c AND m.customer_id = f.cu AND "
+		    "m.journey = 'open' AND m.status = 'treatment' AND "
+		    "m.interest_at IS NULL "
+		    "RETURNING m.campaign_id, m.customer_id, m.interest_at) "
+		    "INSERT INTO timers (kind, due_at, campaign_id, customer_id, seq) "
+		    "SELECT CASE WHEN k.rem_max > 0 THEN 1 ELSE 2 END, "
+		    "j.interest_at + k.rem_delay_hours * $4::int * "
+		    "interval '1 second', j.campaign_id, j.customer_id, "
+		    "CASE WHEN k.rem_max > 0 THEN 1 ELSE 0 END "
+		    "FROM j JOIN campaigns k ON k.campaign_id = j.campaign_id "
+		    "WHERE k.rem_max > 0 OR k.rem_escalate ON CONFLICT DO NOTHING", 4,
+		    (const char *[]){db_text_array(a, p->in_camp, p->nin),
+		    db_text_array(a, p->in_cust, p->nin), db_text_array(a, p->in_us,
+		    p->nin), hour_s}, NULL);
+	p->ndl = p->nin = 0;
+	return (rc);
+}
+
+/* What an event that ends a journey sets in motion, at once; q:
+ * campaign, customer, time (us), channel. */
+static rk_err
+ending(db_conn *db, const struct engage_event *e, const char *const *q)
+{
+	const char *p[3] = {q[0], q[1], NULL};
+	rk_err rc;
+
+	if (e->type == EV_REGISTERED) {
 		rc = db_execp(db, "engage_registered", "UPDATE campaign_members SET "
 		    "registered_at = least(coalesce(registered_at, " TS(3) "), "
 		    TS(3) "), journey = CASE WHEN journey IN ('open', 'escalated') "
@@ -76,107 +125,232 @@ effects(db_conn *db, const struct engage_event *e, const char *const *q,
 		    "WHERE campaign_id = $1 AND customer_id = $2", 3, q, NULL);
 		p[2] = "registered";
 		return (rc == RK_OK ? end_journey(db, p) : rc);
-	case EV_UNSUBSCRIBED:
-	case EV_COMPLAINED:
-		rc = db_execp(db, "engage_revoke", "INSERT INTO customer_consents "
-		    "(customer_id, channel, purpose, granted, granted_at, source) "
-		    "VALUES ($1, $3, 1, false, " TS(2) ", 'unsubscribe-link') "
-		    "ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-		    "granted = false, granted_at = EXCLUDED.granted_at, source = "
-		    "EXCLUDED.source, recorded_at = now()", 3, q + 1, NULL);
-		if (rc == RK_OK)
-			rc = db_execp(db, "engage_unsub_messages", "UPDATE messages "
-			    "SET state = 'cancelled', reason = 'unsubscribed' WHERE "
-			    "customer_id = $1 AND channel = $2 AND state = 'queued'", 2,
-			    (const char *[]){q[1], q[3]}, NULL);
-		if (rc == RK_OK)
-			rc = db_execp(db, "engage_unsub_journey", "UPDATE "
-			    "campaign_members SET journey = 'unsubscribed', "
-			    "journey_at = now() WHERE campaign_id = $1 AND "
-			    "customer_id = $2 AND journey IN ('open', 'escalated')", 2,
-			    p, NULL);
-		p[2] = "unsubscribed";
-		return (rc == RK_OK ? end_journey(db, p) : rc);
-	default:
-		break;
 	}
-	if (!evidence_is_interest(e->type) || e->evidence != EVIDENCE_STRONG)
+	/* unsubscribed, complained */
+	rc = db_execp(db, "engage_revoke", "INSERT INTO customer_consents "
+	    "(customer_id, channel, purpose, granted, granted_at, source) "
+	    "VALUES ($1, $3, 1, false, " TS(2) ", 'unsubscribe-link') "
+	    "ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
+	    "granted = false, granted_at = EXCLUDED.granted_at, source = "
+	    "EXCLUDED.source, recorded_at = now()", 3, q + 1, NULL);
+	if (rc == RK_OK)
+		rc = db_execp(db, "engage_unsub_messages", "UPDATE messages "
+		    "SET state = 'cancelled', reason = 'unsubscribed' WHERE "
+		    "customer_id = $1 AND channel = $2 AND state = 'queued'", 2,
+		    (const char *[]){q[1], q[3]}, NULL);
+	if (rc == RK_OK)
+		rc = db_execp(db, "engage_unsub_journey", "UPDATE "
+		    "campaign_members SET journey = 'unsubscribed', "
+		    "journey_at = now() WHERE campaign_id = $1 AND "
+		    "customer_id = $2 AND journey IN ('open', 'escalated')", 2, p,
+		    NULL);
+	p[2] = "unsubscribed";
+	return (rc == RK_OK ? end_journey(db, p) : rc);
+}
+
+/* The batch's messages, by id: what an event needs of its message. */
+struct msg_row {
+	int64_t id, sent_us;		/* sent_us -1: not sent */
+	const char *campaign, *customer;
+	int channel;
+};
+
+static int
+cmp_msg_row(const void *x, const void *y)
+{
+	int64_t a = ((const struct msg_row *)x)->id,
+	    b = ((const struct msg_row *)y)->id;
+
+	return ((a > b) - (a < b));
+}
+
+static int
+cmp_str(const void *x, const void *y)
+{
+	return (strcmp(*(const char *const *)x, *(const char *const *)y));
+}
+
+/* Every event's message, one query; *out sorted by id. */
+static rk_err
+load_messages(db_conn *db, arena *a, const struct engage_event *ev, size_t n,
+    struct msg_row **out, size_t *nout)
+{
+	int64_t *ids = arena_alloc(a, sizeof(int64_t) * (n + 1));
+	size_t k = 0;
+	db_res *r;
+	rk_err rc;
+
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].message_id > 0)
+			ids[k++] = ev[i].message_id;
+	*out = NULL;
+	*nout = 0;
+	if (k == 0)
 		return (RK_OK);
-	/* The first strong interest starts the reminders (or escalation). */
-	return (db_execp(db, "engage_interest", "WITH j AS (UPDATE "
-	    "campaign_members SET interest_at = " TS(3) ", journey_at = now() "
-	    "WHERE campaign_id = $1 AND customer_id = $2 AND journey = 'open' "
-	    "AND status = 'treatment' AND interest_at IS NULL "
-	    "RETURNING campaign_id, customer_id) "
-	    "INSERT INTO timers (kind, due_at, campaign_id, customer_id, seq) "
-	    "SELECT CASE WHEN k.rem_max > 0 THEN 1 ELSE 2 END, " TS(3) " + "
-	    "k.rem_delay_hours * $4::int * interval '1 second', j.campaign_id, "
-	    "j.customer_id, CASE WHEN k.rem_max > 0 THEN 1 ELSE 0 END "
-	    "FROM j JOIN campaigns k ON k.campaign_id = j.campaign_id "
-	    "WHERE k.rem_max > 0 OR k.rem_escalate ON CONFLICT DO NOTHING", 4,
-	    (const char *[]){q[0], q[1], q[2], hour_s}, NULL));
+	rc = db_execp(db, "engage_messages", "SELECT id, campaign_id, "
+	    "customer_id, channel, coalesce((extract(epoch FROM sent_at) * 1e6)"
+	    "::int8, -1) FROM messages WHERE id = ANY ($1::bigint[]) ORDER BY id",
+	    1, (const char *[]){db_int64_array(a, ids, k)}, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*nout = (size_t)db_res_nrows(r);
+	*out = arena_alloc(a, sizeof(**out) * (*nout + 1));
+	for (size_t i = 0; i < *nout; i++) {
+		struct msg_row *m = &(*out)[i];
+
+		m->id = db_res_int64(r, (int)i, 0);
+		m->campaign = arena_strdup(a, db_res_str(r, (int)i, 1));
+		m->customer = arena_strdup(a, db_res_str(r, (int)i, 2));
+		m->channel = (int)db_res_int64(r, (int)i, 3);
+		m->sent_us = db_res_int64(r, (int)i, 4);
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
+/*
+ * Inserts the known events (ev[i] with idx[i] set) in one statement and
+ * sets each one's result: recorded the first time its event_id is seen,
+ * else a duplicate.
+ */
+static rk_err
+insert_events(db_conn *db, arena *a, struct engage_event *ev, size_t n,
+    const int64_t *us, const char *const *why)
+{
+	enum { NC = 11 };
+	const char **col[NC], **got;
+	size_t k = 0, ngot;
+	bool *taken;
+	db_res *r;
+	rk_err rc;
+	const char *p[NC];
+
+	for (int c = 0; c < NC; c++)
+		col[c] = arena_alloc(a, sizeof(char *) * (n + 1));
+	for (size_t i = 0; i < n; i++) {
+		const struct engage_event *e = &ev[i];
+
+		if (e->result == ENGAGE_UNKNOWN)
+			continue;
+		col[0][k] = e->event_id;
+		col[1][k] = arena_printf(a, "%lld", (long long)e->message_id);
+		col[2][k] = e->campaign_id;
+		col[3][k] = e->customer_id;
+		col[4][k] = arena_printf(a, "%d", e->channel);
+		col[5][k] = arena_printf(a, "%d", (int)e->type);
+		col[6][k] = arena_printf(a, "%d", (int)e->evidence);
+		col[7][k] = arena_printf(a, "%lld", (long long)us[i]);
+		col[8][k] = why[i];
+		col[9][k] = e->user_agent && *e->user_agent ? e->user_agent : NULL;
+		col[10][k] = e->source_ip && *e->source_ip ? e->source_ip : NULL;
+		k++;
+	}
+	if (k == 0)
+		return (RK_OK);
+	for (int c = 0; c < NC; c++)
+		p[c] = db_text_array(a, col[c], k);
+	rc = db_execp(db, "engage_insert", "INSERT INTO events (event_id, "
+	    "message_id, campaign_id, customer_id, channel, type, evidence, "
+	    "occurred_at, evidence_why, user_agent, source_ip) "
+	    "SELECT e, m, c, cu, ch, ty, ev, timestamptz 'epoch' + us * "
+	    "interval '1 microsecond', w, ua, ip FROM unnest($1::text[], "
+	    "$2::bigint[], $3::text[], $4::text[], $5::smallint[], "
+	    "$6::smallint[], $7::smallint[], $8::bigint[], $9::text[], "
+	    "$10::text[], $11::text[]) u(e, m, c, cu, ch, ty, ev, us, w, ua, ip) "
+	    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id", NC, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	ngot = (size_t)db_res_nrows(r);
+	got = arena_alloc(a, sizeof(char *) * (ngot + 1));
+	taken = arena_zalloc(a, sizeof(bool) * (ngot + 1));
+	for (size_t i = 0; i < ngot; i++)
+		got[i] = arena_strdup(a, db_res_str(r, (int)i, 0));
+	db_res_free(r);
+	qsort(got, ngot, sizeof(*got), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		const char **hit;
+
+		if (ev[i].result == ENGAGE_UNKNOWN)
+			continue;
+		hit = bsearch(&ev[i].event_id, got, ngot, sizeof(*got), cmp_str);
+		if (hit != NULL && !taken[hit - got]) {
+			taken[hit - got] = true;
+			ev[i].result = ENGAGE_RECORDED;
+		} else
+			ev[i].result = ENGAGE_DUPLICATE;
+	}
+	return (RK_OK);
 }
 
 rk_err
 engage_record(db_conn *db, arena *a, const struct evidence_rules *r,
     int hour_s, struct engage_event *ev, size_t n)
 {
+	int64_t now = clock_now_us(), *us = arena_alloc(a, sizeof(int64_t) *
+	    (n + 1));
+	const char **why = arena_alloc(a, sizeof(char *) * (n + 1)),
+	    *hour = arena_printf(a, "%d", hour_s);
+	struct pending pd = {0};
+	struct msg_row *msgs;
+	size_t nmsgs;
+	rk_err rc;
+
+	if ((rc = load_messages(db, a, ev, n, &msgs, &nmsgs)) != RK_OK)
+		return (rc);
 	for (size_t i = 0; i < n; i++) {
 		struct engage_event *e = &ev[i];
-		const char *p[1], *q[5], *why;
-		int64_t sent_us, t = e->time_us ? e->time_us : clock_now_us();
-		db_res *res;
-		rk_err rc;
+		struct msg_row key = {.id = e->message_id}, *m;
 
 		e->result = ENGAGE_UNKNOWN;
-		if (e->message_id <= 0)
+		us[i] = e->time_us ? e->time_us : now;
+		m = e->message_id > 0 && nmsgs > 0 ? bsearch(&key, msgs, nmsgs,
+		    sizeof(*msgs), cmp_msg_row) : NULL;
+		if (m == NULL)
 			continue;
-		p[0] = arena_printf(a, "%lld", (long long)e->message_id);
-		rc = db_execp(db, "engage_message", "SELECT campaign_id, "
-		    "customer_id, channel, coalesce((extract(epoch FROM sent_at) "
-		    "* 1e6)::int8, -1) FROM messages WHERE id = $1", 1, p, &res);
-		if (rc != RK_OK)
-			return (rc);
-		if (db_res_nrows(res) == 0) {
-			db_res_free(res);
-			continue;
-		}
-		e->campaign_id = arena_strdup(a, db_res_str(res, 0, 0));
-		e->customer_id = arena_strdup(a, db_res_str(res, 0, 1));
-		e->channel = (int)db_res_int64(res, 0, 2);
-		sent_us = db_res_int64(res, 0, 3);
-		db_res_free(res);
-		e->evidence = evidence_of(r, e->type, sent_us < 0 ? -1 : t - sent_us,
-		    e->user_agent, &why);
-		{
-			const char *ins[11] = {e->event_id, p[0], e->campaign_id,
-			    e->customer_id, arena_printf(a, "%d", e->channel),
-			    arena_printf(a, "%d", (int)e->type), arena_printf(a, "%d",
-			    (int)e->evidence), arena_printf(a, "%lld", (long long)t),
-			    why, e->user_agent && *e->user_agent ? e->user_agent :
-			    NULL, e->source_ip && *e->source_ip ? e->source_ip : NULL};
-
-			rc = db_execp(db, "engage_insert", "INSERT INTO events "
-			    "(event_id, message_id, campaign_id, customer_id, channel, "
-			    "type, evidence, occurred_at, evidence_why, user_agent, "
-			    "source_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, " TS(8)
-			    ", $9, $10, $11) ON CONFLICT (event_id) DO NOTHING", 11, ins,
-			    &res);
-		}
-		if (rc != RK_OK)
-			return (rc);
-		e->result = db_res_affected(res) == 1 ? ENGAGE_RECORDED :
-		    ENGAGE_DUPLICATE;
-		db_res_free(res);
-		if (e->result == ENGAGE_DUPLICATE)
-			continue;
-		q[0] = e->campaign_id;
-		q[1] = e->customer_id;
-		q[2] = arena_printf(a, "%lld", (long long)t);
-		q[3] = arena_printf(a, "%d", e->channel);
-		q[4] = p[0];
-		if ((rc = effects(db, e, q, arena_printf(a, "%d", hour_s))) != RK_OK)
-			return (rc);
+		e->result = ENGAGE_RECORDED;	/* known; settled by the insert */
+		e->campaign_id = m->campaign;
+		e->customer_id = m->customer;
+		e->channel = m->channel;
+		e->evidence = evidence_of(r, e->type, m->sent_us < 0 ? -1 :
+		    us[i] - m->sent_us, e->user_agent, &why[i]);
 	}
-	return (RK_OK);
+	if ((rc = insert_events(db, a, ev, n, us, why)) != RK_OK)
+		return (rc);
+	pd.dl_id = arena_alloc(a, sizeof(char *) * (n + 1));
+	pd.dl_us = arena_alloc(a, sizeof(char *) * (n + 1));
+	pd.in_camp = arena_alloc(a, sizeof(char *) * (n + 1));
+	pd.in_cust = arena_alloc(a, sizeof(char *) * (n + 1));
+	pd.in_us = arena_alloc(a, sizeof(char *) * (n + 1));
+	/*
+	 * In batch order, as if one at a time: the common effects gather and
+	 * are written together, up to each event that ends a journey, which
+	 * is written on its own after them.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		const struct engage_event *e = &ev[i];
+		const char *t;
+
+		if (e->result != ENGAGE_RECORDED)
+			continue;
+		t = arena_printf(a, "%lld", (long long)us[i]);
+		if (e->type == EV_DELIVERED) {
+			pd.dl_id[pd.ndl] = arena_printf(a, "%lld",
+			    (long long)e->message_id);
+			pd.dl_us[pd.ndl++] = t;
+		} else if (e->type == EV_REGISTERED ||
+		    e->type == EV_UNSUBSCRIBED || e->type == EV_COMPLAINED) {
+			const char *q[4] = {e->campaign_id, e->customer_id, t,
+			    arena_printf(a, "%d", e->channel)};
+
+			if ((rc = flush(db, a, &pd, hour)) != RK_OK ||
+			    (rc = ending(db, e, q)) != RK_OK)
+				return (rc);
+		} else if (evidence_is_interest(e->type) &&
+		    e->evidence == EVIDENCE_STRONG) {
+			pd.in_camp[pd.nin] = e->campaign_id;
+			pd.in_cust[pd.nin] = e->customer_id;
+			pd.in_us[pd.nin++] = t;
+		}
+	}
+	return (flush(db, a, &pd, hour));
 }

@@ -314,6 +314,34 @@ class EngageTest(Setup):
             "SELECT string_agg(action, ',') FROM rekindle.ticket_audit WHERE ticket_id = %s"
             % t2))
         self.report(a, f, c1)
+        self.batch_as_one_at_a_time()
+
+    def batch_as_one_at_a_time(self):
+        """One RecordEvents call ends as its events would one at a time: G
+        clicks then registers (interest, then the journey and its reminder
+        end); H registers then clicks (no interest after the end); I's
+        message is delivered twice (the earlier time is kept)."""
+        rk = self.rk
+        g, h, i = sorted(self.msg)[6:9]
+        now = int(time.time())
+        ev = lambda eid, typ, who, ago=0: rk.msg(
+            "rekindle.v1.Event", event_id=eid, type=typ, token=token(self.msg[who][0]),
+            time=rk.msg("google.protobuf.Timestamp", seconds=now - ago))
+        r = rk.call(E, "RecordEvents", rk.msg("rekindle.v1.RecordEventsRequest", events=[
+            ev("b-g1", 3, g), ev("b-h1", 4, h), ev("b-i1", 1, i, 5), ev("b-g2", 4, g),
+            ev("b-h2", 3, h), ev("b-i2", 1, i, 9), ev("b-g1", 3, g)]))
+        self.assertEqual((r.recorded, r.duplicate, r.unknown_token), (6, 1, 0))
+        member = lambda x: rk.db.sql(
+            "SELECT journey || '|' || (interest_at IS NOT NULL) FROM "
+            "rekindle.campaign_members WHERE campaign_id = 'E1' AND customer_id = '%s'" % x)
+        self.assertEqual(member(g), "registered|true")
+        self.assertEqual(member(h), "registered|false")
+        self.assertEqual(rk.db.sql(
+            "SELECT string_agg(state, ',') FROM rekindle.timers WHERE campaign_id = 'E1' "
+            "AND customer_id IN ('%s', '%s')" % (g, h)), "cancelled")
+        self.assertEqual(rk.db.sql(
+            "SELECT extract(epoch FROM delivered_at)::bigint FROM rekindle.messages "
+            "WHERE id = %d" % self.msg[i][0]), str(now - 9))
 
     def report(self, a, f, registered_by_call):
         """The funnel so far, and reactivation measured from transactions
