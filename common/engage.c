@@ -13,13 +13,10 @@
 #include "clock.h"
 #include "engage.h"
 
-char *var_tracking_secret;
 int var_policy_hour_seconds;
 static int var_machine_open_seconds, var_machine_click_seconds;
 
 const struct cfg_entry engage_cfg[] = {
-	{"tracking_secret", CFG_STR, "", &var_tracking_secret, 0, 0, CFG_SECRET,
-	    "HMAC key of the message tokens (the delivery pools' own)"},
 	{"machine_open_seconds", CFG_INT, "10", &var_machine_open_seconds, 0,
 	    3600, 0, "an e-mail open this soon after sending is a machine's"},
 	{"machine_click_seconds", CFG_INT, "2", &var_machine_click_seconds, 0,

@@ -30,11 +30,10 @@
 
 /*
  * The configuration every process that records events or runs policy
- * timers shares: tracking_secret, machine_open_seconds,
- * machine_click_seconds, policy_hour_seconds.
+ * timers shares: machine_open_seconds, machine_click_seconds,
+ * policy_hour_seconds (the tokens' key is msgtoken_cfg's).
  */
 extern const struct cfg_entry engage_cfg[];
-extern char *var_tracking_secret;
 extern int var_policy_hour_seconds;
 
 /* The evidence rules as configured. */

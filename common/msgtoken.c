@@ -9,6 +9,15 @@
 
 #include "msgtoken.h"
 
+char *var_tracking_secret;
+
+const struct cfg_entry msgtoken_cfg[] = {
+	{"tracking_secret", CFG_STR, "", &var_tracking_secret, 0, 0, CFG_SECRET,
+	    "HMAC key of the message tokens: the same for the delivery pools, "
+	    "the API and the tracker"},
+	CFG_END,
+};
+
 static void
 mac_hex(const char *secret, const char *digits, char hex[17])
 {

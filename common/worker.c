@@ -196,7 +196,8 @@ run_job(struct worker *w, db_conn *db, const struct job *job, arena *a)
 int
 worker_main(int argc, char **argv, const struct worker_spec *spec)
 {
-	const struct cfg_entry *tables[3] = {worker_cfg, spec->cfg, NULL};
+	const struct cfg_entry *tables[4] = {worker_cfg};
+	size_t nt = 1;
 	struct worker w = {.spec = spec};
 	char err[512], host[64];
 	int done = 0;
@@ -207,6 +208,10 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 	arena *a, *batch_arena;
 
 	log_init(spec->name);
+	if (spec->cfg != NULL)
+		tables[nt++] = spec->cfg;
+	if (spec->cfg_shared != NULL)
+		tables[nt++] = spec->cfg_shared;
 	options_load(argc, argv, tables);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';

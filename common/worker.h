@@ -27,6 +27,8 @@ struct worker_spec {
 	const char *queue;	/* the job queue it serves */
 	/* Program-specific config table (CFG_END-terminated) or NULL. */
 	const struct cfg_entry *cfg;
+	/* A table shared with other programs (msgtoken_cfg), or NULL. */
+	const struct cfg_entry *cfg_shared;
 	/* Optional; runs after the database is open. */
 	rk_err (*post_init)(struct worker *w, db_conn *db);
 	/*

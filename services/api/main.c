@@ -18,6 +18,7 @@
 #include "campaign_rpc.h"
 #include "config.h"
 #include "engage.h"
+#include "msgtoken.h"
 #include "db.h"
 #include "descset.h"
 #include "health.h"
@@ -108,8 +109,8 @@ startup_db(void)
 int
 main(int argc, char **argv)
 {
-	const struct cfg_entry *tables[4] = {api_cfg, engage_cfg, report_cfg,
-	    NULL};
+	const struct cfg_entry *tables[5] = {api_cfg, engage_cfg, msgtoken_cfg,
+	    report_cfg, NULL};
 	struct server_config sc;
 	struct server_method *methods;
 	int nmethods, port, sig;

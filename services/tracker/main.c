@@ -283,7 +283,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 int
 main(int argc, char **argv)
 {
-	const struct cfg_entry *tables[3] = {tracker_cfg, engage_cfg, NULL};
+	const struct cfg_entry *tables[4] = {tracker_cfg, engage_cfg,
+	    msgtoken_cfg, NULL};
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
 	sigset_t set;

@@ -45,7 +45,7 @@ int deliver_channel;
 static char *var_provider_url, *var_sms_api_key, *var_sms_secret_key,
     *var_sms_brandname, *var_zns_access_token, *var_zns_refresh_token,
     *var_zns_refresh_url, *var_fcm_access_token, *var_tracking_url,
-    *var_tracking_secret, *var_email_from, *var_email_from_name;
+    *var_email_from, *var_email_from_name;
 static int var_provider_timeout_ms, var_provider_parallel, var_sms_per_day, var_email_per_day,
     var_sms_from_hour, var_sms_until_hour;
 
@@ -73,8 +73,6 @@ const struct cfg_entry deliver_cfg[] = {
 	    0, "sender display name of advertising e-mail (UTF-8)"},
 	{"tracking_url", CFG_STR, "https://rk.invalid/t/",
 	    &var_tracking_url, 0, 0, 0, "base of the personal links"},
-	{"tracking_secret", CFG_STR, "", &var_tracking_secret, 0, 0, CFG_SECRET,
-	    "HMAC key of the personal links"},
 	{"provider_timeout_ms", CFG_INT, "10000", &var_provider_timeout_ms, 100,
 	    120000, 0, "longest wait for a provider's reply"},
 	{"provider_parallel", CFG_INT, "16", &var_provider_parallel, 1, 256, 0,

@@ -7,6 +7,7 @@
 
 #include "channel.h"
 #include "deliver.h"
+#include "msgtoken.h"
 
 int
 main(int argc, char **argv)
@@ -14,6 +15,7 @@ main(int argc, char **argv)
 	static struct worker_spec spec = {
 		.name = "rekindle-deliver",
 		.cfg = deliver_cfg,
+		.cfg_shared = msgtoken_cfg,
 		.post_init = deliver_init,
 		.handle = deliver_handle,
 	};

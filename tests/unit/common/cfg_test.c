@@ -13,6 +13,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "engage.h"
+#include "msgtoken.h"
 #include "profiler.h"
 #include "timer_cfg.h"
 #include "tracker_cfg.h"
@@ -118,7 +119,8 @@ static void
 test_example_config_lists_exactly_the_table_keys(void **state)
 {
 	const struct cfg_entry *const all[] = {api_cfg, worker_cfg, profiler_cfg,
-	    deliver_cfg, engage_cfg, timer_cfg, tracker_cfg, report_cfg, NULL};
+	    deliver_cfg, engage_cfg, msgtoken_cfg, timer_cfg, tracker_cfg,
+	    report_cfg, NULL};
 	FILE *fp = fopen(RK_EXAMPLE_CONF, "r");
 	char line[512];
 	int seen = 0, total = 0;
