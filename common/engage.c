@@ -106,23 +106,27 @@ flush(db_conn *db, arena *a, struct pending *p, const char *hour_s)
 	return (rc);
 }
 
-/* What an event that ends a journey sets in motion, at once; q:
- * campaign, customer, time (us), channel. */
+/*
+ * What an event that ends a journey sets in motion, at once; q:
+ * campaign, customer, time (us), channel. The journey's timers are
+ * locked before its member row, in the order a firing timer takes them,
+ * so the two never wait on each other in a circle.
+ */
 static rk_err
 ending(db_conn *db, const struct engage_event *e, const char *const *q)
 {
-	const char *p[3] = {q[0], q[1], NULL};
+	const char *p[3] = {q[0], q[1], e->type == EV_REGISTERED ?
+	    "registered" : "unsubscribed"};
 	rk_err rc;
 
-	if (e->type == EV_REGISTERED) {
-		rc = db_execp(db, "engage_registered", "UPDATE campaign_members SET "
-		    "registered_at = least(coalesce(registered_at, " TS(3) "), "
+	if ((rc = end_journey(db, p)) != RK_OK)
+		return (rc);
+	if (e->type == EV_REGISTERED)
+		return (db_execp(db, "engage_registered", "UPDATE campaign_members "
+		    "SET registered_at = least(coalesce(registered_at, " TS(3) "), "
 		    TS(3) "), journey = CASE WHEN journey IN ('open', 'escalated') "
 		    "THEN 'registered' ELSE journey END, journey_at = now() "
-		    "WHERE campaign_id = $1 AND customer_id = $2", 3, q, NULL);
-		p[2] = "registered";
-		return (rc == RK_OK ? end_journey(db, p) : rc);
-	}
+		    "WHERE campaign_id = $1 AND customer_id = $2", 3, q, NULL));
 	/* unsubscribed, complained */
 	rc = db_execp(db, "engage_revoke", "INSERT INTO customer_consents "
 	    "(customer_id, channel, purpose, granted, granted_at, source) "
@@ -141,8 +145,7 @@ ending(db_conn *db, const struct engage_event *e, const char *const *q)
 		    "journey_at = now() WHERE campaign_id = $1 AND "
 		    "customer_id = $2 AND journey IN ('open', 'escalated')", 2, p,
 		    NULL);
-	p[2] = "unsubscribed";
-	return (rc == RK_OK ? end_journey(db, p) : rc);
+	return (rc);
 }
 
 /* The batch's messages, by id: what an event needs of its message. */

@@ -33,13 +33,18 @@ record(rpc_call *c, struct engage_event *ev, size_t n,
 	rk_err rc;
 
 	engage_rules(&r);
-	if ((rc = rpc_begin(c)) != RK_OK)
-		return (rc);
-	if ((rc = engage_record(rpc_db(c), rpc_arena(c), &r,
-	    var_policy_hour_seconds, ev, n)) != RK_OK ||
-	    (rc = db_commit(rpc_db(c))) != RK_OK) {
+	/* a transient conflict (deadlock, serialization) is tried again:
+	 * the events are keyed, so a repeat records nothing twice */
+	for (int attempt = 1;; attempt++) {
+		if ((rc = rpc_begin(c)) != RK_OK)
+			return (rc);
+		if ((rc = engage_record(rpc_db(c), rpc_arena(c), &r,
+		    var_policy_hour_seconds, ev, n)) == RK_OK &&
+		    (rc = db_commit(rpc_db(c))) == RK_OK)
+			break;
 		db_rollback(rpc_db(c));
-		return (rc);
+		if (rc != RK_ERETRY || attempt == 3)
+			return (rc);
 	}
 	*out = arena_alloc(rpc_arena(c), sizeof(**out));
 	rekindle__v1__record_events_response__init(*out);

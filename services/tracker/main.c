@@ -130,6 +130,32 @@ conn(void)
 	return (tdb = fresh);
 }
 
+/* The event e (of message id) and, for a click, the offer's landing page,
+ * in the open transaction. */
+static rk_err
+record(db_conn *db, arena *a, struct engage_event *e, int64_t id,
+    const char **landing)
+{
+	rk_err rc;
+
+	rc = engage_record(db, a, &rules, var_policy_hour_seconds, e, 1);
+	if (rc == RK_OK && landing != NULL) {
+		const char *p[1] = {arena_printf(a, "%lld", (long long)id)};
+		db_res *r;
+
+		rc = db_execp(db, "tracker_landing", "SELECT o.landing_url FROM "
+		    "messages m JOIN campaign_members mb ON mb.campaign_id = "
+		    "m.campaign_id AND mb.customer_id = m.customer_id JOIN offers o "
+		    "ON o.offer_id = mb.offer_id WHERE m.id = $1", 1, p, &r);
+		if (rc == RK_OK) {
+			*landing = db_res_nrows(r) == 1 ? arena_strdup(a,
+			    db_res_str(r, 0, 0)) : NULL;
+			db_res_free(r);
+		}
+	}
+	return (rc);
+}
+
 /*
  * Records one event of type for message id; for a click, *landing gets
  * the offer's landing page (in a). false if the database failed.
@@ -152,33 +178,24 @@ hit(struct MHD_Connection *c, arena *a, enum ev_type type, int64_t id,
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), ip,
 	    sizeof(ip), NULL, 0, NI_NUMERICHOST) != 0)
 		ip[0] = '\0';
-	if (db == NULL || db_begin(db) != RK_OK)
-		return (false);
-	rc = engage_record(db, a, &rules, var_policy_hour_seconds, &e, 1);
-	if (rc == RK_OK && landing != NULL) {
-		const char *p[1] = {arena_printf(a, "%lld", (long long)id)};
-		db_res *r;
-
-		rc = db_execp(db, "tracker_landing", "SELECT o.landing_url FROM "
-		    "messages m JOIN campaign_members mb ON mb.campaign_id = "
-		    "m.campaign_id AND mb.customer_id = m.customer_id JOIN offers o "
-		    "ON o.offer_id = mb.offer_id WHERE m.id = $1", 1, p, &r);
-		if (rc == RK_OK) {
-			*landing = db_res_nrows(r) == 1 ? arena_strdup(a,
-			    db_res_str(r, 0, 0)) : NULL;
-			db_res_free(r);
-		}
-	}
-	if (rc != RK_OK || db_commit(db) != RK_OK) {
-		log_warn("TRACK-FAIL", "message %lld: %s", (long long)id,
-		    db_errmsg(db));
-		db_rollback(db);
-		return (false);
+	/* a transient conflict (deadlock, serialization) is tried again */
+	for (int attempt = 1;; attempt++) {
+		if (db == NULL || db_begin(db) != RK_OK)
+			return (false);
+		if ((rc = record(db, a, &e, id, landing)) == RK_OK &&
+		    (rc = db_commit(db)) == RK_OK)
+			break;
+		log_warn("TRACK-FAIL", "message %lld, attempt %d: %s",
+		    (long long)id, attempt, db_errmsg(db));
+		db_rollback(db);	/* a no-op once a failed commit ended it */
+		if (rc != RK_ERETRY || attempt == 3)
+			return (false);
 	}
 	log_debug("TRACK-HIT", "message %lld: event type %d, %s", (long long)id,
 	    (int)type, e.result == ENGAGE_RECORDED ? "recorded" : "repeat");
 	return (true);
 }
+
 
 /* A fresh event id for a hit that is its own event (an open, a click). */
 static const char *
