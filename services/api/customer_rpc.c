@@ -407,7 +407,11 @@ list_customers(rpc_call *c, const ProtobufCMessage *req,
 	return (RK_OK);
 }
 
-/* The effect of UpdateConsent, inside its transaction. */
+/*
+ * The effect of UpdateConsent, inside its transaction. The reply kept for
+ * a retry is the customer id alone: no contact data is copied into the
+ * idempotency store; the caller answers with the customer read afresh.
+ */
 static rk_err
 write_consent_update(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
@@ -428,9 +432,11 @@ write_consent_update(rpc_call *c, const ProtobufCMessage *req,
 	db_res_free(res);
 	if (!found)
 		return (rpc_error(c, RK_ENOTFOUND, "customer not found"));
-	if ((rc = write_consent(c, r->customer_id, r->consent)) != RK_OK ||
-	    (rc = load_customer(c, r->customer_id, &cu)) != RK_OK)
+	if ((rc = write_consent(c, r->customer_id, r->consent)) != RK_OK)
 		return (rc);
+	cu = arena_alloc(rpc_arena(c), sizeof(*cu));
+	rekindle__v1__customer__init(cu);
+	cu->customer_id = r->customer_id;
 	*resp = &cu->base;
 	return (RK_OK);
 }
@@ -441,6 +447,7 @@ update_consent(rpc_call *c, const ProtobufCMessage *req,
 {
 	static const char method[] = "UpdateConsent";
 	const Rekindle__V1__UpdateConsentRequest *r = (const void *)req;
+	Rekindle__V1__Customer *cu;
 	const char *why;
 	rk_err rc;
 
@@ -458,7 +465,9 @@ update_consent(rpc_call *c, const ProtobufCMessage *req,
 	log_info("CONSENT-UPDATE", "customer %s: channel %d, purpose %d %s",
 	    r->customer_id, (int)r->consent->channel, (int)r->consent->purpose,
 	    r->consent->granted ? "granted" : "withdrawn");
-	return (RK_OK);
+	if ((rc = load_customer(c, r->customer_id, &cu)) == RK_OK)
+		*resp = &cu->base;
+	return (rc);
 }
 
 const struct rpc_handler customer_handlers[] = {

@@ -202,6 +202,11 @@ class ApiTest(unittest.TestCase):
         c = up("uc-3", self.consent(2, True, 10))             # a new channel
         self.assertEqual([(k.channel, k.granted) for k in c.consents], [(1, False), (2, True)])
         self.assertEqual(len(up("uc-3", self.consent(2, True, 10)).consents), 2)  # replay
+        # the reply kept for retries holds no contact data
+        self.assertEqual(rk.db.sql(
+            "SELECT count(*) FROM rekindle.idempotency_keys WHERE method = 'UpdateConsent' "
+            "AND position(convert_to('lc2@example.com', 'UTF8') IN response) > 0"), "0")
+        self.assertEqual(up("uc-3", self.consent(2, True, 10)).email, "lc2@example.com")
         self.assertEqual(rk.db.sql("SELECT granted FROM rekindle.customer_consents WHERE "
                                    "customer_id = 'LC-2' AND channel = 1"), "f")
         changed = [c.customer_id for c in self.list_all(100, updated_after=t1)]
