@@ -44,14 +44,13 @@ offer '"offer_id": "ANY", "fallback": true'
 echo "== launching over $(psql -c "SELECT count(*) FROM rekindle.customer_profiles WHERE txn_count > 0") profiled customers"
 "$bin/rekindle-campaigner" >"$work/campaigner.log" 2>&1 & pids+=($!); camp=$!
 sleep 1
-peak=0
 t0=$(now)
 "$bin/rekindlectl" call CampaignService/LaunchCampaign '{"campaign_id": "ALL"}' >/dev/null
 while ! grep -q "CAMPAIGN-LAUNCHED\|LAUNCH-FAIL" "$work/campaigner.log"; do
-  r=$(ps -o rss= -p "$camp" | tr -d ' '); [ "${r:-0}" -gt "$peak" ] && peak=$r
   sleep 0.1
 done
 t1=$(now)
+peak=$(peak_rss_kb "$camp")
 grep -h "LAUNCH" "$work/campaigner.log" | sed 's/.*"msg":"\(.*\)"}/  \1/'
 printf 'launch: %.2f s (target <= 20 s); campaigner peak RSS %.1f MB\n' \
   "$(echo "$t1 - $t0" | bc -l)" "$(echo "$peak / 1024" | bc -l)"

@@ -37,3 +37,19 @@ now() { date +%s.%N; }
 # peak_rss_kb PID: the process's peak resident set (VmHWM) in kB, read
 # once at the end instead of sampling ps while the benchmark runs.
 peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# bench_customers PREFIX N: N customers PREFIX00000001.. in Ho Chi Minh
+# City, each with a phone number.
+bench_customers() {
+  psql -c "INSERT INTO rekindle.customers (id, time_zone, phone_e164)
+           SELECT '$1' || lpad(g::text, 8, '0'), 'Asia/Ho_Chi_Minh',
+                  '+8490' || lpad(g::text, 7, '0') FROM generate_series(1, $2) g"
+}
+# bench_sms_offer ID: a 50,000 VND fallback offer with an SMS template.
+bench_sms_offer() {
+  "$bin/rekindlectl" call OfferService/CreateOffer "{\"offer\": {\"offer_id\": \"$1\",
+    \"title\": \"Quà\", \"kind\": \"OFFER_KIND_FIXED_AMOUNT\", \"fallback\": true,
+    \"amount\": {\"amount_minor\": 50000, \"currency\": \"VND\"},
+    \"valid_from\": \"$(date -u -d '-1 day' +%FT%TZ)\", \"valid_until\": \"$(date -u -d '+30 days' +%FT%TZ)\",
+    \"landing_url\": \"https://bank.example/uu-dai\", \"templates\": [{\"channel\": \"CHANNEL_SMS\",
+    \"body\": \"{name}: {offer} {link}\"}]}}" >/dev/null
+}

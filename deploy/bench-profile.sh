@@ -45,18 +45,10 @@ t1=$(now); floor=$(echo "$t1 - $t0" | bc -l)
 for i in 1 2; do "$bin/rekindle-profiler" >"$work/profiler$i.log" 2>&1 & pids+=($!); done
 prof=("${pids[@]:1}")   # pids[0] is the API
 sleep 1
-peak=(0 0)
 t0=$(now)
-"$bin/rekindlectl" profiles run --as-of 2025-06-30 >"$work/run.out" &
-run=$!
-while kill -0 "$run" 2>/dev/null; do
-  for k in 0 1; do
-    r=$(ps -o rss= -p "${prof[$k]}" 2>/dev/null | tr -d ' '); [ "${r:-0}" -gt "${peak[$k]}" ] && peak[$k]=$r
-  done
-  sleep 0.2
-done
-wait "$run"
+"$bin/rekindlectl" profiles run --as-of 2025-06-30 >"$work/run.out"
 t1=$(now); full=$(echo "$t1 - $t0" | bc -l)
+peak=("$(peak_rss_kb "${prof[0]}")" "$(peak_rss_kb "${prof[1]}")")
 cat "$work/run.out"
 grep -h -E "BTYD-FIT|CHURN-FIT|FIT-DONE" "$work"/profiler*.log | sed 's/.*"msg":"\(.*\)"}/  \1/'
 printf 'profiling: %s customers, %s transactions; GROUP BY baseline %.2f s; full profiling run %.2f s; ratio %.2f\n' \

@@ -19,17 +19,10 @@ for i in $(seq 1 "$agents"); do
     \"team_id\": \"BENCH\", \"display_name\": \"Agent $i\", \"capacity\": 1000,
     \"available\": true, \"working_hours\": \"Mon-Sun 00:00-24:00\"}}" >/dev/null
 done
-psql -c "INSERT INTO rekindle.customers (id, time_zone, phone_e164)
-         SELECT 'R' || lpad(g::text, 8, '0'), 'Asia/Ho_Chi_Minh',
-                '+8490' || lpad(g::text, 7, '0') FROM generate_series(1, $tickets) g"
+bench_customers R "$tickets"
 psql -c "INSERT INTO rekindle.customer_consents (customer_id, channel, purpose, granted,
          granted_at, source) SELECT id, 5, 1, true, now(), 'bench' FROM rekindle.customers"
-"$bin/rekindlectl" call OfferService/CreateOffer "{\"offer\": {\"offer_id\": \"RB\",
-  \"title\": \"Quà\", \"kind\": \"OFFER_KIND_FIXED_AMOUNT\", \"fallback\": true,
-  \"amount\": {\"amount_minor\": 50000, \"currency\": \"VND\"},
-  \"valid_from\": \"$(date -u -d '-1 day' +%FT%TZ)\", \"valid_until\": \"$(date -u -d '+30 days' +%FT%TZ)\",
-  \"landing_url\": \"https://bank.example/uu-dai\", \"templates\": [{\"channel\": \"CHANNEL_SMS\",
-  \"body\": \"{name}: {offer} {link}\"}]}}" >/dev/null
+bench_sms_offer RB
 "$bin/rekindlectl" call CampaignService/CreateCampaign '{"campaign": {"campaign_id": "RB",
   "name": "Routing", "fallback_offer_id": "RB", "channel_order": ["CHANNEL_SMS"],
   "reminders": {"delay_hours": 1, "max_reminders": 1, "channels": ["CHANNEL_SMS"],

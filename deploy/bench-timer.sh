@@ -12,15 +12,8 @@ pool_size=${3:-2}
 . "$(dirname "$0")/bench-lib.sh"
 
 echo "== $timers customers in a running campaign, each with a reminder due"
-psql -c "INSERT INTO rekindle.customers (id, time_zone, phone_e164)
-         SELECT 'T' || lpad(g::text, 8, '0'), 'Asia/Ho_Chi_Minh',
-                '+8490' || lpad(g::text, 7, '0') FROM generate_series(1, $timers) g"
-"$bin/rekindlectl" call OfferService/CreateOffer "{\"offer\": {\"offer_id\": \"TB\",
-  \"title\": \"Quà\", \"kind\": \"OFFER_KIND_FIXED_AMOUNT\", \"fallback\": true,
-  \"amount\": {\"amount_minor\": 50000, \"currency\": \"VND\"},
-  \"valid_from\": \"$(date -u -d '-1 day' +%FT%TZ)\", \"valid_until\": \"$(date -u -d '+30 days' +%FT%TZ)\",
-  \"landing_url\": \"https://bank.example/uu-dai\", \"templates\": [{\"channel\": \"CHANNEL_SMS\",
-  \"body\": \"{name}: {offer} {link}\"}]}}" >/dev/null
+bench_customers T "$timers"
+bench_sms_offer TB
 "$bin/rekindlectl" call CampaignService/CreateCampaign '{"campaign": {"campaign_id": "TB",
   "name": "Timers", "fallback_offer_id": "TB", "channel_order": ["CHANNEL_SMS"],
   "reminders": {"delay_hours": 1, "max_reminders": 1, "channels": ["CHANNEL_SMS"]}}}' >/dev/null
@@ -39,15 +32,15 @@ pool=()
 for _ in $(seq 1 "$pool_size"); do
   "$bin/rekindle-timer" >>"$work/timer.log" 2>&1 & pids+=($!); pool+=($!)
 done
-peak=0
 # (each EXISTS answered by its partial index, not a scan of the fired)
 while [ "$(psql -c "SELECT EXISTS (SELECT 1 FROM rekindle.timers WHERE state = 'pending'
     AND claimed_by IS NULL) OR EXISTS (SELECT 1 FROM rekindle.timers WHERE state = 'pending'
     AND claimed_by IS NOT NULL)")" = t ]; do
-  for p in "${pool[@]}"; do
-    r=$(ps -o rss= -p "$p" | tr -d ' '); [ "${r:-0}" -gt "$peak" ] && peak=$r
-  done
   sleep 1
+done
+peak=0
+for p in "${pool[@]}"; do
+  r=$(peak_rss_kb "$p"); [ "${r:-0}" -gt "$peak" ] && peak=$r
 done
 psql -c "SELECT format('timers: %s fired in %s s = %s fires/s (asked %s/s); lateness p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms (target p99 <= 1000 ms); reminder messages written %s',
     count(*), round(extract(epoch FROM max(fired_at) - min(fired_at))::numeric, 2),

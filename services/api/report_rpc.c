@@ -80,9 +80,9 @@
 	"  THEN $3::bigint WHEN 3 THEN $4::bigint ELSE $5::bigint END), 0) "   \
 	"  FROM messages WHERE campaign_id = $1 AND state = 'sent')"
 
-/* Prices of one message per channel, in VND (configuration). */
-static int var_price_email = 0, var_price_sms = 800, var_price_zns = 300,
-    var_price_push = 0;
+/* Prices of one message per channel, in VND (configuration; the
+ * defaults are the table's). */
+static int var_price_email, var_price_sms, var_price_zns, var_price_push;
 
 const struct cfg_entry report_cfg[] = {
 	{"price_email_minor", CFG_INT, "0", &var_price_email, 0, 100000000, 0,

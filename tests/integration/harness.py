@@ -253,6 +253,23 @@ class Rekindle:
                                      response_deserializer=out.FromString)
         return f(request, timeout=timeout, metadata=meta)
 
+    def load_synthetic(self, customers, seed, as_of):
+        """rkgen's bank-card customers and two years of their transactions
+        up to as_of, imported through rekindlectl; returns rkgen's output
+        directory (promotions.csv, truth.csv)."""
+        out = os.path.join(self.tmp, "gen")
+        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", str(customers), "--seed",
+                        str(seed), "--as-of", as_of, "--days", "730", "--out", out],
+                       check=True, capture_output=True)
+        for f in ("customers.csv", "transactions.csv"):
+            self.ctl("customers", "import", os.path.join(out, f))
+        return out
+
+    def profile_all(self, as_of):
+        """A full profiling run as of that date, waited for."""
+        r = self.ctl("profiles", "run", "--as-of", as_of)
+        assert "done: ok" in r.stdout, r.stdout + r.stderr
+
     def create_fallback_offer(self, offer_id="BACK", landing_url="https://bank.example/uu-dai",
                               sms_body="{name}: {offer}, HSD {expiry} {link}"):
         """A 50,000 VND fallback offer valid for 30 days, with an SMS and a

@@ -39,8 +39,7 @@ class GroundTruthTest(unittest.TestCase):
                       "(CASE WHEN k < 8 THEN 7 * k ELSE 154 + 7 * k END) * "
                       "interval '1 day', 100000, 'VND', 5411 "
                       "FROM generate_series(0, 9) k" % (cid, cid))
-        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
-        assert "done: ok" in r.stdout, r.stdout + r.stderr
+        rk.profile_all(AS_OF)
         cols = ("customer_id, state, days_since_last, count_365d, top_category, "
                 "top_partner, weekend_spend_share, promo_spend_share, "
                 "median_gap_days, p_alive, segment, churn_risk, peak_hour, "

@@ -5,10 +5,10 @@ customer without Zalo falls back to SMS; a pool killed with SIGKILL
 mid-campaign of some 20,000 messages loses nothing and sends nothing twice.
 Push goes over FCM HTTP v1 and falls back to e-mail over SMTP: proper MIME
 messages, read back with Python's own e-mail parser."""
-import email, email.policy, json, os, re, signal, subprocess, time, unittest
+import email, email.policy, json, os, re, signal, time, unittest
 import urllib.request
 
-from harness import BIN, Rekindle, deliver_args, read_port, wait_until
+from harness import Rekindle, deliver_args, read_port, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -24,14 +24,8 @@ class DeliverTest(unittest.TestCase):
         cls.double = rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
         cls.base = "http://127.0.0.1:%s" % read_port(pf)
         cls.smtp = "smtp://127.0.0.1:%s" % read_port(spf)
-        out = os.path.join(rk.tmp, "gen")
-        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "20000", "--seed", "5",
-                        "--as-of", AS_OF, "--days", "730", "--out", out],
-                       check=True, capture_output=True)
-        for f in ("customers.csv", "transactions.csv"):
-            rk.ctl("customers", "import", os.path.join(out, f))
-        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
-        assert "done: ok" in r.stdout, r.stdout + r.stderr
+        rk.load_synthetic(20000, 5, AS_OF)
+        rk.profile_all(AS_OF)
         # Everyone is on Zalo and agreed to ZNS marketing too; a few have
         # no Zalo account after all.
         rk.db.sql("UPDATE rekindle.customers SET zalo_available = true")

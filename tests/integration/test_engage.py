@@ -6,11 +6,11 @@ open pixel, a link scanner, a registration, an unsubscribe; the timer pool
 reminders to the interested who did not register, and nothing to anyone
 else. Tokens are computed here from the HMAC definition, independently of
 rekindle's C code."""
-import datetime, hashlib, hmac, json, os, signal, subprocess, time, unittest
+import datetime, hashlib, hmac, json, os, signal, time, unittest
 import urllib.error
 import urllib.request
 
-from harness import BIN, TRACKING_SECRET, Rekindle, deliver_args, read_port, wait_until
+from harness import TRACKING_SECRET, Rekindle, deliver_args, read_port, wait_until
 
 AS_OF = "2025-06-30"
 O, K, E = "rekindle.v1.OfferService", "rekindle.v1.CampaignService", \
@@ -47,14 +47,8 @@ class Setup(unittest.TestCase):
                                       "-o", "policy_hour_seconds=1", "-o",
                                       "machine_open_seconds=0", "-o", "machine_click_seconds=0"])
         cls.track = "http://127.0.0.1:%s" % read_port(tf)
-        out = os.path.join(rk.tmp, "gen")
-        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "2000", "--seed", "7",
-                        "--as-of", AS_OF, "--days", "730", "--out", out],
-                       check=True, capture_output=True)
-        for f in ("customers.csv", "transactions.csv"):
-            rk.ctl("customers", "import", os.path.join(out, f))
-        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
-        assert "done: ok" in r.stdout, r.stdout + r.stderr
+        rk.load_synthetic(2000, 7, AS_OF)
+        rk.profile_all(AS_OF)
         for ch in ("zns", "sms"):
             rk.start("rekindle-deliver", deliver_args(ch, cls.base, extra=[
                 "-o", "tracking_url=" + cls.track + "/t/", "-o", "poll_interval_ms=100",

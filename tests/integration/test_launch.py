@@ -3,11 +3,11 @@ profiled for real: the audience, its exclusions with reasons, the
 deterministic control split, offers that follow affinity within caps and
 voucher pools, and an outbox of exactly one first message per treatment
 customer - checked from Debian's python3-grpcio and the database."""
-import csv, hashlib, os, subprocess, threading, time, unittest
+import csv, hashlib, os, threading, time, unittest
 
 import grpc
 
-from harness import BIN, Rekindle
+from harness import Rekindle
 
 AS_OF = "2025-06-30"
 C, K, O = ("rekindle.v1.CustomerService", "rekindle.v1.CampaignService",
@@ -24,12 +24,7 @@ class LaunchTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rk = rk = Rekindle(profilers=1, campaigners=2)
-        out = os.path.join(rk.tmp, "gen")
-        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", "1500", "--seed", "11",
-                        "--as-of", AS_OF, "--days", "730", "--out", out],
-                       check=True, capture_output=True)
-        for f in ("customers.csv", "transactions.csv"):
-            rk.ctl("customers", "import", os.path.join(out, f))
+        out = rk.load_synthetic(1500, 11, AS_OF)
         # Some customers withdrew every marketing consent.
         rk.call(C, "UpsertCustomers", rk.msg("rekindle.v1.UpsertCustomersRequest", customers=[
             rk.msg("rekindle.v1.Customer", customer_id=cid, full_name="Khach hang",
@@ -39,8 +34,7 @@ class LaunchTest(unittest.TestCase):
                               time=rk.msg("google.protobuf.Timestamp",
                                           seconds=int(time.time()) - 60))
                        for ch in (EMAIL, SMS, ZNS, PUSH)]) for cid in NO_CONSENT]))
-        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
-        assert "done: ok" in r.stdout, r.stdout + r.stderr
+        rk.profile_all(AS_OF)
         # The Do-Not-Call registry lists some dormant customers' numbers
         # (given in local form; kept as E.164).
         dnc = rk.db.sql("SELECT c.id || '|' || c.phone_e164 FROM rekindle.customers c "

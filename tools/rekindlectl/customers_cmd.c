@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "csv.h"
 #include "ctl.h"
 #include "mem.h"
@@ -173,10 +174,17 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 	return (status);
 }
 
-static const char *const channels[] = {"", "email", "sms", "zns", "push",
-    "call"};
 static const char *const purposes[] = {"", "marketing", "service",
     "analytics"};
+
+/* A channel's name, "" if it has none. */
+static const char *
+channel_label(int channel)
+{
+	const char *n = channel_name(channel);
+
+	return (n ? n : "");
+}
 
 /* Parses "email/marketing;sms/service" into granted consents. */
 static size_t
@@ -196,9 +204,7 @@ parse_consents(const char *spec, int64_t at_us, const char *source,
 		*slash = '\0';
 		co = xcalloc(1, sizeof(*co));
 		rekindle__v1__consent__init(co);
-		for (int k = 1; k <= 5; k++)
-			if (strcmp(tok, channels[k]) == 0)
-				co->channel = (Rekindle__V1__Channel)k;
+		co->channel = (Rekindle__V1__Channel)channel_of_name(tok);
 		for (int k = 1; k <= 3; k++)
 			if (strcmp(slash + 1, purposes[k]) == 0)
 				co->purpose = (Rekindle__V1__Purpose)k;
@@ -422,7 +428,7 @@ get_customer(struct ctl *c, const char *id)
 
 		for (size_t i = 0; i < cu->n_consents; i++)
 			json_array_append_new(cons, json_pack("{s:s,s:s,s:b,s:o,s:s}",
-			    "channel", channels[cu->consents[i]->channel % 6],
+			    "channel", channel_label(cu->consents[i]->channel),
 			    "purpose", purposes[cu->consents[i]->purpose % 4],
 			    "granted", cu->consents[i]->granted, "time",
 			    json_time(cu->consents[i]->time), "source",
@@ -457,7 +463,7 @@ get_customer(struct ctl *c, const char *id)
 		for (size_t i = 0; i < cu->n_consents; i++)
 			printf("  consent %-14s %s/%s (%s)\n",
 			    cu->consents[i]->granted ? "granted" : "withdrawn",
-			    channels[cu->consents[i]->channel % 6],
+			    channel_label(cu->consents[i]->channel),
 			    purposes[cu->consents[i]->purpose % 4],
 			    cu->consents[i]->source);
 		if (p == NULL) {
