@@ -10,5 +10,7 @@
 int64_t clock_now_us(void);
 /* Monotonic milliseconds, for intervals and deadlines. */
 int64_t clock_mono_ms(void);
+/* Monotonic microseconds, for timing short steps. */
+int64_t clock_mono_us(void);
 
 #endif

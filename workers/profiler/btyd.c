@@ -7,8 +7,9 @@
  *	Γ(r+x)/Γ(r)           = Π_{i<x} (r+i)
  *	B(a, b+x)/B(a,b)      = Π_{i<x} (b+i)/(a+b+i)
  *	B(a+1, b+x-1)/B(a,b)  = a/(a+b+x-1) · Π_{i<x-1} (b+i)/(a+b+i)
- * and with lgamma for large x. The optimiser works on log-parameters so
- * every trial point is admissible.
+ * and with lgamma for large x; these depend on x alone, so an evaluation
+ * computes them once per distinct x. The optimiser works on
+ * log-parameters so every trial point is admissible.
  */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multimin.h>
@@ -64,38 +65,65 @@ lbeta_b_shift(double a, double b, double k)
 	return (s);
 }
 
-static double
-logsumexp(double u, double v)
-{
-	double m = u > v ? u : v;
+/*
+ * The parts of a customer's log-likelihood that depend on x alone: one
+ * evaluation over thousands of customers computes them once per distinct
+ * x (customers arrive sorted by x), leaving two logs, an exp and a log1p
+ * per customer.
+ */
+struct xterms {
+	double x;
+	double base;	/* ln Γ(r+x)/Γ(r) + r ln α */
+	double k1;	/* the T term's beta part */
+	double k2;	/* the t_x term's beta part; -inf: no such term */
+};
 
-	return (m + log(exp(u - m) + exp(v - m)));
+static void
+xterms_of(enum btyd_model m, const struct btyd_params *p, double x,
+    struct xterms *k)
+{
+	double a = p->a, b = p->b;
+
+	k->x = x;
+	k->base = lgamma_ratio(p->r, x) + p->r * log(p->alpha);
+	if (m == BTYD_BGNBD) {
+		k->k1 = lbeta_b_shift(a, b, x);
+		/* B(a+1, b+x-1)/B(a,b) = a/(a+b+x-1) · B(a, b+x-1)/B(a,b) */
+		k->k2 = x <= 0 ? -INFINITY : log(a / (a + b + x - 1)) +
+		    lbeta_b_shift(a, b, x - 1);
+	} else {
+		/* B(a, b+x+1)/B(a,b) and B(a+1, b+x)/B(a,b) = a/(a+b+x) ·
+		 * B(a, b+x)/B(a,b); the second term is there for x = 0 too. */
+		double lb = lbeta_b_shift(a, b, x);
+
+		k->k1 = lb + log((b + x) / (a + b + x));
+		k->k2 = log(a / (a + b + x)) + lb;
+	}
+}
+
+static double
+loglik_with(const struct btyd_params *p, const struct xterms *k,
+    const struct btyd_customer *c)
+{
+	double rx = p->r + k->x;
+	double t1 = k->k1 - rx * log(p->alpha + c->T), t2;
+
+	if (isinf(k->k2))
+		return (k->base + t1);
+	t2 = k->k2 - rx * log(p->alpha + c->t_x);
+	/* log(e^t1 + e^t2) */
+	return (k->base + (t1 > t2 ? t1 + log1p(exp(t2 - t1)) :
+	    t2 + log1p(exp(t1 - t2))));
 }
 
 double
 btyd_loglik(enum btyd_model m, const struct btyd_params *p,
     const struct btyd_customer *c)
 {
-	double r = p->r, al = p->alpha, a = p->a, b = p->b, x = c->x;
-	double base = lgamma_ratio(r, x) + r * log(al);
-	double t1, t2;
+	struct xterms k;
 
-	if (m == BTYD_BGNBD) {
-		t1 = lbeta_b_shift(a, b, x) - (r + x) * log(al + c->T);
-		if (x <= 0)
-			return (base + t1);
-		/* B(a+1, b+x-1)/B(a,b) = a/(a+b+x-1) · B(a, b+x-1)/B(a,b) */
-		t2 = log(a / (a + b + x - 1)) + lbeta_b_shift(a, b, x - 1) -
-		    (r + x) * log(al + c->t_x);
-	} else {
-		/* B(a, b+x+1)/B(a,b) and B(a+1, b+x)/B(a,b) = a/(a+b+x) ·
-		 * B(a, b+x)/B(a,b); the second term is there for x = 0 too. */
-		double lb = lbeta_b_shift(a, b, x);
-
-		t1 = lb + log((b + x) / (a + b + x)) - (r + x) * log(al + c->T);
-		t2 = log(a / (a + b + x)) + lb - (r + x) * log(al + c->t_x);
-	}
-	return (base + logsumexp(t1, t2));
+	xterms_of(m, p, c->x, &k);
+	return (loglik_with(p, &k, c));
 }
 
 struct fit_ctx {
@@ -111,10 +139,15 @@ neg_ll(const gsl_vector *v, void *arg)
 	struct btyd_params p = {exp(gsl_vector_get(v, 0)),
 	    exp(gsl_vector_get(v, 1)), exp(gsl_vector_get(v, 2)),
 	    exp(gsl_vector_get(v, 3)), 0, 0};
+	struct xterms k = {-1, 0, 0, 0};
 	double s = 0;
 
-	for (size_t i = 0; i < f->n; i++)
-		s += f->c[i].weight * btyd_loglik(f->m, &p, &f->c[i]);
+	/* f->c is sorted by x: the x terms change a few dozen times. */
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->c[i].x != k.x)
+			xterms_of(f->m, &p, f->c[i].x, &k);
+		s += f->c[i].weight * loglik_with(&p, &k, &f->c[i]);
+	}
 	return (isfinite(s) ? -s : HUGE_VAL);
 }
 

@@ -319,7 +319,7 @@ sample_end(void *ctx)
 	return (RK_OK);
 }
 
-/* A random sample of up to n customers, profiled now and at the two
+/* A random sample of about n customers, profiled now and at the two
  * churn cut-offs. */
 static rk_err
 take_sample(db_conn *db, arena *a, const struct refdata *ref,
@@ -327,16 +327,25 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 {
 	struct scan_sink sink = {s, sample_begin, sample_add, sample_end};
 	struct profile_selection sel = {0};
-	char lim[16];
+	char lim[16], pct[40];
 	const char *p[1] = {lim};
 	db_res *res;
 	const char **ids;
 	int got;
 	rk_err rc;
 
+	/* Each customer with probability n / customers (a Bernoulli sample:
+	 * about n of them, without sorting the whole table by random()). */
 	snprintf(lim, sizeof(lim), "%d", n);
-	rc = db_exec(db, "SELECT id FROM customers ORDER BY random() LIMIT $1",
-	    1, p, &res);
+	rc = db_exec(db, "SELECT least(100, 100.0 * $1::int / "
+	    "greatest(count(*), 1)) FROM customers", 1, p, &res);
+	if (rc != RK_OK)
+		return (rc);
+	snprintf(pct, sizeof(pct), "%s", db_res_str(res, 0, 0));
+	db_res_free(res);
+	p[0] = pct;
+	rc = db_exec(db, "SELECT id FROM customers TABLESAMPLE BERNOULLI "
+	    "($1::float8)", 1, p, &res);
 	if (rc != RK_OK)
 		return (rc);
 	got = db_res_nrows(res);

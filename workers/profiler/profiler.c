@@ -35,7 +35,8 @@ const struct cfg_entry profiler_cfg[] = {
 	{"lifecycle_lost_days", CFG_INT, "365", &var_lost_days, 1, 7300, 0,
 	    "no purchase for this many days: lost"},
 	{"profile_fit_sample", CFG_INT, "30000", &var_fit_sample, 100, 1000000,
-	    0, "customers sampled per full run for RFM cut-offs and model fits"},
+	    0, "customers sampled (about: a Bernoulli sample) per full run for "
+	    "RFM cut-offs and model fits"},
 	CFG_END,
 };
 

@@ -20,8 +20,10 @@
 
 #include "btyd.h"
 #include "churn.h"
+#include "clock.h"
 #include "copybin.h"
 #include "localtz.h"
+#include "log.h"
 #include "mem.h"
 #include "profiler_db.h"
 #include "segment.h"
@@ -233,6 +235,7 @@ struct writer {
 	int *idx;
 	copybin buf;
 	int64_t written;
+	int64_t score_us;		/* time spent scoring */
 };
 
 static void
@@ -361,6 +364,7 @@ static void
 score_batch(struct writer *w)
 {
 	const churn_model *m = w->ref->churn;
+	int64_t t0 = clock_mono_us();
 	int n = w->n, k = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -394,6 +398,7 @@ score_batch(struct writer *w)
 		put_profile(w, pe, risk, c, &w->rows[i]);
 	}
 	w->n = 0;
+	w->score_us += clock_mono_us() - t0;
 }
 
 static void
@@ -487,6 +492,7 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 {
 	struct writer w;
 	struct scan_sink sink = {&w, writer_begin, writer_add, writer_end};
+	int64_t t[4];
 	rk_err rc = RK_OK;
 
 	*customers = 0;
@@ -514,14 +520,23 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 		    "SELECT unnest($1::text[]), 'transaction' "
 		    "ON CONFLICT DO NOTHING", 1, params, NULL);
 	}
+	t[0] = clock_mono_us();
 	if (rc == RK_OK)
 		rc = profiler_db_scan(db, a, ref, sel, &sink);
 	if (rc == RK_OK && w.n > 0)
 		score_batch(&w);
+	t[1] = clock_mono_us();
 	if (rc == RK_OK && w.written > 0)
 		rc = stage(db, &w);
+	t[2] = clock_mono_us();
 	if (rc == RK_OK && w.written > 0)
 		rc = merge_stage(db);
+	t[3] = clock_mono_us();
+	log_debug("PROFILE-STEPS", "job %lld: %lld profiles; scan %lld ms, "
+	    "scoring %lld ms, stage %lld ms, merge %lld ms", (long long)job_id,
+	    (long long)w.written, (long long)(t[1] - t[0] - w.score_us) / 1000,
+	    (long long)w.score_us / 1000, (long long)(t[2] - t[1]) / 1000,
+	    (long long)(t[3] - t[2]) / 1000);
 	profile_fini(&w.p);
 	copybin_fini(&w.buf);
 	free(w.batch);
