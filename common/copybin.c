@@ -161,16 +161,6 @@ copybin_text_array(copybin *b, const char *const *v, int n)
 }
 
 void
-copybin_jsonb(copybin *b, const char *json, size_t len)
-{
-	put_be(b, (uint32_t)len + 1, 4);
-	put_be(b, 1, 1);
-	reserve(b, len);
-	memcpy(b->buf + b->len, json, len);
-	b->len += len;
-}
-
-void
 copybin_timestamptz(copybin *b, int64_t unix_us)
 {
 	copybin_int64(b, unix_us - COPYBIN_PG_EPOCH_US);

@@ -40,8 +40,6 @@ void copybin_float8(copybin *b, double v);
 void copybin_float4_array(copybin *b, const float *v, int n);
 /* A text[] of n strings (one dimension, no NULLs). */
 void copybin_text_array(copybin *b, const char *const *v, int n);
-/* A jsonb value from its JSON text (binary jsonb = version 1 + text). */
-void copybin_jsonb(copybin *b, const char *json, size_t len);
 /* A timestamptz given as microseconds since the Unix epoch. */
 void copybin_timestamptz(copybin *b, int64_t unix_us);
 /* The -1 field count that ends the stream. */

@@ -247,21 +247,55 @@ put_text(copybin *b, const char *s)
 		copybin_text(b, s, strlen(s));
 }
 
+/* A share in [0, 1] as "0.1234" at p (6 bytes; NaN as 0): no printf per
+ * value. */
+static size_t
+put_share(char *p, double v)
+{
+	long q = v > 0 ? lround((v > 1 ? 1 : v) * 10000) : 0;
+
+	p[0] = q == 10000 ? '1' : '0';
+	p[1] = '.';
+	q %= 10000;
+	for (int i = 5; i >= 2; i--, q /= 10)
+		p[i] = (char)('0' + q % 10);
+	return (6);
+}
+
+/* Top shares as a json array of {"key", "spend_share", "count_share"}
+ * (keys are category names and partner ids: nothing to escape). */
 static void
 put_shares(copybin *b, char *const *names, const struct profile_share *sh,
     int n)
 {
+	static const char k1[] = "{\"key\":\"", k2[] = "\",\"spend_share\":",
+	    k3[] = ",\"count_share\":";
 	char json[512];
-	size_t len = 1;
+	size_t len = 0;
 
-	json[0] = '[';
-	for (int i = 0; i < n; i++)
-		len += (size_t)snprintf(json + len, sizeof(json) - len,
-		    "%s{\"key\":\"%s\",\"spend_share\":%.4f,\"count_share\":%.4f}",
-		    i ? "," : "", names[sh[i].index], sh[i].spend_share,
-		    sh[i].count_share);
+	json[len++] = '[';
+	for (int i = 0; i < n; i++) {
+		size_t kl = strlen(names[sh[i].index]);
+
+		if (len + kl + sizeof(k1) + sizeof(k2) + sizeof(k3) + 16 >
+		    sizeof(json))
+			break;
+		if (i > 0)
+			json[len++] = ',';
+		memcpy(json + len, k1, sizeof(k1) - 1);
+		len += sizeof(k1) - 1;
+		memcpy(json + len, names[sh[i].index], kl);
+		len += kl;
+		memcpy(json + len, k2, sizeof(k2) - 1);
+		len += sizeof(k2) - 1;
+		len += put_share(json + len, sh[i].spend_share);
+		memcpy(json + len, k3, sizeof(k3) - 1);
+		len += sizeof(k3) - 1;
+		len += put_share(json + len, sh[i].count_share);
+		json[len++] = '}';
+	}
 	json[len++] = ']';
-	copybin_jsonb(b, json, len);
+	copybin_text(b, json, len);
 }
 
 /* Appends one scored customer to the stage COPY (risk NaN: unscored). */
