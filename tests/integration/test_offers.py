@@ -54,8 +54,12 @@ class OfferTest(unittest.TestCase):
 
     def test_create_get_list(self):
         rk = self.rk
-        for _ in range(2):  # a repeated request_id answers the same, writes once
-            got = self.create(self.offer("TIKI-100K"), request_id="offer-1")
+        # A repeated request_id answers the same and writes once. The very
+        # same offer is sent twice: built twice, its clock-derived validity
+        # could cross a second and make it another request.
+        offer = self.offer("TIKI-100K")
+        for _ in range(2):
+            got = self.create(offer, request_id="offer-1")
         self.assertEqual(got.offer_id, "TIKI-100K")
         self.assertEqual(got.title, "Tiki giảm 100.000đ")
         self.assertEqual(len(got.templates), 4)

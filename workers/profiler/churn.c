@@ -4,9 +4,10 @@
  * Logistic regression: liblinear's L2-regularised LR (solver L2R_LR,
  * C = 1) on standardised features; the weights are kept in our own form
  * so scoring and reasons need no liblinear model. Gradient-boosted trees:
- * libxgboost (binary:logistic, depth 4, 150 rounds, eta 0.1); reasons come
- * from its per-feature contributions (path-based approximate SHAP). For LR the
- * contribution of a feature is its weight times its standardised value.
+ * libxgboost (binary:logistic, depth 4, GBT_ROUNDS rounds, eta 0.2);
+ * reasons come from its per-feature contributions (path-based approximate
+ * SHAP). For LR the contribution of a feature is its weight times its
+ * standardised value.
  */
 #include <jansson.h>
 #include <linear.h>
