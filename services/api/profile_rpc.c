@@ -349,11 +349,13 @@ get_model_report(rpc_call *c, const ProtobufCMessage *req,
 			size_t k;
 
 			out->churn_model = arena_printf(a, "%s; AUC on the later "
-			    "period: logistic %.3f, trees %.3f",
+			    "period: logistic %.3f, trees %.3f (%lld rounds)",
 			    json_string_value(json_object_get(params, "kept_name")) ?
 			    json_string_value(json_object_get(params, "kept_name")) :
 			    "?", json_number_value(json_object_get(params, "auc_lr")),
-			    json_number_value(json_object_get(params, "auc_gbt")));
+			    json_number_value(json_object_get(params, "auc_gbt")),
+			    (long long)json_integer_value(json_object_get(params,
+			    "gbt_rounds")));
 			out->churn_auc = json_number_value(json_object_get(params,
 			    kept && strcmp(kept, "lr") == 0 ? "auc_lr" : "auc_gbt"));
 			out->trained_time = pbtime_new(a, db_res_int64(r, i, 4));

@@ -231,6 +231,8 @@ fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
 		    json_real(auc[0]));
 		json_object_set_new(o, "auc_gbt", isnan(auc[1]) ? json_null() :
 		    json_real(auc[1]));
+		json_object_set_new(o, "gbt_rounds", m[CHURN_GBT] ?
+		    json_integer(churn_model_rounds(m[CHURN_GBT])) : json_null());
 		json_object_set_new(o, "train_rows", json_integer(ntrain));
 		json_object_set_new(o, "validation_rows", json_integer(nval));
 		json_object_set_new(o, "calibration", cal);
@@ -247,9 +249,10 @@ fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
 			*why = "storing the churn model";
 		else
 			log_info("CHURN-FIT", "run %lld: AUC logistic %.3f, trees "
-			    "%.3f on %d later customers; kept %s", (long long)run_id,
-			    auc[0], auc[1], nval, kept == CHURN_LR ? "logistic" :
-			    "trees");
+			    "%.3f (%d rounds) on %d later customers; kept %s",
+			    (long long)run_id, auc[0], auc[1], m[CHURN_GBT] ?
+			    churn_model_rounds(m[CHURN_GBT]) : 0, nval,
+			    kept == CHURN_LR ? "logistic" : "trees");
 		free(text);
 		free(saved);
 		json_decref(o);
