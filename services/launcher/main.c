@@ -116,7 +116,7 @@ main(int argc, char **argv)
 	char dir[PATH_MAX], self[PATH_MAX], bindir[PATH_MAX], url[1024],
 	    token[128], bus[PATH_MAX + 16], api[PATH_MAX + 32],
 	    prof[PATH_MAX + 32], camp[PATH_MAX + 32], envpath[PATH_MAX + 8],
-	    timer[PATH_MAX + 32], secret[128];
+	    envtmp[PATH_MAX + 12], timer[PATH_MAX + 32], secret[128];
 	char *api_argv[] = {api, NULL}, *prof_argv[] = {prof, NULL},
 	    *camp_argv[] = {camp, NULL}, *timer_argv[] = {timer, NULL};
 	struct child kids[MAX_CHILDREN];
@@ -208,14 +208,18 @@ main(int argc, char **argv)
 	setenv("REKINDLE_GRPC_LISTEN", listen, 1);
 	setenv("REKINDLE_BUS_LISTEN", bus, 1);
 	setenv("REKINDLE_BUS_CONNECT", bus, 1);
+	/* Written aside and renamed into place: a tool that finds the file
+	 * finds all of it. */
 	snprintf(envpath, sizeof(envpath), "%s/env", dir);
+	snprintf(envtmp, sizeof(envtmp), "%s/env.tmp", dir);
 	umask(077);
-	if ((fp = fopen(envpath, "w")) == NULL)
-		log_fatal("STATE-WRITE", "cannot write %s: %m", envpath);
+	if ((fp = fopen(envtmp, "w")) == NULL)
+		log_fatal("STATE-WRITE", "cannot write %s: %m", envtmp);
 	fprintf(fp, "REKINDLE_ADDR='%s'\nREKINDLE_TOKEN='%s'\n"
 	    "REKINDLE_DATABASE_URL='%s'\nREKINDLE_TRACKING_SECRET='%s'\n", listen,
 	    token, url, secret);
-	fclose(fp);
+	if (ferror(fp) || fclose(fp) != 0 || rename(envtmp, envpath) != 0)
+		log_fatal("STATE-WRITE", "cannot write %s: %m", envpath);
 	umask(022);
 
 	memset(kids, 0, sizeof(kids));

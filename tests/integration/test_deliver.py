@@ -107,6 +107,11 @@ class DeliverTest(unittest.TestCase):
             if cid in msgs:
                 self.assertEqual(msgs[cid], "2", cid)
         self.assertTrue(want_sms)
+        # They moved on to SMS as batches, not as a delivery job each.
+        sms_jobs = int(rk.db.sql("SELECT count(*) FROM rekindle.jobs "
+                                 "WHERE queue = 'deliver-sms'"))
+        self.assertGreater(sms_jobs, 0)
+        self.assertLess(sms_jobs, len(want_sms))
         for body in self.get("/_messages/sms"):
             self.assertTrue(body["Content"].startswith("[QC] "), body["Content"])
             self.assertRegex(body["Content"], r"https://rk.invalid/t/[0-9]+\.[0-9a-f]{16}$")

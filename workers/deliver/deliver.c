@@ -569,82 +569,169 @@ send_all(arena *a, struct http_call *calls, size_t n, struct send_result *res)
 	}
 }
 
-/* Records every message's fate and queues what comes next for it. */
+/* A message that goes on: on which channel's queue, from when (0: now). */
+struct onward {
+	int64_t id;
+	int channel;
+	int64_t at_us;
+};
+
+static int
+cmp_onward(const void *pa, const void *pb)
+{
+	const struct onward *a = pa, *b = pb;
+
+	if (a->channel != b->channel)
+		return (a->channel < b->channel ? -1 : 1);
+	if (a->at_us != b->at_us)
+		return (a->at_us < b->at_us ? -1 : 1);
+	return (a->id < b->id ? -1 : a->id > b->id);
+}
+
+/* Start times this close share a job, which runs at the latest of them. */
+#define ONWARD_GROUP_US INT64_C(1000000)
+
+/*
+ * Queues the onward messages as few jobs as their channels and start
+ * times allow: a batch deferred to the end of quiet hours goes on as one
+ * job, not a job a message. No message's job runs before its start.
+ */
+static rk_err
+queue_onward(db_conn *db, arena *a, struct onward *o, size_t n)
+{
+	int64_t *ids = arena_alloc(a, sizeof(int64_t) * (n + 1));
+	rk_err rc = RK_OK;
+
+	qsort(o, n, sizeof(*o), cmp_onward);
+	for (size_t i = 0, j; rc == RK_OK && i < n; i = j) {
+		for (j = i; j < n && o[j].channel == o[i].channel &&
+		    o[j].at_us - o[i].at_us <= ONWARD_GROUP_US; j++)
+			ids[j] = o[j].id;
+		rc = deliverq_enqueue(db, a, o[i].channel, ids + i, j - i,
+		    o[j - 1].at_us);
+	}
+	return (rc);
+}
+
+/* Column values of one set-wise update, as text for bigint[]/int[]/text[]. */
+struct fate_cols {
+	const char **v[4];
+	size_t n;
+};
+
+static void
+fate_cols_init(arena *a, struct fate_cols *c, int n)
+{
+	for (int k = 0; k < 4; k++)
+		c->v[k] = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+	c->n = 0;
+}
+
+static void
+fate_cols_add(struct fate_cols *c, const char *v0, const char *v1,
+    const char *v2, const char *v3)
+{
+	c->v[0][c->n] = v0;
+	c->v[1][c->n] = v1;
+	c->v[2][c->n] = v2;
+	c->v[3][c->n++] = v3;
+}
+
+/* The set-wise fate updates; $1..$ncols are their fate_cols' columns. */
+enum { F_SENT, F_LATER, F_NEXT, F_END, F_KINDS };
+static const struct {
+	const char *name, *sql;
+	int ncols;
+} fate_sql[F_KINDS] = {
+	/* sent when the provider took them, not when the batch's
+	 * transaction began */
+	{"deliver_sent", "UPDATE messages m SET state = 'sent', sent_at = "
+	    "clock_timestamp(), attempts = m.attempts + 1, provider_message_id = "
+	    "s.pid, reason = NULL, last_error = NULL FROM unnest($1::bigint[], "
+	    "$2::text[]) s(id, pid) WHERE m.id = s.id", 2},
+	{"deliver_later", "UPDATE messages m SET not_before = timestamptz "
+	    "'epoch' + s.at * interval '1 microsecond', attempts = m.attempts + "
+	    "s.retry, reason = s.why, last_error = CASE WHEN s.retry = 1 THEN "
+	    "s.why ELSE m.last_error END FROM unnest($1::bigint[], $2::bigint[], "
+	    "$3::int[], $4::text[]) s(id, at, retry, why) WHERE m.id = s.id", 4},
+	{"deliver_next", "UPDATE messages m SET channel = s.ch, channel_index = "
+	    "s.idx, not_before = now(), reason = s.why FROM unnest($1::bigint[], "
+	    "$2::int[], $3::int[], $4::text[]) s(id, ch, idx, why) "
+	    "WHERE m.id = s.id", 4},
+	{"deliver_end", "UPDATE messages m SET state = s.state, attempts = "
+	    "m.attempts + s.tried, reason = s.why, last_error = s.why "
+	    "FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) "
+	    "s(id, state, tried, why) WHERE m.id = s.id", 4},
+};
+
+/* Runs fate update k over c, if there is anything to update. */
+static rk_err
+fate_update(db_conn *db, arena *a, int k, const struct fate_cols *c)
+{
+	const char *p[4];
+
+	if (c->n == 0)
+		return (RK_OK);
+	for (int j = 0; j < fate_sql[k].ncols; j++)
+		p[j] = db_text_array(a, c->v[j], c->n);
+	return (db_execp(db, fate_sql[k].name, fate_sql[k].sql,
+	    fate_sql[k].ncols, p, NULL));
+}
+
+/*
+ * Records every message's fate, one statement a kind of fate, and queues
+ * what comes next for the messages that go on.
+ */
 static rk_err
 record_fates(db_conn *db, arena *a, struct msg *m, int n)
 {
-	const char **ids = arena_alloc(a, sizeof(char *) * (size_t)(n + 1)),
-	    **pids = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
-	size_t nsent = 0;
+	struct onward *o = arena_alloc(a, sizeof(*o) * (size_t)(n + 1));
+	struct fate_cols c[F_KINDS];
+	size_t no = 0;
 	rk_err rc = RK_OK;
 
-	/* The sent ones, the common case, in one statement; sent when the
-	 * provider took them, not when the batch's transaction began. */
-	for (int i = 0; i < n; i++)
-		if (m[i].fate == M_SENT) {
-			ids[nsent] = arena_printf(a, "%lld", (long long)m[i].id);
-			pids[nsent++] = m[i].provider_id;
-		}
-	if (nsent > 0) {
-		const char *p[2] = {db_text_array(a, ids, nsent),
-		    db_text_array(a, pids, nsent)};
+	for (int k = 0; k < F_KINDS; k++)
+		fate_cols_init(a, &c[k], n);
+	for (int i = 0; i < n; i++) {
+		const char *id = arena_printf(a, "%lld", (long long)m[i].id);
+		int ch, idx = 0;
 
-		rc = db_execp(db, "deliver_sent", "UPDATE messages m SET "
-		    "state = 'sent', sent_at = clock_timestamp(), attempts = m.attempts + 1, "
-		    "provider_message_id = s.pid, reason = NULL, last_error = NULL "
-		    "FROM unnest($1::bigint[], $2::text[]) s(id, pid) "
-		    "WHERE m.id = s.id", 2, p, NULL);
-	}
-	for (int i = 0; rc == RK_OK && i < n; i++) {
-		const char *p[6];
-		int next = 0, idx = 0;
-
-		p[0] = arena_printf(a, "%lld", (long long)m[i].id);
-		p[1] = m[i].reason;
 		switch (m[i].fate) {
 		case M_SENT:
+			fate_cols_add(&c[F_SENT], id, m[i].provider_id, NULL, NULL);
 			break;
 		case M_PAUSED:
 			m[i].not_before_us = clock_now_us() + 60 * INT64_C(1000000);
 			/* FALLTHROUGH */
 		case M_DEFER:
 		case M_RETRY:
-			p[2] = arena_printf(a, "%lld", (long long)m[i].not_before_us);
-			p[3] = m[i].fate == M_RETRY ? "1" : "0";
-			rc = db_execp(db, "deliver_later", "UPDATE messages SET "
-			    "not_before = timestamptz 'epoch' + $3::bigint * "
-			    "interval '1 microsecond', attempts = attempts + $4::int, "
-			    "reason = $2, last_error = CASE WHEN $4::int = 1 THEN $2 "
-			    "ELSE last_error END WHERE id = $1", 4, p, NULL);
-			if (rc == RK_OK)
-				rc = deliverq_enqueue(db, a, deliver_channel, &m[i].id, 1,
-				    m[i].not_before_us);
+			fate_cols_add(&c[F_LATER], id, arena_printf(a, "%lld",
+			    (long long)m[i].not_before_us), m[i].fate == M_RETRY ?
+			    "1" : "0", m[i].reason);
+			o[no++] = (struct onward){m[i].id, deliver_channel,
+			    m[i].not_before_us};
 			break;
 		case M_NEXT:
-			next = next_channel(a, &m[i], &idx);
-			if (next == 0) {
-				rc = db_execp(db, "deliver_failed", "UPDATE messages SET "
-				    "state = 'failed', last_error = $2, reason = $2 "
-				    "WHERE id = $1", 2, p, NULL);
+			if ((ch = next_channel(a, &m[i], &idx)) == 0) {
+				/* the plan is spent: failed, no attempt made */
+				fate_cols_add(&c[F_END], id, "failed", "0", m[i].reason);
 				break;
 			}
-			p[2] = arena_printf(a, "%d", next);
-			p[3] = arena_printf(a, "%d", idx);
-			rc = db_execp(db, "deliver_next", "UPDATE messages SET "
-			    "channel = $3, channel_index = $4, not_before = now(), "
-			    "reason = $2 WHERE id = $1", 4, p, NULL);
-			if (rc == RK_OK)
-				rc = deliverq_enqueue(db, a, next, &m[i].id, 1, 0);
+			fate_cols_add(&c[F_NEXT], id, arena_printf(a, "%d", ch),
+			    arena_printf(a, "%d", idx), m[i].reason);
+			o[no++] = (struct onward){m[i].id, ch, 0};
 			break;
 		case M_FAILED:
 		case M_CANCELLED:
-			p[2] = m[i].fate == M_FAILED ? "failed" : "cancelled";
-			rc = db_execp(db, "deliver_end", "UPDATE messages SET "
-			    "state = $3, attempts = attempts + 1, reason = $2, "
-			    "last_error = $2 WHERE id = $1", 3, p, NULL);
+			fate_cols_add(&c[F_END], id, m[i].fate == M_FAILED ? "failed" :
+			    "cancelled", "1", m[i].reason);
 			break;
 		}
 	}
+	for (int k = 0; rc == RK_OK && k < F_KINDS; k++)
+		rc = fate_update(db, a, k, &c[k]);
+	if (rc == RK_OK && no > 0)
+		rc = queue_onward(db, a, o, no);
 	return (rc);
 }
 
