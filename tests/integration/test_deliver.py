@@ -4,8 +4,9 @@ through the contact governor, with one idempotency key per message; a
 customer without Zalo falls back to SMS; a pool killed with SIGKILL
 mid-campaign of some 20,000 messages loses nothing and sends nothing twice.
 Push goes over FCM HTTP v1 and falls back to e-mail over SMTP: proper MIME
-messages, read back with Python's own e-mail parser."""
-import email, email.policy, json, os, re, signal, time, unittest
+messages, read back with Python's own e-mail parser. An SMS outside the
+local sending hours waits for them, its batch as one job."""
+import datetime, email, email.policy, json, os, re, signal, time, unittest
 import urllib.request
 
 from harness import Rekindle, deliver_args, read_port, wait_until
@@ -221,3 +222,65 @@ class DeliverTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class QuietHoursTest(unittest.TestCase):
+    """Decree 91: an advertising SMS outside the customer's local sending
+    hours waits for them. The deferred messages of a batch go on as one
+    job, due when the window opens, and nothing reaches the provider
+    before."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = rk = Rekindle(profilers=1, campaigners=1)
+        pf = os.path.join(rk.tmp, "double.port")
+        spf = os.path.join(rk.tmp, "double.smtp-port")
+        rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
+        cls.base = "http://127.0.0.1:%s" % read_port(pf)
+        rk.load_synthetic(3000, 7, AS_OF)
+        rk.profile_all(AS_OF)
+        rk.create_fallback_offer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rk.close()
+
+    def test_sms_outside_the_window_waits_for_it(self):
+        rk = self.rk
+        # The window opens two hours from now in Ho Chi Minh City (UTC+7),
+        # where every customer lives, and lasts an hour.
+        opens = (datetime.datetime.now(datetime.timezone.utc).hour + 7 + 2) % 24
+        rk.start("rekindle-deliver", deliver_args("sms", self.base, extra=[
+            "-o", "sms_from_hour=%d" % opens, "-o", "sms_until_hour=%d" % (opens + 1)]))
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                campaign=rk.msg("rekindle.v1.Campaign", campaign_id="Q1", name="Đêm",
+                                fallback_offer_id="BACK", channel_order=[SMS])))
+        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                             campaign_id="Q1"))
+        count = lambda where: int(rk.db.sql(
+            "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'Q1' AND " + where))
+        wait_until(lambda: count("true") > 0, 60, "launch")
+        wait_until(lambda: count("state = 'queued' AND not_before <= now()") == 0, 60,
+                   "every message looked at")
+        deferred = count("state = 'queued' AND reason = 'outside_window'")
+        self.assertGreater(deferred, 0)
+        # All to the same moment: the top of the local hour the window opens.
+        due = rk.db.sql("SELECT DISTINCT to_char(not_before AT TIME ZONE "
+                        "'Asia/Ho_Chi_Minh', 'HH24:MI') || '|' || "
+                        "(not_before - now() BETWEEN interval '0' AND interval '3 hours') "
+                        "FROM rekindle.messages WHERE campaign_id = 'Q1' AND "
+                        "state = 'queued'").splitlines()
+        self.assertEqual(due, ["%02d:00|true" % opens])
+        # One job a deferred batch (of up to 500), due then, not one a message.
+        njobs = int(rk.db.sql(
+            "SELECT count(*) FROM rekindle.jobs WHERE queue = 'deliver-sms' AND run_at = "
+            "(SELECT DISTINCT not_before FROM rekindle.messages WHERE campaign_id = 'Q1' "
+            "AND state = 'queued')"))
+        print("\n%d of %d messages deferred to %02d:00, as %d jobs" % (
+            deferred, count("true"), opens, njobs))
+        self.assertGreaterEqual(njobs, 1)
+        self.assertLessEqual(njobs, (count("true") + 499) // 500)
+        self.assertLess(njobs, deferred)
+        # Nothing went to the provider.
+        with urllib.request.urlopen(self.base + "/_stats", timeout=10) as r:
+            self.assertEqual(json.loads(r.read())["sms"]["accepted"], 0)
