@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "dbrows.h"
 #include "engage.h"
 
 int var_policy_hour_seconds;
@@ -61,28 +62,30 @@ end_journey(db_conn *db, const char *const *p)
  * reminder (or escalation) timers.
  */
 struct pending {
-	const char **dl_id, **dl_us;		/* delivered: message, time */
-	const char **in_camp, **in_cust, **in_us;	/* strong interest */
-	size_t ndl, nin;
+	struct dbrows dl;	/* delivered: message, time */
+	struct dbrows in;	/* strong interest: campaign, customer, time */
 };
 
 /* Writes what p gathered, and empties it. */
 static rk_err
-flush(db_conn *db, arena *a, struct pending *p, const char *hour_s)
+flush(db_conn *db, struct pending *p, const char *hour_s)
 {
+	const char *q[4];
 	rk_err rc = RK_OK;
 
 	/* a message delivered twice in the batch keeps the earlier time */
-	if (p->ndl > 0)
+	if (p->dl.n > 0) {
+		dbrows_params(&p->dl, q);
 		rc = db_execp(db, "engage_delivered", "UPDATE messages m SET "
 		    "delivered_at = least(coalesce(m.delivered_at, d.t), d.t) "
 		    "FROM (SELECT id, min(timestamptz 'epoch' + us * interval "
 		    "'1 microsecond') t FROM unnest($1::bigint[], $2::bigint[]) "
-		    "u(id, us) GROUP BY id) d WHERE m.id = d.id", 2,
-		    (const char *[]){db_text_array(a, p->dl_id, p->ndl),
-		    db_text_array(a, p->dl_us, p->ndl)}, NULL);
+		    "u(id, us) GROUP BY id) d WHERE m.id = d.id", 2, q, NULL);
+	}
 	/* The first strong interest starts the reminders (or escalation). */
-	if (rc == RK_OK && p->nin > 0)
+	if (rc == RK_OK && p->in.n > 0) {
+		dbrows_params(&p->in, q);
+		q[3] = hour_s;
 		rc = db_execp(db, "engage_interest", "WITH f AS (SELECT c, cu, "
 		    "min(timestamptz 'epoch' + us * interval '1 microsecond') t "
 		    "FROM unnest($1::text[], $2::text[], $3::bigint[]) u(c, cu, us) "
@@ -99,10 +102,10 @@ flush(db_conn *db, arena *a, struct pending *p, const char *hour_s)
 		    "CASE WHEN k.rem_max > 0 THEN 1 ELSE 0 END "
 		    "FROM j JOIN campaigns k ON k.campaign_id = j.campaign_id "
 		    "WHERE k.rem_max > 0 OR k.rem_escalate ON CONFLICT DO NOTHING", 4,
-		    (const char *[]){db_text_array(a, p->in_camp, p->nin),
-		    db_text_array(a, p->in_cust, p->nin), db_text_array(a, p->in_us,
-		    p->nin), hour_s}, NULL);
-	p->ndl = p->nin = 0;
+		    q, NULL);
+	}
+	dbrows_clear(&p->dl);
+	dbrows_clear(&p->in);
 	return (rc);
 }
 
@@ -218,37 +221,36 @@ insert_events(db_conn *db, arena *a, struct engage_event *ev, size_t n,
     const int64_t *us, const char *const *why)
 {
 	enum { NC = 11 };
-	const char **col[NC], **got;
-	size_t k = 0, ngot;
+	const char **got, *p[NC];
+	struct dbrows rows;
+	size_t ngot;
 	bool *taken;
 	db_res *r;
 	rk_err rc;
-	const char *p[NC];
 
-	for (int c = 0; c < NC; c++)
-		col[c] = arena_alloc(a, sizeof(char *) * (n + 1));
+	dbrows_init(&rows, a, NC, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct engage_event *e = &ev[i];
+		const char **row;
 
 		if (e->result == ENGAGE_UNKNOWN)
 			continue;
-		col[0][k] = e->event_id;
-		col[1][k] = arena_printf(a, "%lld", (long long)e->message_id);
-		col[2][k] = e->campaign_id;
-		col[3][k] = e->customer_id;
-		col[4][k] = arena_printf(a, "%d", e->channel);
-		col[5][k] = arena_printf(a, "%d", (int)e->type);
-		col[6][k] = arena_printf(a, "%d", (int)e->evidence);
-		col[7][k] = arena_printf(a, "%lld", (long long)us[i]);
-		col[8][k] = why[i];
-		col[9][k] = e->user_agent && *e->user_agent ? e->user_agent : NULL;
-		col[10][k] = e->source_ip && *e->source_ip ? e->source_ip : NULL;
-		k++;
+		row = dbrows_add(&rows);
+		row[0] = e->event_id;
+		row[1] = arena_printf(a, "%lld", (long long)e->message_id);
+		row[2] = e->campaign_id;
+		row[3] = e->customer_id;
+		row[4] = arena_printf(a, "%d", e->channel);
+		row[5] = arena_printf(a, "%d", (int)e->type);
+		row[6] = arena_printf(a, "%d", (int)e->evidence);
+		row[7] = arena_printf(a, "%lld", (long long)us[i]);
+		row[8] = why[i];
+		row[9] = e->user_agent && *e->user_agent ? e->user_agent : NULL;
+		row[10] = e->source_ip && *e->source_ip ? e->source_ip : NULL;
 	}
-	if (k == 0)
+	if (rows.n == 0)
 		return (RK_OK);
-	for (int c = 0; c < NC; c++)
-		p[c] = db_text_array(a, col[c], k);
+	dbrows_params(&rows, p);
 	rc = db_execp(db, "engage_insert", "INSERT INTO events (event_id, "
 	    "message_id, campaign_id, customer_id, channel, type, evidence, "
 	    "occurred_at, evidence_why, user_agent, source_ip) "
@@ -290,7 +292,7 @@ engage_record(db_conn *db, arena *a, const struct evidence_rules *r,
 	    (n + 1));
 	const char **why = arena_alloc(a, sizeof(char *) * (n + 1)),
 	    *hour = arena_printf(a, "%d", hour_s);
-	struct pending pd = {0};
+	struct pending pd;
 	struct msg_row *msgs;
 	size_t nmsgs;
 	rk_err rc;
@@ -316,11 +318,8 @@ engage_record(db_conn *db, arena *a, const struct evidence_rules *r,
 	}
 	if ((rc = insert_events(db, a, ev, n, us, why)) != RK_OK)
 		return (rc);
-	pd.dl_id = arena_alloc(a, sizeof(char *) * (n + 1));
-	pd.dl_us = arena_alloc(a, sizeof(char *) * (n + 1));
-	pd.in_camp = arena_alloc(a, sizeof(char *) * (n + 1));
-	pd.in_cust = arena_alloc(a, sizeof(char *) * (n + 1));
-	pd.in_us = arena_alloc(a, sizeof(char *) * (n + 1));
+	dbrows_init(&pd.dl, a, 2, n);
+	dbrows_init(&pd.in, a, 3, n);
 	/*
 	 * In batch order, as if one at a time: the common effects gather and
 	 * are written together, up to each event that ends a journey, which
@@ -334,23 +333,26 @@ engage_record(db_conn *db, arena *a, const struct evidence_rules *r,
 			continue;
 		t = arena_printf(a, "%lld", (long long)us[i]);
 		if (e->type == EV_DELIVERED) {
-			pd.dl_id[pd.ndl] = arena_printf(a, "%lld",
-			    (long long)e->message_id);
-			pd.dl_us[pd.ndl++] = t;
+			const char **row = dbrows_add(&pd.dl);
+
+			row[0] = arena_printf(a, "%lld", (long long)e->message_id);
+			row[1] = t;
 		} else if (e->type == EV_REGISTERED ||
 		    e->type == EV_UNSUBSCRIBED || e->type == EV_COMPLAINED) {
 			const char *q[4] = {e->campaign_id, e->customer_id, t,
 			    arena_printf(a, "%d", e->channel)};
 
-			if ((rc = flush(db, a, &pd, hour)) != RK_OK ||
+			if ((rc = flush(db, &pd, hour)) != RK_OK ||
 			    (rc = ending(db, e, q)) != RK_OK)
 				return (rc);
 		} else if (evidence_is_interest(e->type) &&
 		    e->evidence == EVIDENCE_STRONG) {
-			pd.in_camp[pd.nin] = e->campaign_id;
-			pd.in_cust[pd.nin] = e->customer_id;
-			pd.in_us[pd.nin++] = t;
+			const char **row = dbrows_add(&pd.in);
+
+			row[0] = e->campaign_id;
+			row[1] = e->customer_id;
+			row[2] = t;
 		}
 	}
-	return (flush(db, a, &pd, hour));
+	return (flush(db, &pd, hour));
 }

@@ -24,6 +24,7 @@
 
 #include "channel.h"
 #include "clock.h"
+#include "dbrows.h"
 #include "deliver.h"
 #include "deliverq.h"
 #include "governor.h"
@@ -613,31 +614,7 @@ queue_onward(db_conn *db, arena *a, struct onward *o, size_t n)
 	return (rc);
 }
 
-/* Column values of one set-wise update, as text for bigint[]/int[]/text[]. */
-struct fate_cols {
-	const char **v[4];
-	size_t n;
-};
-
-static void
-fate_cols_init(arena *a, struct fate_cols *c, int n)
-{
-	for (int k = 0; k < 4; k++)
-		c->v[k] = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
-	c->n = 0;
-}
-
-static void
-fate_cols_add(struct fate_cols *c, const char *v0, const char *v1,
-    const char *v2, const char *v3)
-{
-	c->v[0][c->n] = v0;
-	c->v[1][c->n] = v1;
-	c->v[2][c->n] = v2;
-	c->v[3][c->n++] = v3;
-}
-
-/* The set-wise fate updates; $1..$ncols are their fate_cols' columns. */
+/* The set-wise fate updates; $1..$ncols are their rows' columns. */
 enum { F_SENT, F_LATER, F_NEXT, F_END, F_KINDS };
 static const struct {
 	const char *name, *sql;
@@ -664,18 +641,30 @@ static const struct {
 	    "s(id, state, tried, why) WHERE m.id = s.id", 4},
 };
 
-/* Runs fate update k over c, if there is anything to update. */
+/* Runs fate update k over its rows, if there are any. */
 static rk_err
-fate_update(db_conn *db, arena *a, int k, const struct fate_cols *c)
+fate_update(db_conn *db, int k, const struct dbrows *rows)
 {
 	const char *p[4];
 
-	if (c->n == 0)
+	if (rows->n == 0)
 		return (RK_OK);
-	for (int j = 0; j < fate_sql[k].ncols; j++)
-		p[j] = db_text_array(a, c->v[j], c->n);
-	return (db_execp(db, fate_sql[k].name, fate_sql[k].sql,
-	    fate_sql[k].ncols, p, NULL));
+	dbrows_params(rows, p);
+	return (db_execp(db, fate_sql[k].name, fate_sql[k].sql, rows->ncols, p,
+	    NULL));
+}
+
+/* A row of the deliver_end update: the message ends in state. */
+static void
+end_row(struct dbrows *rows, const char *id, const char *state, bool tried,
+    const char *why)
+{
+	const char **row = dbrows_add(rows);
+
+	row[0] = id;
+	row[1] = state;
+	row[2] = tried ? "1" : "0";
+	row[3] = why;
 }
 
 /*
@@ -686,50 +675,58 @@ static rk_err
 record_fates(db_conn *db, arena *a, struct msg *m, int n)
 {
 	struct onward *o = arena_alloc(a, sizeof(*o) * (size_t)(n + 1));
-	struct fate_cols c[F_KINDS];
+	struct dbrows rows[F_KINDS];
 	size_t no = 0;
 	rk_err rc = RK_OK;
 
 	for (int k = 0; k < F_KINDS; k++)
-		fate_cols_init(a, &c[k], n);
+		dbrows_init(&rows[k], a, fate_sql[k].ncols, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		const char *id = arena_printf(a, "%lld", (long long)m[i].id);
+		const char *id = arena_printf(a, "%lld", (long long)m[i].id), **row;
 		int ch, idx = 0;
 
 		switch (m[i].fate) {
 		case M_SENT:
-			fate_cols_add(&c[F_SENT], id, m[i].provider_id, NULL, NULL);
+			row = dbrows_add(&rows[F_SENT]);
+			row[0] = id;
+			row[1] = m[i].provider_id;
 			break;
 		case M_PAUSED:
 			m[i].not_before_us = clock_now_us() + 60 * INT64_C(1000000);
 			/* FALLTHROUGH */
 		case M_DEFER:
 		case M_RETRY:
-			fate_cols_add(&c[F_LATER], id, arena_printf(a, "%lld",
-			    (long long)m[i].not_before_us), m[i].fate == M_RETRY ?
-			    "1" : "0", m[i].reason);
+			row = dbrows_add(&rows[F_LATER]);
+			row[0] = id;
+			row[1] = arena_printf(a, "%lld", (long long)m[i].not_before_us);
+			row[2] = m[i].fate == M_RETRY ? "1" : "0";
+			row[3] = m[i].reason;
 			o[no++] = (struct onward){m[i].id, deliver_channel,
 			    m[i].not_before_us};
 			break;
 		case M_NEXT:
 			if ((ch = next_channel(a, &m[i], &idx)) == 0) {
 				/* the plan is spent: failed, no attempt made */
-				fate_cols_add(&c[F_END], id, "failed", "0", m[i].reason);
+				end_row(&rows[F_END], id, "failed", false,
+				    m[i].reason);
 				break;
 			}
-			fate_cols_add(&c[F_NEXT], id, arena_printf(a, "%d", ch),
-			    arena_printf(a, "%d", idx), m[i].reason);
+			row = dbrows_add(&rows[F_NEXT]);
+			row[0] = id;
+			row[1] = arena_printf(a, "%d", ch);
+			row[2] = arena_printf(a, "%d", idx);
+			row[3] = m[i].reason;
 			o[no++] = (struct onward){m[i].id, ch, 0};
 			break;
 		case M_FAILED:
 		case M_CANCELLED:
-			fate_cols_add(&c[F_END], id, m[i].fate == M_FAILED ? "failed" :
-			    "cancelled", "1", m[i].reason);
+			end_row(&rows[F_END], id, m[i].fate == M_FAILED ? "failed" :
+			    "cancelled", true, m[i].reason);
 			break;
 		}
 	}
 	for (int k = 0; rc == RK_OK && k < F_KINDS; k++)
-		rc = fate_update(db, a, k, &c[k]);
+		rc = fate_update(db, k, &rows[k]);
 	if (rc == RK_OK && no > 0)
 		rc = queue_onward(db, a, o, no);
 	return (rc);

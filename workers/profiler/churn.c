@@ -5,9 +5,9 @@
  * C = 1) on standardised features; the weights are kept in our own form
  * so scoring and reasons need no liblinear model. Gradient-boosted trees:
  * libxgboost (binary:logistic, depth 4, eta 0.2, as many rounds as a
- * held-out fifth of the training rows rewards); reasons come from its per-feature contributions (path-based approximate
- * SHAP). For LR the contribution of a feature is its weight times its
- * standardised value.
+ * held-out fifth of the training rows rewards); reasons come from its
+ * per-feature contributions (path-based approximate SHAP). For LR the
+ * contribution of a feature is its weight times its standardised value.
  */
 #include <jansson.h>
 #include <linear.h>
@@ -39,7 +39,6 @@ struct churn_model {
 	double mean[CHURN_NFEAT], sd[CHURN_NFEAT];	/* LR */
 	double w[CHURN_NFEAT], b;			/* LR: P = σ(w·z + b) */
 	BoosterHandle booster;				/* GBT */
-	int rounds;					/* GBT, as trained */
 };
 
 double
@@ -91,7 +90,12 @@ churn_model_kind(const churn_model *m)
 int
 churn_model_rounds(const churn_model *m)
 {
-	return (m->rounds);
+	int rounds = 0;
+
+	if (m->kind != CHURN_GBT || XGBoosterBoostedRounds(m->booster,
+	    &rounds) != 0)
+		return (0);
+	return (rounds);
 }
 
 static void
@@ -270,7 +274,6 @@ train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
 			break;
 		}
 	}
-	m->rounds = rounds;
 	if (rc == RK_OK && hold) {
 		BoosterHandle kept;
 
@@ -279,7 +282,6 @@ train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
 		if (rc == RK_OK) {
 			XGBoosterFree(m->booster);
 			m->booster = kept;
-			m->rounds = best + 1;
 			log_info("GBT-ROUNDS", "%d rounds kept, held-out AUC %.3f on "
 			    "%d rows", best + 1, best_auc, np[1]);
 		}

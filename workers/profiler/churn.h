@@ -68,7 +68,7 @@ int churn_reasons_from(const float *contrib, const struct churn_row *row,
 int churn_reasons(const churn_model *m, const struct churn_row *row,
     char out[][128]);
 enum churn_kind churn_model_kind(const churn_model *m);
-/* Boosting rounds a trees model kept (0 for logistic regression). */
+/* Boosting rounds in a trees model (0 for logistic regression). */
 int churn_model_rounds(const churn_model *m);
 const char *churn_kind_name(enum churn_kind k);
 /* Serialises the model to JSON (caller frees) / loads it back. */

@@ -330,7 +330,7 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 {
 	struct scan_sink sink = {s, sample_begin, sample_add, sample_end};
 	struct profile_selection sel = {0};
-	char lim[16], pct[40];
+	char lim[16];
 	const char *p[1] = {lim};
 	db_res *res;
 	const char **ids;
@@ -340,15 +340,9 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 	/* Each customer with probability n / customers (a Bernoulli sample:
 	 * about n of them, without sorting the whole table by random()). */
 	snprintf(lim, sizeof(lim), "%d", n);
-	rc = db_exec(db, "SELECT least(100, 100.0 * $1::int / "
-	    "greatest(count(*), 1)) FROM customers", 1, p, &res);
-	if (rc != RK_OK)
-		return (rc);
-	snprintf(pct, sizeof(pct), "%s", db_res_str(res, 0, 0));
-	db_res_free(res);
-	p[0] = pct;
 	rc = db_exec(db, "SELECT id FROM customers TABLESAMPLE BERNOULLI "
-	    "($1::float8)", 1, p, &res);
+	    "((SELECT least(100, 100.0 * $1::int / greatest(count(*), 1)) "
+	    "FROM customers))", 1, p, &res);
 	if (rc != RK_OK)
 		return (rc);
 	got = db_res_nrows(res);

@@ -262,35 +262,39 @@ put_share(char *p, double v)
 	return (6);
 }
 
+/* Appends the n bytes at s to buf at *len. */
+static void
+append(char *buf, size_t *len, const char *s, size_t n)
+{
+	memcpy(buf + *len, s, n);
+	*len += n;
+}
+
 /* Top shares as a json array of {"key", "spend_share", "count_share"}
  * (keys are category names and partner ids: nothing to escape). */
 static void
 put_shares(copybin *b, char *const *names, const struct profile_share *sh,
     int n)
 {
-	static const char k1[] = "{\"key\":\"", k2[] = "\",\"spend_share\":",
+	static const char k1[] = ",{\"key\":\"", k2[] = "\",\"spend_share\":",
 	    k3[] = ",\"count_share\":";
 	char json[512];
 	size_t len = 0;
 
 	json[len++] = '[';
 	for (int i = 0; i < n; i++) {
-		size_t kl = strlen(names[sh[i].index]);
+		const char *key = names[sh[i].index];
+		size_t kl = strlen(key);
 
 		if (len + kl + sizeof(k1) + sizeof(k2) + sizeof(k3) + 16 >
 		    sizeof(json))
 			break;
-		if (i > 0)
-			json[len++] = ',';
-		memcpy(json + len, k1, sizeof(k1) - 1);
-		len += sizeof(k1) - 1;
-		memcpy(json + len, names[sh[i].index], kl);
-		len += kl;
-		memcpy(json + len, k2, sizeof(k2) - 1);
-		len += sizeof(k2) - 1;
+		/* k1 without its comma for the first element */
+		append(json, &len, k1 + (i == 0), sizeof(k1) - 1 - (i == 0));
+		append(json, &len, key, kl);
+		append(json, &len, k2, sizeof(k2) - 1);
 		len += put_share(json + len, sh[i].spend_share);
-		memcpy(json + len, k3, sizeof(k3) - 1);
-		len += sizeof(k3) - 1;
+		append(json, &len, k3, sizeof(k3) - 1);
 		len += put_share(json + len, sh[i].count_share);
 		json[len++] = '}';
 	}

@@ -1,5 +1,6 @@
 /* dbarray_test.c - the array literals passed as statement parameters and
- * read back from results: quoting, NULL elements, round trips. */
+ * read back from results: quoting, NULL elements, round trips, and rows
+ * gathered a column a literal (dbrows). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include "arena.h"
 #include "db.h"
+#include "dbrows.h"
 
 static void
 test_text_array_quotes_escapes_and_nulls(void **state)
@@ -45,12 +47,46 @@ test_int64_array_and_split_round_trip(void **state)
 	arena_destroy(a);
 }
 
+static void
+test_rows_go_as_one_literal_a_column(void **state)
+{
+	arena *a = arena_create(1024);
+	struct dbrows r;
+	const char *p[3], **row;
+
+	(void)state;
+	dbrows_init(&r, a, 3, 4);
+	dbrows_params(&r, p);
+	assert_string_equal(p[0], "{}");
+	row = dbrows_add(&r);
+	row[0] = "7";
+	row[1] = "Trần, Lan";
+	row[2] = NULL;
+	row = dbrows_add(&r);
+	row[0] = "8";
+	row[1] = "a \"b\"";
+	row[2] = "x";
+	dbrows_params(&r, p);
+	assert_string_equal(p[0], "{\"7\",\"8\"}");
+	assert_string_equal(p[1], "{\"Trần, Lan\",\"a \\\"b\\\"\"}");
+	assert_string_equal(p[2], "{NULL,\"x\"}");
+	dbrows_clear(&r);
+	assert_int_equal(r.n, 0);
+	row = dbrows_add(&r);
+	row[0] = "9";
+	row[1] = row[2] = "";
+	dbrows_params(&r, p);
+	assert_string_equal(p[0], "{\"9\"}");
+	arena_destroy(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_array_quotes_escapes_and_nulls),
 		cmocka_unit_test(test_int64_array_and_split_round_trip),
+		cmocka_unit_test(test_rows_go_as_one_literal_a_column),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
