@@ -51,8 +51,10 @@ end_journey(db_conn *db, const char *const *p)
 	    NULL);
 	if (rc == RK_OK)
 		rc = db_execp(db, "engage_end_messages", "UPDATE messages SET "
-		    "state = 'cancelled', reason = $3 WHERE campaign_id = $1 AND "
-		    "customer_id = $2 AND state = 'queued'", 3, p, NULL);
+		    "state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE "
+		    "state END, resend = false, reason = $3, updated_at = now() "
+		    "WHERE campaign_id = $1 AND customer_id = $2 AND (state = "
+		    "'queued' OR (state = 'uncertain' AND resend))", 3, p, NULL);
 	return (rc);
 }
 
@@ -76,8 +78,13 @@ flush(db_conn *db, struct pending *p, const char *hour_s)
 	/* a message delivered twice in the batch keeps the earlier time */
 	if (p->dl.n > 0) {
 		dbrows_params(&p->dl, q);
+		/* a delivery settles an uncertain message: it was sent */
 		rc = db_execp(db, "engage_delivered", "UPDATE messages m SET "
-		    "delivered_at = least(coalesce(m.delivered_at, d.t), d.t) "
+		    "delivered_at = least(coalesce(m.delivered_at, d.t), d.t), "
+		    "state = CASE WHEN m.state = 'uncertain' THEN 'sent' ELSE "
+		    "m.state END, resend = false, sent_at = coalesce(m.sent_at, "
+		    "d.t), reason = CASE WHEN m.state = 'uncertain' THEN "
+		    "'delivered (receipt)' ELSE m.reason END, updated_at = now() "
 		    "FROM (SELECT id, min(timestamptz 'epoch' + us * interval "
 		    "'1 microsecond') t FROM unnest($1::bigint[], $2::bigint[]) "
 		    "u(id, us) GROUP BY id) d WHERE m.id = d.id", 2, q, NULL);
@@ -139,9 +146,11 @@ ending(db_conn *db, const struct engage_event *e, const char *const *q)
 	    "EXCLUDED.source, recorded_at = now()", 3, q + 1, NULL);
 	if (rc == RK_OK)
 		rc = db_execp(db, "engage_unsub_messages", "UPDATE messages "
-		    "SET state = 'cancelled', reason = 'unsubscribed' WHERE "
-		    "customer_id = $1 AND channel = $2 AND state = 'queued'", 2,
-		    (const char *[]){q[1], q[3]}, NULL);
+		    "SET state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE "
+		    "state END, resend = false, reason = 'unsubscribed', "
+		    "updated_at = now() WHERE customer_id = $1 AND channel = $2 "
+		    "AND (state = 'queued' OR (state = 'uncertain' AND resend))",
+		    2, (const char *[]){q[1], q[3]}, NULL);
 	if (rc == RK_OK)
 		rc = db_execp(db, "engage_unsub_journey", "UPDATE "
 		    "campaign_members SET journey = 'unsubscribed', "

@@ -79,6 +79,12 @@ worker_stopping(void)
 	return (stop_flag != 0);
 }
 
+int
+worker_lease_seconds(void)
+{
+	return (var_lease_seconds);
+}
+
 const char *
 worker_id(const struct worker *w)
 {
@@ -137,6 +143,8 @@ heartbeat_main(void *arg)
 		if (requeued > 0)
 			log_info("LEASE-REQUEUE", "re-queued %lld jobs whose "
 			    "lease expired", (long long)requeued);
+		if (w->spec->heartbeat != NULL)
+			w->spec->heartbeat(w, db, var_lease_seconds);
 		for (int t = 0; t < period && !stop_flag; t += 50)
 			sleep_ms(50);
 	}
@@ -196,7 +204,7 @@ run_job(struct worker *w, db_conn *db, const struct job *job, arena *a)
 int
 worker_main(int argc, char **argv, const struct worker_spec *spec)
 {
-	const struct cfg_entry *tables[4] = {worker_cfg};
+	const struct cfg_entry *tables[16] = {worker_cfg};
 	size_t nt = 1;
 	struct worker w = {.spec = spec};
 	char err[512], host[64];
@@ -212,6 +220,9 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 		tables[nt++] = spec->cfg;
 	if (spec->cfg_shared != NULL)
 		tables[nt++] = spec->cfg_shared;
+	for (size_t i = 0; spec->cfg_more != NULL && spec->cfg_more[i] != NULL &&
+	    nt + 1 < sizeof(tables) / sizeof(tables[0]); i++)
+		tables[nt++] = spec->cfg_more[i];
 	options_load(argc, argv, tables);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
@@ -245,6 +256,25 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 		int n = 0;
 		rk_err rc;
 
+		if (spec->poll != NULL) {
+			n = spec->poll(&w, db, a);
+			arena_reset(a);
+			if (n < 0) {
+				sleep_ms(var_poll_interval_ms);
+				continue;
+			}
+			done += n;
+			if (n > 0) {
+				idle_since = clock_mono_ms();
+				if (var_max_jobs > 0 && done >= var_max_jobs) {
+					log_info("WORKER-RECYCLE", "exiting after "
+					    "%d items", done);
+					break;
+				}
+				continue;
+			}
+			goto wait;
+		}
 		rc = jobq_claim(db, spec->queue, w.id, var_worker_batch,
 		    var_lease_seconds, batch_arena, &jobs, &n);
 		if (rc != RK_OK) {
@@ -264,6 +294,7 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 		}
 		if (n == var_worker_batch)
 			continue;
+wait:
 		if (var_max_idle > 0 &&
 		    clock_mono_ms() - idle_since > var_max_idle * 1000LL) {
 			log_info("WORKER-RECYCLE", "exiting after %d idle seconds",

@@ -29,6 +29,8 @@ struct worker_spec {
 	const struct cfg_entry *cfg;
 	/* A table shared with other programs (msgtoken_cfg), or NULL. */
 	const struct cfg_entry *cfg_shared;
+	/* More tables (NULL-terminated list), or NULL. */
+	const struct cfg_entry *const *cfg_more;
 	/* Optional; runs after the database is open. */
 	rk_err (*post_init)(struct worker *w, db_conn *db);
 	/*
@@ -39,6 +41,18 @@ struct worker_spec {
 	 */
 	rk_err (*handle)(struct worker *w, db_conn *db, const struct job *job,
 	    arena *a, const char **why);
+	/*
+	 * Instead of handle, for a pool that claims rows of its own rather
+	 * than jobs (the delivery pools claim outbox messages): one round of
+	 * work in transactions of its own making, returning how many items
+	 * it took (0: nothing due; the loop then waits for a wake-up) or -1
+	 * on a database error. a is reset after each round.
+	 */
+	int (*poll)(struct worker *w, db_conn *db, arena *a);
+	/* Optional: the heartbeat thread's share of a poll pool, every
+	 * lease/3 on the heartbeat's own connection (extend its own
+	 * leases, settle the rows of processes that died). */
+	void (*heartbeat)(struct worker *w, db_conn *db, int lease_s);
 };
 
 /* Runs the worker; returns the process exit status. */
@@ -49,6 +63,9 @@ const char *worker_id(const struct worker *w);
 
 /* True once SIGTERM/SIGINT arrived: long handlers should stop early. */
 int worker_stopping(void);
+
+/* The lease of claimed work, seconds (lease_seconds). */
+int worker_lease_seconds(void);
 
 /* The configuration shared by every worker (for the example config test). */
 extern const struct cfg_entry worker_cfg[];

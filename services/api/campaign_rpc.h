@@ -10,6 +10,7 @@
 
 extern const struct rpc_handler campaign_handlers[];
 extern const struct rpc_handler report_handlers[];
+extern const struct rpc_handler message_handlers[];
 
 /* The message prices the report counts (report_rpc.c). */
 extern const struct cfg_entry report_cfg[];

@@ -16,6 +16,7 @@
 #include "engage.h"
 #include "engagement_rpc.h"
 #include "log.h"
+#include "msgkey.h"
 #include "msgtoken.h"
 #include "pbtime.h"
 #include "rekindle/v1/engagement.pb-c.h"
@@ -144,27 +145,40 @@ record_receipts(rpc_call *c, const ProtobufCMessage *req,
 	Rekindle__V1__RecordEventsResponse *out;
 	arena *a = rpc_arena(c);
 	struct engage_event *ev;
-	const char **keys;
+	const char **camp, **cust, **step;
 	db_res *res;
 	rk_err rc;
 
 	if (r->n_receipts == 0 || r->n_receipts > MAX_EVENTS)
 		rpc_bad_field(c, "receipts", "1..%d receipts per call", MAX_EVENTS);
 	ev = arena_zalloc(a, sizeof(*ev) * (r->n_receipts + 1));
-	keys = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
+	camp = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
+	cust = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
+	step = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
 	for (size_t i = 0; i < r->n_receipts; i++) {
 		const Rekindle__V1__DeliveryReceipt *d = r->receipts[i];
 		const char *f = arena_printf(a, "receipts[%zu]", i);
 		int type = d->status ? receipt_type(d->status) : 0;
+		struct msgkey k;
 
 		if ((int)d->channel < CHANNEL_EMAIL || (int)d->channel > CHANNEL_PUSH)
 			rpc_bad_field(c, arena_printf(a, "%s.channel", f), "is not a "
 			    "message channel");
-		/* campaign:customer:step:channel, as sent */
+		/* campaign:customer:step:channel as sent (msgkey.h) */
 		if (d->tracking_id == NULL || validate_text(d->tracking_id, 300) ||
-		    strchr(d->tracking_id, ':') == NULL)
+		    !msgkey_parse(d->tracking_id, &k))
 			rpc_bad_field(c, arena_printf(a, "%s.tracking_id", f), "is not "
 			    "an idempotency key rekindle sent");
+		else if (k.channel != (int)d->channel)
+			rpc_bad_field(c, arena_printf(a, "%s.tracking_id", f), "is the "
+			    "key of a %s message, not %s", channel_name(k.channel),
+			    channel_name((int)d->channel) ? channel_name((int)
+			    d->channel) : "this channel");
+		else {
+			camp[i] = arena_strdup(a, k.campaign);
+			cust[i] = arena_strdup(a, k.customer);
+			step[i] = arena_printf(a, "%d", k.step);
+		}
 		if (type == 0)
 			rpc_bad_field(c, arena_printf(a, "%s.status", f), "is not a "
 			    "known delivery status");
@@ -172,17 +186,16 @@ record_receipts(rpc_call *c, const ProtobufCMessage *req,
 		ev[i].event_id = arena_printf(a, "receipt:%s:%d", d->tracking_id ?
 		    d->tracking_id : "", type);
 		ev[i].time_us = d->delivery_time ? pbtime_us(d->delivery_time) : 0;
-		keys[i] = d->tracking_id;
 	}
 	if ((rc = rpc_fields_ok(c)) != RK_OK)
 		return (rc);
 	/* The messages the keys name, in one look-up. */
 	rc = db_execp(rpc_db(c), "receipt_messages", "SELECT k.ord, m.id "
-	    "FROM unnest($1::text[]) WITH ORDINALITY k(key, ord) "
-	    "JOIN messages m ON m.campaign_id = split_part(k.key, ':', 1) AND "
-	    " m.customer_id = split_part(k.key, ':', 2) AND m.step::text = "
-	    " split_part(k.key, ':', 3)", 1, (const char *[]){db_text_array(a,
-	    keys, r->n_receipts)}, &res);
+	    "FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY "
+	    "k(c, cu, st, ord) JOIN messages m ON m.campaign_id = k.c AND "
+	    "m.customer_id = k.cu AND m.step = k.st", 3, (const char *[]){
+	    db_text_array(a, camp, r->n_receipts), db_text_array(a, cust,
+	    r->n_receipts), db_text_array(a, step, r->n_receipts)}, &res);
 	if (rc != RK_OK)
 		return (rc);
 	for (int i = 0; i < db_res_nrows(res); i++)

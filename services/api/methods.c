@@ -40,6 +40,7 @@ static const struct rpc_handler *const tables[] = {
 	offer_handlers,
 	campaign_handlers,
 	report_handlers,
+	message_handlers,
 	engagement_handlers,
 	agent_handlers,
 	ticket_handlers,

@@ -15,7 +15,8 @@
  *	Incremental spend = (mean window spend in treatment - in control) x
  *	treatment size. Cost = the offers' value for reactivated treatment
  *	customers (the bank pays an offer when it is used) + the messages
- *	sent at each channel's price (configuration); cost per reactivation
+ *	sent (and uncertain: they may have been charged) at each
+ *	channel's price (configuration); cost per reactivation
  *	= cost / incremental reactivations (lift x treatment size).
  */
 #include <math.h>
@@ -78,7 +79,12 @@
 	"  r.back IS NOT NULL), "                                              \
 	" (SELECT coalesce(sum(CASE channel WHEN 1 THEN $2::bigint WHEN 2 "    \
 	"  THEN $3::bigint WHEN 3 THEN $4::bigint ELSE $5::bigint END), 0) "   \
-	"  FROM messages WHERE campaign_id = $1 AND state = 'sent')"
+	"  FROM messages WHERE campaign_id = $1 AND "                          \
+	"  state IN ('sent', 'uncertain')), "                                  \
+	" (SELECT count(*) FROM messages WHERE campaign_id = $1 AND "          \
+	"  state = 'uncertain'), "                                             \
+	" (SELECT count(*) FROM messages WHERE campaign_id = $1 AND "          \
+	"  state IN ('failed', 'denied'))"
 
 /* Prices of one message per channel, in VND (configuration; the
  * defaults are the table's). */
@@ -138,6 +144,8 @@ measure(rpc_call *c, const char *campaign_id, Rekindle__V1__CampaignStats **st,
 	*spend_c = db_res_int64(r, 0, k++);
 	*offer_cost = db_res_int64(r, 0, k++);
 	*msg_cost = db_res_int64(r, 0, k++);
+	s->uncertain = db_res_int64(r, 0, k++);
+	s->undelivered = db_res_int64(r, 0, k++);
 	db_res_free(r);
 	*st = s;
 	return (RK_OK);

@@ -23,7 +23,6 @@
 
 #include "audience.h"
 #include "channel.h"
-#include "deliverq.h"
 #include "clock.h"
 #include "jobq.h"
 #include "launch.h"
@@ -132,25 +131,6 @@ static const char *const steps[][2] = {
 	    " AND c.reason IS NULL AND NOT c.control ORDER BY c.customer_id"},
 };
 
-/* One deliver job per DELIVERQ_BATCH first messages of each channel. */
-static rk_err
-enqueue_deliveries(db_conn *db, arena *a, const char *campaign_id)
-{
-	const char *p[1] = {campaign_id};
-	db_res *r;
-	rk_err rc;
-
-	if ((rc = db_exec(db, "SELECT channel, array_agg(id ORDER BY id)::text "
-	    "FROM messages WHERE campaign_id = $1 AND step = 0 GROUP BY channel",
-	    1, p, &r)) != RK_OK)
-		return (rc);
-	for (int i = 0; rc == RK_OK && i < db_res_nrows(r); i++)
-		rc = deliverq_enqueue_text(db, a, (int)db_res_int64(r, i, 0),
-		    db_res_str(r, i, 1));
-	db_res_free(r);
-	return (rc);
-}
-
 rk_err
 launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
     const char **why)
@@ -195,10 +175,8 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 		n += (size_t)snprintf(timing + n, sizeof(timing) - n, "%s%s %lld ms",
 		    i ? ", " : "", steps[i][0], (long long)(clock_mono_ms() - t0));
 	}
-	if ((rc = enqueue_deliveries(db, a, campaign_id)) != RK_OK) {
-		*why = "enqueueing deliveries";
-		return (rc);
-	}
+	/* The outbox rows are the delivery pools' work: they claim them
+	 * when due (deliver.c); no job is needed. */
 	log_info("LAUNCH-STEPS", "campaign %s: %s", campaign_id, timing);
 	rc = db_exec(db, "UPDATE campaign_launches SET state = 'done', "
 	    "considered = s.considered, treatment = s.treatment, "

@@ -1,8 +1,9 @@
 /*
- * deliver.h - a delivery pool's job: send a batch of outbox messages on
- * one channel, through the contact governor, with idempotency keys, and
- * record what became of each (sent, deferred, retried later, moved to the
- * next channel of the campaign's plan, failed).
+ * deliver.h - a delivery pool process: claims its channel's due messages
+ * from the outbox, asks the contact governor, and walks each through the
+ * send ledger (msgstate.h) - 'sending' committed with its cap slot before
+ * the provider is called, the outcome committed after, never a
+ * transaction or lock held across the call.
  */
 #ifndef RK_DELIVER_H
 #define RK_DELIVER_H
@@ -16,7 +17,11 @@ extern const struct cfg_entry deliver_cfg[];
 extern int deliver_channel;
 
 rk_err deliver_init(struct worker *w, db_conn *db);
-rk_err deliver_handle(struct worker *w, db_conn *db, const struct job *job,
-    arena *a, const char **why);
+/* One batch: claim, send, record. How many messages it took, -1 on a
+ * database error. */
+int deliver_poll(struct worker *w, db_conn *db, arena *a);
+/* The heartbeat's share: extends this process's leases, and settles the
+ * attempts of processes that died mid-send. */
+void deliver_heartbeat(struct worker *w, db_conn *db, int lease_s);
 
 #endif

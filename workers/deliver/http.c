@@ -4,6 +4,7 @@
  * for the next call to the same provider.
  */
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ struct running {
 	const char *up;			/* SMTP: what is left to send */
 	size_t up_left;
 	size_t body_len;
+	int sends;			/* times the request was about to go */
 };
 
 static size_t
@@ -72,6 +74,23 @@ on_read(char *out, size_t size, size_t n, void *ctx)
 	return (k);
 }
 
+/*
+ * Called by libcurl before it sends the request on a connection; a
+ * second time only when it would send the same request again by itself.
+ */
+static int
+on_prereq(void *ctx, char *conn_primary_ip, char *conn_local_ip,
+    int conn_primary_port, int conn_local_port)
+{
+	struct running *r = ctx;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	return (++r->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK);
+}
+
 void
 http_init(int timeout_ms, int parallel)
 {
@@ -109,6 +128,8 @@ start(CURL *e, struct http_call *c, struct running *r)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
 	if (c->mail_rcpt != NULL) {
 		r->list = curl_slist_append(NULL, c->mail_rcpt);
 		r->up = c->body;
@@ -134,32 +155,58 @@ start(CURL *e, struct http_call *c, struct running *r)
 	curl_multi_add_handle(multi, e);
 }
 
-/* A finished transfer: its reply, and the handle free again. */
-static void
+/*
+ * A finished transfer: its reply, and the handle free again. What a
+ * failed transfer means is decided here once: a final reply (an HTTP
+ * status; an SMTP 4xx/5xx at any stage) is the provider's answer; with
+ * none, the request counts as written when the whole of it was handed
+ * over (or libcurl tried to send it twice), so the provider may have
+ * taken it.
+ */
+static struct http_call *
 finish(CURL *e, CURLcode rc)
 {
 	struct running *r;
 	struct http_reply *h;
 	char *priv = NULL;
+	long code = 0;
 
 	curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
 	r = (struct running *)(void *)priv;
 	h = &r->call->reply;
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &h->status);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	if (r->call->mail_rcpt != NULL) {
-		if (rc == CURLE_OK && h->status == 0)
-			h->status = 250;
-		if (rc != CURLE_OK)
+		if (rc == CURLE_OK)
+			h->status = code >= 200 && code < 300 ? code : 250;
+		else if (code >= 400) {
+			h->status = code;
 			h->body = xstrdup(curl_easy_strerror(rc));
-	} else if (rc != CURLE_OK)
-		h->status = 0;		/* no (whole) reply: timed out, refused */
+		} else {
+			/* no final reply: 220, 250 or 354 was the last */
+			h->written = r->up_left == 0 || r->sends > 1;
+		}
+	} else if (rc == CURLE_OK)
+		h->status = code;
+	else {
+		curl_off_t up = 0;
+
+		curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &up);
+		h->written = (r->call->len > 0 && (size_t)up >= r->call->len) ||
+		    r->sends > 1;
+	}
+	if (h->status == 0)
+		snprintf(h->error, sizeof(h->error), "%s%s",
+		    r->sends > 1 ? "connection lost, not sent again: " : "",
+		    curl_easy_strerror(rc));
 	curl_multi_remove_handle(multi, e);
 	curl_slist_free_all(r->list);
 	r->list = NULL;
+	return (r->call);
 }
 
 void
-http_run(struct http_call *calls, size_t n)
+http_run(struct http_call *calls, size_t n,
+    void (*done_cb)(void *ctx, struct http_call *c), void *ctx)
 {
 	struct running *run = xcalloc((size_t)nparallel, sizeof(*run));
 	size_t next = 0, done = 0;
@@ -175,10 +222,13 @@ http_run(struct http_call *calls, size_t n)
 		curl_multi_perform(multi, &active);
 		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 			CURL *e = msg->easy_handle;
+			struct http_call *c;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			finish(e, msg->data.result);
+			c = finish(e, msg->data.result);
+			if (done_cb != NULL)
+				done_cb(ctx, c);
 			done++;
 			if (next < n) {
 				int slot = 0;
@@ -188,8 +238,11 @@ http_run(struct http_call *calls, size_t n)
 				start(e, &calls[next++], &run[slot]);
 			}
 		}
-		if (done < n)
+		if (done < n) {
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
+			if (done_cb != NULL)
+				done_cb(ctx, NULL);
+		}
 	}
 	free(run);
 }
@@ -202,6 +255,6 @@ http_post_json(const char *url, const char *const *headers, const char *body,
 
 	for (int i = 0; headers != NULL && headers[i] != NULL && i < 2; i++)
 		c.headers[i] = headers[i];
-	http_run(&c, 1);
+	http_run(&c, 1, NULL, NULL);
 	*r = c.reply;
 }

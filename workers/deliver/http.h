@@ -4,6 +4,13 @@
  * a time, over connections kept open between batches (HTTP keep-alive;
  * SMTP sessions stay open for the next message). A provider far away
  * costs round trips, not throughput. One thread only.
+ *
+ * NEVER TWICE
+ *	libcurl sends a request again by itself on a fresh connection when
+ *	a reused one closed before any reply byte came (Curl_retry_request)
+ *	- but the server may have read and acted on the first. A call here
+ *	is sent at most once: its pre-request callback aborts a second
+ *	send, and the call ends as "written, no reply" (ambiguous).
  */
 #ifndef RK_HTTP_H
 #define RK_HTTP_H
@@ -12,12 +19,16 @@
 #include <stddef.h>
 
 struct http_reply {
-	long status;		/* HTTP status, or the SMTP relay's last reply
-				 * code (250 accepted); 0: no reply (timeout,
-				 * refused) */
-	char retry_after[16];	/* the header, "" if none */
+	long status;		/* HTTP status, or the SMTP relay's final
+				 * reply code (250 accepted, 4xx/5xx at any
+				 * stage); 0: no (whole) reply */
+	bool written;		/* status 0: the request (for SMTP the whole
+				 * message) was handed to the connection, so
+				 * the provider may have taken it */
+	char retry_after[16];	/* the header's seconds, "" if none */
+	char error[96];		/* status 0: libcurl's words */
 	char *body;		/* malloc'ed, NUL-terminated, or NULL; for
-				 * SMTP, libcurl's words when refused */
+				 * SMTP the relay's words when refused */
 };
 
 /* One request: an HTTP POST of a JSON body, or, when mail_rcpt is set,
@@ -37,9 +48,14 @@ struct http_call {
 void http_init(int timeout_ms, int parallel);
 void http_fini(void);
 
-/* Runs every call of calls[0..n) and fills its reply; free each
- * reply.body with free(3). */
-void http_run(struct http_call *calls, size_t n);
+/*
+ * Runs every call of calls[0..n) and fills its reply; free each
+ * reply.body with free(3). If done is not NULL it is called with each
+ * call as it finishes, and with NULL at least every 100 ms while calls
+ * are in flight (for group commits of outcomes).
+ */
+void http_run(struct http_call *calls, size_t n,
+    void (*done)(void *ctx, struct http_call *c), void *ctx);
 
 /* One JSON POST, waited for. */
 void http_post_json(const char *url, const char *const *headers,

@@ -1,11 +1,13 @@
 /*
- * main.c - rekindle-deliver --channel email|sms|zns|push: one channel's delivery
- * pool worker (queue "deliver-<channel>").
+ * main.c - rekindle-deliver --channel email|sms|zns|push: one channel's
+ * delivery pool process. It claims the channel's due outbox messages
+ * itself; the bus topic "deliver-<channel>" only wakes it.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "channel.h"
+#include "channel_ops.h"
 #include "deliver.h"
 #include "msgtoken.h"
 
@@ -17,7 +19,8 @@ main(int argc, char **argv)
 		.cfg = deliver_cfg,
 		.cfg_shared = msgtoken_cfg,
 		.post_init = deliver_init,
-		.handle = deliver_handle,
+		.poll = deliver_poll,
+		.heartbeat = deliver_heartbeat,
 	};
 	int out = 1;
 
@@ -31,11 +34,12 @@ main(int argc, char **argv)
 		argv[out++] = argv[i];
 	}
 	argv[out] = NULL;
-	if (deliver_channel < CHANNEL_EMAIL || deliver_channel > CHANNEL_PUSH) {
+	if (channel_ops_of(deliver_channel) == NULL) {
 		fprintf(stderr, "usage: rekindle-deliver --channel "
 		    "email|sms|zns|push [options]\n");
 		return (2);
 	}
 	spec.queue = channel_queue(deliver_channel);
+	spec.cfg_more = channel_cfgs();
 	return (worker_main(out, argv, &spec));
 }

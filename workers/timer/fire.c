@@ -6,14 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deliverq.h"
 #include "fire.h"
 #include "log.h"
 #include "tickets.h"
 
 /*
  * Reminders: $1 the fired reminder timers, $2 the policy hour in seconds.
- * Returns the new messages' ids by channel.
+ * Returns how many reminder messages it wrote to the outbox.
  */
 #define REMIND_SQL                                                         \
 	"WITH t AS (SELECT id, campaign_id, customer_id, seq, due_at "        \
@@ -44,9 +43,8 @@
 	" coalesce(array_position(channel_order, ch), "                       \
 	"  cardinality(channel_order)) - 1, ch FROM live "                    \
 	" ON CONFLICT (campaign_id, customer_id, step) DO NOTHING "           \
-	" RETURNING id, channel) "                                            \
-	"SELECT channel, array_agg(id ORDER BY id)::text FROM msg "           \
-	"GROUP BY channel"
+	" RETURNING id) "                                                     \
+	"SELECT count(*) FROM msg"
 
 static rk_err
 remind(db_conn *db, arena *a, const char *ids, int hour_s)
@@ -55,13 +53,11 @@ remind(db_conn *db, arena *a, const char *ids, int hour_s)
 	db_res *r;
 	rk_err rc;
 
+	/* the reminders are outbox rows, claimed by the delivery pools */
 	if ((rc = db_execp(db, "timer_remind", REMIND_SQL, 2, p, &r)) != RK_OK)
 		return (rc);
-	for (int i = 0; rc == RK_OK && i < db_res_nrows(r); i++)
-		rc = deliverq_enqueue_text(db, a, (int)db_res_int64(r, i, 0),
-		    db_res_str(r, i, 1));
 	db_res_free(r);
-	return (rc);
+	return (RK_OK);
 }
 
 /* Records what a timer came to. */

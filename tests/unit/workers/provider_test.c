@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +52,13 @@ test_request_bodies(void **state)
 	    json_object_get(j, "message"), "data"), "n")), "3");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
 	    json_object_get(j, "message"), "data"), "tracking_id")), "c1:S1:0:4");
+	/* the device folds a repeat: Android tag, APNs collapse id */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(json_object_get(j, "message"), "android"),
+	    "notification"), "tag")), "c1:S1:0:4");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(json_object_get(j, "message"), "apns"), "headers"),
+	    "apns-collapse-id")), "c1:S1:0:4");
 	json_decref(j);
 	json_decref(data);
 }
@@ -62,39 +71,51 @@ test_reply_meanings(void **state)
 		long http;
 		const char *retry_after, *body;
 		enum send_outcome want;
+		bool written;
 	} c[] = {
-		{0, 200, NULL, "{\"CodeResult\":\"100\",\"SMSID\":\"s1\"}", SEND_OK},
-		{0, 200, NULL, "{\"CodeResult\":\"124\"}", SEND_OK},
-		{0, 200, NULL, "{\"CodeResult\":\"101\"}", SEND_FAILED},
-		{0, 503, NULL, NULL, SEND_RETRY},
-		{0, 0, NULL, NULL, SEND_RETRY},
+		{0, 200, NULL, "{\"CodeResult\":\"100\",\"SMSID\":\"s1\"}", SEND_OK, false},
+		{0, 200, NULL, "{\"CodeResult\":\"124\"}", SEND_OK, false},
+		{0, 200, NULL, "{\"CodeResult\":\"101\"}", SEND_FAILED, false},
+		{0, 503, NULL, NULL, SEND_RETRY, false},
+		/* refused, or dropped before the request was whole: retry */
+		{0, 0, NULL, NULL, SEND_RETRY, false},
+		/* written and no reply (timeout, dropped): may have been taken */
+		{0, 0, NULL, NULL, SEND_AMBIGUOUS, true},
+		{1, 0, NULL, NULL, SEND_AMBIGUOUS, true},
+		{2, 0, NULL, NULL, SEND_AMBIGUOUS, true},
+		{2, 0, NULL, NULL, SEND_RETRY, false},
 		{1, 200, NULL, "{\"error\":0,\"message\":\"Success\",\"data\":"
 		    "{\"msg_id\":\"m1\",\"sent_time\":\"1714529559833\",\"quota\":"
 		    "{\"dailyQuota\":\"5000\",\"remainingQuota\":\"4999\"}}}",
-		    SEND_OK},
+		    SEND_OK, false},
 		{1, 200, NULL, "{\"error\":-118,\"message\":\"Zalo account not "
-		    "existed\"}", SEND_NEXT_CHANNEL},
-		{1, 200, NULL, "{\"error\":-220}", SEND_REFRESH_TOKEN},
-		{1, 200, NULL, "{\"error\":-124}", SEND_REFRESH_TOKEN},
-		{1, 200, NULL, "{\"error\":-108}", SEND_FAILED},
-		{2, 200, NULL, "{\"name\":\"projects/p/messages/1\"}", SEND_OK},
-		{2, 429, "7", "{}", SEND_RETRY},
+		    "existed\"}", SEND_NEXT_CHANNEL, false},
+		{1, 200, NULL, "{\"error\":-220}", SEND_REFRESH_TOKEN, false},
+		{1, 200, NULL, "{\"error\":-124}", SEND_REFRESH_TOKEN, false},
+		{1, 200, NULL, "{\"error\":-108}", SEND_FAILED, false},
+		{2, 200, NULL, "{\"name\":\"projects/p/messages/1\"}", SEND_OK, false},
+		{2, 429, "7", "{}", SEND_RETRY, false},
 		{2, 404, NULL, "{\"error\":{\"status\":\"NOT_FOUND\"}}",
-		    SEND_NEXT_CHANNEL},
+		    SEND_NEXT_CHANNEL, false},
 		{2, 400, NULL, "{\"error\":{\"status\":\"INVALID_ARGUMENT\"}}",
-		    SEND_FAILED},
+		    SEND_FAILED, false},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct http_reply h = {.status = c[i].http, .written =
+		    c[i].written, .body = (char *)(uintptr_t)c[i].body};
 		struct send_result r;
 
+		if (c[i].retry_after != NULL)
+			snprintf(h.retry_after, sizeof(h.retry_after), "%s",
+			    c[i].retry_after);
 		if (c[i].provider == 0)
-			provider_sms_reply(c[i].http, c[i].retry_after, c[i].body, &r);
+			provider_sms_reply(&h, &r);
 		else if (c[i].provider == 1)
-			provider_zns_reply(c[i].http, c[i].retry_after, c[i].body, &r);
+			provider_zns_reply(&h, &r);
 		else
-			provider_fcm_reply(c[i].http, c[i].retry_after, c[i].body, &r);
+			provider_fcm_reply(&h, &r);
 		assert_int_equal(r.outcome, c[i].want);
 		assert_true(r.reason[0] != '\0');
 		if (c[i].http == 429)
@@ -111,19 +132,26 @@ test_smtp_reply_meanings(void **state)
 {
 	static const struct {
 		long code;
+		bool written;
 		enum send_outcome want;
 	} c[] = {
-		{250, SEND_OK}, {0, SEND_RETRY}, {421, SEND_RETRY},
-		{451, SEND_RETRY}, {452, SEND_RETRY}, {550, SEND_NEXT_CHANNEL},
-		{553, SEND_NEXT_CHANNEL}, {554, SEND_FAILED}, {552, SEND_FAILED},
+		{250, false, SEND_OK}, {0, false, SEND_RETRY},
+		/* lost after the final dot: the relay may have queued it */
+		{0, true, SEND_AMBIGUOUS},
+		{421, false, SEND_RETRY}, {451, false, SEND_RETRY},
+		{452, false, SEND_RETRY}, {550, false, SEND_NEXT_CHANNEL},
+		{551, false, SEND_NEXT_CHANNEL}, {553, false, SEND_NEXT_CHANNEL},
+		{554, false, SEND_FAILED}, {552, false, SEND_FAILED},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct http_reply h = {.status = c[i].code, .written = c[i].written,
+		    .body = c[i].code == 554 ? (char *)(uintptr_t)"5.6.0 refused" :
+		    NULL};
 		struct send_result r;
 
-		provider_smtp_reply(c[i].code, c[i].code == 554 ? "5.6.0 refused" :
-		    NULL, &r);
+		provider_smtp_reply(&h, &r);
 		assert_int_equal(r.outcome, c[i].want);
 		assert_true(r.reason[0] != '\0');
 	}

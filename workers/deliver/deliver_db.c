@@ -1,0 +1,263 @@
+/*
+ * deliver_db.c - the send ledger's statements. Every batch statement
+ * passes its rows as one array a column (dbrows.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbrows.h"
+#include "deliver_db.h"
+#include "msgstate.h"
+
+/*
+ * Due work: the predicate is the partial index messages_due's, so the
+ * claim walks that index in due order and skips rows other claimers
+ * hold.
+ */
+#define CLAIM_SQL                                                         \
+	"WITH due AS (SELECT id FROM messages WHERE channel = $1 AND "      \
+	" (state = 'queued' OR (state = 'uncertain' AND resend)) AND "      \
+	" not_before <= now() ORDER BY not_before LIMIT $2 "                \
+	" FOR UPDATE SKIP LOCKED) "                                         \
+	"SELECT m.id, m.campaign_id, m.customer_id, m.step, m.channel_index, " \
+	" m.attempts, m.state = 'uncertain', m.ambiguous, "                 \
+	" coalesce(cu.full_name, ''), coalesce(cu.phone_e164, ''), "        \
+	" coalesce(cu.email, ''), coalesce(cu.push_token, ''), "            \
+	" cu.zalo_available, cu.time_zone, "                                \
+	" EXISTS (SELECT 1 FROM customer_consents cc WHERE "                \
+	"  cc.customer_id = m.customer_id AND cc.channel = m.channel AND "  \
+	"  cc.purpose = 1 AND cc.granted), "                                \
+	" EXISTS (SELECT 1 FROM do_not_call d WHERE "                       \
+	"  d.phone_e164 = cu.phone_e164), "                                 \
+	" t.offer_id IS NOT NULL, o.title, "                                \
+	" coalesce(pa.display_name, o.partner_id, ''), "                    \
+	" to_char(o.valid_until AT TIME ZONE cu.time_zone, 'DD/MM/YYYY'), " \
+	" coalesce(mb.voucher_code, ''), coalesce(t.subject, ''), "         \
+	" coalesce(t.body, ''), coalesce(t.html_body, ''), "                \
+	" coalesce(t.provider_template_id, ''), "                           \
+	" k.channel_order::text, k.state "                                  \
+	"FROM due JOIN messages m ON m.id = due.id "                        \
+	"JOIN customers cu ON cu.id = m.customer_id "                       \
+	"JOIN campaign_members mb ON mb.campaign_id = m.campaign_id AND "   \
+	" mb.customer_id = m.customer_id "                                  \
+	"JOIN offers o ON o.offer_id = mb.offer_id "                        \
+	"LEFT JOIN partners pa ON pa.partner_id = o.partner_id "            \
+	"LEFT JOIN offer_templates t ON t.offer_id = o.offer_id AND "       \
+	" t.channel = m.channel "                                           \
+	"JOIN campaigns k ON k.campaign_id = m.campaign_id "                \
+	"ORDER BY m.customer_id, m.id"
+
+rk_err
+ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
+    int *n)
+{
+	const char *p[2] = {arena_printf(a, "%d", channel),
+	    arena_printf(a, "%d", max)};
+	db_res *r;
+	rk_err rc;
+
+	if ((rc = db_execp(db, "ddb_claim", CLAIM_SQL, 2, p, &r)) != RK_OK)
+		return (rc);
+	*n = db_res_nrows(r);
+	*out = arena_zalloc(a, sizeof(**out) * (size_t)(*n + 1));
+	for (int i = 0; i < *n; i++) {
+		struct dmsg *m = &(*out)[i];
+		int k = 0;
+
+		m->id = db_res_int64(r, i, k++);
+		m->campaign = arena_strdup(a, db_res_str(r, i, k++));
+		m->customer = arena_strdup(a, db_res_str(r, i, k++));
+		m->step = (int)db_res_int64(r, i, k++);
+		m->channel_index = (int)db_res_int64(r, i, k++);
+		m->attempts = (int)db_res_int64(r, i, k++);
+		m->uncertain = db_res_bool(r, i, k++);
+		m->ambiguous = db_res_bool(r, i, k++);
+		m->name = arena_strdup(a, db_res_str(r, i, k++));
+		m->phone = arena_strdup(a, db_res_str(r, i, k++));
+		m->email = arena_strdup(a, db_res_str(r, i, k++));
+		m->push_token = arena_strdup(a, db_res_str(r, i, k++));
+		m->zalo = db_res_bool(r, i, k++);
+		m->zone = arena_strdup(a, db_res_str(r, i, k++));
+		m->consent = db_res_bool(r, i, k++);
+		m->dnc = db_res_bool(r, i, k++);
+		m->has_template = db_res_bool(r, i, k++);
+		m->offer = arena_strdup(a, db_res_str(r, i, k++));
+		m->partner = arena_strdup(a, db_res_str(r, i, k++));
+		m->expiry = arena_strdup(a, db_res_str(r, i, k++));
+		m->code = arena_strdup(a, db_res_str(r, i, k++));
+		m->subject = arena_strdup(a, db_res_str(r, i, k++));
+		m->body = arena_strdup(a, db_res_str(r, i, k++));
+		m->html_body = arena_strdup(a, db_res_str(r, i, k++));
+		m->provider_template = arena_strdup(a, db_res_str(r, i, k++));
+		m->plan = arena_strdup(a, db_res_str(r, i, k++));
+		m->campaign_state = (int)db_res_int64(r, i, k++);
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
+ddb_slots(db_conn *db, arena *a, int channel, const char *const *recipients,
+    size_t n, int *count, int64_t *oldest_us)
+{
+	const char *p[2] = {arena_printf(a, "%d", channel),
+	    db_text_array(a, recipients, n)};
+	db_res *r;
+	rk_err rc;
+
+	/* class 91 (Decree 91) keeps these apart from other advisory locks */
+	rc = db_execp(db, "ddb_slot_locks", "SELECT pg_advisory_xact_lock(91, "
+	    "h) FROM (SELECT DISTINCT hashtext(x) h FROM unnest($1::text[]) x) "
+	    "s ORDER BY h", 1, p + 1, NULL);
+	/* a new statement: its snapshot sees every slot committed before
+	 * the locks were granted */
+	if (rc == RK_OK)
+		rc = db_execp(db, "ddb_slots", "SELECT x.ord, count(m.id), "
+		    "coalesce((extract(epoch FROM min(m.slot_at)) * 1e6)::int8, 0) "
+		    "FROM unnest($2::text[]) WITH ORDINALITY x(r, ord) "
+		    "LEFT JOIN messages m ON m.channel = $1 AND m.recipient = x.r "
+		    " AND m.state IN ('sending', 'sent', 'uncertain') AND "
+		    " m.slot_at > now() - interval '24 hours' GROUP BY x.ord",
+		    2, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	for (int i = 0; i < db_res_nrows(r); i++) {
+		int64_t ord = db_res_int64(r, i, 0);
+
+		if (ord >= 1 && (size_t)ord <= n) {
+			count[ord - 1] = (int)db_res_int64(r, i, 1);
+			oldest_us[ord - 1] = db_res_int64(r, i, 2);
+		}
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
+/* The ledger's one move statement: $1.. the rows' columns, then the
+ * phase, the worker and the lease. */
+#define APPLY_NCOLS 15
+#define APPLY_SQL                                                         \
+	"UPDATE messages m SET state = s.state, "                           \
+	" attempts = m.attempts + (s.state = 'sending')::int, "             \
+	" locked_by = CASE WHEN s.state = 'sending' THEN $17 END, "         \
+	" lease_expires_at = CASE WHEN s.state = 'sending' THEN now() + "   \
+	"  $18::int * interval '1 second' END, "                            \
+	" slot_at = CASE WHEN s.state = 'sending' THEN now() ELSE "         \
+	"  m.slot_at END, "                                                 \
+	" recipient = coalesce(s.recipient, m.recipient), "                 \
+	" channel = coalesce(s.ch, m.channel), "                            \
+	" channel_index = coalesce(s.idx, m.channel_index), "               \
+	" idempotency_key = CASE WHEN s.ch IS NOT NULL THEN NULL ELSE "     \
+	"  coalesce(s.key, m.idempotency_key) END, "                        \
+	" not_before = coalesce(timestamptz 'epoch' + s.at * "              \
+	"  interval '1 microsecond', m.not_before), "                       \
+	" sent_at = coalesce(timestamptz 'epoch' + s.sent * "               \
+	"  interval '1 microsecond', m.sent_at), "                          \
+	" provider_message_id = coalesce(s.pid, m.provider_message_id), "   \
+	" reason = s.why, "                                                 \
+	" last_error = CASE WHEN s.err THEN s.why ELSE m.last_error END, "  \
+	" decision = coalesce(s.decision, m.decision), "                    \
+	" ambiguous = m.ambiguous OR s.amb, resend = s.resend, "            \
+	" updated_at = now() "                                              \
+	"FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], "   \
+	" $5::smallint[], $6::smallint[], $7::text[], $8::bool[], "         \
+	" $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[], " \
+	" $14::bool[], $15::bigint[]) s(id, attempt, state, "   \
+	" at, ch, idx, why, err, decision, key, recipient, pid, amb, "      \
+	" resend, sent) "                                              \
+	"WHERE m.id = s.id AND m.attempts = s.attempt AND CASE WHEN $16 "   \
+	" THEN m.state IN ('queued', 'uncertain') ELSE "                    \
+	" (m.state = 'sending' AND m.locked_by = $17) OR "                  \
+	" (m.state = 'uncertain' AND s.state = 'sent') END"
+
+static const char *
+i64(arena *a, int64_t v)
+{
+	return (arena_printf(a, "%lld", (long long)v));
+}
+
+rk_err
+ddb_apply(db_conn *db, arena *a, bool claim, const char *worker, int lease_s,
+    const struct fate *f, size_t n, int64_t *applied)
+{
+	const char *p[APPLY_NCOLS + 3];
+	struct dbrows rows;
+	db_res *r;
+	rk_err rc;
+
+	if (applied != NULL)
+		*applied = 0;
+	if (n == 0)
+		return (RK_OK);
+	dbrows_init(&rows, a, APPLY_NCOLS, n);
+	for (size_t i = 0; i < n; i++) {
+		const char **c = dbrows_add(&rows);
+
+		c[0] = i64(a, f[i].id);
+		c[1] = i64(a, f[i].attempt);
+		c[2] = msg_state_name(f[i].state);
+		c[3] = f[i].not_before_us ? i64(a, f[i].not_before_us) : NULL;
+		c[4] = f[i].channel ? i64(a, f[i].channel) : NULL;
+		c[5] = f[i].channel ? i64(a, f[i].channel_index) : NULL;
+		c[6] = f[i].reason;
+		c[7] = f[i].error ? "t" : "f";
+		c[8] = f[i].decision;
+		c[9] = f[i].key;
+		c[10] = f[i].recipient;
+		c[11] = f[i].provider_id;
+		c[12] = f[i].ambiguous ? "t" : "f";
+		c[13] = f[i].resend ? "t" : "f";
+		c[14] = f[i].sent_us ? i64(a, f[i].sent_us) : NULL;
+	}
+	dbrows_params(&rows, p);
+	p[APPLY_NCOLS] = claim ? "t" : "f";
+	p[APPLY_NCOLS + 1] = worker;
+	p[APPLY_NCOLS + 2] = i64(a, lease_s);
+	rc = db_execp(db, "ddb_apply", APPLY_SQL, APPLY_NCOLS + 3, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	if (applied != NULL)
+		*applied = db_res_affected(r);
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
+ddb_extend(db_conn *db, const char *worker, int channel, int lease_s)
+{
+	char ch[16], lease[16];
+	const char *p[3] = {worker, ch, lease};
+
+	snprintf(ch, sizeof(ch), "%d", channel);
+	snprintf(lease, sizeof(lease), "%d", lease_s);
+	return (db_execp(db, "ddb_extend", "UPDATE messages SET "
+	    "lease_expires_at = now() + $3::int * interval '1 second' "
+	    "WHERE channel = $2 AND state = 'sending' AND locked_by = $1", 3, p,
+	    NULL));
+}
+
+rk_err
+ddb_sweep(db_conn *db, int channel, bool resend, int max_attempts,
+    int64_t *n)
+{
+	char ch[16], max[16];
+	const char *p[3] = {ch, resend ? "t" : "f", max};
+	db_res *r;
+	rk_err rc;
+
+	snprintf(ch, sizeof(ch), "%d", channel);
+	snprintf(max, sizeof(max), "%d", max_attempts);
+	rc = db_execp(db, "ddb_sweep", "UPDATE messages SET state = "
+	    "'uncertain', ambiguous = true, resend = $2 AND attempts < $3, "
+	    "not_before = now(), reason = 'the delivery process stopped during "
+	    "attempt ' || attempts, last_error = 'the delivery process stopped "
+	    "during attempt ' || attempts, locked_by = NULL, "
+	    "lease_expires_at = NULL, updated_at = now() WHERE channel = $1 AND "
+	    "state = 'sending' AND lease_expires_at < now()", 3, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*n = db_res_affected(r);
+	db_res_free(r);
+	return (RK_OK);
+}

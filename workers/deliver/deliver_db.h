@@ -1,0 +1,79 @@
+/*
+ * deliver_db.h - the delivery pool's SQL: claiming due messages, the
+ * contact-cap slots, every move of the send ledger, and the leases of
+ * attempts in flight. deliver.c decides; this file only reads and
+ * writes (msgstate.h names the states).
+ */
+#ifndef RK_DELIVER_DB_H
+#define RK_DELIVER_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "channel_ops.h"
+#include "db.h"
+
+/*
+ * Inside a transaction: locks up to max due messages of channel (queued,
+ * or uncertain and to be sent again; FOR UPDATE SKIP LOCKED, oldest due
+ * first) and reads each with what sending it needs, sorted by customer.
+ * *out (in a) gets *n messages.
+ */
+rk_err ddb_claim(db_conn *db, arena *a, int channel, int max,
+    struct dmsg **out, int *n);
+
+/*
+ * Inside the claim's transaction: takes the transaction-scoped advisory
+ * lock of each recipient (in one global order, so two claimers never
+ * wait on each other in a circle), then reads the contact-cap slots each
+ * holds on channel in the last 24 hours: count[i] and the oldest slot's
+ * time oldest_us[i] (0 if none). The locks hold until the commit that
+ * takes the new slots.
+ */
+rk_err ddb_slots(db_conn *db, arena *a, int channel,
+    const char *const *recipients, size_t n, int *count, int64_t *oldest_us);
+
+/* One move of the ledger for one message. NULL / 0 / -1: unchanged. */
+struct fate {
+	int64_t id;
+	int attempt;		/* the attempts the row must have */
+	int state;		/* MSG_* */
+	int64_t not_before_us;	/* 0: unchanged */
+	int channel;		/* 0: unchanged (else: moved to it) */
+	int channel_index;
+	const char *reason;
+	bool error;		/* reason is also the last error */
+	const char *decision;	/* the governor's, or NULL */
+	const char *key;	/* MSG_SENDING: the idempotency key */
+	const char *recipient;	/* MSG_SENDING: whose slot */
+	const char *provider_id;
+	bool ambiguous;		/* this attempt may have been taken */
+	bool resend;		/* MSG_UNCERTAIN: send again, same key */
+	int64_t sent_us;	/* MSG_SENT: when the provider took it */
+};
+
+/*
+ * Applies f[0..n) set-wise. claim: the rows are this transaction's claim
+ * (queued or uncertain, attempts as read); MSG_SENDING takes an attempt,
+ * a lease of lease_s for worker and the slot. Otherwise the rows are
+ * outcomes of worker's attempts (state sending, locked by worker,
+ * attempts = f.attempt), or a late 'sent' for an attempt the sweeper
+ * already called uncertain. Rows that no longer match are left alone.
+ * *applied (may be NULL) gets how many rows changed.
+ */
+rk_err ddb_apply(db_conn *db, arena *a, bool claim, const char *worker,
+    int lease_s, const struct fate *f, size_t n, int64_t *applied);
+
+/* Extends the leases of worker's attempts in flight on channel. */
+rk_err ddb_extend(db_conn *db, const char *worker, int channel, int lease_s);
+
+/*
+ * Attempts on channel whose lease ran out (their process died mid-send)
+ * become uncertain, to be sent again only if resend; *n gets how many.
+ */
+rk_err ddb_sweep(db_conn *db, int channel, bool resend, int max_attempts,
+    int64_t *n);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * zns.c - Zalo Notification Service template messages (POST
+ * /message/template with the OA access token in the access_token
+ * header). tracking_id carries our key, but Zalo only echoes it for
+ * reconciliation: it does not de-duplicate on it, a repeat is a second
+ * message and charged again. So an ambiguous attempt is not repeated
+ * (unless zns_on_uncertain = resend); the OA webhook's
+ * user_received_message, recorded as a delivery receipt, settles it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel.h"
+#include "channel_ops.h"
+#include "log.h"
+#include "mem.h"
+
+static char *var_zns_access_token, *var_zns_refresh_token,
+    *var_zns_refresh_url, *var_zns_on_uncertain;
+
+static const struct cfg_entry zns_cfg[] = {
+	{"zns_access_token", CFG_STR, "", &var_zns_access_token, 0, 0,
+	    CFG_SECRET, "Zalo OA access token (refreshed when it expires)"},
+	{"zns_refresh_token", CFG_STR, "", &var_zns_refresh_token, 0, 0,
+	    CFG_SECRET, "Zalo OA refresh token"},
+	{"zns_refresh_url", CFG_STR, "", &var_zns_refresh_url, 0, 0, 0,
+	    "Zalo OA token refresh endpoint"},
+	{"zns_on_uncertain", CFG_STR, "hold", &var_zns_on_uncertain, 0, 0, 0,
+	    "a ZNS message that may have been taken: hold (Zalo does not "
+	    "de-duplicate) or resend"},
+	CFG_END,
+};
+
+char *
+provider_zns_request(const char *phone_e164, const char *template_id,
+    const json_t *template_data, const char *key)
+{
+	json_t *j = json_pack("{s:s,s:s,s:O,s:s}", "phone", *phone_e164 == '+' ?
+	    phone_e164 + 1 : phone_e164, "template_id", template_id,
+	    "template_data", template_data, "tracking_id", key);
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	return (s);
+}
+
+void
+provider_zns_reply(const struct http_reply *h, struct send_result *r)
+{
+	json_t *j, *data;
+	int err;
+
+	if (provider_http_verdict(h, r))
+		return;
+	j = h->body ? json_loads(h->body, 0, NULL) : NULL;
+	if (h->status != 200 || !json_is_integer(json_object_get(j, "error"))) {
+		provider_set(r, SEND_FAILED, "unexpected reply (%ld)", h->status);
+		json_decref(j);
+		return;
+	}
+	err = (int)json_integer_value(json_object_get(j, "error"));
+	data = json_object_get(j, "data");
+	switch (err) {
+	case 0: {
+		const char *q = json_string_value(json_object_get(json_object_get(
+		    data, "quota"), "remainingQuota"));
+
+		provider_set(r, SEND_OK, "accepted");
+		snprintf(r->provider_id, sizeof(r->provider_id), "%s",
+		    json_string_value(json_object_get(data, "msg_id")) ?
+		    json_string_value(json_object_get(data, "msg_id")) : "");
+		r->quota_left = q ? atol(q) : -1;
+		break;
+	}
+	case -118:
+		provider_set(r, SEND_NEXT_CHANNEL, "no Zalo account (-118)");
+		break;
+	case -114:
+		provider_set(r, SEND_NEXT_CHANNEL, "Zalo user inactive or "
+		    "refused (-114)");
+		break;
+	case -124:
+	case -220:
+		provider_set(r, SEND_REFRESH_TOKEN, "access token %s (%d)",
+		    err == -220 ? "expired" : "invalid", err);
+		break;
+	case -1472:
+		provider_set(r, SEND_NEXT_CHANNEL, "daily ZNS quota used up "
+		    "(-1472)");
+		break;
+	default:
+		provider_set(r, SEND_FAILED, "Zalo refused the message (%d)", err);
+	}
+	json_decref(j);
+}
+
+static rk_err
+zns_init(enum on_uncertain *policy)
+{
+	return (channel_policy("zns_on_uncertain", var_zns_on_uncertain,
+	    policy));
+}
+
+static const char *
+zns_address(const struct dmsg *m)
+{
+	return (m->zalo && *m->phone != '\0' ? m->phone : NULL);
+}
+
+static void
+zns_request(arena *a, const struct dmsg *m, const struct render *r,
+    struct http_call *c)
+{
+	static const char *const names[TV_N] = {"name", "offer", "partner",
+	    "expiry", "code", "link"};
+	json_t *data = json_object();
+
+	for (int v = 0; v < TV_N; v++)
+		json_object_set_new(data, names[v], json_string(r->vals[v] ?
+		    r->vals[v] : ""));
+	c->body = provider_zns_request(m->phone, m->provider_template, data,
+	    r->key);
+	c->len = strlen(c->body);
+	json_decref(data);
+	c->headers[0] = arena_printf(a, "access_token: %s",
+	    var_zns_access_token);
+}
+
+/* Asks a new access token with the refresh token. */
+static void
+zns_refresh(void)
+{
+	char *body;
+	json_t *j, *req = json_pack("{s:s}", "refresh_token",
+	    var_zns_refresh_token);
+	struct http_reply r;
+
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	http_post_json(var_zns_refresh_url, NULL, body, &r);
+	free(body);
+	j = r.body ? json_loads(r.body, 0, NULL) : NULL;
+	if (json_string_value(json_object_get(j, "access_token")) != NULL) {
+		free(var_zns_access_token);
+		var_zns_access_token = xstrdup(json_string_value(json_object_get(j,
+		    "access_token")));
+		if (json_string_value(json_object_get(j, "refresh_token"))) {
+			free(var_zns_refresh_token);
+			var_zns_refresh_token = xstrdup(json_string_value(
+			    json_object_get(j, "refresh_token")));
+		}
+		log_info("ZNS-TOKEN", "access token refreshed");
+	} else
+		log_warn("ZNS-TOKEN", "could not refresh the access token "
+		    "(HTTP %ld)", r.status);
+	json_decref(j);
+	free(r.body);
+}
+
+const struct channel_ops zns_ops = {
+	.channel = CHANNEL_ZNS,
+	.dedups = false,
+	.cfg = zns_cfg,
+	.init = zns_init,
+	.address = zns_address,
+	.request = zns_request,
+	.reply = provider_zns_reply,
+	.refresh = zns_refresh,
+};
