@@ -18,16 +18,35 @@
  * and an SMTP relay (smtp.h) that takes advertising e-mail: a message must
  * have Subject, Message-ID, MIME-Version, List-Unsubscribe and
  * X-Rekindle-Key (the idempotency key) headers; a recipient on the bounce
- * list answers 550. Faults on channel "email": 451 for "http_500", 421
- * and a closed connection for "http_429", stalls before the reply.
+ * list answers 550.
  *
- * and records every accepted request's idempotency key, so a duplicate
- * send shows. Control endpoints: GET /_stats, GET /_keys/CHANNEL,
- * GET /_messages/CHANNEL (the last bodies), POST /_faults (a number of
- * HTTP 500s, 429s with Retry-After, or stalls - slow replies to requests
- * that are then accepted - on a channel), POST
- * /_zns/no_account (phones without Zalo), POST /_zns/expire_token, POST
- * /_email/bounce (addresses that answer 550).
+ * AS THE REAL ONES, NEVER FRIENDLIER
+ *	Only the SMS gateway de-duplicates on our key (a repeated RequestId
+ *	is CodeResult 124 and sends nothing). ZNS, FCM and the SMTP relay
+ *	take a repeat as a new message (ZNS charges its quota again); the
+ *	double counts it as a duplicate, so a test can see it.
+ *
+ * FAULTS (POST /_faults {"channel": ..., counts and/or "rate": {...}})
+ *	http_500	HTTP 500 / SMTP 451, nothing taken
+ *	http_429	HTTP 429 + Retry-After / SMTP 421 and closed
+ *	drop		the request read, the connection closed, no reply,
+ *			nothing taken
+ *	drop_after	the request read and TAKEN, then closed, no reply
+ *	late, stalls	TAKEN, the reply held back late_ms / stall_ms
+ *			(past a client's timeout: it does not know it went)
+ *	Counts come first, then each request draws from the rates. On
+ *	SMTP a drawn fault hits one stage at random (greeting, MAIL, RCPT,
+ *	DATA, after the final dot; drop_after and late only after the
+ *	dot); counted faults hit the "stage" given (connect, mail, rcpt,
+ *	data, dot; default dot). Slow replies never hold a
+ *	server thread (MHD suspends the connection).
+ *
+ * It records every accepted request's idempotency key, so a duplicate
+ * send shows. Control endpoints: GET /_stats (per channel: accepted,
+ * duplicates, rejected, keys, and the faults injected by kind), GET
+ * /_keys/CHANNEL, GET /_messages/CHANNEL (the last bodies), POST
+ * /_faults, POST /_zns/no_account (phones without Zalo), POST
+ * /_zns/expire_token, POST /_email/bounce (addresses that answer 550).
  *
  *	rkdouble [--listen PORT] [--port-file FILE] [--smtp-listen PORT]
  *	    [--smtp-port-file FILE]
@@ -57,9 +76,17 @@ static const char *const chan_name[NCH] = {"sms", "zns", "fcm", "email"};
 #define MAX_BODY (1 << 20)
 #define ZNS_DAILY_QUOTA 1000000
 
+/* Kinds of injected fault, as counted and as named in /_faults. */
+enum fault { F_NONE, F_500, F_429, F_DROP, F_DROP_AFTER, F_LATE, NFAULT };
+static const char *const fault_name[NFAULT] = {"none", "http_500",
+    "http_429", "drop", "drop_after", "late"};
+
 struct faults {
-	int http_500, http_429, stalls;
-	int retry_after_s, stall_ms;
+	int count[NFAULT];		/* still to inject, in kind order */
+	double rate[NFAULT];		/* then drawn per request */
+	int retry_after_s, late_ms;
+	int stage;			/* SMTP: where counted faults hit */
+	long injected[NFAULT];
 };
 
 static struct {
@@ -74,7 +101,8 @@ static struct {
 	bool zns_expired;
 	int token_gen;
 	long zns_quota_left;
-} st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	unsigned short rng[3];
+} st = {.mu = PTHREAD_MUTEX_INITIALIZER, .rng = {0x1234, 0x5678, 0x9abc}};
 
 static volatile sig_atomic_t stop;
 
@@ -82,7 +110,24 @@ struct conn {
 	char *body;
 	size_t len;
 	bool too_big;
+	/* a reply made but held back (late), sent when resumed */
+	bool held;
+	unsigned code;
+	json_t *resp;
+	int retry_after;
 };
+
+/* A reply made while this is set is kept on the connection, not sent. */
+static __thread struct conn *capture;
+
+/* Connections suspended until their time (a late reply). */
+struct sleeper {
+	struct MHD_Connection *c;
+	int64_t due_ms;
+	struct sleeper *next;
+};
+static pthread_mutex_t sleep_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sleeper *sleepers;
 
 static void
 new_token(void)
@@ -97,11 +142,19 @@ new_token(void)
 static enum MHD_Result
 reply(struct MHD_Connection *c, unsigned code, json_t *j, int retry_after)
 {
-	char *text = json_dumps(j, JSON_COMPACT);
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text),
-	    text, MHD_RESPMEM_MUST_FREE);
+	char *text;
+	struct MHD_Response *r;
 	enum MHD_Result rc;
 
+	if (capture != NULL) {
+		capture->code = code;
+		capture->resp = j;
+		capture->retry_after = retry_after;
+		return (MHD_YES);
+	}
+	text = json_dumps(j, JSON_COMPACT);
+	r = MHD_create_response_from_buffer(strlen(text), text,
+	    MHD_RESPMEM_MUST_FREE);
 	json_decref(j);
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	if (retry_after > 0) {
@@ -125,47 +178,86 @@ keep(enum chan ch, const char *body)
 	st.bodies[ch][i] = xstrdup(body);
 }
 
-/* An injected fault for ch, if one is due: its status, or 0; *stall_ms
- * when the reply is to be slow instead. */
-static unsigned
-fault_take(enum chan ch, int *retry_after, int *stall_ms)
+static int64_t
+now_ms(void)
 {
-	struct faults *f = &st.fault[ch];
-	int stall = 0;
-	unsigned code = 0;
+	struct timespec ts;
 
-	pthread_mutex_lock(&st.mu);
-	if (f->stalls > 0) {
-		f->stalls--;
-		stall = f->stall_ms;
-	} else if (f->http_500 > 0) {
-		f->http_500--;
-		code = MHD_HTTP_INTERNAL_SERVER_ERROR;
-	} else if (f->http_429 > 0) {
-		f->http_429--;
-		code = MHD_HTTP_TOO_MANY_REQUESTS;
-		*retry_after = f->retry_after_s > 0 ? f->retry_after_s : 1;
-	}
-	pthread_mutex_unlock(&st.mu);
-	*stall_ms = stall;
-	return (code);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/* fault_take, a stall slept here. */
-static unsigned
-fault_due(enum chan ch, int *retry_after)
+/* The fault for one request on ch: a counted one first, else a draw
+ * from the rates; *retry_after and *late_ms for its reply. */
+static enum fault
+fault_pick(enum chan ch, bool rates_only, int *retry_after, int *late_ms,
+    bool *counted)
 {
-	int stall;
-	unsigned code = fault_take(ch, retry_after, &stall);
+	struct faults *f = &st.fault[ch];
+	enum fault k = F_NONE;
 
-	if (stall > 0) {
-		struct timespec ts = {stall / 1000, (long)(stall % 1000) * 1000000};
+	pthread_mutex_lock(&st.mu);
+	for (int i = F_500; i < NFAULT && k == F_NONE && !rates_only; i++)
+		if (f->count[i] > 0) {
+			f->count[i]--;
+			k = (enum fault)i;
+		}
+	*counted = k != F_NONE;
+	if (k == F_NONE) {
+		double x = erand48(st.rng), sum = 0;
 
-		/* then handled as usual: a caller that gave up meanwhile
-		 * does not know the message went (the case keys exist for) */
+		for (int i = F_500; i < NFAULT && k == F_NONE; i++)
+			if (x < (sum += f->rate[i]))
+				k = (enum fault)i;
+	}
+	if (k != F_NONE)
+		f->injected[k]++;
+	*retry_after = f->retry_after_s > 0 ? f->retry_after_s : 1;
+	*late_ms = f->late_ms > 0 ? f->late_ms : 1000;
+	pthread_mutex_unlock(&st.mu);
+	return (k);
+}
+
+/* Holds c until delay_ms from now (MHD_suspend_connection). */
+static void
+sleep_conn(struct MHD_Connection *c, int delay_ms)
+{
+	struct sleeper *s = xcalloc(1, sizeof(*s));
+
+	s->c = c;
+	s->due_ms = now_ms() + delay_ms;
+	MHD_suspend_connection(c);
+	pthread_mutex_lock(&sleep_mu);
+	s->next = sleepers;
+	sleepers = s;
+	pthread_mutex_unlock(&sleep_mu);
+}
+
+/* Resumes the held connections whose time came. */
+static void *
+waker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = {0, 5 * 1000000L};
+		int64_t now = now_ms();
+
+		pthread_mutex_lock(&sleep_mu);
+		for (struct sleeper **p = &sleepers; *p != NULL;) {
+			struct sleeper *s = *p;
+
+			if (s->due_ms > now) {
+				p = &s->next;
+				continue;
+			}
+			*p = s->next;
+			MHD_resume_connection(s->c);
+			free(s);
+		}
+		pthread_mutex_unlock(&sleep_mu);
 		nanosleep(&ts, NULL);
 	}
-	return (code);
+	return (NULL);
 }
 
 /* Records an accepted key (lock held); true if it came before. */
@@ -228,8 +320,10 @@ zns_send(struct MHD_Connection *c, json_t *req, const char *body)
 		return (reply(c, MHD_HTTP_OK, json_pack("{s:i,s:s}", "error", err,
 		    "message", msg), 0));
 	}
-	if (!record(CH_ZNS, tid, body))
-		st.zns_quota_left--;
+	/* Zalo does not de-duplicate on tracking_id: a repeat is a second
+	 * message, charged again */
+	(void)record(CH_ZNS, tid, body);
+	st.zns_quota_left--;
 	left = st.zns_quota_left;
 	{
 		char sent[24], q[24];
@@ -374,13 +468,19 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 	if (strcmp(url, "/_stats") == 0) {
 		out = json_object();
 		pthread_mutex_lock(&st.mu);
-		for (int i = 0; i < NCH; i++)
+		for (int i = 0; i < NCH; i++) {
+			json_t *f = json_object();
+
+			for (int k = F_500; k < NFAULT; k++)
+				json_object_set_new(f, fault_name[k], json_integer(
+				    (json_int_t)st.fault[i].injected[k]));
 			json_object_set_new(out, chan_name[i], json_pack(
-			    "{s:I,s:I,s:I,s:I}", "accepted",
+			    "{s:I,s:I,s:I,s:I,s:o}", "accepted",
 			    (json_int_t)st.accepted[i], "duplicates",
 			    (json_int_t)st.duplicates[i], "rejected",
 			    (json_int_t)st.rejected[i], "keys",
-			    (json_int_t)keyset_size(st.keys[i])));
+			    (json_int_t)keyset_size(st.keys[i]), "faults", f));
+		}
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_OK, out, 0));
 	}
@@ -414,16 +514,31 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 	    json_object_get(req, "channel")) ? json_string_value(json_object_get(
 	    req, "channel")) : "")) >= 0) {
 		struct faults *f = &st.fault[ch];
+		json_t *rate = json_object_get(req, "rate");
 
-		f->http_500 = (int)json_integer_value(json_object_get(req,
-		    "http_500"));
-		f->http_429 = (int)json_integer_value(json_object_get(req,
-		    "http_429"));
+		for (int k = F_500; k < NFAULT; k++) {
+			f->count[k] = (int)json_integer_value(json_object_get(req,
+			    fault_name[k]));
+			f->rate[k] = json_number_value(json_object_get(rate,
+			    fault_name[k]));
+		}
+		/* "stalls"/"stall_ms": the older names of late replies */
+		f->count[F_LATE] += (int)json_integer_value(json_object_get(req,
+		    "stalls"));
 		f->retry_after_s = (int)json_integer_value(json_object_get(req,
 		    "retry_after"));
-		f->stalls = (int)json_integer_value(json_object_get(req, "stalls"));
-		f->stall_ms = (int)json_integer_value(json_object_get(req,
-		    "stall_ms"));
+		f->stage = SMTP_DOT;
+		for (int k = SMTP_CONNECT; k <= SMTP_DOT; k++) {
+			static const char *const stages[] = {"connect", "mail",
+			    "rcpt", "data", "dot"};
+			const char *v = json_string_value(json_object_get(req,
+			    "stage"));
+
+			if (v != NULL && strcmp(v, stages[k]) == 0)
+				f->stage = k;
+		}
+		f->late_ms = (int)json_integer_value(json_object_get(req,
+		    json_object_get(req, "late_ms") ? "late_ms" : "stall_ms"));
 	} else if (strcmp(url, "/_zns/no_account") == 0) {
 		size_t i;
 		json_t *p;
@@ -449,6 +564,23 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 	return (reply(c, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1), 0));
 }
 
+/* A provider request on channel ch (-1: another endpoint), answered. */
+static enum MHD_Result
+serve(struct MHD_Connection *c, int ch, const char *url, json_t *req,
+    const char *body)
+{
+	if (ch == CH_ZNS)
+		return (zns_send(c, req, body));
+	if (ch == CH_SMS)
+		return (sms_send(c, req, body));
+	if (ch == CH_FCM)
+		return (fcm_send(c, req, body, url));
+	if (strcmp(url, "/zns/oa/access_token") == 0)
+		return (zns_refresh(c, req));
+	return (reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error",
+	    "no such endpoint"), 0));
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -457,8 +589,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	struct conn *cn = *con_cls;
 	json_t *req = NULL;
 	enum MHD_Result rc;
-	unsigned code;
-	int retry_after = 0, ch = -1;
+	enum fault f = F_NONE;
+	int retry_after = 0, late = 0, ch = -1;
+	bool counted;
 
 	(void)cls;
 	(void)version;
@@ -477,6 +610,13 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		}
 		*upload_len = 0;
 		return (MHD_YES);
+	}
+	if (cn->held) {
+		/* resumed: the late reply, now */
+		cn->held = false;
+		rc = reply(c, cn->code, cn->resp, cn->retry_after);
+		cn->resp = NULL;
+		return (rc);
 	}
 	if (cn->too_big)
 		return (reply(c, MHD_HTTP_CONTENT_TOO_LARGE, json_pack("{s:s}",
@@ -500,20 +640,30 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	else if (strncmp(url, "/fcm/v1/projects/", 17) == 0 &&
 	    strstr(url, "/messages:send") != NULL)
 		ch = CH_FCM;
-	if (ch >= 0 && (code = fault_due((enum chan)ch, &retry_after)) != 0)
-		rc = reply(c, code, json_pack("{s:s}", "error", "injected fault"),
-		    retry_after);
-	else if (ch == CH_ZNS)
-		rc = zns_send(c, req, cn->body);
-	else if (ch == CH_SMS)
-		rc = sms_send(c, req, cn->body);
-	else if (ch == CH_FCM)
-		rc = fcm_send(c, req, cn->body, url);
-	else if (strcmp(url, "/zns/oa/access_token") == 0)
-		rc = zns_refresh(c, req);
-	else
-		rc = reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error",
-		    "no such endpoint"), 0);
+	if (ch >= 0)
+		f = fault_pick((enum chan)ch, false, &retry_after, &late, &counted);
+	if (f == F_500 || f == F_429)
+		rc = reply(c, f == F_500 ? MHD_HTTP_INTERNAL_SERVER_ERROR :
+		    MHD_HTTP_TOO_MANY_REQUESTS, json_pack("{s:s}", "error",
+		    "injected fault"), f == F_429 ? retry_after : 0);
+	else if (f == F_DROP)
+		rc = MHD_NO;		/* read, not taken, no reply */
+	else {
+		/* a reply to keep back (late) or never send (drop_after) */
+		capture = f == F_DROP_AFTER || f == F_LATE ? cn : NULL;
+		rc = serve(c, ch, url, req, cn->body);
+		capture = NULL;
+		if (f == F_DROP_AFTER) {
+			/* taken, and then the connection is gone */
+			json_decref(cn->resp);
+			cn->resp = NULL;
+			rc = MHD_NO;
+		} else if (f == F_LATE) {
+			cn->held = true;
+			sleep_conn(c, late);
+			rc = MHD_YES;
+		}
+	}
 	json_decref(req);
 	return (rc);
 }
@@ -529,6 +679,7 @@ done(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (cn != NULL) {
 		free(cn->body);
+		json_decref(cn->resp);
 		free(cn);
 		*con_cls = NULL;
 	}
@@ -577,20 +728,12 @@ header(const char *msg, size_t len, const char *name, char *out, size_t cap)
 
 static void
 mail_message(const char *from, const char *rcpt, const char *data,
-    size_t len, char *reply, size_t cap, int *delay_ms)
+    size_t len, char *reply, size_t cap)
 {
 	char key[256], v[256];
-	int retry_after = 0;
-	unsigned code;
 	char *text;
 	bool dup;
 
-	if ((code = fault_take(CH_EMAIL, &retry_after, delay_ms)) != 0) {
-		snprintf(reply, cap, code == MHD_HTTP_TOO_MANY_REQUESTS ?
-		    "421 4.7.0 too many messages, try again later" :
-		    "451 4.3.0 injected fault, try again later");
-		return;
-	}
 	if (!header(data, len, "X-Rekindle-Key", key, sizeof(key)) ||
 	    !header(data, len, "Message-ID", v, sizeof(v)) ||
 	    !header(data, len, "Subject", v, sizeof(v)) ||
@@ -612,6 +755,54 @@ mail_message(const char *from, const char *rcpt, const char *data,
 	/* a relay takes a repeat too; the double counts it as a duplicate */
 	snprintf(reply, cap, "250 2.0.0 %s %s", dup ? "accepted again" :
 	    "queued as", key);
+}
+
+/*
+ * The e-mail faults (smtp.h): one drawn per transaction at MAIL, for a
+ * stage drawn too; *slot keeps it (1 + fault * 8 + stage) till then.
+ */
+static enum smtp_fault
+mail_fault(enum smtp_stage stage, int *slot, int *delay_ms)
+{
+	static const enum smtp_fault as_smtp[NFAULT] = {SMTPF_NONE, SMTPF_451,
+	    SMTPF_421, SMTPF_DROP, SMTPF_DROP_AFTER, SMTPF_LATE};
+	int retry_after, late;
+	bool counted;
+	enum fault f;
+
+	if (stage == SMTP_CONNECT) {
+		/* a greeting can only refuse (421) or not come */
+		f = fault_pick(CH_EMAIL, st.fault[CH_EMAIL].stage != SMTP_CONNECT,
+		    &retry_after, &late, &counted);
+		return (f == F_429 ? SMTPF_421 : f == F_DROP ? SMTPF_DROP :
+		    SMTPF_NONE);
+	}
+	if (stage == SMTP_MAIL) {
+		enum smtp_stage at = SMTP_DOT;
+
+		f = fault_pick(CH_EMAIL, st.fault[CH_EMAIL].stage == SMTP_CONNECT,
+		    &retry_after, &late, &counted);
+		if (f == F_NONE)
+			return (SMTPF_NONE);
+		if (counted && f != F_DROP_AFTER && f != F_LATE)
+			at = (enum smtp_stage)st.fault[CH_EMAIL].stage;
+		else if (!counted && f != F_DROP_AFTER && f != F_LATE) {
+			pthread_mutex_lock(&st.mu);
+			at = (enum smtp_stage)(SMTP_MAIL + (int)(erand48(st.rng) *
+			    4));
+			pthread_mutex_unlock(&st.mu);
+		}
+		*slot = 1 + (int)f * 8 + (int)at;
+		*delay_ms = late;
+	}
+	if (*slot == 0 || (enum smtp_stage)((*slot - 1) % 8) != stage)
+		return (SMTPF_NONE);
+	f = (enum fault)((*slot - 1) / 8);
+	*slot = 0;
+	if (f == F_LATE)
+		*delay_ms = st.fault[CH_EMAIL].late_ms > 0 ?
+		    st.fault[CH_EMAIL].late_ms : 1000;
+	return (as_smtp[f]);
 }
 
 /* Writes port to file (if not NULL), atomically by rename. */
@@ -649,11 +840,13 @@ main(int argc, char **argv)
 		{"smtp-port-file", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
-	static const struct smtp_hooks hooks = {mail_rcpt, mail_message};
+	static const struct smtp_hooks hooks = {mail_rcpt, mail_message,
+	    mail_fault};
 	const char *port_file = NULL, *smtp_port_file = NULL;
 	int smtp_port = 0;
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
+	pthread_t wt;
 	int port = 0, opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -672,16 +865,23 @@ main(int argc, char **argv)
 			return (2);
 		}
 	}
-	for (int i = 0; i < NCH; i++)
+	for (int i = 0; i < NCH; i++) {
 		st.keys[i] = keyset_new();
+		st.fault[i].stage = SMTP_DOT;
+	}
 	st.no_zalo = keyset_new();
 	st.bounce = keyset_new();
 	st.zns_quota_left = ZNS_DAILY_QUOTA;
 	new_token();
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	if (pthread_create(&wt, NULL, waker, NULL) != 0) {
+		fprintf(stderr, "rkdouble: cannot start a thread\n");
+		return (1);
+	}
+	pthread_detach(wt);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, NULL,
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL, handle, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_NOTIFY_COMPLETED, done,
 	    NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (d == NULL) {

@@ -46,6 +46,8 @@ struct conn {
 	int64_t hold_until_ms;	/* a stalled reply: nothing read till then */
 	uint32_t interest;	/* the epoll events asked for */
 	bool closing;		/* close once out is written */
+	bool dead;		/* dropped: nothing more is written */
+	int fault_slot;		/* the fault hook's */
 	struct conn *next;	/* the held connections */
 };
 
@@ -79,6 +81,8 @@ say(struct conn *c, const char *line)
 {
 	size_t len = strlen(line);
 
+	if (c->dead)
+		return;
 	if (c->olen + len + 2 > c->ocap) {
 		c->ocap = (c->olen + len + 2) * 2;
 		c->out = xrealloc(c->out, c->ocap);
@@ -107,8 +111,10 @@ flush(struct conn *c)
 			return (false);
 		off += (size_t)n;
 	}
-	memmove(c->out, c->out + off, c->olen - off);
-	c->olen -= off;
+	if (off > 0) {
+		memmove(c->out, c->out + off, c->olen - off);
+		c->olen -= off;
+	}
 	/* wait for room only while something is left to write */
 	interest(c, EPOLLIN | (c->olen > 0 ? EPOLLOUT : 0));
 	return (true);
@@ -149,26 +155,71 @@ reset(struct conn *c)
 	c->nrcpt = 0;
 }
 
+/* An injected drop: the connection closes with nothing more said. */
+static void
+cut(struct conn *c)
+{
+	c->dead = true;
+	c->closing = true;
+	c->olen = 0;
+}
+
+/*
+ * The injected fault at stage, done: true if it replaced the normal
+ * reply (or the connection is gone).
+ */
+static bool
+faulted(struct conn *c, enum smtp_stage stage)
+{
+	int delay = 0;
+
+	switch (served->fault(stage, &c->fault_slot, &delay)) {
+	case SMTPF_451:
+		say(c, "451 4.3.0 injected fault, try again later");
+		return (true);
+	case SMTPF_421:
+		say(c, "421 4.7.0 too many messages, closing");
+		c->closing = true;
+		return (true);
+	case SMTPF_DROP:
+		cut(c);
+		return (true);
+	default:
+		return (false);
+	}
+}
+
 /* The message is whole: hand it over and answer. */
 static void
 end_data(struct conn *c)
 {
-	char reply[512];
+	char reply[512] = "";
 	int delay = 0;
+	enum smtp_fault f = c->big ? SMTPF_NONE : served->fault(SMTP_DOT,
+	    &c->fault_slot, &delay);
 
 	c->data_mode = false;
 	if (c->big)
 		snprintf(reply, sizeof(reply), "552 5.3.4 message too big");
-	else {
+	else if (f == SMTPF_451)
+		snprintf(reply, sizeof(reply), "451 4.3.0 injected fault, try "
+		    "again later");
+	else if (f == SMTPF_421) {
+		snprintf(reply, sizeof(reply), "421 4.7.0 too many messages, "
+		    "closing");
+		c->closing = true;
+	} else if (f != SMTPF_DROP) {
 		c->data = xrealloc(c->data, c->dlen + 1);
 		c->data[c->dlen] = '\0';
-		for (int i = 0; i < c->nrcpt && !c->closing; i++) {
+		for (int i = 0; i < c->nrcpt; i++)
 			served->message(c->from, c->rcpt[i], c->data, c->dlen, reply,
-			    sizeof(reply), &delay);
-			c->closing = strncmp(reply, "421", 3) == 0;
-		}
+			    sizeof(reply));
 	}
+	if (f == SMTPF_DROP || f == SMTPF_DROP_AFTER)
+		cut(c);
 	say(c, reply);
+	if (f != SMTPF_LATE)
+		delay = 0;
 	free(c->data);
 	c->data = NULL;
 	c->dlen = c->dcap = 0;
@@ -228,7 +279,10 @@ command(struct conn *c, char *line)
 		reset(c);
 		say(c, "250 rkdouble");
 	} else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {
-		if (c->have_from)
+		c->fault_slot = 0;	/* a new transaction */
+		if (faulted(c, SMTP_MAIL))
+			;
+		else if (c->have_from)
 			say(c, "503 5.5.1 sender already given");
 		else if (!address(line + 10, c->from, sizeof(c->from)))
 			say(c, "501 5.1.7 bad sender address syntax");
@@ -241,6 +295,8 @@ command(struct conn *c, char *line)
 
 		if (!c->have_from)
 			say(c, "503 5.5.1 need MAIL first");
+		else if (faulted(c, SMTP_RCPT))
+			;
 		else if (!address(line + 8, addr, sizeof(addr)) ||
 		    strchr(addr, '@') == NULL)
 			say(c, "501 5.1.3 bad recipient address syntax");
@@ -257,6 +313,8 @@ command(struct conn *c, char *line)
 	} else if (strcasecmp(line, "DATA") == 0) {
 		if (c->nrcpt == 0)
 			say(c, "503 5.5.1 need RCPT first");
+		else if (faulted(c, SMTP_DATA))
+			;
 		else {
 			say(c, "354 end data with <CR><LF>.<CR><LF>");
 			c->data_mode = true;
@@ -365,8 +423,9 @@ accept_all(void)
 			free(c);
 			continue;
 		}
-		say(c, "220 rkdouble ESMTP ready");
-		if (!flush(c))
+		if (!faulted(c, SMTP_CONNECT))
+			say(c, "220 rkdouble ESMTP ready");
+		if (!flush(c) || (c->closing && c->olen == 0))
 			drop(c);
 	}
 }

@@ -9,6 +9,20 @@
 
 #include <stddef.h>
 
+/* Where a transaction can fail. */
+enum smtp_stage { SMTP_CONNECT, SMTP_MAIL, SMTP_RCPT, SMTP_DATA, SMTP_DOT };
+
+/* What an injected fault does at its stage. */
+enum smtp_fault {
+	SMTPF_NONE,
+	SMTPF_451,		/* "451 try again later", nothing taken */
+	SMTPF_421,		/* "421 closing", the connection closed */
+	SMTPF_DROP,		/* the connection closed, no reply, nothing
+				 * taken (at DOT: the client cannot tell) */
+	SMTPF_DROP_AFTER,	/* DOT only: taken, then closed, no reply */
+	SMTPF_LATE,		/* DOT only: taken, the reply held back */
+};
+
 struct smtp_hooks {
 	/*
 	 * A recipient: 0 to accept, else the reply code (550: no such
@@ -18,12 +32,19 @@ struct smtp_hooks {
 	/*
 	 * A whole message (dot-stuffing undone, CRLF lines) for its one
 	 * recipient: fills reply with the full reply line without CRLF
-	 * ("250 2.0.0 queued"); a "421" reply closes the connection. A
-	 * *delay_ms set above 0 holds the reply back that long (a stall),
-	 * without holding up the other connections. Must not block.
+	 * ("250 2.0.0 queued"). Must not block.
 	 */
 	void (*message)(const char *from, const char *rcpt, const char *data,
-	    size_t len, char *reply, size_t cap, int *delay_ms);
+	    size_t len, char *reply, size_t cap);
+	/*
+	 * The fault, if any, at stage of the connection's current
+	 * transaction; *slot is the connection's own (0 when new) for the
+	 * hook to remember a fault picked earlier in the transaction.
+	 * SMTPF_LATE sets *delay_ms: the reply is held back that long
+	 * without holding up other connections.
+	 */
+	enum smtp_fault (*fault)(enum smtp_stage stage, int *slot,
+	    int *delay_ms);
 };
 
 /*
