@@ -112,8 +112,12 @@ session_setup(db_conn *db)
 	db->cancel = PQgetCancel(db->conn);
 	pthread_mutex_unlock(&db->cancel_mu);
 	/* rekindle's statements are short or streaming: compiling them
-	 * (JIT) costs more than it saves. */
-	r = PQexec(db->conn, "SET search_path = rekindle; SET jit = off");
+	 * (JIT) costs more than it saves. A commit is durable when it
+	 * returns whatever the server's default: the send ledger's states
+	 * (and every job's) must survive a server crash, or a message
+	 * recorded 'sending' could come back 'queued' and go twice. */
+	r = PQexec(db->conn, "SET search_path = rekindle; SET jit = off; "
+	    "SET synchronous_commit = on");
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = res_err(db, r);
@@ -170,11 +174,25 @@ db_close(db_conn *db)
 	free(db);
 }
 
+/* Did the last error say the server is gone (shut down, crashed, the
+ * connection broke)? 57P01..57P03, 08xxx. */
+static bool
+lost(const db_conn *db)
+{
+	const char *st = db_sqlstate(db);
+
+	return (st != NULL && (strncmp(st, "57P0", 4) == 0 ||
+	    strncmp(st, "08", 2) == 0));
+}
+
 /* Outside a transaction, re-establishes a lost connection. */
 static rk_err
-ensure_conn(db_conn *db)
+ensure_conn(db_conn *db, bool suspect)
 {
-	if (PQstatus(db->conn) == CONNECTION_OK)
+	/* suspect: a statement just failed as if the server went away; a
+	 * connection whose server crashed still reads OK until libpq has
+	 * seen the end of the socket, so it is reset all the same */
+	if (PQstatus(db->conn) == CONNECTION_OK && !suspect)
 		return (RK_OK);
 	if (db->in_tx) {
 		set_err(db, "connection lost inside a transaction", "08006");
@@ -224,7 +242,7 @@ run(db_conn *db, const char *name, const char *sql, int n,
 		rk_err rc;
 		int i;
 
-		if ((rc = ensure_conn(db)) != RK_OK)
+		if ((rc = ensure_conn(db, attempt > 0)) != RK_OK)
 			return (rc);
 		if (name != NULL) {
 			for (i = 0; i < db->nprepared; i++)
@@ -252,7 +270,7 @@ run(db_conn *db, const char *name, const char *sql, int n,
 		}
 		rc = finish(db, r, res);
 		if (rc == RK_EUNAVAIL && attempt == 0 && !db->in_tx &&
-		    PQstatus(db->conn) != CONNECTION_OK)
+		    (PQstatus(db->conn) != CONNECTION_OK || lost(db)))
 			continue;
 		return (rc);
 	}
@@ -457,7 +475,7 @@ copy_start(db_conn *db, const char *sql, ExecStatusType want)
 	PGresult *r;
 	rk_err rc;
 
-	if ((rc = ensure_conn(db)) != RK_OK)
+	if ((rc = ensure_conn(db, false)) != RK_OK)
 		return (rc);
 	r = PQexec(db->conn, sql);
 	if (PQresultStatus(r) != want) {
@@ -696,7 +714,7 @@ db_migrate(db_conn *db, const struct db_migration *m, int n, int *applied)
 
 	if (applied != NULL)
 		*applied = 0;
-	if ((rc = ensure_conn(db)) != RK_OK)
+	if ((rc = ensure_conn(db, false)) != RK_OK)
 		return (rc);
 	if ((rc = db_exec(db, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", 0,
 	    NULL, NULL)) != RK_OK)

@@ -82,6 +82,12 @@ class Cluster:
                              capture_output=True, text=True, check=True)
         return out.stdout.strip()
 
+    def crash_restart(self):
+        """pg_ctl restart -m immediate: the server dies as in a crash
+        (every connection cut, nothing flushed) and recovers."""
+        subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "crash", self.dir],
+                       check=True, capture_output=True)
+
     def stop(self):
         subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "stop", self.dir])
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -3,6 +3,8 @@
 #   pgcluster.sh start DIR PORT   initdb in DIR (if new), start on PORT with
 #                                 its socket in DIR; prints the libpq URL
 #   pgcluster.sh stop DIR         fast shutdown
+#   pgcluster.sh crash DIR        pg_ctl restart -m immediate: every backend
+#                                 killed, crash recovery on the way up
 # As root the server runs as the "postgres" user (initdb refuses root).
 set -euo pipefail
 cmd=$1 dir=$2
@@ -38,8 +40,12 @@ CONF
     || as_pg "$bindir/createdb" -h "$dir" -p "$port" -U postgres rekindle
   echo "host=$dir port=$port user=postgres dbname=rekindle"
   ;;
+crash)
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 \
+    restart >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  ;;
 stop)
   [ -f "$dir/data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
   ;;
-*) echo "usage: pgcluster.sh start DIR PORT | stop DIR" >&2; exit 2 ;;
+*) echo "usage: pgcluster.sh start DIR PORT | stop DIR | crash DIR" >&2; exit 2 ;;
 esac

@@ -44,7 +44,9 @@
  * It records every accepted request's idempotency key, so a duplicate
  * send shows. Control endpoints: GET /_stats (per channel: accepted,
  * duplicates, rejected, keys, and the faults injected by kind), GET
- * /_keys/CHANNEL, GET /_messages/CHANNEL (the last bodies), POST
+ * /_keys/CHANNEL, GET /_log/CHANNEL (every delivery to a recipient:
+ * [to, wall-clock ms]; SMS repeats the gateway dropped are not
+ * deliveries), GET /_messages/CHANNEL (the last bodies), POST
  * /_faults, POST /_zns/no_account (phones without Zalo), POST
  * /_zns/expire_token, POST /_email/bounce (addresses that answer 550).
  *
@@ -75,6 +77,7 @@ static const char *const chan_name[NCH] = {"sms", "zns", "fcm", "email"};
 #define KEEP_BODIES 50
 #define MAX_BODY (1 << 20)
 #define ZNS_DAILY_QUOTA 1000000
+#define LOG_MAX 2000000
 
 /* Kinds of injected fault, as counted and as named in /_faults. */
 enum fault { F_NONE, F_500, F_429, F_DROP, F_DROP_AFTER, F_LATE, NFAULT };
@@ -102,6 +105,12 @@ static struct {
 	int token_gen;
 	long zns_quota_left;
 	unsigned short rng[3];
+	/* what reached a recipient, and when (wall clock ms) */
+	struct deliveries {
+		char **to;
+		int64_t *at_ms;
+		size_t n, cap;
+	} log[NCH];
 } st = {.mu = PTHREAD_MUTEX_INITIALIZER, .rng = {0x1234, 0x5678, 0x9abc}};
 
 static volatile sig_atomic_t stop;
@@ -260,9 +269,32 @@ waker(void *arg)
 	return (NULL);
 }
 
-/* Records an accepted key (lock held); true if it came before. */
+/* Appends a delivery to the channel's log (lock held). */
+static void
+log_delivery(enum chan ch, const char *to)
+{
+	struct deliveries *d = &st.log[ch];
+	struct timespec ts;
+
+	if (d->n == LOG_MAX)
+		return;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 1024;
+		d->to = xrealloc(d->to, d->cap * sizeof(char *));
+		d->at_ms = xrealloc(d->at_ms, d->cap * sizeof(int64_t));
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d->to[d->n] = xstrdup(to ? to : "");
+	d->at_ms[d->n++] = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Records an accepted key for recipient to (lock held); true if it came
+ * before. A repeat reaches the recipient again - except on the SMS
+ * gateway, which drops it - and the delivery log shows that.
+ */
 static bool
-record(enum chan ch, const char *key, const char *body)
+record(enum chan ch, const char *key, const char *to, const char *body)
 {
 	bool dup = keyset_add(st.keys[ch], key) > 1;
 
@@ -272,6 +304,8 @@ record(enum chan ch, const char *key, const char *body)
 		st.accepted[ch]++;
 		keep(ch, body);
 	}
+	if (!dup || ch != CH_SMS)
+		log_delivery(ch, to);
 	return (dup);
 }
 
@@ -322,7 +356,7 @@ zns_send(struct MHD_Connection *c, json_t *req, const char *body)
 	}
 	/* Zalo does not de-duplicate on tracking_id: a repeat is a second
 	 * message, charged again */
-	(void)record(CH_ZNS, tid, body);
+	(void)record(CH_ZNS, tid, phone, body);
 	st.zns_quota_left--;
 	left = st.zns_quota_left;
 	{
@@ -385,7 +419,8 @@ sms_send(struct MHD_Connection *c, json_t *req, const char *body)
 		    "advertising content starts with [QC]"), 0));
 	}
 	pthread_mutex_lock(&st.mu);
-	dup = record(CH_SMS, rid, body);
+	dup = record(CH_SMS, rid, json_string_value(json_array_get(phones, 0)),
+	    body);
 	pthread_mutex_unlock(&st.mu);
 	if (dup)
 		return (reply(c, MHD_HTTP_OK, json_pack("{s:s,s:s}", "CodeResult",
@@ -422,7 +457,8 @@ fcm_send(struct MHD_Connection *c, json_t *req, const char *body,
 		    "INVALID_ARGUMENT", "message", "message.token and "
 		    "data.tracking_id are required"), 0));
 	pthread_mutex_lock(&st.mu);
-	(void)record(CH_FCM, tid, body);
+	(void)record(CH_FCM, tid, json_string_value(json_object_get(m,
+	    "token")), body);
 	pthread_mutex_unlock(&st.mu);
 	snprintf(name, sizeof(name), "%.*s/messages/%s",
 	    (int)(strstr(url, "/messages:send") - url - 8), url + 8, tid);
@@ -488,6 +524,15 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 		out = json_array();
 		pthread_mutex_lock(&st.mu);
 		keyset_each(st.keys[ch], add_key, out);
+		pthread_mutex_unlock(&st.mu);
+		return (reply(c, MHD_HTTP_OK, out, 0));
+	}
+	if (strncmp(url, "/_log/", 6) == 0 && (ch = chan_of(url + 6)) >= 0) {
+		out = json_array();
+		pthread_mutex_lock(&st.mu);
+		for (size_t i = 0; i < st.log[ch].n; i++)
+			json_array_append_new(out, json_pack("[s,I]",
+			    st.log[ch].to[i], (json_int_t)st.log[ch].at_ms[i]));
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_OK, out, 0));
 	}
@@ -749,7 +794,7 @@ mail_message(const char *from, const char *rcpt, const char *data,
 	/* kept raw, "from\nto\nmessage"; made JSON only when asked for */
 	text = xasprintf("%s\n%s\n%.*s", from, rcpt, (int)len, data);
 	pthread_mutex_lock(&st.mu);
-	dup = record(CH_EMAIL, key, text);
+	dup = record(CH_EMAIL, key, rcpt, text);
 	pthread_mutex_unlock(&st.mu);
 	free(text);
 	/* a relay takes a repeat too; the double counts it as a duplicate */
@@ -905,6 +950,10 @@ main(int argc, char **argv)
 		pause();
 	MHD_stop_daemon(d);
 	for (int i = 0; i < NCH; i++) {
+		for (size_t k = 0; k < st.log[i].n; k++)
+			free(st.log[i].to[k]);
+		free(st.log[i].to);
+		free(st.log[i].at_ms);
 		keyset_free(st.keys[i]);
 		for (int k = 0; k < KEEP_BODIES; k++)
 			free(st.bodies[i][k]);
