@@ -4,7 +4,11 @@
 # provider doubles on loopback (tools/rkdouble: the eSMS-style gateway,
 # Zalo ZNS, FCM HTTP v1, the SMTP relay), target >= 10,000; the pool
 # processes' and the double's resident memory. One campaign per channel
-# over every customer, delivered one channel at a time.
+# over every customer, delivered one channel at a time, every message
+# through the send ledger (queued -> sending -> sent, each committed).
+# Then one SIGKILL of a ZNS pool process at full speed: how many messages
+# it leaves uncertain (ZNS does not de-duplicate: they are held), and how
+# many of those the double had in fact taken.
 # Usage: deploy/bench-deliver.sh [CUSTOMERS] [POOL] [CHANNELS]
 #        (default 100,000, 2, "sms zns push email"); PROVIDER_PARALLEL in
 #        the environment: each process's concurrent provider calls (16).
@@ -44,40 +48,58 @@ kill "$prof"
 while [ ! -s "$work/double.port" ]; do sleep 0.1; done
 http=http://127.0.0.1:$(cat "$work/double.port")
 
-for ch in $channels; do
-  CH=$(echo "$ch" | tr a-z A-Z)
-  case $ch in
-    sms) provider=$http/sms/send ;;
-    zns) provider=$http/zns/message/template ;;
-    push) provider=$http/fcm/v1/projects/bench/messages:send ;;
-    email) provider=smtp://127.0.0.1:$(cat "$work/double.smtp") ;;
-    *) echo "unknown channel $ch" >&2; exit 2 ;;
+code_of() { case $1 in email) echo 1;; sms) echo 2;; zns) echo 3;; push) echo 4;; esac; }
+provider_of() {
+  case $1 in
+    sms) echo "$http/sms/send" ;;
+    zns) echo "$http/zns/message/template" ;;
+    push) echo "$http/fcm/v1/projects/bench/messages:send" ;;
+    email) echo "smtp://127.0.0.1:$(cat "$work/double.smtp")" ;;
+    *) echo "unknown channel $1" >&2; exit 2 ;;
   esac
-  "$bin/rekindlectl" call CampaignService/CreateCampaign "{\"campaign\": {\"campaign_id\": \"BENCH-$CH\",
-    \"name\": \"All\", \"fallback_offer_id\": \"ALL\", \"channel_order\": [\"CHANNEL_$CH\"]}}" >/dev/null
-  "$bin/rekindlectl" call CampaignService/LaunchCampaign "{\"campaign_id\": \"BENCH-$CH\"}" >/dev/null
-  while [ "$(grep -c "CAMPAIGN-LAUNCHED" "$work/campaigner.log")" -lt "$(echo "$channels" | tr ' ' '\n' | grep -n "^$ch\$" | cut -d: -f1)" ]; do sleep 0.2; done
-  n=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-$CH'")
-  echo "== $ch: delivering $n messages with a pool of $pool_size processes"
-  t0=$(now)
+}
+launched=0
+# launch ID CH: a campaign over every customer on channel CH, waited for
+launch() {
+  "$bin/rekindlectl" call CampaignService/CreateCampaign "{\"campaign\": {\"campaign_id\": \"$1\",
+    \"name\": \"All\", \"fallback_offer_id\": \"ALL\", \"channel_order\": [\"CHANNEL_$(echo "$2" | tr a-z A-Z)\"]}}" >/dev/null
+  "$bin/rekindlectl" call CampaignService/LaunchCampaign "{\"campaign_id\": \"$1\"}" >/dev/null
+  launched=$((launched + 1))
+  while [ "$(grep -c "CAMPAIGN-LAUNCHED" "$work/campaigner.log")" -lt "$launched" ]; do sleep 0.2; done
+}
+# start_pool CH: POOL delivery processes of channel CH (their pids in pool)
+start_pool() {
   pool=()
   for _ in $(seq 1 "$pool_size"); do
-    "$bin/rekindle-deliver" --channel "$ch" -o "provider_url=$provider" \
+    "$bin/rekindle-deliver" --channel "$1" -o "provider_url=$(provider_of "$1")" \
       -o sms_api_key=bench -o sms_secret_key=bench -o sms_brandname=BENCH \
       -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
       -o "zns_refresh_url=$http/zns/oa/access_token" -o fcm_access_token=bench \
       -o email_from=uudai@bank.example -o tracking_secret=bench -o poll_interval_ms=100 \
-      -o worker_batch=1 -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 \
-      -o email_per_day=0 -o "provider_parallel=${PROVIDER_PARALLEL:-16}" \
-      >>"$work/deliver-$ch.log" 2>&1 & pids+=($!); pool+=($!)
+      -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 -o email_per_day=0 \
+      -o lease_seconds=2 -o "provider_parallel=${PROVIDER_PARALLEL:-16}" \
+      >>"$work/deliver-$1.log" 2>&1 & pids+=($!); pool+=($!)
   done
-  # watched twice a second through the partial index of queued messages,
-  # so the watching costs next to nothing; the run ends when the last
-  # message was recorded sent
-  code=$(case $ch in email) echo 1;; sms) echo 2;; zns) echo 3;; push) echo 4;; esac)
-  while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE channel = $code AND state = 'queued'")" != 0 ]; do
+}
+# wait_done ID: until no message of the campaign is queued or being sent
+# (watched twice a second through the small partial indexes)
+wait_done() {
+  while [ "$(psql -c "SELECT (SELECT count(*) FROM rekindle.messages WHERE campaign_id = '$1'
+      AND state = 'queued') + (SELECT count(*) FROM rekindle.messages WHERE campaign_id = '$1'
+      AND state = 'sending')")" != 0 ]; do
     sleep 0.5
   done
+}
+
+for ch in $channels; do
+  CH=$(echo "$ch" | tr a-z A-Z)
+  launch "BENCH-$CH" "$ch"
+  n=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-$CH'")
+  echo "== $ch: delivering $n messages with a pool of $pool_size processes"
+  t0=$(now)
+  start_pool "$ch"
+  wait_done "BENCH-$CH"
+  # the run ends when the provider took the last message
   t1=$(psql -c "SELECT extract(epoch FROM max(sent_at)) FROM rekindle.messages WHERE campaign_id = 'BENCH-$CH'")
   peak=0
   for p in "${pool[@]}"; do
@@ -90,3 +112,27 @@ for ch in $channels; do
   printf 'delivery %s: %s of %s messages sent in %.2f s = %.0f messages/s (target >= 10,000); largest pool process RSS %.1f MB, double RSS %.1f MB\n' \
     "$ch" "$sent" "$n" "$secs" "$(echo "$sent / $secs" | bc -l)" "$(echo "$peak / 1024" | bc -l)" "$(echo "$dpeak / 1024" | bc -l)"
 done
+
+# One SIGKILL at full speed (ZNS: held, not sent again).
+if [ "${BENCH_KILL:-1}" = 1 ]; then
+  launch BENCH-KILL zns
+  echo "== one SIGKILL of a ZNS pool process at full speed"
+  start_pool zns
+  while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'sent'")" -lt 20000 ]; do
+    sleep 0.1
+  done
+  # killed while it has a batch with the provider (not between batches)
+  until [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL'
+      AND state = 'sending' AND locked_by LIKE '%:${pool[0]}'")" -gt 0 ]; do :; done
+  kill -9 "${pool[0]}"
+  wait_done BENCH-KILL
+  # the dead process's attempts are swept once their lease (2 s) ran out
+  while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'sending'")" != 0 ]; do sleep 0.5; done
+  kill "${pool[@]:1}"; wait "${pool[@]:1}" 2>/dev/null || true
+  unc=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'uncertain'")
+  /usr/bin/python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \
+    "$http/_keys/zns" >"$work/zns-keys.json"
+  psql -c "SELECT idempotency_key FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'uncertain'" >"$work/unc-keys.txt"
+  taken=$(/usr/bin/python3 -c "import json,sys; k={x['key'] for x in json.load(open(sys.argv[1]))}; print(sum(1 for l in open(sys.argv[2]) if l.strip() in k))" "$work/zns-keys.json" "$work/unc-keys.txt")
+  echo "one SIGKILL at full speed: $unc ZNS messages left uncertain (held, not sent again; the double had taken $taken of them); deliver_batch 256, outcomes committed every 100 ms or 256"
+fi

@@ -22,8 +22,9 @@ ALTER TABLE rekindle.messages
     ADD COLUMN idempotency_key text,
     -- when the contact-cap slot was taken (the 'sending' commit)
     ADD COLUMN slot_at timestamptz,
-    -- whom the slot was taken for: a digest of the channel's address
-    -- (the caps are per phone number or e-mail address, Decree 91)
+    -- whom the slot was taken for, on a channel with a cap: a digest of
+    -- the channel's address (the caps are per phone number or e-mail
+    -- address, Decree 91)
     ADD COLUMN recipient text,
     -- an earlier attempt may have reached the provider
     ADD COLUMN ambiguous boolean NOT NULL DEFAULT false,
@@ -40,12 +41,10 @@ CREATE INDEX messages_due ON rekindle.messages (channel, not_before)
 -- Attempts in flight, by lease: the sweeper finds a dead process's.
 CREATE INDEX messages_sending ON rekindle.messages (channel, lease_expires_at)
     WHERE state = 'sending';
--- Contact-cap slots held per recipient and channel.
+-- Contact-cap slots held per recipient and channel (recipient is kept
+-- only on a channel with a cap).
 CREATE INDEX messages_slots ON rekindle.messages (channel, recipient, slot_at)
-    WHERE state IN ('sending', 'sent', 'uncertain');
--- Receipts find their message by the key.
-CREATE INDEX messages_key ON rekindle.messages (idempotency_key)
-    WHERE idempotency_key IS NOT NULL;
+    WHERE state IN ('sending', 'sent', 'uncertain') AND recipient IS NOT NULL;
 -- ListMessages by customer.
 CREATE INDEX messages_customer ON rekindle.messages (customer_id, id);
 

@@ -23,7 +23,9 @@ that made them."""
 import collections, json, os, random, signal, subprocess, threading, time, unittest
 import urllib.request
 
-from harness import Rekindle, deliver_args, read_port, wait_until
+import grpc
+
+from harness import Rekindle, bad_request, deliver_args, read_port, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -243,6 +245,59 @@ class ChaosTest(unittest.TestCase):
         for m in r.messages:
             self.assertEqual(m.governor_decision, "daily_cap")
             self.assertEqual(m.state, 1)
+        self.settle_by_receipts()
+        self.list_messages_refuses_bad_requests()
+
+    def settle_by_receipts(self):
+        """Zalo's user_received_message for an uncertain message's key
+        settles it: sent."""
+        rk = self.rk
+        got = rk.call(K, "ListMessages", rk.msg(
+            "rekindle.v1.ListMessagesRequest", campaign_id="X-ZNS", states=[7],
+            channels=[ZNS], page_size=3))
+        self.assertTrue(got.messages)
+        for m in got.messages:
+            self.assertEqual(m.idempotency_key, "X-ZNS:%s:0:zns" % m.customer_id)
+            self.assertFalse(m.resend)      # Zalo does not de-duplicate: held
+        rk.call("rekindle.v1.EngagementService", "RecordDeliveryReceipts", rk.msg(
+            "rekindle.v1.RecordDeliveryReceiptsRequest", receipts=[rk.msg(
+                "rekindle.v1.DeliveryReceipt", channel=ZNS, tracking_id=m.idempotency_key,
+                status="user_received_message") for m in got.messages]))
+        for m in got.messages:
+            again = rk.call(K, "ListMessages", rk.msg(
+                "rekindle.v1.ListMessagesRequest", customer_id=m.customer_id,
+                channels=[ZNS])).messages
+            self.assertEqual([x.state for x in again if x.message_id == m.message_id], [3])
+
+    def list_messages_refuses_bad_requests(self):
+        rk = self.rk
+        bad = [(dict(), "campaign_id"), (dict(campaign_id="X-ZNS", page_size=501), "page_size"),
+               (dict(campaign_id="X-ZNS", page_size=-1), "page_size"),
+               (dict(campaign_id="X-ZNS", states=[9]), "states[0]"),
+               (dict(campaign_id="X-ZNS", channels=[5]), "channels[0]"),
+               (dict(campaign_id="X-ZNS", page_token="x1"), "page_token")]
+        for req, field in bad:
+            with self.assertRaises(grpc.RpcError) as e:
+                rk.call(K, "ListMessages", rk.msg("rekindle.v1.ListMessagesRequest", **req))
+            self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT, req)
+            self.assertIn(field, bad_request(e.exception))
+        with self.assertRaises(grpc.RpcError) as e:
+            rk.call(K, "ListMessages", rk.msg("rekindle.v1.ListMessagesRequest",
+                                              campaign_id="NO-SUCH"))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+        # pages in id order, each message once
+        seen, token = [], ""
+        while True:
+            r = rk.call(K, "ListMessages", rk.msg("rekindle.v1.ListMessagesRequest",
+                                                  campaign_id="X-PUSH", page_size=500,
+                                                  page_token=token))
+            seen += [m.message_id for m in r.messages]
+            token = r.next_page_token
+            if not token:
+                break
+        self.assertEqual(seen, sorted(set(seen)))
+        self.assertEqual(len(seen), int(self.sql(
+            "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'X-PUSH'")))
 
 
 if __name__ == "__main__":

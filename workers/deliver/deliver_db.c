@@ -18,7 +18,7 @@
 #define CLAIM_SQL                                                         \
 	"WITH due AS (SELECT id FROM messages WHERE channel = $1 AND "      \
 	" (state = 'queued' OR (state = 'uncertain' AND resend)) AND "      \
-	" not_before <= now() ORDER BY not_before LIMIT $2 "                \
+	" not_before <= now() ORDER BY not_before LIMIT %d "                \
 	" FOR UPDATE SKIP LOCKED) "                                         \
 	"SELECT m.id, m.campaign_id, m.customer_id, m.step, m.channel_index, " \
 	" m.attempts, m.state = 'uncertain', m.ambiguous, "                 \
@@ -48,16 +48,25 @@
 	"JOIN campaigns k ON k.campaign_id = m.campaign_id "                \
 	"ORDER BY m.customer_id, m.id"
 
+/*
+ * The claim statement of this process: its batch size is written into
+ * the text, so that the plan PostgreSQL caches for it is one that knows
+ * the LIMIT (with LIMIT a parameter it planned the join again on every
+ * claim: 3 ms of a 7 ms statement).
+ */
+static char claim_sql[sizeof(CLAIM_SQL) + 16];
+
 rk_err
 ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
     int *n)
 {
-	const char *p[2] = {arena_printf(a, "%d", channel),
-	    arena_printf(a, "%d", max)};
+	const char *p[1] = {arena_printf(a, "%d", channel)};
 	db_res *r;
 	rk_err rc;
 
-	if ((rc = db_execp(db, "ddb_claim", CLAIM_SQL, 2, p, &r)) != RK_OK)
+	if (*claim_sql == '\0')
+		snprintf(claim_sql, sizeof(claim_sql), CLAIM_SQL, max);
+	if ((rc = db_execp(db, "ddb_claim", claim_sql, 1, p, &r)) != RK_OK)
 		return (rc);
 	*n = db_res_nrows(r);
 	*out = arena_zalloc(a, sizeof(**out) * (size_t)(*n + 1));
@@ -177,22 +186,24 @@ i64(arena *a, int64_t v)
 	return (arena_printf(a, "%lld", (long long)v));
 }
 
-rk_err
-ddb_apply(db_conn *db, arena *a, bool claim, const char *worker, int lease_s,
-    const struct fate *f, size_t n, int64_t *applied)
+/* The general move statement, for the rows of f that are not in state
+ * skip (those went by a lean statement). */
+static rk_err
+apply_rest(db_conn *db, arena *a, bool claim, const char *worker,
+    int lease_s, const struct fate *f, size_t n, int skip, int64_t *applied)
 {
 	const char *p[APPLY_NCOLS + 3];
 	struct dbrows rows;
 	db_res *r;
 	rk_err rc;
 
-	if (applied != NULL)
-		*applied = 0;
-	if (n == 0)
-		return (RK_OK);
 	dbrows_init(&rows, a, APPLY_NCOLS, n);
 	for (size_t i = 0; i < n; i++) {
-		const char **c = dbrows_add(&rows);
+		const char **c;
+
+		if (f[i].state == skip)
+			continue;
+		c = dbrows_add(&rows);
 
 		c[0] = i64(a, f[i].id);
 		c[1] = i64(a, f[i].attempt);
@@ -217,10 +228,87 @@ ddb_apply(db_conn *db, arena *a, bool claim, const char *worker, int lease_s,
 	rc = db_execp(db, "ddb_apply", APPLY_SQL, APPLY_NCOLS + 3, p, &r);
 	if (rc != RK_OK)
 		return (rc);
-	if (applied != NULL)
-		*applied = db_res_affected(r);
+	*applied = db_res_affected(r);
 	db_res_free(r);
 	return (RK_OK);
+}
+
+/*
+ * The two moves nearly every message makes, as lean statements of their
+ * own (a quarter of the columns of the general one): claimed to
+ * 'sending', and 'sending' to 'sent'.
+ */
+#define SENDING_SQL                                                       \
+	"UPDATE messages m SET state = 'sending', attempts = m.attempts + 1, " \
+	" locked_by = $5, lease_expires_at = now() + $6::int * "            \
+	" interval '1 second', slot_at = now(), recipient = s.recipient, "  \
+	" idempotency_key = s.key, decision = 'send', reason = NULL, "      \
+	" updated_at = now() "                                              \
+	"FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) "     \
+	" s(id, attempt, key, recipient) "                                  \
+	"WHERE m.id = s.id AND m.attempts = s.attempt AND "                 \
+	" m.state IN ('queued', 'uncertain')"
+#define SENT_SQL                                                          \
+	"UPDATE messages m SET state = 'sent', sent_at = timestamptz "      \
+	" 'epoch' + s.sent * interval '1 microsecond', "                    \
+	" provider_message_id = s.pid, reason = s.why, locked_by = NULL, "  \
+	" lease_expires_at = NULL, resend = false, updated_at = now() "     \
+	"FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], "   \
+	" $5::text[]) s(id, attempt, sent, pid, why) "                      \
+	"WHERE m.id = s.id AND m.attempts = s.attempt AND "                 \
+	" ((m.state = 'sending' AND m.locked_by = $6) OR "                  \
+	" m.state = 'uncertain')"
+
+rk_err
+ddb_apply(db_conn *db, arena *a, bool claim, const char *worker, int lease_s,
+    const struct fate *f, size_t n, int64_t *applied)
+{
+	struct dbrows lean;
+	const char *p[6];
+	int64_t k1 = 0, k2 = 0;
+	db_res *r;
+	rk_err rc = RK_OK;
+	int state = claim ? MSG_SENDING : MSG_SENT;
+
+	if (applied != NULL)
+		*applied = 0;
+	dbrows_init(&lean, a, claim ? 4 : 5, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		const char **c;
+
+		if (f[i].state != state)
+			continue;
+		c = dbrows_add(&lean);
+		c[0] = i64(a, f[i].id);
+		c[1] = i64(a, f[i].attempt);
+		if (claim) {
+			c[2] = f[i].key;
+			c[3] = f[i].recipient;
+		} else {
+			c[2] = i64(a, f[i].sent_us);
+			c[3] = f[i].provider_id;
+			/* "accepted" says nothing the state does not */
+			c[4] = strcmp(f[i].reason ? f[i].reason : "", "accepted") ?
+			    f[i].reason : NULL;
+		}
+	}
+	if (lean.n > 0) {
+		dbrows_params(&lean, p);
+		p[lean.ncols] = worker;
+		if (claim)
+			p[5] = i64(a, lease_s);
+		rc = db_execp(db, claim ? "ddb_sending" : "ddb_sent", claim ?
+		    SENDING_SQL : SENT_SQL, 6, p, &r);
+		if (rc != RK_OK)
+			return (rc);
+		k1 = db_res_affected(r);
+		db_res_free(r);
+	}
+	if (lean.n < n)
+		rc = apply_rest(db, a, claim, worker, lease_s, f, n, state, &k2);
+	if (applied != NULL)
+		*applied = k1 + k2;
+	return (rc);
 }
 
 rk_err

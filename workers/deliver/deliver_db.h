@@ -19,7 +19,8 @@
  * Inside a transaction: locks up to max due messages of channel (queued,
  * or uncertain and to be sent again; FOR UPDATE SKIP LOCKED, oldest due
  * first) and reads each with what sending it needs, sorted by customer.
- * *out (in a) gets *n messages.
+ * *out (in a) gets *n messages. max is fixed for the process (the first
+ * call's).
  */
 rk_err ddb_claim(db_conn *db, arena *a, int channel, int max,
     struct dmsg **out, int *n);

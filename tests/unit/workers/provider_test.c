@@ -63,6 +63,31 @@ test_request_bodies(void **state)
 	json_decref(data);
 }
 
+/* APNs takes a collapse id of at most 64 bytes: a longer key goes as its
+ * SHA-256 in hex; Android's tag is the key itself. */
+static void
+test_fcm_long_key_collapse_id(void **state)
+{
+	char key[200];
+	json_t *j, *m, *data = json_object();
+	const char *cid;
+
+	(void)state;
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	j = parsed(provider_fcm_request("dev", "t", "b", data, key));
+	m = json_object_get(j, "message");
+	cid = json_string_value(json_object_get(json_object_get(
+	    json_object_get(m, "apns"), "headers"), "apns-collapse-id"));
+	assert_non_null(cid);
+	assert_int_equal(strlen(cid), 64);
+	assert_int_equal(strspn(cid, "0123456789abcdef"), 64);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(m, "android"), "notification"), "tag")), key);
+	json_decref(j);
+	json_decref(data);
+}
+
 static void
 test_reply_meanings(void **state)
 {
@@ -162,6 +187,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_bodies),
+		cmocka_unit_test(test_fcm_long_key_collapse_id),
 		cmocka_unit_test(test_reply_meanings),
 		cmocka_unit_test(test_smtp_reply_meanings),
 	};
