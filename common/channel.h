@@ -8,6 +8,9 @@
 enum { CHANNEL_EMAIL = 1, CHANNEL_SMS, CHANNEL_ZNS, CHANNEL_PUSH,
 	CHANNEL_CALL };
 
+/* Room for an array indexed by channel number. */
+#define CHANNEL_N (CHANNEL_CALL + 1)
+
 /* "email", "sms", "zns", "push", "call"; NULL for anything else. */
 const char *channel_name(int channel);
 /* The number of a name, 0 if none. */

@@ -175,14 +175,16 @@ db_close(db_conn *db)
 }
 
 /* Did the last error say the server is gone (shut down, crashed, the
- * connection broke)? 57P01..57P03, 08xxx. */
+ * connection broke)? 57P01..57P03, 08xxx, or libpq's own error with no
+ * SQLSTATE ("server closed the connection unexpectedly", which libpq
+ * reports before it marks the connection bad). */
 static bool
 lost(const db_conn *db)
 {
 	const char *st = db_sqlstate(db);
 
-	return (st != NULL && (strncmp(st, "57P0", 4) == 0 ||
-	    strncmp(st, "08", 2) == 0));
+	return (st == NULL || *st == '\0' || strncmp(st, "57P0", 4) == 0 ||
+	    strncmp(st, "08", 2) == 0);
 }
 
 /* Outside a transaction, re-establishes a lost connection. */

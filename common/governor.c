@@ -13,18 +13,18 @@
 void
 gov_default_rules(struct gov_rules *r)
 {
-	for (int c = 0; c < GOV_NCHANNELS; c++) {
+	for (int c = 0; c < CHANNEL_N; c++) {
 		r->per_24h[c] = 0;
 		r->from_hour[c] = 0;
 		r->until_hour[c] = 24;
 	}
-	r->per_24h[GOV_SMS] = 3;
-	r->per_24h[GOV_EMAIL] = 3;
-	r->per_24h[GOV_CALL] = 1;
-	r->from_hour[GOV_SMS] = 7;
-	r->until_hour[GOV_SMS] = 22;
-	r->from_hour[GOV_CALL] = 8;
-	r->until_hour[GOV_CALL] = 17;
+	r->per_24h[CHANNEL_SMS] = 3;
+	r->per_24h[CHANNEL_EMAIL] = 3;
+	r->per_24h[CHANNEL_CALL] = 1;
+	r->from_hour[CHANNEL_SMS] = 7;
+	r->until_hour[CHANNEL_SMS] = 22;
+	r->from_hour[CHANNEL_CALL] = 8;
+	r->until_hour[CHANNEL_CALL] = 17;
 }
 
 const char *
@@ -37,7 +37,7 @@ gov_reason_code(enum gov_reason r)
 }
 
 static bool
-in_window(const struct gov_rules *r, enum gov_channel ch, const char *zone,
+in_window(const struct gov_rules *r, int ch, const char *zone,
     int64_t t_us)
 {
 	int dow, hour;
@@ -51,7 +51,7 @@ in_window(const struct gov_rules *r, enum gov_channel ch, const char *zone,
 /* The first quarter hour from t_us on that is inside the window (local
  * hours change on UTC quarter hours in every zone). */
 static int64_t
-next_open(const struct gov_rules *r, enum gov_channel ch, const char *zone,
+next_open(const struct gov_rules *r, int ch, const char *zone,
     int64_t t_us)
 {
 	int64_t q = (t_us / QUARTER_US + 1) * QUARTER_US;
@@ -66,7 +66,7 @@ void
 gov_decide(const struct gov_rules *rules, const struct gov_request *q,
     struct gov_decision *out)
 {
-	enum gov_channel ch = q->channel;
+	int ch = q->channel;
 	int64_t t = q->now_us;
 
 	out->verdict = GOV_DENY;
@@ -80,7 +80,7 @@ gov_decide(const struct gov_rules *rules, const struct gov_request *q,
 		return;
 	}
 	if (q->do_not_call && q->advertising &&
-	    (ch == GOV_CALL || ch == GOV_SMS)) {
+	    (ch == CHANNEL_CALL || ch == CHANNEL_SMS)) {
 		out->reason = GOV_DO_NOT_CALL;
 		return;
 	}

@@ -20,16 +20,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Channels, numbered as rekindle.v1.Channel. */
-enum gov_channel { GOV_EMAIL = 1, GOV_SMS, GOV_ZNS, GOV_PUSH, GOV_CALL };
-#define GOV_NCHANNELS 6
+#include "channel.h"
+
+/* Channels are channel.h's (rekindle.v1.Channel's numbers). */
 
 /* Limits (configuration). A cap of 0 means none; a window of 0..24 means
  * any hour. */
 struct gov_rules {
-	int per_24h[GOV_NCHANNELS];		/* advertising contacts */
-	int from_hour[GOV_NCHANNELS];		/* local, inclusive */
-	int until_hour[GOV_NCHANNELS];		/* local, exclusive */
+	int per_24h[CHANNEL_N];		/* advertising contacts */
+	int from_hour[CHANNEL_N];		/* local, inclusive */
+	int until_hour[CHANNEL_N];		/* local, exclusive */
 };
 
 /* The defaults above: 3 SMS, 3 emails, 1 call in 24 h; SMS 07-22, calls
@@ -53,7 +53,7 @@ const char *gov_reason_code(enum gov_reason r);
 
 /* What the caller knows about one intended contact. */
 struct gov_request {
-	enum gov_channel channel;
+	int channel;			/* CHANNEL_SMS, ... */
 	bool advertising;		/* marketing, not a service message */
 	int64_t now_us;
 	const char *zone;		/* the recipient's IANA time zone */

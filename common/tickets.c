@@ -83,7 +83,7 @@ ticket_open(db_conn *db, arena *a, const char *campaign_id,
 	const char *p[2] = {campaign_id, customer_id}, *team, *summary,
 	    *points[5];
 	struct gov_rules rules;
-	struct gov_request q = {.channel = GOV_CALL, .advertising = true};
+	struct gov_request q = {.channel = CHANNEL_CALL, .advertising = true};
 	struct gov_decision d;
 	int np = 0;
 	db_res *r;

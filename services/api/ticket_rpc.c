@@ -403,7 +403,7 @@ do_call(rpc_call *c, const struct who *w, const ProtobufCMessage *req,
 	const Rekindle__V1__LogCallAttemptRequest *r = (const void *)req;
 	const char *p[6];
 	struct gov_rules rules;
-	struct gov_request q = {.channel = GOV_CALL, .advertising = true};
+	struct gov_request q = {.channel = CHANNEL_CALL, .advertising = true};
 	struct gov_decision d;
 	db_res *res;
 	rk_err rc;

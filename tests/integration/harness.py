@@ -6,7 +6,8 @@ grpc-proto package, compiled here with protoc.
 
 The cluster must start: if it cannot, the tests fail (never skip).
 """
-import importlib, os, shutil, signal, socket, subprocess, tempfile, time
+import importlib, json, os, shutil, signal, socket, subprocess, tempfile, time
+import urllib.request
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -121,6 +122,29 @@ def read_port(path):
             return fh.read().strip()
     wait_until(port, 10, path)
     return port()
+
+
+class Doubles:
+    """The provider doubles (rkdouble) of a Rekindle: the HTTP base URL of
+    the ZNS, SMS-gateway and FCM endpoints, the SMTP relay's URL, and
+    their control endpoints (faults, stats, keys, delivery logs)."""
+
+    def __init__(self, rk):
+        pf = os.path.join(rk.tmp, "double.port")
+        spf = os.path.join(rk.tmp, "double.smtp-port")
+        self.proc = rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
+        self.base = "http://127.0.0.1:%s" % read_port(pf)
+        self.smtp = "smtp://127.0.0.1:%s" % read_port(spf)
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.base + path, json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=30) as r:
+            return json.loads(r.read())
 
 
 def deliver_args(ch, http_base, smtp_url="", extra=()):

@@ -20,12 +20,11 @@ denied, cancelled or uncertain, or waits for a later allowed time; no
 number got more than 3 advertising SMS; no SMS without [QC]. The number
 of uncertain messages is printed beside the ambiguous faults and kills
 that made them."""
-import collections, json, os, random, signal, subprocess, threading, time, unittest
-import urllib.request
+import collections, os, random, signal, subprocess, threading, time, unittest
 
 import grpc
 
-from harness import Rekindle, bad_request, deliver_args, read_port, wait_until
+from harness import Doubles, Rekindle, bad_request, deliver_args, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -45,11 +44,9 @@ class ChaosTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rk = rk = Rekindle(profilers=1, campaigners=1)
-        pf = os.path.join(rk.tmp, "double.port")
-        spf = os.path.join(rk.tmp, "double.smtp-port")
-        rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
-        cls.base = "http://127.0.0.1:%s" % read_port(pf)
-        cls.smtp = "smtp://127.0.0.1:%s" % read_port(spf)
+        cls.dbl = Doubles(rk)
+        cls.base, cls.smtp, cls.post, cls.get = (cls.dbl.base, cls.dbl.smtp,
+                                                 cls.dbl.post, cls.dbl.get)
         rk.load_synthetic(CUSTOMERS, 11, AS_OF)
         rk.profile_all(AS_OF)
         # Reachable everywhere and consenting to all four channels; four in
@@ -85,17 +82,6 @@ class ChaosTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.rk.close()
-
-    @classmethod
-    def post(cls, path, body):
-        req = urllib.request.Request(cls.base + path, json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def get(self, path):
-        with urllib.request.urlopen(self.base + path, timeout=30) as r:
-            return json.loads(r.read())
 
     def pool(self, ch):
         return self.rk.start("rekindle-deliver", deliver_args(ch, self.base, self.smtp, [

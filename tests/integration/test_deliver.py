@@ -9,7 +9,7 @@ local sending hours waits for them in the outbox, due when they open."""
 import datetime, email, email.policy, json, os, re, signal, time, unittest
 import urllib.request
 
-from harness import Rekindle, deliver_args, read_port, wait_until
+from harness import Doubles, Rekindle, deliver_args, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -20,11 +20,9 @@ class DeliverTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rk = rk = Rekindle(profilers=1, campaigners=1)
-        pf = os.path.join(rk.tmp, "double.port")
-        spf = os.path.join(rk.tmp, "double.smtp-port")
-        cls.double = rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
-        cls.base = "http://127.0.0.1:%s" % read_port(pf)
-        cls.smtp = "smtp://127.0.0.1:%s" % read_port(spf)
+        cls.dbl = Doubles(rk)
+        cls.base, cls.smtp, cls.post, cls.get = (cls.dbl.base, cls.dbl.smtp,
+                                                 cls.dbl.post, cls.dbl.get)
         rk.load_synthetic(20000, 5, AS_OF)
         rk.profile_all(AS_OF)
         # Everyone is on Zalo and agreed to ZNS marketing too; a few have
@@ -34,7 +32,7 @@ class DeliverTest(unittest.TestCase):
                   "granted, granted_at, source) SELECT id, 3, 1, true, now(), 'test' "
                   "FROM rekindle.customers ON CONFLICT DO NOTHING")
         cls.no_zalo = rk.db.sql("SELECT id || '|' || substr(phone_e164, 2) FROM "
-                                "rekindle.customers ORDER BY id LIMIT 25").splitlines()
+                                "rekindle.customers ORDER BY md5(id) LIMIT 25").splitlines()
         cls.post("/_zns/no_account", {"phones": [x.split("|")[1] for x in cls.no_zalo]})
         rk.create_fallback_offer(sms_body="{name} oi, {offer} cho ban, HSD {expiry}: {link}")
         cls.pools = {}
@@ -49,17 +47,6 @@ class DeliverTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.rk.close()
-
-    @classmethod
-    def post(cls, path, body):
-        req = urllib.request.Request(cls.base + path, json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def get(self, path):
-        with urllib.request.urlopen(self.base + path, timeout=10) as r:
-            return json.loads(r.read())
 
     def test_campaign_delivered_once_with_fallback_and_a_crash(self):
         rk = self.rk
@@ -120,8 +107,10 @@ class DeliverTest(unittest.TestCase):
         want_zns = {k for k in sent if k.endswith(":zns")}
         want_sms = {k for k in sent if k.endswith(":sms")}
         # No Zalo account: SMS instead, with the [QC] label.
+        # (unless its ZNS message was in the batch of the killed process:
+        # uncertain, held on ZNS)
         for cid, _ in (x.split("|") for x in self.no_zalo):
-            if cid in msgs:
+            if cid in msgs and state[cid] != "uncertain":
                 self.assertEqual(msgs[cid], "2", cid)
         self.assertTrue(want_sms)
         # The pools claim the outbox itself: no delivery job exists, and
@@ -253,10 +242,7 @@ class QuietHoursTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rk = rk = Rekindle(profilers=1, campaigners=1)
-        pf = os.path.join(rk.tmp, "double.port")
-        spf = os.path.join(rk.tmp, "double.smtp-port")
-        rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
-        cls.base = "http://127.0.0.1:%s" % read_port(pf)
+        cls.base = Doubles(rk).base
         rk.load_synthetic(3000, 7, AS_OF)
         rk.profile_all(AS_OF)
         rk.create_fallback_offer()

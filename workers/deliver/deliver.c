@@ -194,7 +194,7 @@ decide(arena *a, const struct gov_rules *rules, const struct dmsg *m,
     const char *address, int slots, int64_t oldest_us, int64_t now,
     struct fate *f)
 {
-	struct gov_request q = {(enum gov_channel)deliver_channel, true, now,
+	struct gov_request q = {deliver_channel, true, now,
 	    m->zone, address != NULL, m->consent, m->dnc, slots, oldest_us};
 	struct gov_decision d;
 
@@ -372,10 +372,10 @@ static void
 rules_of(struct gov_rules *rules)
 {
 	gov_default_rules(rules);
-	rules->per_24h[GOV_SMS] = var_sms_per_day;
-	rules->per_24h[GOV_EMAIL] = var_email_per_day;
-	rules->from_hour[GOV_SMS] = var_sms_from_hour;
-	rules->until_hour[GOV_SMS] = var_sms_until_hour;
+	rules->per_24h[CHANNEL_SMS] = var_sms_per_day;
+	rules->per_24h[CHANNEL_EMAIL] = var_email_per_day;
+	rules->from_hour[CHANNEL_SMS] = var_sms_from_hour;
+	rules->until_hour[CHANNEL_SMS] = var_sms_until_hour;
 }
 
 /*

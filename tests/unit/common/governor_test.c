@@ -12,7 +12,7 @@
 #define T0 (INT64_C(1740960000) * 1000000)
 
 static struct gov_decision
-decide(enum gov_channel ch, int64_t now, int sent, int64_t oldest,
+decide(int ch, int64_t now, int sent, int64_t oldest,
     const char *zone)
 {
 	struct gov_rules r;
@@ -32,20 +32,20 @@ test_sms_window_defers_to_seven(void **state)
 
 	(void)state;
 	/* 06:30 local: wait for 07:00 */
-	d = decide(GOV_SMS, T0 - H / 2, 0, 0, "Asia/Ho_Chi_Minh");
+	d = decide(CHANNEL_SMS, T0 - H / 2, 0, 0, "Asia/Ho_Chi_Minh");
 	assert_int_equal(d.verdict, GOV_DEFER);
 	assert_int_equal(d.reason, GOV_OUTSIDE_WINDOW);
 	assert_true(d.not_before_us == T0);
 	/* 21:59 local: send; 22:00 local: tomorrow 07:00 */
-	d = decide(GOV_SMS, T0 + 15 * H - 60000000, 0, 0, "Asia/Ho_Chi_Minh");
+	d = decide(CHANNEL_SMS, T0 + 15 * H - 60000000, 0, 0, "Asia/Ho_Chi_Minh");
 	assert_int_equal(d.verdict, GOV_SEND);
-	d = decide(GOV_SMS, T0 + 15 * H, 0, 0, "Asia/Ho_Chi_Minh");
+	d = decide(CHANNEL_SMS, T0 + 15 * H, 0, 0, "Asia/Ho_Chi_Minh");
 	assert_int_equal(d.verdict, GOV_DEFER);
 	assert_true(d.not_before_us == T0 + 24 * H);
 	/* the recipient's zone counts: 00:00 UTC is 19:00 in New York */
-	d = decide(GOV_SMS, T0, 0, 0, "America/New_York");
+	d = decide(CHANNEL_SMS, T0, 0, 0, "America/New_York");
 	assert_int_equal(d.verdict, GOV_SEND);
-	d = decide(GOV_SMS, T0 + 4 * H, 0, 0, "America/New_York");
+	d = decide(CHANNEL_SMS, T0 + 4 * H, 0, 0, "America/New_York");
 	assert_true(d.not_before_us == T0 + 12 * H);	/* 07:00 EST */
 }
 
@@ -57,24 +57,24 @@ test_daily_caps_defer_until_a_slot_frees(void **state)
 	(void)state;
 	/* 3 SMS in 24 h, the oldest 10 h ago (at 00:00 local): the next at
 	 * 00:00 local tomorrow, which is outside the window: 07:00 */
-	d = decide(GOV_SMS, T0 + 3 * H, 3, T0 - 7 * H, "Asia/Ho_Chi_Minh");
+	d = decide(CHANNEL_SMS, T0 + 3 * H, 3, T0 - 7 * H, "Asia/Ho_Chi_Minh");
 	assert_int_equal(d.verdict, GOV_DEFER);
 	assert_int_equal(d.reason, GOV_DAILY_CAP);
 	assert_true(d.not_before_us == T0 + 24 * H);
 	/* emails have no window: exactly 24 h after the oldest */
-	d = decide(GOV_EMAIL, T0 + 3 * H, 3, T0 - 2 * H, "Asia/Ho_Chi_Minh");
+	d = decide(CHANNEL_EMAIL, T0 + 3 * H, 3, T0 - 2 * H, "Asia/Ho_Chi_Minh");
 	assert_int_equal(d.reason, GOV_DAILY_CAP);
 	assert_true(d.not_before_us == T0 + 22 * H);
-	d = decide(GOV_EMAIL, T0 + 3 * H, 2, T0 - 2 * H, "Asia/Ho_Chi_Minh");
+	d = decide(CHANNEL_EMAIL, T0 + 3 * H, 2, T0 - 2 * H, "Asia/Ho_Chi_Minh");
 	assert_int_equal(d.verdict, GOV_SEND);
 	/* one call a day, 08:00-17:00 */
-	d = decide(GOV_CALL, T0 + 2 * H, 1, T0 + H, "Asia/Ho_Chi_Minh");
+	d = decide(CHANNEL_CALL, T0 + 2 * H, 1, T0 + H, "Asia/Ho_Chi_Minh");
 	assert_int_equal(d.reason, GOV_DAILY_CAP);
 	assert_true(d.not_before_us == T0 + 25 * H);
-	d = decide(GOV_CALL, T0 + 10 * H, 0, 0, "Asia/Ho_Chi_Minh");	/* 17:00 */
+	d = decide(CHANNEL_CALL, T0 + 10 * H, 0, 0, "Asia/Ho_Chi_Minh");	/* 17:00 */
 	assert_true(d.not_before_us == T0 + 25 * H);
 	/* push and ZNS have neither cap nor window by default */
-	assert_int_equal(decide(GOV_PUSH, T0 - 5 * H, 50, T0 - 6 * H,
+	assert_int_equal(decide(CHANNEL_PUSH, T0 - 5 * H, 50, T0 - 6 * H,
 	    "Asia/Ho_Chi_Minh").verdict, GOV_SEND);
 }
 
@@ -82,7 +82,7 @@ static void
 test_consent_dnc_address_deny(void **state)
 {
 	struct gov_rules r;
-	struct gov_request q = {GOV_SMS, true, T0 + H, "Asia/Ho_Chi_Minh", true,
+	struct gov_request q = {CHANNEL_SMS, true, T0 + H, "Asia/Ho_Chi_Minh", true,
 	    true, true, 0, 0};
 	struct gov_decision d;
 
@@ -109,7 +109,7 @@ test_consent_dnc_address_deny(void **state)
 	q.now_us = T0 + H;
 	q.sent_24h = 3;
 	q.oldest_us = T0;
-	r.per_24h[GOV_SMS] = 5;
+	r.per_24h[CHANNEL_SMS] = 5;
 	gov_decide(&r, &q, &d);
 	assert_int_equal(d.verdict, GOV_SEND);
 }
