@@ -58,6 +58,11 @@ report(struct ctl *c, const char *id, const char *svg)
 	printf("  %-28s %12s\n", "  treatment", thousands(treated, b1,
 	    sizeof(b1)));
 	printf("  %-28s %12s\n", "sent", thousands(s->sent, b1, sizeof(b1)));
+	/* messages that may have gone: held, never sent twice */
+	printf("  %-28s %12s\n", "uncertain (may have gone)",
+	    thousands(s->uncertain, b1, sizeof(b1)));
+	printf("  %-28s %12s\n", "failed or refused",
+	    thousands(s->undelivered, b1, sizeof(b1)));
 	printf("  %-28s %12s\n", "delivered", thousands(s->delivered, b1,
 	    sizeof(b1)));
 	printf("  %-28s %12s\n", "opened (strong evidence)",
