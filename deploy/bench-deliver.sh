@@ -81,6 +81,14 @@ start_pool() {
       >>"$work/deliver-$1.log" 2>&1 & pids+=($!); pool+=($!)
   done
 }
+# start_pool_one CH: one more delivery process of channel CH (appended to pool)
+start_pool_one() {
+  local keep=("${pool[@]}")
+  pool_size_was=$pool_size pool_size=1
+  start_pool "$1"
+  pool_size=$pool_size_was
+  pool=("${keep[@]}" "${pool[@]}")
+}
 # wait_done ID: until no message of the campaign is queued or being sent
 # (watched twice a second through the small partial indexes)
 wait_done() {
@@ -113,26 +121,43 @@ for ch in $channels; do
     "$ch" "$sent" "$n" "$secs" "$(echo "$sent / $secs" | bc -l)" "$(echo "$peak / 1024" | bc -l)" "$(echo "$dpeak / 1024" | bc -l)"
 done
 
-# One SIGKILL at full speed (ZNS: held, not sent again).
+# SIGKILLs at full speed (ZNS: held, not sent again). A kill between two
+# batches leaves nothing uncertain, one in the middle of a batch leaves
+# the batch: KILLS kills at random moments give the mean and the most.
 if [ "${BENCH_KILL:-1}" = 1 ]; then
+  kills=${KILLS:-5}
   launch BENCH-KILL zns
-  echo "== one SIGKILL of a ZNS pool process at full speed"
+  echo "== $kills SIGKILLs of a ZNS pool process at full speed, at random moments"
   start_pool zns
-  while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'sent'")" -lt 20000 ]; do
+  while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'sent'")" -lt 10000 ]; do
     sleep 0.1
   done
-  # killed while it has a batch with the provider (not between batches)
-  until [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL'
-      AND state = 'sending' AND locked_by LIKE '%:${pool[0]}'")" -gt 0 ]; do :; done
-  kill -9 "${pool[0]}"
+  per=()
+  for k in $(seq 1 "$kills"); do
+    sleep "0.$((RANDOM % 9 + 1))"
+    victim=${pool[0]}
+    kill -9 "$victim"; wait "$victim" 2>/dev/null || true
+    # its attempts are swept once their lease (2 s) ran out
+    sleep 3
+    while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL'
+        AND state = 'sending' AND locked_by LIKE '%:$victim'")" != 0 ]; do sleep 0.5; done
+    per+=("$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL'
+        AND state = 'uncertain' AND reason LIKE 'the delivery process stopped%'")")
+    survivor=${pool[1]}
+    start_pool_one zns
+    pool=("$survivor" "${pool[-1]}")
+  done
   wait_done BENCH-KILL
-  # the dead process's attempts are swept once their lease (2 s) ran out
-  while [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'sending'")" != 0 ]; do sleep 0.5; done
-  kill "${pool[@]:1}"; wait "${pool[@]:1}" 2>/dev/null || true
+  kill "${pool[@]}"; wait "${pool[@]}" 2>/dev/null || true
   unc=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'uncertain'")
   /usr/bin/python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \
     "$http/_keys/zns" >"$work/zns-keys.json"
   psql -c "SELECT idempotency_key FROM rekindle.messages WHERE campaign_id = 'BENCH-KILL' AND state = 'uncertain'" >"$work/unc-keys.txt"
   taken=$(/usr/bin/python3 -c "import json,sys; k={x['key'] for x in json.load(open(sys.argv[1]))}; print(sum(1 for l in open(sys.argv[2]) if l.strip() in k))" "$work/zns-keys.json" "$work/unc-keys.txt")
-  echo "one SIGKILL at full speed: $unc ZNS messages left uncertain (held, not sent again; the double had taken $taken of them); deliver_batch 256, outcomes committed every 100 ms or 256"
+  # per[] is cumulative: each kill's own share is the difference
+  prev=0 each=()
+  for c in "${per[@]}"; do each+=($((c - prev))); prev=$c; done
+  max=0; for e in "${each[@]}"; do [ "$e" -gt "$max" ] && max=$e; done
+  printf 'SIGKILL at full speed: %d kills left %s ZNS messages uncertain (per kill: %s; mean %.0f, most %d; deliver_batch 256); the double had taken %s of them; none sent again\n' \
+    "$kills" "$unc" "${each[*]}" "$(echo "$unc / $kills" | bc -l)" "$max" "$taken"
 fi
