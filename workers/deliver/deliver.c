@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "channel.h"
@@ -138,6 +137,19 @@ static int
 cmp_str(const void *pa, const void *pb)
 {
 	return (strcmp(*(const char *const *)pa, *(const char *const *)pb));
+}
+
+/* Sorts v[0..n) and drops repeats; returns how many are left. */
+static size_t
+sort_unique(const char **v, size_t n)
+{
+	size_t j = 0;
+
+	qsort(v, n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (j == 0 || strcmp(v[i], v[j - 1]) != 0)
+			v[j++] = v[i];
+	return (j);
 }
 
 /* Backoff before attempt n + 1: 2^n s (at most 32) with up to 1 s of
@@ -255,7 +267,6 @@ struct batch {
 	int lease_s;
 	bool refresh;		/* the provider asked for new credentials */
 	int counts[MSG_UNCERTAIN + 1];
-	int64_t flush_ms;	/* time spent committing outcomes */
 };
 
 /* The outcome of m's attempt from the provider's answer. */
@@ -318,15 +329,10 @@ flush(struct batch *b)
 {
 	rk_err rc;
 
-	int64_t t0 = clock_mono_ms();
-
 	if (b->nout == 0)
 		return (true);
 	rc = ddb_apply(b->db, b->a, false, worker_id(b->w), b->lease_s, b->out,
-	    b->nout, NULL);
-	b->flush_ms += clock_mono_ms() - t0;
-	log_debug("DELIVER-FLUSH", "%zu outcomes in %lld ms", b->nout,
-	    (long long)(clock_mono_ms() - t0));
+	    b->nout);
 	if (rc != RK_OK) {
 		log_warn("DB-UNAVAILABLE", "could not record %zu outcomes, "
 		    "keeping them: %s", b->nout, db_errmsg(b->db));
@@ -400,14 +406,11 @@ claim(struct batch *b, int *n, size_t *nsend)
 	rules_of(&rules);
 	capped = rules.per_24h[deliver_channel] > 0;
 	*nsend = 0;
-	int64_t tq[5] = {clock_mono_ms()};
-
 	if ((rc = db_begin(b->db)) != RK_OK)
 		return (rc);
 	if ((rc = ddb_claim(b->db, a, deliver_channel, var_deliver_batch, &b->m,
 	    n)) != RK_OK || *n == 0)
 		goto out;
-	tq[1] = clock_mono_ms();
 	addr = arena_zalloc(a, sizeof(char *) * (size_t)*n);
 	rcpt = arena_zalloc(a, sizeof(char *) * (size_t)*n);
 	uniq = arena_zalloc(a, sizeof(char *) * (size_t)*n);
@@ -416,12 +419,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 			rcpt[i] = recipient_of(a, addr[i]);
 			uniq[nu++] = rcpt[i];
 		}
-	qsort(uniq, nu, sizeof(char *), cmp_str);
-	for (size_t i = 0, j = 0; i <= nu; i++)
-		if (i == nu)
-			nu = j;
-		else if (j == 0 || strcmp(uniq[i], uniq[j - 1]) != 0)
-			uniq[j++] = uniq[i];
+	nu = sort_unique(uniq, nu);
 	slots = arena_zalloc(a, sizeof(int) * (nu + 1));
 	oldest = arena_zalloc(a, sizeof(int64_t) * (nu + 1));
 	if (nu > 0 && (rc = ddb_slots(b->db, a, deliver_channel, uniq,
@@ -471,21 +469,13 @@ claim(struct batch *b, int *n, size_t *nsend)
 		ops->request(a, m, &rd, c);
 		b->which[(*nsend)++] = i;
 	}
-	tq[2] = clock_mono_ms();
 	rc = ddb_apply(b->db, a, true, worker_id(b->w), b->lease_s, f,
-	    (size_t)*n, NULL);
-	tq[3] = clock_mono_ms();
+	    (size_t)*n);
 	for (int i = 0; rc == RK_OK && i < *n; i++)
 		b->counts[f[i].state]++;
 out:
 	if (rc == RK_OK)
 		rc = db_commit(b->db);
-	tq[4] = clock_mono_ms();
-	if (*n > 0)
-		log_debug("DELIVER-CLAIM", "read %lld ms, decide+build %lld ms, "
-		    "apply %lld ms, commit %lld ms", (long long)(tq[1] - tq[0]),
-		    (long long)(tq[2] - tq[1]), (long long)(tq[3] - tq[2]),
-		    (long long)(tq[4] - tq[3]));
 	else
 		db_rollback(b->db);
 	if (rc != RK_OK)
@@ -535,12 +525,11 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 	if (n > 0)
 		log_debug("DELIVER-BATCH", "%d claimed, %zu sent to the provider: "
 		    "%d sent, %d queued again, %d uncertain, %d failed, %d denied, "
-		    "%d cancelled; claim %lld ms, sending %lld ms of which "
-		    "recording outcomes %lld ms", n, nsend, b.counts[MSG_SENT],
-		    b.counts[MSG_QUEUED], b.counts[MSG_UNCERTAIN],
-		    b.counts[MSG_FAILED], b.counts[MSG_DENIED],
-		    b.counts[MSG_CANCELLED], (long long)(t1 - t0),
-		    (long long)(t2 - t1), (long long)b.flush_ms);
+		    "%d cancelled; claim %lld ms, sending and recording %lld ms",
+		    n, nsend, b.counts[MSG_SENT], b.counts[MSG_QUEUED],
+		    b.counts[MSG_UNCERTAIN], b.counts[MSG_FAILED],
+		    b.counts[MSG_DENIED], b.counts[MSG_CANCELLED],
+		    (long long)(t1 - t0), (long long)(t2 - t1));
 	return (n);
 }
 

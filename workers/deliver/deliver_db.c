@@ -143,42 +143,33 @@ ddb_slots(db_conn *db, arena *a, int channel, const char *const *recipients,
 	return (RK_OK);
 }
 
-/* The ledger's one move statement: $1.. the rows' columns, then the
- * phase, the worker and the lease. */
-#define APPLY_NCOLS 15
-#define APPLY_SQL                                                         \
+/*
+ * Every other move (deferred, to the next channel, ended, uncertain):
+ * $1.. the rows' columns, then the phase and the worker. None of them
+ * holds an attempt in flight, so the lease goes; a message moved to
+ * another channel gets its key when it is sent there.
+ */
+#define MOVE_NCOLS 11
+#define MOVE_SQL                                                          \
 	"UPDATE messages m SET state = s.state, "                           \
-	" attempts = m.attempts + (s.state = 'sending')::int, "             \
-	" locked_by = CASE WHEN s.state = 'sending' THEN $17 END, "         \
-	" lease_expires_at = CASE WHEN s.state = 'sending' THEN now() + "   \
-	"  $18::int * interval '1 second' END, "                            \
-	" slot_at = CASE WHEN s.state = 'sending' THEN now() ELSE "         \
-	"  m.slot_at END, "                                                 \
-	" recipient = coalesce(s.recipient, m.recipient), "                 \
 	" channel = coalesce(s.ch, m.channel), "                            \
 	" channel_index = coalesce(s.idx, m.channel_index), "               \
-	" idempotency_key = CASE WHEN s.ch IS NOT NULL THEN NULL ELSE "     \
-	"  coalesce(s.key, m.idempotency_key) END, "                        \
+	" idempotency_key = CASE WHEN s.ch IS NULL THEN m.idempotency_key " \
+	"  END, "                                                           \
 	" not_before = coalesce(timestamptz 'epoch' + s.at * "              \
 	"  interval '1 microsecond', m.not_before), "                       \
-	" sent_at = coalesce(timestamptz 'epoch' + s.sent * "               \
-	"  interval '1 microsecond', m.sent_at), "                          \
-	" provider_message_id = coalesce(s.pid, m.provider_message_id), "   \
 	" reason = s.why, "                                                 \
 	" last_error = CASE WHEN s.err THEN s.why ELSE m.last_error END, "  \
 	" decision = coalesce(s.decision, m.decision), "                    \
 	" ambiguous = m.ambiguous OR s.amb, resend = s.resend, "            \
-	" updated_at = now() "                                              \
+	" locked_by = NULL, lease_expires_at = NULL, updated_at = now() "   \
 	"FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], "   \
 	" $5::smallint[], $6::smallint[], $7::text[], $8::bool[], "         \
-	" $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[], " \
-	" $14::bool[], $15::bigint[]) s(id, attempt, state, "   \
-	" at, ch, idx, why, err, decision, key, recipient, pid, amb, "      \
-	" resend, sent) "                                              \
-	"WHERE m.id = s.id AND m.attempts = s.attempt AND CASE WHEN $16 "   \
+	" $9::text[], $10::bool[], $11::bool[]) s(id, attempt, state, at, " \
+	" ch, idx, why, err, decision, amb, resend) "                       \
+	"WHERE m.id = s.id AND m.attempts = s.attempt AND CASE WHEN $12 "   \
 	" THEN m.state IN ('queued', 'uncertain') ELSE "                    \
-	" (m.state = 'sending' AND m.locked_by = $17) OR "                  \
-	" (m.state = 'uncertain' AND s.state = 'sent') END"
+	" m.state = 'sending' AND m.locked_by = $13 END"
 
 static const char *
 i64(arena *a, int64_t v)
@@ -186,25 +177,22 @@ i64(arena *a, int64_t v)
 	return (arena_printf(a, "%lld", (long long)v));
 }
 
-/* The general move statement, for the rows of f that are not in state
- * skip (those went by a lean statement). */
+/* The rows of f that are not in state skip (those went by a lean
+ * statement), by the general one. */
 static rk_err
-apply_rest(db_conn *db, arena *a, bool claim, const char *worker,
-    int lease_s, const struct fate *f, size_t n, int skip, int64_t *applied)
+move_rest(db_conn *db, arena *a, bool claim, const char *worker,
+    const struct fate *f, size_t n, int skip)
 {
-	const char *p[APPLY_NCOLS + 3];
+	const char *p[MOVE_NCOLS + 2];
 	struct dbrows rows;
-	db_res *r;
-	rk_err rc;
 
-	dbrows_init(&rows, a, APPLY_NCOLS, n);
+	dbrows_init(&rows, a, MOVE_NCOLS, n);
 	for (size_t i = 0; i < n; i++) {
 		const char **c;
 
 		if (f[i].state == skip)
 			continue;
 		c = dbrows_add(&rows);
-
 		c[0] = i64(a, f[i].id);
 		c[1] = i64(a, f[i].attempt);
 		c[2] = msg_state_name(f[i].state);
@@ -214,23 +202,15 @@ apply_rest(db_conn *db, arena *a, bool claim, const char *worker,
 		c[6] = f[i].reason;
 		c[7] = f[i].error ? "t" : "f";
 		c[8] = f[i].decision;
-		c[9] = f[i].key;
-		c[10] = f[i].recipient;
-		c[11] = f[i].provider_id;
-		c[12] = f[i].ambiguous ? "t" : "f";
-		c[13] = f[i].resend ? "t" : "f";
-		c[14] = f[i].sent_us ? i64(a, f[i].sent_us) : NULL;
+		c[9] = f[i].ambiguous ? "t" : "f";
+		c[10] = f[i].resend ? "t" : "f";
 	}
+	if (rows.n == 0)
+		return (RK_OK);
 	dbrows_params(&rows, p);
-	p[APPLY_NCOLS] = claim ? "t" : "f";
-	p[APPLY_NCOLS + 1] = worker;
-	p[APPLY_NCOLS + 2] = i64(a, lease_s);
-	rc = db_execp(db, "ddb_apply", APPLY_SQL, APPLY_NCOLS + 3, p, &r);
-	if (rc != RK_OK)
-		return (rc);
-	*applied = db_res_affected(r);
-	db_res_free(r);
-	return (RK_OK);
+	p[MOVE_NCOLS] = claim ? "t" : "f";
+	p[MOVE_NCOLS + 1] = worker;
+	return (db_execp(db, "ddb_move", MOVE_SQL, MOVE_NCOLS + 2, p, NULL));
 }
 
 /*
@@ -261,24 +241,20 @@ apply_rest(db_conn *db, arena *a, bool claim, const char *worker,
 
 rk_err
 ddb_apply(db_conn *db, arena *a, bool claim, const char *worker, int lease_s,
-    const struct fate *f, size_t n, int64_t *applied)
+    const struct fate *f, size_t n)
 {
-	struct dbrows lean;
+	int lean = claim ? MSG_SENDING : MSG_SENT;
+	struct dbrows rows;
 	const char *p[6];
-	int64_t k1 = 0, k2 = 0;
-	db_res *r;
-	rk_err rc = RK_OK;
-	int state = claim ? MSG_SENDING : MSG_SENT;
+	rk_err rc;
 
-	if (applied != NULL)
-		*applied = 0;
-	dbrows_init(&lean, a, claim ? 4 : 5, n + 1);
+	dbrows_init(&rows, a, claim ? 4 : 5, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		const char **c;
 
-		if (f[i].state != state)
+		if (f[i].state != lean)
 			continue;
-		c = dbrows_add(&lean);
+		c = dbrows_add(&rows);
 		c[0] = i64(a, f[i].id);
 		c[1] = i64(a, f[i].attempt);
 		if (claim) {
@@ -292,23 +268,18 @@ ddb_apply(db_conn *db, arena *a, bool claim, const char *worker, int lease_s,
 			    f[i].reason : NULL;
 		}
 	}
-	if (lean.n > 0) {
-		dbrows_params(&lean, p);
-		p[lean.ncols] = worker;
+	if (rows.n > 0) {
+		dbrows_params(&rows, p);
+		p[rows.ncols] = worker;
 		if (claim)
 			p[5] = i64(a, lease_s);
 		rc = db_execp(db, claim ? "ddb_sending" : "ddb_sent", claim ?
-		    SENDING_SQL : SENT_SQL, 6, p, &r);
+		    SENDING_SQL : SENT_SQL, 6, p, NULL);
 		if (rc != RK_OK)
 			return (rc);
-		k1 = db_res_affected(r);
-		db_res_free(r);
 	}
-	if (lean.n < n)
-		rc = apply_rest(db, a, claim, worker, lease_s, f, n, state, &k2);
-	if (applied != NULL)
-		*applied = k1 + k2;
-	return (rc);
+	return (rows.n < n ? move_rest(db, a, claim, worker, f, n, lean) :
+	    RK_OK);
 }
 
 rk_err

@@ -56,16 +56,17 @@ struct fate {
 };
 
 /*
- * Applies f[0..n) set-wise. claim: the rows are this transaction's claim
- * (queued or uncertain, attempts as read); MSG_SENDING takes an attempt,
- * a lease of lease_s for worker and the slot. Otherwise the rows are
- * outcomes of worker's attempts (state sending, locked by worker,
- * attempts = f.attempt), or a late 'sent' for an attempt the sweeper
- * already called uncertain. Rows that no longer match are left alone.
- * *applied (may be NULL) gets how many rows changed.
+ * Applies f[0..n) set-wise: the common move (claim: to 'sending', which
+ * takes an attempt, a lease of lease_s for worker and the slot;
+ * outcome: to 'sent') by a lean statement, every other by a general
+ * one. claim: the rows are this transaction's claim (queued or
+ * uncertain, attempts as read). Otherwise they are outcomes of worker's
+ * attempts (state sending, locked by worker, attempts = f.attempt), or
+ * a late 'sent' for an attempt the sweeper already called uncertain.
+ * Rows that no longer match are left alone.
  */
 rk_err ddb_apply(db_conn *db, arena *a, bool claim, const char *worker,
-    int lease_s, const struct fate *f, size_t n, int64_t *applied);
+    int lease_s, const struct fate *f, size_t n);
 
 /* Extends the leases of worker's attempts in flight on channel. */
 rk_err ddb_extend(db_conn *db, const char *worker, int channel, int lease_s);
