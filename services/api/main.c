@@ -132,6 +132,10 @@ main(int argc, char **argv)
 	    (size_t)(rk_protoset_end - rk_protoset_start)) != RK_OK)
 		log_panic("DESCSET-BAD", "embedded descriptor set is corrupt");
 	startup_db();
+	/* The database answered a moment ago: serve at once, not only after the
+	 * health thread's first ping (a client that waits for API-LISTEN would
+	 * otherwise be told NOT_SERVING). */
+	health_set_serving(true);
 	if (*var_bus_listen != '\0') {
 		if (bus_open_pub(var_bus_listen, &pub, err, sizeof(err)) != RK_OK)
 			log_fatal("BUS-OPEN-FAIL", "%s", err);
