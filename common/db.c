@@ -293,6 +293,20 @@ db_execp(db_conn *db, const char *name, const char *sql, int n,
 }
 
 rk_err
+db_execp_count(db_conn *db, const char *name, const char *sql, int n,
+    const char *const *params, int64_t *affected)
+{
+	db_res *r;
+	rk_err rc;
+
+	if ((rc = run(db, name, sql, n, params, NULL, NULL, &r)) != RK_OK)
+		return (rc);
+	*affected = db_res_affected(r);
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
 db_execp_bin(db_conn *db, const char *name, const char *sql, int n,
     const char *const *params, const int *lengths, const int *formats,
     db_res **res)

@@ -16,6 +16,12 @@
 #ifndef RK_DB_H
 #define RK_DB_H
 
+/* A named number written into SQL text: "... = " DB_NUM(CAMPAIGN_RUNNING)
+ * " ...". The name must be a macro for an integer literal (an enum
+ * constant would be written as its name). */
+#define DB_NUM_(x) #x
+#define DB_NUM(x) DB_NUM_(x)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +56,11 @@ rk_err db_exec(db_conn *db, const char *sql, int n, const char *const *params,
  */
 rk_err db_execp(db_conn *db, const char *name, const char *sql, int n,
     const char *const *params, db_res **res);
+
+/* db_execp of an INSERT/UPDATE/DELETE: *affected gets the rows it
+ * changed. */
+rk_err db_execp_count(db_conn *db, const char *name, const char *sql, int n,
+    const char *const *params, int64_t *affected);
 
 /* Same as db_execp with per-parameter lengths and formats (1 = binary). */
 rk_err db_execp_bin(db_conn *db, const char *name, const char *sql, int n,

@@ -7,7 +7,7 @@
 #include "governor.h"
 #include "localtz.h"
 
-#define QUARTER_US INT64_C(900000000)
+#define MINUTE_US INT64_C(60000000)
 #define DAY_US INT64_C(86400000000)
 
 void
@@ -37,27 +37,33 @@ gov_reason_code(enum gov_reason r)
 }
 
 static bool
-in_window(const struct gov_rules *r, int ch, const char *zone,
+in_window(const struct gov_rules *r, const struct gov_request *q,
     int64_t t_us)
 {
-	int dow, hour;
+	int ch = q->channel, dow, m, from = q->window_from_min,
+	    until = q->window_until_min;
 
-	if (r->from_hour[ch] <= 0 && r->until_hour[ch] >= 24)
+	if (r->from_hour[ch] <= 0 && r->until_hour[ch] >= 24 && from == until)
 		return (true);
-	localtz_dow_hour(zone, t_us, &dow, &hour);
-	return (hour >= r->from_hour[ch] && hour < r->until_hour[ch]);
+	localtz_dow_minute(q->zone, t_us, &dow, &m);
+	if (m < r->from_hour[ch] * 60 || m >= r->until_hour[ch] * 60)
+		return (false);
+	if (from < until)
+		return (m >= from && m < until);
+	return (from == until || m >= from || m < until);
 }
 
-/* The first quarter hour from t_us on that is inside the window (local
- * hours change on UTC quarter hours in every zone). */
+/* The first whole minute from t_us on that is inside the windows (the
+ * campaign's may open on any minute; local minutes change on UTC minutes
+ * in every zone). */
 static int64_t
-next_open(const struct gov_rules *r, int ch, const char *zone,
+next_open(const struct gov_rules *r, const struct gov_request *rq,
     int64_t t_us)
 {
-	int64_t q = (t_us / QUARTER_US + 1) * QUARTER_US;
+	int64_t q = (t_us / MINUTE_US + 1) * MINUTE_US;
 
-	for (int i = 0; i < 4 * 24 * 2; i++, q += QUARTER_US)
-		if (in_window(r, ch, zone, q))
+	for (int i = 0; i < 60 * 24 * 2; i++, q += MINUTE_US)
+		if (in_window(r, rq, q))
 			return (q);
 	return (t_us + DAY_US);		/* an empty window: check tomorrow */
 }
@@ -97,11 +103,11 @@ gov_decide(const struct gov_rules *rules, const struct gov_request *q,
 		if (t <= q->now_us)
 			t = q->now_us + 1;
 	}
-	if (!in_window(rules, ch, q->zone, t)) {
+	if (!in_window(rules, q, t)) {
 		if (out->verdict == GOV_SEND)
 			out->reason = GOV_OUTSIDE_WINDOW;
 		out->verdict = GOV_DEFER;
-		t = next_open(rules, ch, q->zone, t);
+		t = next_open(rules, q, t);
 	}
 	if (out->verdict == GOV_DEFER)
 		out->not_before_us = t;

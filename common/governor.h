@@ -64,6 +64,11 @@ struct gov_request {
 	 * and when the oldest of them was (0 if none). */
 	int sent_24h;
 	int64_t oldest_us;
+	/* The campaign's own local send window, minutes after midnight,
+	 * from inclusive, until exclusive (until < from: it spans midnight);
+	 * equal (both 0 by default): none. A contact outside it waits for
+	 * it like one outside the channel's hours. */
+	int window_from_min, window_until_min;
 };
 
 struct gov_decision {

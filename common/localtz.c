@@ -70,7 +70,7 @@ find_zone(const char *name)
 }
 
 void
-localtz_dow_hour(const char *zone, int64_t unix_us, int *dow, int *hour)
+localtz_dow_minute(const char *zone, int64_t unix_us, int *dow, int *minute)
 {
 	const struct zone *z = find_zone(zone);
 	int64_t s = unix_us / 1000000 - (unix_us % 1000000 < 0);
@@ -80,7 +80,7 @@ localtz_dow_hour(const char *zone, int64_t unix_us, int *dow, int *hour)
 
 		/* 1970-01-01 was a Thursday (ISO 4); local > 0 here. */
 		*dow = (int)((days + 3) % 7) + 1;
-		*hour = (int)(local % 86400 / 3600);
+		*minute = (int)(local % 86400 / 60);
 	} else {
 		time_t t = (time_t)s;
 		struct tm lt;
@@ -88,6 +88,15 @@ localtz_dow_hour(const char *zone, int64_t unix_us, int *dow, int *hour)
 		use_zone(zone);
 		localtime_r(&t, &lt);
 		*dow = lt.tm_wday == 0 ? 7 : lt.tm_wday;
-		*hour = lt.tm_hour;
+		*minute = lt.tm_hour * 60 + lt.tm_min;
 	}
+}
+
+void
+localtz_dow_hour(const char *zone, int64_t unix_us, int *dow, int *hour)
+{
+	int minute;
+
+	localtz_dow_minute(zone, unix_us, dow, &minute);
+	*hour = minute / 60;
 }

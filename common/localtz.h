@@ -24,4 +24,8 @@
 void localtz_dow_hour(const char *zone, int64_t unix_us, int *dow,
     int *hour);
 
+/* The same with the local minute of the day (0..1439) for the hour. */
+void localtz_dow_minute(const char *zone, int64_t unix_us, int *dow,
+    int *minute);
+
 #endif

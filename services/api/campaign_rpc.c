@@ -19,13 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "campaign_rpc.h"
+#include "channel.h"
 #include "idem.h"
-#include "jobq.h"
 #include "log.h"
 #include "operation.h"
 #include "pbtime.h"
-#include "rekindle/bus/v1/bus.pb-c.h"
 #include "rekindle/v1/campaign.pb-c.h"
 #include "segment.h"
 #include "validate.h"
@@ -35,8 +35,6 @@
 #define MAX_OFFERS 50
 #define OP_PREFIX "operations/launch-"
 
-enum { ST_DRAFT = 1, ST_SCHEDULED, ST_RUNNING, ST_PAUSED, ST_COMPLETED,
-	ST_CANCELLED };
 
 #define CAMPAIGN_COLS                                                     \
 	"campaign_id, name, state, aud_states::text, aud_min_dormant_days, "  \
@@ -582,7 +580,7 @@ list_campaigns(rpc_call *c, const ProtobufCMessage *req,
 		return (rpc_bad_field(c, "page_token", "is not a token this "
 		    "server issued"));
 	for (size_t i = 0; i < r->n_states; i++)
-		if ((int)r->states[i] < ST_DRAFT || (int)r->states[i] > ST_CANCELLED)
+		if ((int)r->states[i] < CAMPAIGN_DRAFT || (int)r->states[i] > CAMPAIGN_CANCELLED)
 			return (rpc_bad_field(c, arena_printf(a, "states[%zu]", i),
 			    "is not a campaign state"));
 	if ((rc = db_execp(rpc_db(c), "campaign_list", "SELECT " CAMPAIGN_COLS
@@ -671,7 +669,7 @@ update_campaign(rpc_call *c, const ProtobufCMessage *req,
 	merge(c, cur, r->campaign, r->update_mask);
 	if ((rc = rpc_fields_ok(c)) != RK_OK)
 		goto fail;
-	if ((int)cur->state != ST_DRAFT) {
+	if ((int)cur->state != CAMPAIGN_DRAFT) {
 		rc = rpc_error(c, RK_EPRECOND, "only a draft campaign changes; "
 		    "this one is past launch");
 		goto fail;
@@ -692,12 +690,52 @@ fail:
 }
 
 /*
+ * What a move sets in motion, in its transaction: the campaign's work
+ * stopped (cancel), held messages due again (resume).
+ */
+typedef rk_err (*after_move)(rpc_call *c, const char *id, const char *why);
+
+static rk_err
+after_cancel(rpc_call *c, const char *id, const char *why)
+{
+	struct campaign_cancelled n;
+	rk_err rc;
+
+	rc = campaign_cancel(rpc_db(c), rpc_arena(c), id, why,
+	    arena_printf(rpc_arena(c), "token:%lld", (long long)rpc_token_id(c)),
+	    &n);
+	if (rc == RK_OK)
+		log_info("CAMPAIGN-CANCELLED", "campaign %s: %lld queued messages "
+		    "cancelled, %lld timers cancelled, %lld tickets closed", id,
+		    (long long)n.messages, (long long)n.timers, (long long)n.tickets);
+	return (rc);
+}
+
+static rk_err
+after_resume(rpc_call *c, const char *id, const char *why)
+{
+	const char *p[1] = {id};
+	int64_t due;
+	rk_err rc;
+
+	(void)why;
+	/* not started yet: scheduled again, its start timer still pending */
+	rc = db_execp(rpc_db(c), "campaign_resume_scheduled", "UPDATE campaigns "
+	    "k SET state = " DB_NUM(CAMPAIGN_SCHEDULED) " FROM campaign_launches l "
+	    "WHERE k.campaign_id = $1 AND l.campaign_id = k.campaign_id AND "
+	    "l.state = 'scheduled'", 1, p, NULL);
+	if (rc == RK_OK)
+		rc = campaign_resume(rpc_db(c), id, &due);
+	return (rc);
+}
+
+/*
  * Moves a campaign between states: from any state in from (a bit per
- * state) to the state to, with the caller's reason.
+ * state) to the state to, with the caller's reason; then after, if any.
  */
 static rk_err
 transition(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
-    unsigned from, int to, const char *verb)
+    unsigned from, int to, const char *verb, after_move after)
 {
 	const Rekindle__V1__CampaignActionRequest *r = (const void *)req;
 	const char *p[3], *why;
@@ -714,6 +752,9 @@ transition(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
 	p[2] = r->reason && *r->reason ? r->reason : NULL;
 	if ((rc = rpc_begin(c)) != RK_OK)
 		return (rc);
+	if (to == CAMPAIGN_CANCELLED &&
+	    (rc = campaign_lock_timers(rpc_db(c), r->campaign_id)) != RK_OK)
+		goto fail;
 	if ((rc = load_campaign(c, r->campaign_id, true, &cp)) != RK_OK)
 		goto fail;
 	if ((int)cp->state != to && !(from & (1u << cp->state))) {
@@ -728,6 +769,8 @@ transition(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
 		if (rc != RK_OK)
 			goto fail;
 		db_res_free(res);
+		if (after != NULL && (rc = after(c, r->campaign_id, p[2])) != RK_OK)
+			goto fail;
 		if ((rc = load_campaign(c, r->campaign_id, false, &cp)) != RK_OK)
 			goto fail;
 	}
@@ -748,23 +791,32 @@ static rk_err
 pause_campaign(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
 {
-	return (transition(c, req, resp, BIT(ST_SCHEDULED) | BIT(ST_RUNNING),
-	    ST_PAUSED, "pause"));
+	return (transition(c, req, resp, BIT(CAMPAIGN_SCHEDULED) |
+	    BIT(CAMPAIGN_RUNNING), CAMPAIGN_PAUSED, "pause", NULL));
 }
 
 static rk_err
 resume_campaign(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
 {
-	return (transition(c, req, resp, BIT(ST_PAUSED), ST_RUNNING, "resume"));
+	rk_err rc;
+
+	rc = transition(c, req, resp, BIT(CAMPAIGN_PAUSED), CAMPAIGN_RUNNING,
+	    "resume", after_resume);
+	/* the delivery pools take what was held at once, not at their next
+	 * poll */
+	for (int ch = CHANNEL_EMAIL; rc == RK_OK && ch <= CHANNEL_PUSH; ch++)
+		wakeup(channel_queue(ch), 1);
+	return (rc);
 }
 
 static rk_err
 cancel_campaign(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
 {
-	return (transition(c, req, resp, BIT(ST_DRAFT) | BIT(ST_SCHEDULED) |
-	    BIT(ST_RUNNING) | BIT(ST_PAUSED), ST_CANCELLED, "cancel"));
+	return (transition(c, req, resp, BIT(CAMPAIGN_DRAFT) |
+	    BIT(CAMPAIGN_SCHEDULED) | BIT(CAMPAIGN_RUNNING) |
+	    BIT(CAMPAIGN_PAUSED), CAMPAIGN_CANCELLED, "cancel", after_cancel));
 }
 
 /* The launch's Operation from its campaign_launches row. */
@@ -799,7 +851,9 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 	for (int i = 0; i < 5; i++)
 		v[i] = db_res_int64(r, 0, 2 + i);
 	op = operation_new(a, OP_PREFIX, db_res_str(r, 0, 0), keys, v, 5);
-	op->done = strcmp(db_res_str(r, 0, 1), "running") != 0;
+	/* waiting for its start time or running: not done */
+	op->done = strcmp(db_res_str(r, 0, 1), "running") != 0 &&
+	    strcmp(db_res_str(r, 0, 1), "scheduled") != 0;
 	op->percent_done = op->done ? 100 : 0;
 	secs = db_res_double(r, 0, 10);
 	op->rate = op->done && secs > 0 ? (double)db_res_int64(r, 0, 2) / secs :
@@ -817,16 +871,13 @@ launch_campaign(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
 {
 	const Rekindle__V1__LaunchCampaignRequest *r = (const void *)req;
-	Rekindle__Bus__V1__CampaignJob job = REKINDLE__BUS__V1__CAMPAIGN_JOB__INIT;
 	const char *p[2] = {r->campaign_id, r->request_id && *r->request_id ?
 	    r->request_id : NULL}, *why;
 	Rekindle__V1__Operation *op;
 	char id[24] = "";
-	unsigned char *buf;
-	bool fresh = false;
-	int64_t job_id;
+	bool fresh = false, queued = false;
+	int64_t launch_id;
 	db_res *res;
-	size_t len;
 	rk_err rc;
 	int state;
 
@@ -850,46 +901,27 @@ launch_campaign(rpc_call *c, const ProtobufCMessage *req,
 	state = (int)db_res_int64(res, 0, 0);
 	snprintf(id, sizeof(id), "%s", db_res_str(res, 0, 1));
 	db_res_free(res);
-	if (*id == '\0' && state != ST_DRAFT) {
+	if (*id == '\0' && state != CAMPAIGN_DRAFT) {
 		rc = rpc_error(c, RK_EPRECOND, "only a draft campaign launches");
 		goto fail;
 	}
 	if (*id == '\0') {
-		rc = db_execp(rpc_db(c), "launch_insert", "INSERT INTO "
-		    "campaign_launches (campaign_id, request_id) VALUES ($1, $2) "
-		    "RETURNING id", 2, p, &res);
+		/* now, or a start timer at its start time */
+		rc = campaign_launch(rpc_db(c), rpc_arena(c), r->campaign_id, p[1],
+		    &launch_id, &queued);
 		if (rc != RK_OK)
 			goto fail;
-		snprintf(id, sizeof(id), "%s", db_res_str(res, 0, 0));
-		db_res_free(res);
-		rc = db_execp(rpc_db(c), "campaign_schedule", "UPDATE campaigns "
-		    "SET state = 2, updated_at = now() WHERE campaign_id = $1", 1,
-		    p, NULL);
-		if (rc != RK_OK)
-			goto fail;
-		job.campaign_id = r->campaign_id;
-		job.launch_id = atoll(id);
-		len = rekindle__bus__v1__campaign_job__get_packed_size(&job);
-		buf = arena_alloc(rpc_arena(c), len + 1);
-		rekindle__bus__v1__campaign_job__pack(&job, buf);
-		if ((rc = jobq_enqueue(rpc_db(c), "campaign", buf, len,
-		    &job_id)) != RK_OK)
-			goto fail;
-		p[1] = arena_printf(rpc_arena(c), "%lld", (long long)job_id);
-		rc = db_execp(rpc_db(c), "launch_job", "UPDATE campaign_launches "
-		    "SET job_id = $2 WHERE campaign_id = $1", 2, p, NULL);
-		if (rc != RK_OK)
-			goto fail;
+		snprintf(id, sizeof(id), "%lld", (long long)launch_id);
 		fresh = true;
 	}
 	if ((rc = load_launch(c, id, &op)) != RK_OK ||
 	    (rc = db_commit(rpc_db(c))) != RK_OK)
 		goto fail;
-	if (fresh) {
+	if (queued)
 		wakeup("campaign", 1);
-		log_info("CAMPAIGN-LAUNCH", "campaign %s: launch %s queued",
-		    r->campaign_id, id);
-	}
+	if (fresh)
+		log_info("CAMPAIGN-LAUNCH", "campaign %s: launch %s %s",
+		    r->campaign_id, id, queued ? "queued" : "waits for its start");
 	*resp = &op->base;
 	return (RK_OK);
 fail:

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "audience.h"
+#include "campaign.h"
 #include "channel.h"
 #include "clock.h"
 #include "jobq.h"
@@ -197,10 +198,13 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 	    "%s control, %s excluded", campaign_id, db_res_str(r, 0, 0),
 	    db_res_str(r, 0, 1), db_res_str(r, 0, 2), db_res_str(r, 0, 3));
 	db_res_free(r);
-	/* Running from its start time; scheduled until then. */
-	rc = db_exec(db, "UPDATE campaigns SET state = CASE WHEN start_at > now() "
-	    "THEN 2 ELSE 3 END, updated_at = now() WHERE campaign_id = $1 "
-	    "AND state = 2", 1, p, NULL);
+	/* Running now (a launch runs at its start time; a campaign paused
+	 * before it started stays paused); its completion checked from now. */
+	rc = db_exec(db, "UPDATE campaigns SET state = " DB_NUM(CAMPAIGN_RUNNING)
+	    ", updated_at = now() WHERE campaign_id = $1 AND state = "
+	    DB_NUM(CAMPAIGN_SCHEDULED), 1, p, NULL);
+	if (rc == RK_OK)
+		rc = campaign_arm_check(db, campaign_id);
 	if (rc != RK_OK)
 		*why = "starting the campaign";
 	return (rc);

@@ -30,6 +30,9 @@ struct dmsg {
 	const char *subject, *body, *html_body, *provider_template;
 	const char *plan;	/* the campaign's channel_order as text */
 	int campaign_state;	/* rekindle.v1.CampaignState */
+	bool ended;		/* a first message after the campaign's end */
+	int window_from_min;	/* the campaign's send window (governor.h) */
+	int window_until_min;
 };
 
 /* What a channel's request is made of besides the message. */

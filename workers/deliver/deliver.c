@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "campaign.h"
 #include "channel.h"
 #include "channel_ops.h"
 #include "clock.h"
@@ -53,8 +54,8 @@
 #define MAX_ATTEMPTS 8
 #define OUTCOME_WINDOW_MS 100
 #define OUTCOME_GROUP 256
-#define CAMPAIGN_RUNNING 3
-#define CAMPAIGN_PAUSED 4
+#define STOP_CHECK_MS 250	/* how often a batch asks if its campaigns
+				 * were paused or cancelled */
 
 int deliver_channel;
 
@@ -207,7 +208,8 @@ decide(arena *a, const struct gov_rules *rules, const struct dmsg *m,
     struct fate *f)
 {
 	struct gov_request q = {deliver_channel, true, now,
-	    m->zone, address != NULL, m->consent, m->dnc, slots, oldest_us};
+	    m->zone, address != NULL, m->consent, m->dnc, slots, oldest_us,
+	    m->window_from_min, m->window_until_min};
 	struct gov_decision d;
 
 	f->id = m->id;
@@ -217,11 +219,13 @@ decide(arena *a, const struct gov_rules *rules, const struct dmsg *m,
 	f->resend = m->uncertain;
 	if (m->campaign_state == CAMPAIGN_PAUSED) {
 		f->not_before_us = now + 60 * INT64_C(1000000);
-		f->reason = "campaign paused";
+		f->reason = CAMPAIGN_PAUSED_REASON;
 		return (false);
 	}
-	if (m->campaign_state != CAMPAIGN_RUNNING) {
-		f->reason = "campaign not running";
+	if (m->campaign_state != CAMPAIGN_RUNNING || m->ended) {
+		/* its end time stops first messages, even before the end
+		 * timer fires */
+		f->reason = m->ended ? "campaign ended" : "campaign not running";
 		if (m->uncertain)
 			f->resend = false;
 		else
@@ -267,6 +271,11 @@ struct batch {
 	int lease_s;
 	bool refresh;		/* the provider asked for new credentials */
 	int counts[MSG_UNCERTAIN + 1];
+	int *held;		/* held[k]: calls[k]'s campaign's state when
+				 * it was withheld, else 0 */
+	const char **camps;	/* the calls' campaigns, sorted, unique */
+	size_t ncamps;
+	int64_t checked_ms;	/* when they were last asked about */
 };
 
 /* The outcome of m's attempt from the provider's answer. */
@@ -344,6 +353,62 @@ flush(struct batch *b)
 	return (true);
 }
 
+/*
+ * The outcome of a call withheld because its campaign stopped (state):
+ * never sent, so nothing is ambiguous; held while paused (resuming makes
+ * it due at once), else cancelled. An uncertain message stays so.
+ */
+static void
+withheld(struct batch *b, const struct dmsg *m, int state, struct fate *f)
+{
+	bool paused = state == CAMPAIGN_PAUSED;
+
+	memset(f, 0, sizeof(*f));
+	f->id = m->id;
+	f->attempt = m->attempts + 1;
+	f->reason = paused ? CAMPAIGN_PAUSED_REASON : state ==
+	    CAMPAIGN_CANCELLED ? CAMPAIGN_CANCELLED_REASON :
+	    "campaign not running";
+	if (m->uncertain) {
+		f->state = MSG_UNCERTAIN;
+		f->resend = paused;
+	} else
+		f->state = paused ? MSG_QUEUED : MSG_CANCELLED;
+	f->not_before_us = clock_now_us() + 60 * INT64_C(1000000);
+	(void)b;
+}
+
+/*
+ * Every STOP_CHECK_MS while a batch is in flight: the calls of campaigns
+ * paused or cancelled since the claim that have not started yet are
+ * withheld (a pause or a cancel stops sends within a fraction of a
+ * second, not after the batch).
+ */
+static void
+check_stopped(struct batch *b, int64_t now)
+{
+	const char **stopped;
+	int *state;
+	size_t n;
+
+	if (now - b->checked_ms < STOP_CHECK_MS || b->ncamps == 0)
+		return;
+	b->checked_ms = now;
+	if (ddb_stopped(b->db, b->a, b->camps, b->ncamps, &stopped, &state,
+	    &n) != RK_OK || n == 0)
+		return;
+	for (size_t k = 0; b->calls[k].url != NULL; k++) {
+		struct http_call *c = &b->calls[k];
+		const char *camp = b->m[b->which[k]].campaign;
+
+		for (size_t i = 0; i < n && !c->withheld; i++)
+			if (strcmp(camp, stopped[i]) == 0) {
+				c->withheld = true;
+				b->held[k] = state[i];
+			}
+	}
+}
+
 /* http_run's callback: a finished call's outcome, gathered; the group
  * committed when it is large or old enough. */
 static void
@@ -352,7 +417,16 @@ on_done(void *ctx, struct http_call *c)
 	struct batch *b = ctx;
 	int64_t now = clock_mono_ms();
 
-	if (c != NULL) {
+	if (c != NULL && c->withheld && c->reply.status == 0 &&
+	    strcmp(c->reply.error, "withheld") == 0) {
+		/* never started */
+		withheld(b, &b->m[b->which[c - b->calls]], b->held[c - b->calls],
+		    &b->out[b->nout++]);
+		free((char *)(uintptr_t)c->body);
+		c->body = NULL;
+		if (b->nout == 1)
+			b->first_ms = now;
+	} else if (c != NULL) {
 		struct dmsg *m = &b->m[b->which[c - b->calls]];
 		struct send_result res;
 
@@ -371,6 +445,7 @@ on_done(void *ctx, struct http_call *c)
 	if (b->nout >= OUTCOME_GROUP || (b->nout > 0 && now - b->first_ms >=
 	    OUTCOME_WINDOW_MS))
 		(void)flush(b);
+	check_stopped(b, now);
 }
 
 /* The governor's rules of this process's configuration. */
@@ -469,6 +544,13 @@ claim(struct batch *b, int *n, size_t *nsend)
 		ops->request(a, m, &rd, c);
 		b->which[(*nsend)++] = i;
 	}
+	/* the campaigns of the calls, to ask while they run */
+	b->camps = arena_zalloc(a, sizeof(char *) * (*nsend + 1));
+	for (size_t k = 0; k < *nsend; k++)
+		b->camps[k] = b->m[b->which[k]].campaign;
+	b->ncamps = sort_unique(b->camps, *nsend);
+	b->held = arena_zalloc(a, sizeof(int) * (*nsend + 1));
+	b->checked_ms = clock_mono_ms();
 	rc = ddb_apply(b->db, a, true, worker_id(b->w), b->lease_s, f,
 	    (size_t)*n);
 	for (int i = 0; rc == RK_OK && i < *n; i++)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "dbrows.h"
 #include "deliver_db.h"
 #include "msgstate.h"
@@ -36,7 +37,9 @@
 	" coalesce(mb.voucher_code, ''), coalesce(t.subject, ''), "         \
 	" coalesce(t.body, ''), coalesce(t.html_body, ''), "                \
 	" coalesce(t.provider_template_id, ''), "                           \
-	" k.channel_order::text, k.state "                                  \
+	" k.channel_order::text, k.state, "                                 \
+	" coalesce(m.step = 0 AND k.end_at <= now(), false), "              \
+	" coalesce(k.window_start_min, 0), coalesce(k.window_end_min, 0) "  \
 	"FROM due JOIN messages m ON m.id = due.id "                        \
 	"JOIN customers cu ON cu.id = m.customer_id "                       \
 	"JOIN campaign_members mb ON mb.campaign_id = m.campaign_id AND "   \
@@ -101,6 +104,9 @@ ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
 		m->provider_template = arena_strdup(a, db_res_str(r, i, k++));
 		m->plan = arena_strdup(a, db_res_str(r, i, k++));
 		m->campaign_state = (int)db_res_int64(r, i, k++);
+		m->ended = db_res_bool(r, i, k++);
+		m->window_from_min = (int)db_res_int64(r, i, k++);
+		m->window_until_min = (int)db_res_int64(r, i, k++);
 	}
 	db_res_free(r);
 	return (RK_OK);
@@ -143,6 +149,30 @@ ddb_slots(db_conn *db, arena *a, int channel, const char *const *recipients,
 	return (RK_OK);
 }
 
+rk_err
+ddb_stopped(db_conn *db, arena *a, const char *const *ids, size_t n,
+    const char ***stopped, int **state, size_t *nstopped)
+{
+	const char *p[1] = {db_text_array(a, ids, n)};
+	db_res *r;
+	rk_err rc;
+
+	rc = db_execp(db, "ddb_stopped", "SELECT campaign_id, state FROM "
+	    "campaigns WHERE campaign_id = ANY ($1::text[]) AND state <> "
+	    DB_NUM(CAMPAIGN_RUNNING), 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*nstopped = (size_t)db_res_nrows(r);
+	*stopped = arena_zalloc(a, sizeof(char *) * (*nstopped + 1));
+	*state = arena_zalloc(a, sizeof(int) * (*nstopped + 1));
+	for (size_t i = 0; i < *nstopped; i++) {
+		(*stopped)[i] = arena_strdup(a, db_res_str(r, (int)i, 0));
+		(*state)[i] = (int)db_res_int64(r, (int)i, 1);
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
 /*
  * Every other move (deferred, to the next channel, ended, uncertain):
  * $1.. the rows' columns, then the phase and the worker. None of them
@@ -150,15 +180,23 @@ ddb_slots(db_conn *db, arena *a, int channel, const char *const *recipients,
  * another channel gets its key when it is sent there.
  */
 #define MOVE_NCOLS 11
+/* An attempt that ends in a retry or the next channel after its campaign
+ * was cancelled is cancelled instead (the cancel saw it 'sending'). */
+#define CANCELLED_SQL                                                     \
+	"(NOT $12 AND s.state = 'queued' AND EXISTS (SELECT 1 FROM "        \
+	" campaigns k WHERE k.campaign_id = m.campaign_id AND k.state = "   \
+	DB_NUM(CAMPAIGN_CANCELLED) "))"
 #define MOVE_SQL                                                          \
-	"UPDATE messages m SET state = s.state, "                           \
+	"UPDATE messages m SET state = CASE WHEN " CANCELLED_SQL " THEN "   \
+	"  'cancelled' ELSE s.state END, "                                  \
 	" channel = coalesce(s.ch, m.channel), "                            \
 	" channel_index = coalesce(s.idx, m.channel_index), "               \
 	" idempotency_key = CASE WHEN s.ch IS NULL THEN m.idempotency_key " \
 	"  END, "                                                           \
 	" not_before = coalesce(timestamptz 'epoch' + s.at * "              \
 	"  interval '1 microsecond', m.not_before), "                       \
-	" reason = s.why, "                                                 \
+	" reason = CASE WHEN " CANCELLED_SQL " THEN '"                      \
+	CAMPAIGN_CANCELLED_REASON "' ELSE s.why END, "                      \
 	" last_error = CASE WHEN s.err THEN s.why ELSE m.last_error END, "  \
 	" decision = coalesce(s.decision, m.decision), "                    \
 	" ambiguous = m.ambiguous OR s.amb, resend = s.resend, "            \

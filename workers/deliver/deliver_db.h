@@ -36,6 +36,14 @@ rk_err ddb_claim(db_conn *db, arena *a, int channel, int max,
 rk_err ddb_slots(db_conn *db, arena *a, int channel,
     const char *const *recipients, size_t n, int *count, int64_t *oldest_us);
 
+/*
+ * Of the campaigns ids[0..n), those no longer running: ids[i] with
+ * state[i] its state (rekindle.v1.CampaignState), *nstopped of them, in
+ * arena a.
+ */
+rk_err ddb_stopped(db_conn *db, arena *a, const char *const *ids, size_t n,
+    const char ***stopped, int **state, size_t *nstopped);
+
 /* One move of the ledger for one message. NULL / 0 / -1: unchanged. */
 struct fate {
 	int64_t id;

@@ -204,17 +204,38 @@ finish(CURL *e, CURLcode rc)
 	return (r->call);
 }
 
+/* The next call of calls[*next..n) to start: a withheld one ends at
+ * once (reported to done_cb, counted in *done) and is passed over. */
+static struct http_call *
+next_call(struct http_call *calls, size_t n, size_t *next, size_t *done,
+    void (*done_cb)(void *ctx, struct http_call *c), void *ctx)
+{
+	while (*next < n) {
+		struct http_call *c = &calls[(*next)++];
+
+		if (!c->withheld)
+			return (c);
+		snprintf(c->reply.error, sizeof(c->reply.error), "withheld");
+		if (done_cb != NULL)
+			done_cb(ctx, c);
+		(*done)++;
+	}
+	return (NULL);
+}
+
 void
 http_run(struct http_call *calls, size_t n,
     void (*done_cb)(void *ctx, struct http_call *c), void *ctx)
 {
 	struct running *run = xcalloc((size_t)nparallel, sizeof(*run));
+	struct http_call *c;
 	size_t next = 0, done = 0;
 	int active = 0;
 
 	/* start as many as there are handles */
-	for (int i = 0; i < nparallel && next < n; i++)
-		start(easy[i], &calls[next++], &run[i]);
+	for (int i = 0; i < nparallel && (c = next_call(calls, n, &next, &done,
+	    done_cb, ctx)) != NULL; i++)
+		start(easy[i], c, &run[i]);
 	while (done < n) {
 		CURLMsg *msg;
 		int left;
@@ -222,7 +243,6 @@ http_run(struct http_call *calls, size_t n,
 		curl_multi_perform(multi, &active);
 		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 			CURL *e = msg->easy_handle;
-			struct http_call *c;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -230,12 +250,13 @@ http_run(struct http_call *calls, size_t n,
 			if (done_cb != NULL)
 				done_cb(ctx, c);
 			done++;
-			if (next < n) {
+			if ((c = next_call(calls, n, &next, &done, done_cb,
+			    ctx)) != NULL) {
 				int slot = 0;
 
 				while (easy[slot] != e)
 					slot++;
-				start(e, &calls[next++], &run[slot]);
+				start(e, c, &run[slot]);
 			}
 		}
 		if (done < n) {

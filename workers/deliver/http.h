@@ -39,6 +39,10 @@ struct http_call {
 	const char *body;		/* JSON text or the message */
 	size_t len;			/* of body */
 	const char *mail_from, *mail_rcpt;
+	bool withheld;			/* set by the caller (in its done
+					 * callback) to keep a call not yet
+					 * started from starting: it ends at
+					 * once, status 0, not written */
 	struct http_reply reply;	/* filled by http_run */
 	void *priv;			/* http.c's own */
 };

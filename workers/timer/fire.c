@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "fire.h"
 #include "log.h"
 #include "tickets.h"
@@ -27,7 +28,8 @@
 	" LEFT JOIN messages m0 ON m0.campaign_id = t.campaign_id AND "       \
 	"  m0.customer_id = t.customer_id AND m0.step = 0 "                   \
 	" WHERE mb.journey = 'open' AND mb.registered_at IS NULL "            \
-	"  AND k.state = 3), "                                                \
+	"  AND k.state IN (" DB_NUM(CAMPAIGN_RUNNING) ", "                    \
+	"  " DB_NUM(CAMPAIGN_PAUSED) ")), "                                                \
 	"mem AS (UPDATE campaign_members mb SET reminders = "                 \
 	" greatest(mb.reminders, l.seq), journey_at = now() FROM live l "     \
 	" WHERE mb.campaign_id = l.campaign_id AND "                          \
@@ -79,7 +81,7 @@ ticket_timer(db_conn *db, arena *a, int64_t id, int kind, int64_t ticket)
 	rk_err rc;
 	bool due;
 
-	if (kind == 3) {
+	if (kind == TIMER_CALL_BACK) {
 		/* back to the top of its agent's queue */
 		rc = db_execp(db, "timer_callback", "UPDATE tickets SET "
 		    "state = CASE WHEN agent_id IS NULL THEN 1 ELSE 2 END, "
@@ -125,6 +127,39 @@ ticket_timer(db_conn *db, arena *a, int64_t id, int kind, int64_t ticket)
 	return (rc == RK_OK ? outcome(db, a, id, due ? "breached" : "met") : rc);
 }
 
+/* A campaign's own timer: its start, its end, a completion check. */
+static rk_err
+campaign_timer(db_conn *db, arena *a, int64_t id, int kind,
+    const char *campaign_id, int seq, int hour_s)
+{
+	const char *what;
+	int64_t n;
+	bool yes;
+	rk_err rc;
+
+	if (kind == TIMER_CAMPAIGN_START) {
+		rc = campaign_start(db, a, campaign_id, &yes);
+		what = yes ? "launch queued" : "nothing to start";
+		if (rc == RK_OK && yes)
+			log_info("CAMPAIGN-START", "campaign %s: start time reached, "
+			    "launch queued", campaign_id);
+	} else if (kind == TIMER_CAMPAIGN_END) {
+		rc = campaign_end(db, a, campaign_id, &n);
+		what = arena_printf(a, "%lld first messages cancelled",
+		    (long long)n);
+		if (rc == RK_OK)
+			log_info("CAMPAIGN-END", "campaign %s: end time reached, %s",
+			    campaign_id, what);
+	} else {
+		rc = campaign_check(db, a, campaign_id, seq, hour_s, &yes);
+		what = yes ? "completed" : "not yet";
+		if (rc == RK_OK && yes)
+			log_info("CAMPAIGN-COMPLETED", "campaign %s: every journey "
+			    "ended and the attribution window closed", campaign_id);
+	}
+	return (rc == RK_OK ? outcome(db, a, id, what) : rc);
+}
+
 rk_err
 fire_timers(db_conn *db, arena *a, const char *me, const int64_t *ids,
     size_t n, int hour_s, int *fired)
@@ -140,7 +175,7 @@ fire_timers(db_conn *db, arena *a, const char *me, const int64_t *ids,
 	    "fired_at = clock_timestamp() WHERE id = ANY ($1::bigint[]) AND "
 	    "state = 'pending' AND claimed_by = $2 RETURNING id, kind, "
 	    "coalesce(ticket_id, 0), coalesce(campaign_id, ''), "
-	    "coalesce(customer_id, '')", 2, p, &r);
+	    "coalesce(customer_id, ''), seq", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	*fired = db_res_nrows(r);
@@ -149,9 +184,12 @@ fire_timers(db_conn *db, arena *a, const char *me, const int64_t *ids,
 		int64_t id = db_res_int64(r, i, 0), ticket = db_res_int64(r, i, 2);
 		int kind = (int)db_res_int64(r, i, 1);
 
-		if (kind == 1)
+		if (kind == TIMER_REMINDER)
 			rem[nrem++] = id;	/* set-wise, below */
-		else if (kind == 2) {
+		else if (kind >= TIMER_CAMPAIGN_START)
+			rc = campaign_timer(db, a, id, kind, db_res_str(r, i, 3),
+			    (int)db_res_int64(r, i, 5), hour_s);
+		else if (kind == TIMER_ESCALATION) {
 			int64_t tid;
 			const char *why;
 

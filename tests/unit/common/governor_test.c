@@ -17,7 +17,7 @@ decide(int ch, int64_t now, int sent, int64_t oldest,
 {
 	struct gov_rules r;
 	struct gov_request q = {ch, true, now, zone, true, true, false, sent,
-	    oldest};
+	    oldest, 0, 0};
 	struct gov_decision d;
 
 	gov_default_rules(&r);
@@ -47,6 +47,46 @@ test_sms_window_defers_to_seven(void **state)
 	assert_int_equal(d.verdict, GOV_SEND);
 	d = decide(CHANNEL_SMS, T0 + 4 * H, 0, 0, "America/New_York");
 	assert_true(d.not_before_us == T0 + 12 * H);	/* 07:00 EST */
+}
+
+/* The campaign's own window, in the recipient's local minutes, inside the
+ * channel's hours. */
+static void
+test_campaign_window(void **state)
+{
+	struct gov_rules r;
+	struct gov_request q = {CHANNEL_ZNS, true, T0, "Asia/Ho_Chi_Minh", true,
+	    true, false, 0, 0, 8 * 60 + 10, 9 * 60 + 30};
+	struct gov_decision d;
+
+	(void)state;
+	gov_default_rules(&r);
+	/* 07:00 local: wait for 08:10, to the minute */
+	gov_decide(&r, &q, &d);
+	assert_int_equal(d.verdict, GOV_DEFER);
+	assert_int_equal(d.reason, GOV_OUTSIDE_WINDOW);
+	assert_true(d.not_before_us == T0 + H + 10 * 60000000LL);
+	/* 09:29 sends; 09:30 waits for tomorrow 08:10 */
+	q.now_us = T0 + 2 * H + 29 * 60000000LL;
+	gov_decide(&r, &q, &d);
+	assert_int_equal(d.verdict, GOV_SEND);
+	q.now_us = T0 + 2 * H + 30 * 60000000LL;
+	gov_decide(&r, &q, &d);
+	assert_true(d.not_before_us == T0 + 25 * H + 10 * 60000000LL);
+	/* 21:00-02:00 spans midnight: 23:00 sends, 03:00 waits for 21:00 */
+	q.window_from_min = 21 * 60;
+	q.window_until_min = 2 * 60;
+	q.now_us = T0 + 16 * H;
+	gov_decide(&r, &q, &d);
+	assert_int_equal(d.verdict, GOV_SEND);
+	q.now_us = T0 + 20 * H;
+	gov_decide(&r, &q, &d);
+	assert_true(d.not_before_us == T0 + 38 * H);
+	/* with SMS's 07-22 hours too, only 21:00-22:00 is left */
+	q.channel = CHANNEL_SMS;
+	q.now_us = T0 + 15 * H + 60000000LL;	/* 22:01 */
+	gov_decide(&r, &q, &d);
+	assert_true(d.not_before_us == T0 + 38 * H);
 }
 
 static void
@@ -83,7 +123,7 @@ test_consent_dnc_address_deny(void **state)
 {
 	struct gov_rules r;
 	struct gov_request q = {CHANNEL_SMS, true, T0 + H, "Asia/Ho_Chi_Minh", true,
-	    true, true, 0, 0};
+	    true, true, 0, 0, 0, 0};
 	struct gov_decision d;
 
 	(void)state;
@@ -120,6 +160,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sms_window_defers_to_seven),
 		cmocka_unit_test(test_daily_caps_defer_until_a_slot_frees),
+		cmocka_unit_test(test_campaign_window),
 		cmocka_unit_test(test_consent_dnc_address_deny),
 	};
 
