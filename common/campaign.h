@@ -18,6 +18,14 @@
  * pending timers, open tickets (closed with the reason, out of every
  * agent's queue).
  *
+ * An always-on campaign (CAMPAIGN_KIND_ALWAYS_ON) keeps its rule live:
+ * its launch lets in whoever matches then, and entry runs later let in
+ * whoever matches since - after every profiling run (campaign_entries_due)
+ * and daily (an entry timer re-armed each day). A run is a campaign job
+ * (the campaigner's launch steps, for newcomers only), so it happens once
+ * whatever fires it; a customer enters once, and again reentry_days after
+ * their last entry when nothing of that journey is pending.
+ *
  * Every function works inside the caller's transaction and commits
  * nothing; the caller holds the campaign row (FOR UPDATE) where it
  * changes the campaign's state.
@@ -47,6 +55,12 @@
 #define TIMER_CAMPAIGN_START 5
 #define TIMER_CAMPAIGN_END 6
 #define TIMER_CAMPAIGN_CHECK 7	/* seq: the check's number */
+#define TIMER_CAMPAIGN_ENTRY 8	/* an always-on campaign's entry run; seq:
+				 * the day (daily) or minus the profiling
+				 * job that asked for it */
+
+#define CAMPAIGN_KIND_ONE_SHOT 1
+#define CAMPAIGN_KIND_ALWAYS_ON 2
 
 /* The reason a message or ticket carries when its campaign is cancelled. */
 #define CAMPAIGN_CANCELLED_REASON "campaign cancelled"
@@ -74,8 +88,23 @@ rk_err campaign_start(db_conn *db, arena *a, const char *campaign_id,
 rk_err campaign_end(db_conn *db, arena *a, const char *campaign_id,
     int64_t *cancelled);
 
-/* A launch finished: the first completion check, due at once. */
+/* A launch finished: the first completion check, due at once; for an
+ * always-on campaign the first daily entry run too. */
 rk_err campaign_arm_check(db_conn *db, const char *campaign_id);
+
+/*
+ * A profiling run (or incremental job) tag finished: an entry run of
+ * every running always-on campaign, due in a few seconds unless one is
+ * already waiting (a burst of profiling jobs asks once).
+ */
+rk_err campaign_entries_due(db_conn *db, int64_t tag);
+
+/*
+ * An entry timer (seq) fired: the entry job of a running always-on
+ * campaign before its end (*queued); a daily one arms the next day's.
+ */
+rk_err campaign_entry(db_conn *db, arena *a, const char *campaign_id,
+    int seq, bool *queued);
 
 /*
  * A check timer (number seq) fired: COMPLETED if nothing is left to

@@ -10,23 +10,33 @@
 #include "log.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
 
+/* Queues a campaign job: the launch launch_id, or (0) an entry run. */
+static rk_err
+enqueue(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
+    int64_t *job_id)
+{
+	Rekindle__Bus__V1__CampaignJob job = REKINDLE__BUS__V1__CAMPAIGN_JOB__INIT;
+	unsigned char *buf;
+	size_t len;
+
+	job.campaign_id = (char *)campaign_id;
+	job.launch_id = launch_id;
+	job.entry = launch_id == 0;
+	len = rekindle__bus__v1__campaign_job__get_packed_size(&job);
+	buf = arena_alloc(a, len + 1);
+	rekindle__bus__v1__campaign_job__pack(&job, buf);
+	return (jobq_enqueue(db, "campaign", buf, len, job_id));
+}
+
 /* Queues the launch job of launch_id and marks the launch running. */
 static rk_err
 queue_job(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id)
 {
-	Rekindle__Bus__V1__CampaignJob job = REKINDLE__BUS__V1__CAMPAIGN_JOB__INIT;
 	const char *p[2];
-	unsigned char *buf;
 	int64_t job_id;
-	size_t len;
 	rk_err rc;
 
-	job.campaign_id = (char *)campaign_id;
-	job.launch_id = launch_id;
-	len = rekindle__bus__v1__campaign_job__get_packed_size(&job);
-	buf = arena_alloc(a, len + 1);
-	rekindle__bus__v1__campaign_job__pack(&job, buf);
-	if ((rc = jobq_enqueue(db, "campaign", buf, len, &job_id)) != RK_OK)
+	if ((rc = enqueue(db, a, campaign_id, launch_id, &job_id)) != RK_OK)
 		return (rc);
 	p[0] = arena_printf(a, "%lld", (long long)launch_id);
 	p[1] = arena_printf(a, "%lld", (long long)job_id);
@@ -111,14 +121,80 @@ campaign_end(db_conn *db, arena *a, const char *campaign_id,
 	    cancelled));
 }
 
+/* The daily entry timer of an always-on campaign: seq is the day of
+ * its due time (days since 1970), so each day has one. $1 the campaign,
+ * $2 the due time as SQL. */
+#define DAILY_ENTRY_SQL(due)                                              \
+	"INSERT INTO timers (kind, due_at, campaign_id, seq) SELECT "       \
+	DB_NUM(TIMER_CAMPAIGN_ENTRY) ", " due ", campaign_id, "             \
+	"(extract(epoch FROM " due ") / 86400)::int FROM campaigns "        \
+	"WHERE campaign_id = $1 AND kind = " DB_NUM(CAMPAIGN_KIND_ALWAYS_ON)  \
+	" AND (end_at IS NULL OR end_at > " due ") ON CONFLICT DO NOTHING"
+
 rk_err
 campaign_arm_check(db_conn *db, const char *campaign_id)
 {
 	const char *p[1] = {campaign_id};
+	rk_err rc;
 
-	return (db_execp(db, "campaign_arm_check", "INSERT INTO timers (kind, "
+	rc = db_execp(db, "campaign_arm_check", "INSERT INTO timers (kind, "
 	    "due_at, campaign_id, seq) VALUES (" DB_NUM(TIMER_CAMPAIGN_CHECK) ", "
-	    "now(), $1, 1) ON CONFLICT DO NOTHING", 1, p, NULL));
+	    "now(), $1, 1) ON CONFLICT DO NOTHING", 1, p, NULL);
+	if (rc == RK_OK)
+		rc = db_execp(db, "campaign_arm_entry", DAILY_ENTRY_SQL(
+		    "now() + interval '1 day'"), 1, p, NULL);
+	return (rc);
+}
+
+rk_err
+campaign_entries_due(db_conn *db, int64_t tag)
+{
+	char seq[24];
+	const char *p[1] = {seq};
+
+	snprintf(seq, sizeof(seq), "%lld", -(long long)(tag % 2000000000) - 1);
+	return (db_execp(db, "campaign_entries_due", "INSERT INTO timers (kind, "
+	    "due_at, campaign_id, seq) SELECT " DB_NUM(TIMER_CAMPAIGN_ENTRY) ", "
+	    "now() + interval '2 seconds', k.campaign_id, $1::int "
+	    "FROM campaigns k WHERE k.kind = " DB_NUM(CAMPAIGN_KIND_ALWAYS_ON)
+	    " AND k.state = " DB_NUM(CAMPAIGN_RUNNING) " AND (k.end_at IS NULL "
+	    "OR k.end_at > now()) AND NOT EXISTS (SELECT 1 FROM timers t WHERE "
+	    "t.campaign_id = k.campaign_id AND t.kind = "
+	    DB_NUM(TIMER_CAMPAIGN_ENTRY) " AND t.state = 'pending' AND "
+	    "t.seq < 0) ON CONFLICT DO NOTHING", 1, p, NULL));
+}
+
+rk_err
+campaign_entry(db_conn *db, arena *a, const char *campaign_id, int seq,
+    bool *queued)
+{
+	const char *p[1] = {campaign_id};
+	db_res *r;
+	bool live;
+	rk_err rc;
+
+	*queued = false;
+	rc = db_execp(db, "campaign_entry_live", "SELECT state = "
+	    DB_NUM(CAMPAIGN_RUNNING) " AND (end_at IS NULL OR end_at > now()) "
+	    "FROM campaigns WHERE campaign_id = $1 AND kind = "
+	    DB_NUM(CAMPAIGN_KIND_ALWAYS_ON) " AND state IN ("
+	    DB_NUM(CAMPAIGN_RUNNING) ", " DB_NUM(CAMPAIGN_PAUSED) ")", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	/* gone, over or cancelled: no more runs (paused: the next day's) */
+	if (db_res_nrows(r) == 0) {
+		db_res_free(r);
+		return (RK_OK);
+	}
+	live = db_res_bool(r, 0, 0);
+	db_res_free(r);
+	if (live && (rc = enqueue(db, a, campaign_id, 0, NULL)) != RK_OK)
+		return (rc);
+	*queued = live;
+	if (seq > 0)
+		rc = db_execp(db, "campaign_next_entry", DAILY_ENTRY_SQL(
+		    "now() + interval '1 day'"), 1, p, NULL);
+	return (rc);
 }
 
 /* When the attribution window starts: the campaign's last message,
@@ -143,19 +219,22 @@ campaign_check(db_conn *db, arena *a, const char *campaign_id, int seq,
 	*completed = false;
 	/* the campaign locked first: a cancel or a pause waits, or won */
 	rc = db_execp(db, "campaign_check", "WITH k AS (SELECT campaign_id, "
-	    "state, attribution_days FROM campaigns WHERE campaign_id = $1 "
+	    "state, attribution_days, kind, end_at FROM campaigns WHERE campaign_id = $1 "
 	    "FOR UPDATE), last AS (SELECT " LAST_SQL " AS at) "
 	    "SELECT k.state, "
 	    "EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = $1 AND "
 	    " (m.state IN ('queued', 'sending') OR (m.state = 'uncertain' AND "
 	    " m.resend))) OR EXISTS (SELECT 1 FROM timers t WHERE "
-	    " t.campaign_id = $1 AND t.state = 'pending' AND t.kind <> "
-	    DB_NUM(TIMER_CAMPAIGN_CHECK) ") OR EXISTS (SELECT 1 FROM tickets tk "
+	    " t.campaign_id = $1 AND t.state = 'pending' AND t.kind < "
+	    DB_NUM(TIMER_CAMPAIGN_START) ") OR EXISTS (SELECT 1 FROM tickets tk "
 	    " WHERE tk.campaign_id = $1 AND (tk.state < 5 OR EXISTS (SELECT 1 "
 	    " FROM timers t WHERE t.ticket_id = tk.id AND t.state = "
 	    " 'pending'))) OR EXISTS (SELECT 1 FROM campaign_launches l WHERE "
 	    " l.campaign_id = $1 AND l.state IN ('scheduled', 'running')), "
-	    "coalesce(last.at, now()) + " WINDOW_SQL " <= now() "
+	    "coalesce(last.at, now()) + " WINDOW_SQL " <= now(), "
+	    /* an always-on campaign takes entries until its end */
+	    "k.kind = " DB_NUM(CAMPAIGN_KIND_ALWAYS_ON) " AND (k.end_at IS NULL "
+	    "OR k.end_at > now()) "
 	    "FROM k, last", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
@@ -165,12 +244,13 @@ campaign_check(db_conn *db, arena *a, const char *campaign_id, int seq,
 	}
 	{
 		int state = (int)db_res_int64(r, 0, 0);
-		bool busy = db_res_bool(r, 0, 1), closed = db_res_bool(r, 0, 2);
+		bool busy = db_res_bool(r, 0, 1), closed = db_res_bool(r, 0, 2),
+		    live = db_res_bool(r, 0, 3);
 
 		db_res_free(r);
 		if (state == CAMPAIGN_COMPLETED || state == CAMPAIGN_CANCELLED)
 			return (RK_OK);		/* over: no more checks */
-		if (state == CAMPAIGN_RUNNING && !busy && closed) {
+		if (state == CAMPAIGN_RUNNING && !busy && closed && !live) {
 			rc = db_execp(db, "campaign_complete", "UPDATE campaigns SET "
 			    "state = " DB_NUM(CAMPAIGN_COMPLETED) ", state_reason = "
 			    "'every journey ended and the attribution window closed', "

@@ -101,12 +101,13 @@ flush(db_conn *db, struct pending *p, const char *hour_s)
 		    "WHERE m.campaign_id = f.c AND m.customer_id = f.cu AND "
 		    "m.journey = 'open' AND m.status = 'treatment' AND "
 		    "m.interest_at IS NULL "
-		    "RETURNING m.campaign_id, m.customer_id, m.interest_at) "
-		    "INSERT INTO timers (kind, due_at, campaign_id, customer_id, seq) "
+		    "RETURNING m.campaign_id, m.customer_id, m.interest_at, m.entry) "
+		    "INSERT INTO timers (kind, due_at, campaign_id, customer_id, seq, "
+		    "entry) "
 		    "SELECT CASE WHEN k.rem_max > 0 THEN 1 ELSE 2 END, "
 		    "j.interest_at + k.rem_delay_hours * $4::int * "
 		    "interval '1 second', j.campaign_id, j.customer_id, "
-		    "CASE WHEN k.rem_max > 0 THEN 1 ELSE 0 END "
+		    "CASE WHEN k.rem_max > 0 THEN 1 ELSE 0 END, j.entry "
 		    "FROM j JOIN campaigns k ON k.campaign_id = j.campaign_id "
 		    "WHERE k.rem_max > 0 OR k.rem_escalate ON CONFLICT DO NOTHING", 4,
 		    q, NULL);

@@ -311,6 +311,57 @@ psql -c "SELECT customer_id FROM rekindle.campaign_members WHERE campaign_id = '
   "$state/control.txt" "$state/registered.txt"
 "$bin/rekindlectl" customers import "$state/comeback.csv"
 echo
+echo "== an always-on win-back journey with two offer variants (A: Shopee 50.000d, B: the"
+echo "   welcome-back gift): whoever goes quiet enters the day a profiling run sees it"
+"$bin/rekindlectl" call CampaignService/CreateCampaign '{"request_id": "demo-journey",
+  "campaign": {"campaign_id": "WAKE-DAILY", "name": "Đánh thức mỗi ngày",
+    "kind": "CAMPAIGN_KIND_ALWAYS_ON", "reentry_days": 90,
+    "audience": {"states": ["LIFECYCLE_STATE_DORMANT"], "min_dormant_days": 90,
+      "exclude_in_running_campaign": true},
+    "fallback_offer_id": "WELCOME-BACK", "holdout_percent": 10,
+    "channel_order": ["CHANNEL_ZNS", "CHANNEL_SMS"],
+    "variants": [{"variant_id": "A", "offer_id": "SHOPEE-50K"},
+      {"variant_id": "B", "offer_id": "WELCOME-BACK"}]}}' >/dev/null
+"$bin/rekindlectl" call CampaignService/LaunchCampaign \
+  '{"campaign_id": "WAKE-DAILY", "request_id": "demo-journey-launch"}' >/dev/null
+for _ in $(seq 1 300); do
+  [ "$(psql -c "SELECT state FROM rekindle.campaigns WHERE campaign_id = 'WAKE-DAILY'")" = 3 ] && break
+  sleep 0.2
+done
+first=$(psql -c "SELECT count(*) FROM rekindle.campaign_entries WHERE campaign_id = 'WAKE-DAILY'")
+echo "At the launch (profiles as of 2025-06-30): $first entries (the rest of the dormant are"
+echo "in WAKE-2025-07 already, or excluded as before)."
+echo "A month on: a profiling run as of 2025-07-31 sees who crossed 90 days without a card"
+echo "transaction since; the profiler asks for an entry run, the timer pool fires it, the"
+echo "campaigner lets them in, the delivery pools send:"
+"$bin/rekindlectl" profiles run --as-of 2025-07-31 | tail -1
+for _ in $(seq 1 300); do
+  n=$(psql -c "SELECT count(*) FROM rekindle.campaign_entries WHERE campaign_id = 'WAKE-DAILY'")
+  [ "$n" -gt "$first" ] && [ "$(psql -c "SELECT count(*) FROM rekindle.messages
+      WHERE campaign_id = 'WAKE-DAILY' AND state IN ('queued', 'sending') AND not_before <= now()")" = 0 ] &&
+    break
+  sleep 0.2
+done
+psql -F ' | ' -c "SELECT 'entered', coalesce(variant_id, 'control'), count(*)
+  FROM rekindle.campaign_entries WHERE campaign_id = 'WAKE-DAILY' GROUP BY 2 ORDER BY 2"
+echo "From the profiling run that saw them cross the threshold to their first message:"
+psql -F ' | ' -c "WITH run AS (SELECT finished_at FROM rekindle.profile_runs
+    WHERE state = 'done' ORDER BY id DESC LIMIT 1),
+  firsts AS (SELECT extract(epoch FROM m.sent_at - run.finished_at) AS s
+    FROM rekindle.messages m, run WHERE m.campaign_id = 'WAKE-DAILY' AND m.step = 0
+    AND m.state = 'sent' AND m.created_at > run.finished_at)
+  SELECT count(*) || ' customers', 'first ' || round(min(s)::numeric, 1) || ' s',
+    'median ' || round((percentile_cont(0.5) WITHIN GROUP (ORDER BY s))::numeric, 1) || ' s',
+    'last ' || round(max(s)::numeric, 1) || ' s' FROM firsts"
+"$bin/rekindlectl" profiles run --as-of 2025-07-31 | tail -1
+echo "The same run again lets nobody in twice: $(psql -c "SELECT count(*) FROM (SELECT customer_id
+  FROM rekindle.campaign_entries WHERE campaign_id = 'WAKE-DAILY' GROUP BY customer_id
+  HAVING count(*) > 1) d") customers with two entries."
+echo
 echo "================ campaign report ================"
-"$bin/rekindlectl" campaigns report WAKE-2025-07 --svg "$state/funnel.svg"
-echo "(funnel chart: $state/funnel.svg)"
+"$bin/rekindlectl" campaigns report WAKE-2025-07 --svg "$state/funnel.svg" \
+  --html "$state/report.html"
+echo
+"$bin/rekindlectl" campaigns report WAKE-DAILY --html "$state/journey.html" | tail -8
+echo "(funnel chart: $state/funnel.svg; the reports as pages: $state/report.html,"
+echo " $state/journey.html)"

@@ -13,6 +13,7 @@ pkgs=(
   postgresql postgresql-client
   python3 python3-grpcio python3-protobuf
   nghttp2-client procps tzdata util-linux bc openssl
+  chromium fonts-dejavu-core
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -48,7 +48,8 @@
 	"coalesce(" PBTIME_US("end_at") ", 0), rem_delay_hours, rem_max, "    \
 	"rem_interval_hours, rem_channels::text, rem_escalate, "              \
 	"coalesce(rem_ticket_team_id, ''), attribution_days, "                \
-	PBTIME_US("created_at") ", " PBTIME_US("updated_at")
+	PBTIME_US("created_at") ", " PBTIME_US("updated_at") ", kind, "     \
+	"reentry_days, adaptive_split"
 
 /* "{1,2,3}" from n enum values. */
 static char *
@@ -233,6 +234,16 @@ check_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp)
 		check_reminders(c, cp->reminders);
 	if (cp->attribution_days < 1 || cp->attribution_days > 365)
 		rpc_bad_field(c, "campaign.attribution_days", "must be 1..365");
+	if (cp->kind != REKINDLE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_ONE_SHOT &&
+	    cp->kind != REKINDLE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_ALWAYS_ON)
+		rpc_bad_field(c, "campaign.kind", "must be ONE_SHOT or ALWAYS_ON");
+	if (cp->reentry_days < 0 || cp->reentry_days > 3650)
+		rpc_bad_field(c, "campaign.reentry_days", "must be 0..3650");
+	else if (cp->reentry_days > 0 &&
+	    cp->kind != REKINDLE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_ALWAYS_ON)
+		rpc_bad_field(c, "campaign.reentry_days", "applies to ALWAYS_ON "
+		    "campaigns only");
+	variants_check(c, cp);
 }
 
 /* Names the campaign uses must exist: offers, categories, partners. */
@@ -241,11 +252,12 @@ check_refs(rpc_call *c, const Rekindle__V1__Campaign *cp)
 {
 	arena *a = rpc_arena(c);
 	const Rekindle__V1__AudienceRule *au = cp->audience;
-	const char *p[4] = {db_text_array(a, (const char *const *)cp->offer_ids,
+	const char *p[5] = {db_text_array(a, (const char *const *)cp->offer_ids,
 	    cp->n_offer_ids), *cp->fallback_offer_id ? cp->fallback_offer_id :
 	    NULL, au ? db_text_array(a, (const char *const *)au->categories,
 	    au->n_categories) : "{}", au ? db_text_array(a,
-	    (const char *const *)au->partner_ids, au->n_partner_ids) : "{}"};
+	    (const char *const *)au->partner_ids, au->n_partner_ids) : "{}",
+	    variants_offers(a, cp)};
 	db_res *r;
 	rk_err rc;
 
@@ -260,17 +272,20 @@ check_refs(rpc_call *c, const Rekindle__V1__Campaign *cp)
 	    " k.category = u.id))::text, "
 	    "(SELECT array_agg(i - 1) FROM unnest($4::text[]) WITH ORDINALITY "
 	    " u(id, i) WHERE NOT EXISTS (SELECT 1 FROM partners p WHERE "
-	    " p.partner_id = u.id))::text", 4, p, &r);
+	    " p.partner_id = u.id))::text, "
+	    "(SELECT array_agg(i - 1) FROM unnest($5::text[]) WITH ORDINALITY "
+	    " u(id, i) WHERE u.id <> '' AND NOT EXISTS (SELECT 1 FROM offers o "
+	    " WHERE o.offer_id = u.id))::text", 5, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	{
-		static const char *const what[4] = {"campaign.offer_ids",
+		static const char *const what[5] = {"campaign.offer_ids",
 		    NULL, "campaign.audience.categories",
-		    "campaign.audience.partner_ids"};
-		static const char *const noun[4] = {"no such offer", NULL,
-		    "no such category", "no such partner"};
+		    "campaign.audience.partner_ids", "campaign.variants"};
+		static const char *const noun[5] = {"no such offer", NULL,
+		    "no such category", "no such partner", "no such offer"};
 
-		for (int k = 0; k < 4; k++) {
+		for (int k = 0; k < 5; k++) {
 			size_t n = 0;
 			char **idx;
 
@@ -284,8 +299,8 @@ check_refs(rpc_call *c, const Rekindle__V1__Campaign *cp)
 				continue;
 			idx = db_array_split(a, db_res_str(r, 0, k), &n);
 			for (size_t i = 0; i < n; i++)
-				rpc_bad_field(c, arena_printf(a, "%s[%s]", what[k],
-				    idx[i]), "%s", noun[k]);
+				rpc_bad_field(c, arena_printf(a, "%s[%s]%s", what[k],
+				    idx[i], k == 4 ? ".offer_id" : ""), "%s", noun[k]);
 		}
 	}
 	db_res_free(r);
@@ -358,6 +373,9 @@ campaign_view(arena *a, db_res *r, int row)
 	cp->attribution_days = (int32_t)db_res_int64(r, row, k++);
 	cp->create_time = pbtime_new(a, db_res_int64(r, row, k++));
 	cp->update_time = pbtime_new(a, db_res_int64(r, row, k++));
+	cp->kind = (Rekindle__V1__CampaignKind)db_res_int64(r, row, k++);
+	cp->reentry_days = (int32_t)db_res_int64(r, row, k++);
+	cp->adaptive_split = db_res_bool(r, row, k++);
 	return (cp);
 }
 
@@ -382,7 +400,7 @@ load_campaign(rpc_call *c, const char *id, bool lock,
 	}
 	*out = campaign_view(rpc_arena(c), r, 0);
 	db_res_free(r);
-	return (RK_OK);
+	return (variants_attach(c, out, 1));
 }
 
 /* Writes every definition column of cp (INSERT, or UPDATE of a draft). */
@@ -399,7 +417,7 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 	const Rekindle__V1__ReminderPolicy *rp = cp->reminders ? cp->reminders :
 	    &no_reminders;
 	arena *a = rpc_arena(c);
-	const char *p[29];
+	const char *p[32];
 	db_res *r;
 	rk_err rc;
 	int k = 0;
@@ -441,6 +459,9 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 	p[k++] = rp->escalate_to_ticket ? "true" : "false";
 	p[k++] = *rp->ticket_team_id ? rp->ticket_team_id : NULL;
 	p[k++] = arena_printf(a, "%d", cp->attribution_days);
+	p[k++] = arena_printf(a, "%d", cp->kind);
+	p[k++] = arena_printf(a, "%d", cp->reentry_days);
+	p[k++] = cp->adaptive_split ? "true" : "false";
 	if (insert)
 		rc = db_execp(rpc_db(c), "campaign_insert", "INSERT INTO campaigns "
 		    "(campaign_id, name, aud_states, aud_min_dormant_days, "
@@ -451,10 +472,12 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 		    "window_start_min, window_end_min, provider_rate_per_second, "
 		    "start_at, end_at, rem_delay_hours, rem_max, "
 		    "rem_interval_hours, rem_channels, rem_escalate, "
-		    "rem_ticket_team_id, attribution_days) VALUES ($1, $2, $3, $4, "
+		    "rem_ticket_team_id, attribution_days, kind, reentry_days, "
+		    "adaptive_split) "
+		    "VALUES ($1, $2, $3, $4, "
 		    "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
 		    "$18, $19, $20, " PBTIME_SQL(21) ", " PBTIME_SQL(22) ", $23, "
-		    "$24, $25, $26, $27, $28, $29) ON CONFLICT (campaign_id) DO "
+		    "$24, $25, $26, $27, $28, $29, $30, $31, $32) ON CONFLICT (campaign_id) DO "
 		    "NOTHING RETURNING 1", k, p, &r);
 	else
 		rc = db_execp(rpc_db(c), "campaign_update", "UPDATE campaigns SET "
@@ -470,13 +493,15 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 		    ", end_at = " PBTIME_SQL(22) ", rem_delay_hours = $23, "
 		    "rem_max = $24, rem_interval_hours = $25, rem_channels = $26, "
 		    "rem_escalate = $27, rem_ticket_team_id = $28, "
-		    "attribution_days = $29, updated_at = now() "
+		    "attribution_days = $29, kind = $30, reentry_days = $31, "
+		    "adaptive_split = $32, "
+		    "updated_at = now() "
 		    "WHERE campaign_id = $1 RETURNING 1", k, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	*existed = db_res_nrows(r) == 0;
 	db_res_free(r);
-	return (RK_OK);
+	return (*existed ? RK_OK : variants_store(c, cp));
 }
 
 /* The effect of CreateCampaign, inside its transaction. */
@@ -511,6 +536,8 @@ with_defaults(rpc_call *c, const Rekindle__V1__Campaign *in)
 	*cp = *in;
 	if (cp->attribution_days == 0)
 		cp->attribution_days = 30;
+	if (cp->kind == REKINDLE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_UNSPECIFIED)
+		cp->kind = REKINDLE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_ONE_SHOT;
 	return (cp);
 }
 
@@ -598,6 +625,8 @@ list_campaigns(rpc_call *c, const ProtobufCMessage *req,
 	db_res_free(res);
 	out->next_page_token = n > size ?
 	    out->campaigns[out->n_campaigns - 1]->campaign_id : "";
+	if ((rc = variants_attach(c, out->campaigns, out->n_campaigns)) != RK_OK)
+		return (rc);
 	*resp = &out->base;
 	return (RK_OK);
 }
@@ -638,6 +667,15 @@ merge(rpc_call *c, Rekindle__V1__Campaign *cur, const Rekindle__V1__Campaign *in
 			cur->reminders = in->reminders;
 		else if (strcmp(f, "attribution_days") == 0)
 			cur->attribution_days = in->attribution_days;
+		else if (strcmp(f, "kind") == 0)
+			cur->kind = in->kind;
+		else if (strcmp(f, "reentry_days") == 0)
+			cur->reentry_days = in->reentry_days;
+		else if (strcmp(f, "variants") == 0) {
+			cur->variants = in->variants;
+			cur->n_variants = in->n_variants;
+		} else if (strcmp(f, "adaptive_split") == 0)
+			cur->adaptive_split = in->adaptive_split;
 		else
 			rpc_bad_field(c, arena_printf(rpc_arena(c),
 			    "update_mask.paths[%zu]", i), "cannot be changed");

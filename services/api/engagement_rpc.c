@@ -145,7 +145,7 @@ record_receipts(rpc_call *c, const ProtobufCMessage *req,
 	Rekindle__V1__RecordEventsResponse *out;
 	arena *a = rpc_arena(c);
 	struct engage_event *ev;
-	const char **camp, **cust, **step;
+	const char **camp, **cust, **step, **entry;
 	db_res *res;
 	rk_err rc;
 
@@ -155,6 +155,7 @@ record_receipts(rpc_call *c, const ProtobufCMessage *req,
 	camp = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
 	cust = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
 	step = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
+	entry = arena_zalloc(a, sizeof(char *) * (r->n_receipts + 1));
 	for (size_t i = 0; i < r->n_receipts; i++) {
 		const Rekindle__V1__DeliveryReceipt *d = r->receipts[i];
 		const char *f = arena_printf(a, "receipts[%zu]", i);
@@ -164,7 +165,7 @@ record_receipts(rpc_call *c, const ProtobufCMessage *req,
 		if ((int)d->channel < CHANNEL_EMAIL || (int)d->channel > CHANNEL_PUSH)
 			rpc_bad_field(c, arena_printf(a, "%s.channel", f), "is not a "
 			    "message channel");
-		/* campaign:customer:step:channel as sent (msgkey.h) */
+		/* campaign:customer:step:channel[:entry] as sent (msgkey.h) */
 		if (d->tracking_id == NULL || validate_text(d->tracking_id, 300) ||
 		    !msgkey_parse(d->tracking_id, &k))
 			rpc_bad_field(c, arena_printf(a, "%s.tracking_id", f), "is not "
@@ -178,6 +179,7 @@ record_receipts(rpc_call *c, const ProtobufCMessage *req,
 			camp[i] = arena_strdup(a, k.campaign);
 			cust[i] = arena_strdup(a, k.customer);
 			step[i] = arena_printf(a, "%d", k.step);
+			entry[i] = arena_printf(a, "%d", k.entry);
 		}
 		if (type == 0)
 			rpc_bad_field(c, arena_printf(a, "%s.status", f), "is not a "
@@ -191,11 +193,13 @@ record_receipts(rpc_call *c, const ProtobufCMessage *req,
 		return (rc);
 	/* The messages the keys name, in one look-up. */
 	rc = db_execp(rpc_db(c), "receipt_messages", "SELECT k.ord, m.id "
-	    "FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY "
-	    "k(c, cu, st, ord) JOIN messages m ON m.campaign_id = k.c AND "
-	    "m.customer_id = k.cu AND m.step = k.st", 3, (const char *[]){
+	    "FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) WITH "
+	    "ORDINALITY k(c, cu, st, en, ord) JOIN messages m ON "
+	    "m.campaign_id = k.c AND m.customer_id = k.cu AND m.entry = k.en "
+	    "AND m.step = k.st", 4, (const char *[]){
 	    db_text_array(a, camp, r->n_receipts), db_text_array(a, cust,
-	    r->n_receipts), db_text_array(a, step, r->n_receipts)}, &res);
+	    r->n_receipts), db_text_array(a, step, r->n_receipts),
+	    db_text_array(a, entry, r->n_receipts)}, &res);
 	if (rc != RK_OK)
 		return (rc);
 	for (int i = 0; i < db_res_nrows(res); i++)

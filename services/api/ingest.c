@@ -101,6 +101,8 @@ check_row(const Rekindle__V1__Transaction *t, int64_t now_s, const char **why)
 		return ("merchant_name");
 	if ((*why = validate_text(t->channel, 32)) != NULL)
 		return ("channel");
+	if ((*why = validate_text(t->voucher_code, 64)) != NULL)
+		return ("voucher_code");
 	return (NULL);
 }
 
@@ -240,7 +242,7 @@ write_batch(rpc_call *c, struct ingest *st,
 
 		if (!fresh[i])
 			continue;
-		copybin_tuple(&st->buf, 9);
+		copybin_tuple(&st->buf, 10);
 		copybin_text(&st->buf, x->transaction_id,
 		    strlen(x->transaction_id));
 		copybin_text(&st->buf, x->customer_id, strlen(x->customer_id));
@@ -251,11 +253,13 @@ write_batch(rpc_call *c, struct ingest *st,
 		put_text(&st->buf, x->merchant_id);
 		put_text(&st->buf, x->merchant_name);
 		put_text(&st->buf, x->channel);
+		put_text(&st->buf, x->voucher_code);
 	}
 	copybin_trailer(&st->buf);
 	if ((rc = db_copy_begin(db, "COPY transactions (txn_id, customer_id, "
 	    "occurred_at, amount_minor, currency, mcc, merchant_id, "
-	    "merchant_name, channel) FROM STDIN (FORMAT binary)")) != RK_OK)
+	    "merchant_name, channel, voucher_code) FROM STDIN (FORMAT binary)"))
+	    != RK_OK)
 		goto fail;
 	if ((rc = db_copy_put(db, st->buf.buf, st->buf.len)) != RK_OK) {
 		(void)db_copy_end(db, NULL);

@@ -36,6 +36,7 @@ static const struct rpc_handler *const tables[] = {
 	partner_handlers,
 	promotion_handlers,
 	dnc_handlers,
+	fx_handlers,
 	transaction_handlers,
 	offer_handlers,
 	campaign_handlers,

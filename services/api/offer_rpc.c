@@ -37,9 +37,8 @@ enum { O_ID, O_TITLE, O_KIND, O_PARTNER, O_CATEGORY, O_CASHBACK, O_AMOUNT,
 	O_CURRENCY, O_FROM, O_UNTIL, O_BUDGET, O_BUDGET_USED, O_CAP, O_USED,
 	O_URL, O_FALLBACK, O_CODES };
 
-/* One template; seen marks the channels already given. */
-static void
-check_template(rpc_call *c, const char *f, const Rekindle__V1__MessageTemplate *t,
+void
+offer_check_template(rpc_call *c, const char *f, const Rekindle__V1__MessageTemplate *t,
     bool seen[5])
 {
 	static const struct {
@@ -105,7 +104,7 @@ check_templates(rpc_call *c, const Rekindle__V1__Offer *o)
 		rpc_bad_field(c, "offer.templates", "at least one channel's "
 		    "template is required");
 	for (size_t i = 0; i < o->n_templates; i++)
-		check_template(c, arena_printf(rpc_arena(c), "offer.templates[%zu]", i),
+		offer_check_template(c, arena_printf(rpc_arena(c), "offer.templates[%zu]", i),
 		    o->templates[i], seen);
 }
 

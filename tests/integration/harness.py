@@ -7,6 +7,7 @@ grpc-proto package, compiled here with protoc.
 The cluster must start: if it cannot, the tests fail (never skip).
 """
 import importlib, json, os, shutil, signal, socket, subprocess, tempfile, time
+import unittest
 import urllib.request
 
 import grpc
@@ -317,6 +318,21 @@ class Rekindle:
                     self.msg("rekindle.v1.MessageTemplate", channel=3,
                              provider_template_id="231456")])))
 
+    def customers_at_midday(self):
+        """Every customer lives where it is midday now, so that every send
+        window and calling window is open whenever the test runs."""
+        import datetime
+        off = 12 - datetime.datetime.now(datetime.timezone.utc).hour
+        off = off - 24 if off > 14 else off
+        self.db.sql("UPDATE rekindle.customers SET time_zone = 'Etc/GMT%+d'" % -off)
+
+    def settled(self, campaign_id, timeout=60):
+        """Waits until none of the campaign's messages is waiting to go."""
+        wait_until(lambda: self.db.sql(
+            "SELECT count(*) FROM rekindle.messages WHERE campaign_id = '%s' AND "
+            "state IN ('queued', 'sending') AND not_before <= now()" % campaign_id) == "0",
+            timeout, campaign_id + " sent")
+
     def ctl(self, *args, token=ADMIN, check=True):
         env = dict(self.env, REKINDLE_ADDR="127.0.0.1:%d" % self.port,
                    REKINDLE_TOKEN=token or "")
@@ -389,3 +405,17 @@ def decode_status(raw):
                     d = dict(_fields(fv))
                     viol[d[1].decode()] = d.get(2, b"").decode()
     return viol
+
+
+class RekindleCase(unittest.TestCase):
+    """A test class whose setUpClass makes cls.rk (a Rekindle): closed after
+    the class, with sql() at hand."""
+    rk = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.rk is not None:
+            cls.rk.close()
+
+    def sql(self, q):
+        return self.rk.db.sql(q)

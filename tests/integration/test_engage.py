@@ -76,9 +76,7 @@ class Setup(unittest.TestCase):
         rk.db.sql("INSERT INTO rekindle.customer_consents (customer_id, channel, purpose, "
                   "granted, granted_at, source) SELECT id, 5, 1, true, now(), 'test' FROM "
                   "rekindle.customers ON CONFLICT DO NOTHING")
-        off = 12 - datetime.datetime.now(datetime.timezone.utc).hour
-        off = off - 24 if off > 14 else off
-        rk.db.sql("UPDATE rekindle.customers SET time_zone = 'Etc/GMT%+d'" % -off)
+        rk.customers_at_midday()
         rk.create_fallback_offer(landing_url="https://bank.example/uu-dai?src=rk")
         rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
                 campaign=rk.msg("rekindle.v1.Campaign", campaign_id="E1", name="Nhắc",

@@ -10,7 +10,7 @@ long enough to be interrupted. The clock is compressed: a policy hour is a
 second."""
 import datetime, hashlib, hmac, signal, time, unittest
 
-from harness import TRACKING_SECRET, Doubles, Rekindle, deliver_args, wait_until
+from harness import RekindleCase, TRACKING_SECRET, Doubles, Rekindle, deliver_args, wait_until
 
 AS_OF = "2025-06-30"
 K, E, A = "rekindle.v1.CampaignService", "rekindle.v1.EngagementService", \
@@ -25,7 +25,7 @@ def token(message_id):
     return "%d.%s" % (message_id, mac.hexdigest()[:16])
 
 
-class ScheduleTest(unittest.TestCase):
+class ScheduleTest(RekindleCase):
     @classmethod
     def setUpClass(cls):
         cls.rk = rk = Rekindle(campaigners=1, profilers=1,
@@ -35,9 +35,7 @@ class ScheduleTest(unittest.TestCase):
         rk.profile_all(AS_OF)
         rk.create_fallback_offer()
         # customers live where it is midday now: every send window is open
-        off = 12 - datetime.datetime.now(datetime.timezone.utc).hour
-        off = off - 24 if off > 14 else off
-        rk.db.sql("UPDATE rekindle.customers SET time_zone = 'Etc/GMT%+d'" % -off)
+        rk.customers_at_midday()
         cls.pools = [rk.start("rekindle-deliver", deliver_args(ch, cls.dbl.base, extra=[
             "-o", "poll_interval_ms=100", "-o", "sms_per_day=0",
             "-o", "provider_parallel=8", "-o", "deliver_batch=64"]))
@@ -58,12 +56,6 @@ class ScheduleTest(unittest.TestCase):
         return cls.rk.start("rekindle-timer", HOUR + ["-o", "timer_poll_ms=100", "-o",
                                                       "timer_lease_seconds=3"])
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.rk.close()
-
-    def sql(self, q):
-        return self.rk.db.sql(q)
 
     def slow_provider(self, late_ms):
         """Every ZNS and SMS request is answered late_ms late (still within

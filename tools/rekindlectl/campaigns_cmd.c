@@ -1,13 +1,17 @@
 /*
- * campaigns_cmd.c - rekindlectl campaigns report ID [--svg FILE]: a
- * campaign's funnel and what it gained against its control group, for
- * people (GetCampaignReport).
+ * campaigns_cmd.c - rekindlectl campaigns report ID [--svg FILE]
+ * [--html FILE] [--json]: a campaign's funnel and what it gained against
+ * its control group, for people (GetCampaignReport), as text, as one
+ * self-contained HTML page, or as JSON.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "pbjson.h"
 #include "rekindle/v1/campaign.pb-c.h"
+#include "report_html.h"
 
 /* "12,345" */
 static const char *
@@ -30,8 +34,40 @@ thousands(long long n, char *buf, size_t cap)
 	return (buf);
 }
 
+/* Writes the HTML page of campaign id's report r to path. */
 static int
-report(struct ctl *c, const char *id, const char *svg)
+write_html(struct ctl *c, const char *id, const Rekindle__V1__CampaignReport *r,
+    const char *path)
+{
+	Rekindle__V1__GetCampaignRequest req =
+	    REKINDLE__V1__GET_CAMPAIGN_REQUEST__INIT;
+	Rekindle__V1__Campaign *cp;
+	struct rkc_status st;
+	FILE *fp;
+	rk_err rc;
+	int bad;
+
+	req.campaign_id = (char *)id;
+	rc = rkc_unary(c->client, "/rekindle.v1.CampaignService/GetCampaign",
+	    &req.base, &rekindle__v1__campaign__descriptor, c->timeout_ms,
+	    (ProtobufCMessage **)&cp, &st);
+	if (rc != RK_OK)
+		return (ctl_fail("GetCampaign", rc, &st));
+	if ((fp = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "rekindlectl: cannot write %s\n", path);
+		protobuf_c_message_free_unpacked(&cp->base, NULL);
+		return (1);
+	}
+	bad = report_html(fp, cp, r) != 0;
+	bad |= fclose(fp) != 0;
+	protobuf_c_message_free_unpacked(&cp->base, NULL);
+	if (bad)
+		fprintf(stderr, "rekindlectl: cannot write %s\n", path);
+	return (bad);
+}
+
+static int
+report(struct ctl *c, const char *id, const char *svg, const char *html)
 {
 	Rekindle__V1__GetCampaignReportRequest req =
 	    REKINDLE__V1__GET_CAMPAIGN_REPORT_REQUEST__INIT;
@@ -41,6 +77,7 @@ report(struct ctl *c, const char *id, const char *svg)
 	char b1[32], b2[32];
 	rk_err rc;
 	long long treated;
+	int status = 0;
 
 	req.campaign_id = (char *)id;
 	rc = rkc_unary(c->client, "/rekindle.v1.CampaignService/GetCampaignReport",
@@ -48,6 +85,17 @@ report(struct ctl *c, const char *id, const char *svg)
 	    (ProtobufCMessage **)&r, &st);
 	if (rc != RK_OK)
 		return (ctl_fail("GetCampaignReport", rc, &st));
+	if (html != NULL)
+		status = write_html(c, id, r, html);
+	if (c->json) {
+		json_t *j = pbjson_dump(&r->base);
+
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		putchar('\n');
+		json_decref(j);
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		return (status);
+	}
 	s = r->stats;
 	treated = (long long)(s->audience - s->control);
 	printf("Campaign %s\n\n", id);
@@ -90,6 +138,27 @@ report(struct ctl *c, const char *id, const char *svg)
 	    r->lift_ci_low > 0 ? "" : "  (not significant)");
 	printf("  incremental spend       %s VND\n",
 	    thousands(r->incremental_spend->amount_minor, b1, sizeof(b1)));
+	printf("  redeemed                %s (%.1f%% of treatment)\n",
+	    thousands(r->redeemed, b1, sizeof(b1)), 100 * r->redemption_rate);
+	printf("  cost                    %s VND (offers %s",
+	    thousands(r->total_cost ? r->total_cost->amount_minor : 0, b1,
+	    sizeof(b1)), thousands(r->offer_cost ? r->offer_cost->amount_minor :
+	    0, b2, sizeof(b2)));
+	printf(", messages %s)\n", thousands(r->message_cost ?
+	    r->message_cost->amount_minor : 0, b1, sizeof(b1)));
+	printf("  ROI                     %+.0f%% (margin %.2f%%)\n",
+	    100 * r->roi, r->margin_percent);
+	for (size_t i = 0; i < r->n_variants; i++)
+		printf("  variant %-15s %s entries, %.2f%% back, lift %+.2f "
+		    "[%+.2f, %+.2f], share %.0f%%\n", r->variants[i]->variant_id,
+		    thousands(r->variants[i]->entries, b1, sizeof(b1)),
+		    100 * r->variants[i]->rate, 100 * r->variants[i]->lift,
+		    100 * r->variants[i]->lift_ci_low,
+		    100 * r->variants[i]->lift_ci_high, 100 * r->variants[i]->share);
+	if (*r->best_variant)
+		printf("  best variant            %s (%s, p = %.4f; %s)\n",
+		    r->best_variant, r->best_significant ? "significant" :
+		    "not significant", r->best_p_value, r->variant_test);
 	if (r->cost_per_reactivation->amount_minor > 0)
 		printf("  cost per reactivation   %s VND\n",
 		    thousands(r->cost_per_reactivation->amount_minor, b1,
@@ -107,17 +176,40 @@ report(struct ctl *c, const char *id, const char *svg)
 		}
 	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
-	return (0);
+	return (status);
 }
+
+#define USAGE "usage: rekindlectl [--json] campaigns report ID [--svg FILE] " \
+	"[--html FILE] [--json]\n"
 
 int
 cmd_campaigns(struct ctl *c, int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "report") == 0)
-		return (report(c, argv[2], NULL));
-	if (argc == 5 && strcmp(argv[1], "report") == 0 &&
-	    strcmp(argv[3], "--svg") == 0)
-		return (report(c, argv[2], argv[4]));
-	fprintf(stderr, "usage: rekindlectl campaigns report ID [--svg FILE]\n");
-	return (2);
+	const char *svg = NULL, *html = NULL;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		fputs(USAGE, stdout);
+		return (0);
+	}
+	if (argc < 3 || strcmp(argv[1], "report") != 0) {
+		fputs(USAGE, stderr);
+		return (2);
+	}
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc)
+			svg = argv[++i];
+		else if (strcmp(argv[i], "--html") == 0 && i + 1 < argc)
+			html = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			c->json = true;
+		else if (strcmp(argv[i], "--help") == 0) {
+			fputs(USAGE, stdout);
+			return (0);
+		} else {
+			fputs(USAGE, stderr);
+			return (2);
+		}
+	}
+	return (report(c, argv[2], svg, html));
 }

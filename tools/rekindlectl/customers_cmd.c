@@ -52,10 +52,10 @@ static int
 import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
     struct progress *pg)
 {
-	int ci[9];
-	static const char *const names[9] = {"transaction_id", "customer_id",
+	int ci[10];
+	static const char *const names[10] = {"transaction_id", "customer_id",
 	    "occurred_at", "amount_minor", "currency", "mcc", "merchant_id",
-	    "merchant_name", "channel"};
+	    "merchant_name", "channel", "voucher_code"};
 	Rekindle__V1__Transaction *rows = xcalloc(TXN_BATCH, sizeof(*rows));
 	Rekindle__V1__Transaction **ptrs = xcalloc(TXN_BATCH, sizeof(*ptrs));
 	Google__Protobuf__Timestamp *ts = xcalloc(TXN_BATCH, sizeof(*ts));
@@ -71,7 +71,7 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 	int got, status = 0;
 	rk_err rc = RK_OK;
 
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 10; i++)
 		if ((ci[i] = csv_col(h, names[i])) < 0 && i < 5) {
 			fprintf(stderr, "rekindlectl: missing column \"%s\"\n",
 			    names[i]);
@@ -102,7 +102,7 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 				continue;
 			}
 			for (int k = 0; k < 8; k++) {
-				int src = (int[]){0, 1, 4, 6, 7, 8, -1, -1}[k];
+				int src = (int[]){0, 1, 4, 6, 7, 8, 9, -1}[k];
 
 				strs[n * 8 + (size_t)k] = src >= 0 ?
 				    xstrdup(csv_get(&row, ci[src])) : NULL;
@@ -113,6 +113,7 @@ import_transactions(struct ctl *c, csv *r, const struct csv_row *h,
 			t->merchant_id = strs[n * 8 + 3];
 			t->merchant_name = strs[n * 8 + 4];
 			t->channel = strs[n * 8 + 5];
+			t->voucher_code = strs[n * 8 + 6];
 			t->mcc = atoi(csv_get(&row, ci[5]));
 			google__protobuf__timestamp__init(&ts[n]);
 			ts[n].seconds = us / 1000000;

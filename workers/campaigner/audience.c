@@ -13,6 +13,11 @@
  *	below holdout_percent x 100 - the same split whoever computes it.
  *	Offer: the first of the campaign's offers for the customer's top
  *	partner, else for the top category, else the fallback.
+ *	Entries (always-on): a customer already in the campaign is a
+ *	candidate again only if excluded then (the same entry, decided
+ *	anew), or if their entry is reentry_days old and nothing of its
+ *	journey is pending - no message waiting, no timer, no open ticket
+ *	(the next entry, split by md5(campaign:customer:entry)).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,15 +87,16 @@ state_array(arena *a, const char *nums)
 	" aud_partner_ids::text, aud_exclude_running, aud_cooldown_days, "    \
 	" round(holdout_percent * 100)::int, "                                \
 	" cardinality(aud_states), cardinality(aud_segments), "              \
-	" cardinality(aud_categories) + cardinality(aud_partner_ids) "        \
+	" cardinality(aud_categories) + cardinality(aud_partner_ids), "      \
+	" reentry_days "                                                      \
 	"FROM campaigns WHERE campaign_id = $1"
 
 rk_err
-audience_build(db_conn *db, arena *a, const char *campaign_id,
+audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
     struct audience_stmt *s)
 {
 	const char *p[1] = {campaign_id}, *pick, *plan, *id, *where, *reason,
-	    *joins = "";
+	    *joins = "", *entry = "1", *split;
 	char **chans;
 	size_t nch;
 	db_res *r;
@@ -145,6 +151,28 @@ audience_build(db_conn *db, arena *a, const char *campaign_id,
 	    "WHEN (%2$s) IS NULL AND dnc.phone_e164 IS NOT NULL "
 	    "THEN 'do_not_call' WHEN (%2$s) IS NULL THEN 'no_channel' ", plan,
 	    pick);
+	/* An entry run: who may enter (again), and as which entry. */
+	if (entries) {
+		joins = arena_printf(a, "%1$s LEFT JOIN campaign_members mb ON "
+		    "mb.campaign_id = %2$s AND mb.customer_id = p.customer_id "
+		    "LEFT JOIN (SELECT customer_id FROM messages WHERE "
+		    "campaign_id = %2$s AND (state IN ('queued', 'sending') OR "
+		    "(state = 'uncertain' AND resend)) UNION SELECT customer_id "
+		    "FROM timers WHERE campaign_id = %2$s AND state = 'pending' AND "
+		    "customer_id IS NOT NULL UNION SELECT customer_id FROM tickets "
+		    "WHERE campaign_id = %2$s AND state < 5) busy ON "
+		    "busy.customer_id = p.customer_id", joins, id);
+		where = arena_printf(a, "%1$s AND (mb.customer_id IS NULL OR "
+		    "mb.status = 'excluded' OR (%2$s::int > 0 AND mb.added_at <= "
+		    "now() - %2$s::int * interval '1 day' AND busy.customer_id IS "
+		    "NULL))", where, param(a, s, arena_strdup(a,
+		    db_res_str(r, 0, 16))));
+		entry = "CASE WHEN mb.customer_id IS NULL THEN 1 WHEN mb.status = "
+		    "'excluded' THEN mb.entry ELSE mb.entry + 1 END";
+	}
+	/* the first entry split as ever; a later one anew */
+	split = arena_printf(a, "%1$s || ':' || p.customer_id || CASE WHEN %2$s "
+	    "> 1 THEN ':' || (%2$s) ELSE '' END", id, entry);
 	if (db_res_bool(r, 0, 10)) {
 		joins = arena_printf(a, "%s LEFT JOIN (SELECT DISTINCT m.customer_id "
 		    "FROM campaign_members m JOIN campaigns c2 ON c2.campaign_id = "
@@ -168,13 +196,14 @@ audience_build(db_conn *db, arena *a, const char *campaign_id,
 	    "SELECT *, (%1$s::smallint[])[ch_idx] AS channel FROM ("
 	    "SELECT p.customer_id, coalesce(p.churn_risk, 0) AS risk, "
 	    " p.top_partner, p.top_category, %2$s AS ch_idx, %3$s END AS reason, "
-	    " ('x' || substr(md5(%4$s || ':' || p.customer_id), 1, 8))"
+	    " ('x' || substr(md5(%4$s), 1, 8))"
 	    "  ::bit(32)::bigint %% 10000 < %5$s::int AS control, "
 	    " coalesce(po.offer_id, co.offer_id, fb.offer_id) AS offer_id, "
 	    " CASE WHEN po.offer_id IS NOT NULL THEN 'partner' "
 	    "  WHEN co.offer_id IS NOT NULL THEN 'category' "
 	    "  WHEN fb.offer_id IS NOT NULL THEN 'fallback' END AS basis, "
-	    " NULL::text AS code, false AS overflow "
+	    " NULL::text AS code, false AS overflow, (%8$s)::smallint AS entry, "
+	    " NULL::text AS variant_id "
 	    "FROM customer_profiles p JOIN customers cu ON cu.id = p.customer_id "
 	    "LEFT JOIN (SELECT DISTINCT ON (partner_id) partner_id, offer_id "
 	    " FROM launch_offers WHERE partner_id IS NOT NULL AND ord > 0 "
@@ -186,8 +215,8 @@ audience_build(db_conn *db, arena *a, const char *campaign_id,
 	    " ON true "
 	    "LEFT JOIN launch_consent cs ON cs.customer_id = p.customer_id "
 	    "LEFT JOIN do_not_call dnc ON dnc.phone_e164 = cu.phone_e164 %6$s "
-	    "WHERE %7$s) c", plan, pick, reason, id, param(a, s,
-	    arena_strdup(a, db_res_str(r, 0, 12))), joins, where);
+	    "WHERE %7$s) c", plan, pick, reason, split, param(a, s,
+	    arena_strdup(a, db_res_str(r, 0, 12))), joins, where, entry);
 	db_res_free(r);
 	return (RK_OK);
 }

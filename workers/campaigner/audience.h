@@ -15,6 +15,8 @@
 #ifndef RK_AUDIENCE_H
 #define RK_AUDIENCE_H
 
+#include <stdbool.h>
+
 #include "arena.h"
 #include "db.h"
 
@@ -28,9 +30,13 @@ struct audience_stmt {
 
 /*
  * Reads campaign_id's rule and plan and writes its statement into *out
- * (in a). RK_ENOTFOUND if there is no such campaign.
+ * (in a). RK_ENOTFOUND if there is no such campaign. entries: an
+ * always-on campaign's entry run - only customers not yet in it (or
+ * excluded last time, or whose last entry is reentry_days old with
+ * nothing of it pending) are candidates, each with the number of the
+ * entry they would make (launch_cand.entry; 1 at a launch).
  */
 rk_err audience_build(db_conn *db, arena *a, const char *campaign_id,
-    struct audience_stmt *out);
+    bool entries, struct audience_stmt *out);
 
 #endif

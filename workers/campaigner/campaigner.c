@@ -17,14 +17,16 @@ campaigner_handle(struct worker *w, db_conn *db, const struct job *job,
 	(void)w;
 	cj = rekindle__bus__v1__campaign_job__unpack(arena_pb_allocator(a),
 	    job->len, job->payload);
-	if (cj == NULL || *cj->campaign_id == '\0' || cj->launch_id <= 0) {
+	if (cj == NULL || *cj->campaign_id == '\0' || (cj->launch_id <= 0) !=
+	    cj->entry) {
 		*why = "malformed CampaignJob payload";
 		return (RK_EPROTO);
 	}
-	rc = launch_run(db, a, cj->campaign_id, cj->launch_id, why);
+	rc = cj->entry ? entry_run(db, a, cj->campaign_id, why) :
+	    launch_run(db, a, cj->campaign_id, cj->launch_id, why);
 	if (rc != RK_OK)
-		log_error("LAUNCH-FAIL", "campaign %s, launch %lld: %s: %s",
-		    cj->campaign_id, (long long)cj->launch_id, *why,
-		    db_errmsg(db));
+		log_error("LAUNCH-FAIL", "campaign %s, %s %lld: %s: %s",
+		    cj->campaign_id, cj->entry ? "entry run" : "launch",
+		    (long long)cj->launch_id, *why, db_errmsg(db));
 	return (rc);
 }

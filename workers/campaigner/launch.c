@@ -28,6 +28,7 @@
 #include "jobq.h"
 #include "launch.h"
 #include "log.h"
+#include "variants.h"
 
 /* The campaign's offers valid now, locked, with how many customers each
  * can still take. */
@@ -44,7 +45,8 @@ static const char offers_sql[] =
     "   ELSE 9e18::bigint END) AS allow "
     "FROM campaigns k "
     "JOIN offers o ON o.offer_id = ANY (k.offer_ids) OR "
-    " o.offer_id = k.fallback_offer_id "
+    " o.offer_id = k.fallback_offer_id OR o.offer_id IN (SELECT "
+    " v.offer_id FROM campaign_variants v WHERE v.campaign_id = $1) "
     "LEFT JOIN unnest(k.offer_ids) WITH ORDINALITY u(id, ord) "
     " ON u.id = o.offer_id "
     "WHERE k.campaign_id = $1 AND now() >= o.valid_from "
@@ -62,13 +64,27 @@ static const char *const steps[][2] = {
 	    "GROUP BY customer_id"},
 	{"locking the offers", "SELECT 1 FROM offers o, campaigns k "
 	    "WHERE k.campaign_id = $1 AND (o.offer_id = ANY (k.offer_ids) OR "
-	    "o.offer_id = k.fallback_offer_id) ORDER BY o.offer_id "
-	    "FOR UPDATE OF o"},
+	    "o.offer_id = k.fallback_offer_id OR o.offer_id IN (SELECT "
+	    "v.offer_id FROM campaign_variants v WHERE v.campaign_id = $1)) "
+	    "ORDER BY o.offer_id FOR UPDATE OF o"},
 	{"counting the offers' room", offers_sql},
 	{"selecting the audience", NULL},	/* audience.h */
 	/* A temporary table has no statistics until asked: without them the
 	 * joins below are planned as nested loops over a million rows. */
 	{"analysing the audience", "ANALYZE launch_cand"},
+	/* Variants (variants.h): a bucket of md5(campaign:customer:variant
+	 * [:entry]) picks one; its offer, valid and in launch_offers, replaces
+	 * the one by affinity (caps and the fallback below still apply). */
+	{"splitting variants", "UPDATE launch_cand c SET variant_id = "
+	    "v.variant_id, offer_id = CASE WHEN vo.offer_id IS NOT NULL THEN "
+	    "vo.offer_id ELSE c.offer_id END, basis = CASE WHEN vo.offer_id IS "
+	    "NOT NULL THEN 'variant' ELSE c.basis END "
+	    "FROM launch_variants v LEFT JOIN launch_offers vo ON "
+	    "vo.offer_id = v.offer_id "
+	    "WHERE c.reason IS NULL AND NOT c.control AND ('x' || substr(md5($1 "
+	    "|| ':' || c.customer_id || ':variant' || CASE WHEN c.entry > 1 THEN "
+	    "':' || c.entry ELSE '' END), 1, 8))::bit(32)::bigint % 10000 "
+	    "BETWEEN v.lo AND v.hi - 1"},
 	/* Past an offer's room: highest risk first keeps it. */
 	{"applying caps", "WITH r AS MATERIALIZED (SELECT customer_id, offer_id, "
 	    " row_number() OVER (PARTITION BY offer_id ORDER BY risk DESC, "
@@ -111,13 +127,39 @@ static const char *const steps[][2] = {
 	    " RETURNING v.customer_id, v.code) "
 	    "UPDATE launch_cand c SET code = t.code FROM taken t "
 	    "WHERE c.customer_id = t.customer_id"},
+	/* Entering again: how the last journey ended is kept with its
+	 * entry before the member row becomes the new journey. */
+	{"closing earlier journeys", "UPDATE campaign_entries e SET "
+	    "journey = mb.journey, registered_at = mb.registered_at, "
+	    "reminders = mb.reminders FROM campaign_members mb JOIN launch_cand "
+	    "c ON c.customer_id = mb.customer_id WHERE mb.campaign_id = $1 AND "
+	    "e.campaign_id = $1 AND e.customer_id = mb.customer_id AND "
+	    "e.entry = mb.entry AND c.entry > mb.entry AND c.reason IS NULL"},
+	/* A member row is the current journey: a new entry replaces it; an
+	 * exclusion replaces only an exclusion. */
 	{"recording members", "INSERT INTO campaign_members (campaign_id, "
-	    "customer_id, status, reason, offer_id, offer_basis, voucher_code) "
+	    "customer_id, status, reason, offer_id, offer_basis, voucher_code, "
+	    "entry, variant_id) "
 	    "SELECT $1, customer_id, CASE WHEN reason IS NOT NULL THEN "
 	    " 'excluded' WHEN control THEN 'control' ELSE 'treatment' END, "
 	    " reason, CASE WHEN reason IS NULL AND NOT control THEN offer_id END, "
-	    " CASE WHEN reason IS NULL AND NOT control THEN basis END, code "
-	    "FROM launch_cand ORDER BY customer_id"},
+	    " CASE WHEN reason IS NULL AND NOT control THEN basis END, code, "
+	    " entry, variant_id FROM launch_cand ORDER BY customer_id "
+	    "ON CONFLICT (campaign_id, customer_id) DO UPDATE SET "
+	    " status = EXCLUDED.status, reason = EXCLUDED.reason, "
+	    " offer_id = EXCLUDED.offer_id, offer_basis = EXCLUDED.offer_basis, "
+	    " voucher_code = EXCLUDED.voucher_code, entry = EXCLUDED.entry, "
+	    " variant_id = EXCLUDED.variant_id, "
+	    " added_at = now(), journey = 'open', interest_at = NULL, "
+	    " registered_at = NULL, reminders = 0, journey_at = NULL "
+	    "WHERE campaign_members.status = 'excluded' OR "
+	    " EXCLUDED.status <> 'excluded'"},
+	{"recording entries", "INSERT INTO campaign_entries (campaign_id, "
+	    "customer_id, entry, status, offer_id, variant_id) SELECT $1, "
+	    "customer_id, entry, CASE WHEN control THEN 'control' ELSE "
+	    "'treatment' END, CASE WHEN NOT control THEN offer_id END, "
+	    "variant_id FROM launch_cand "
+	    "WHERE reason IS NULL"},
 	{"spending the offers", "UPDATE offers o SET quantity_used = "
 	    "quantity_used + n.cnt, budget_used_minor = budget_used_minor + "
 	    "n.cnt * o.amount_minor, updated_at = now() "
@@ -125,40 +167,31 @@ static const char *const steps[][2] = {
 	    " reason IS NULL AND NOT control GROUP BY offer_id) n "
 	    "WHERE o.offer_id = n.offer_id"},
 	{"writing the outbox", "INSERT INTO messages (campaign_id, customer_id, "
-	    "step, channel_index, channel, not_before) "
-	    "SELECT $1, c.customer_id, 0, c.ch_idx - 1, c.channel, "
+	    "entry, step, channel_index, channel, not_before) "
+	    "SELECT $1, c.customer_id, c.entry, 0, c.ch_idx - 1, c.channel, "
 	    " greatest(now(), k.start_at) "
 	    "FROM launch_cand c, campaigns k WHERE k.campaign_id = $1 "
 	    " AND c.reason IS NULL AND NOT c.control ORDER BY c.customer_id"},
 };
 
-rk_err
-launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
+/* Runs the steps over campaign_id's audience (entries: newcomers only);
+ * *why names the step that failed. */
+static rk_err
+run_steps(db_conn *db, arena *a, const char *campaign_id, bool entries,
     const char **why)
 {
-	char lid[24];
-	const char *p[2] = {campaign_id, lid};
+	const char *p[1] = {campaign_id};
 	char timing[1024];
 	struct audience_stmt aud;
 	size_t n = 0;
-	db_res *r;
 	rk_err rc;
-	bool running;
 
-	snprintf(lid, sizeof(lid), "%lld", (long long)launch_id);
-	rc = db_exec(db, "SELECT l.state = 'running' FROM campaign_launches l "
-	    "JOIN campaigns k ON k.campaign_id = l.campaign_id "
-	    "WHERE l.id = $2 AND l.campaign_id = $1 FOR UPDATE", 2, p, &r);
-	if (rc != RK_OK) {
-		*why = "locking the launch";
+	if ((rc = audience_build(db, a, campaign_id, entries, &aud)) != RK_OK) {
+		*why = "reading the audience rule";
 		return (rc);
 	}
-	running = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
-	db_res_free(r);
-	if (!running)
-		return (RK_OK);
-	if ((rc = audience_build(db, a, campaign_id, &aud)) != RK_OK) {
-		*why = "reading the audience rule";
+	if ((rc = variants_prepare(db, a, campaign_id)) != RK_OK) {
+		*why = "splitting the variants";
 		return (rc);
 	}
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -175,19 +208,52 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 		}
 		n += (size_t)snprintf(timing + n, sizeof(timing) - n, "%s%s %lld ms",
 		    i ? ", " : "", steps[i][0], (long long)(clock_mono_ms() - t0));
+		if (n >= sizeof(timing))
+			n = sizeof(timing) - 1;
 	}
 	/* The outbox rows are the delivery pools' work: they claim them
 	 * when due (deliver.c); no job is needed. */
 	log_info("LAUNCH-STEPS", "campaign %s: %s", campaign_id, timing);
+	return (RK_OK);
+}
+
+/* What launch_cand came to: considered, treatment, control, excluded. */
+#define TALLY_SQL                                                         \
+	"SELECT count(*) AS considered, "                                   \
+	" count(*) FILTER (WHERE reason IS NULL AND NOT control) AS treatment," \
+	" count(*) FILTER (WHERE reason IS NULL AND control) AS control, "  \
+	" count(*) FILTER (WHERE reason IS NOT NULL) AS excluded "          \
+	" FROM launch_cand"
+
+rk_err
+launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
+    const char **why)
+{
+	char lid[24];
+	const char *p[2] = {campaign_id, lid};
+	db_res *r;
+	rk_err rc;
+	bool running;
+
+	snprintf(lid, sizeof(lid), "%lld", (long long)launch_id);
+	rc = db_exec(db, "SELECT l.state = 'running' FROM campaign_launches l "
+	    "JOIN campaigns k ON k.campaign_id = l.campaign_id "
+	    "WHERE l.id = $2 AND l.campaign_id = $1 FOR UPDATE", 2, p, &r);
+	if (rc != RK_OK) {
+		*why = "locking the launch";
+		return (rc);
+	}
+	running = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
+	db_res_free(r);
+	if (!running)
+		return (RK_OK);
+	if ((rc = run_steps(db, a, campaign_id, false, why)) != RK_OK)
+		return (rc);
 	rc = db_exec(db, "UPDATE campaign_launches SET state = 'done', "
 	    "considered = s.considered, treatment = s.treatment, "
 	    "control = s.control, excluded = s.excluded, messages = s.treatment, "
 	    "finished_at = now(), updated_at = now() "
-	    "FROM (SELECT count(*) AS considered, "
-	    " count(*) FILTER (WHERE reason IS NULL AND NOT control) AS treatment,"
-	    " count(*) FILTER (WHERE reason IS NULL AND control) AS control, "
-	    " count(*) FILTER (WHERE reason IS NOT NULL) AS excluded "
-	    " FROM launch_cand) s WHERE id = $1 "
+	    "FROM (" TALLY_SQL ") s WHERE id = $1 "
 	    "RETURNING s.considered, s.treatment, s.control, s.excluded", 1,
 	    p + 1, &r);
 	if (rc != RK_OK) {
@@ -208,4 +274,39 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 	if (rc != RK_OK)
 		*why = "starting the campaign";
 	return (rc);
+}
+
+rk_err
+entry_run(db_conn *db, arena *a, const char *campaign_id, const char **why)
+{
+	const char *p[1] = {campaign_id};
+	db_res *r;
+	rk_err rc;
+	bool live;
+
+	/* one run at a time per campaign, and only while it takes entries */
+	rc = db_exec(db, "SELECT state = " DB_NUM(CAMPAIGN_RUNNING) " AND "
+	    "(end_at IS NULL OR end_at > now()) FROM campaigns WHERE "
+	    "campaign_id = $1 AND kind = " DB_NUM(CAMPAIGN_KIND_ALWAYS_ON)
+	    " FOR UPDATE", 1, p, &r);
+	if (rc != RK_OK) {
+		*why = "locking the campaign";
+		return (rc);
+	}
+	live = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
+	db_res_free(r);
+	if (!live)
+		return (RK_OK);
+	if ((rc = run_steps(db, a, campaign_id, true, why)) != RK_OK)
+		return (rc);
+	if ((rc = db_exec(db, TALLY_SQL, 0, NULL, &r)) != RK_OK) {
+		*why = "counting the entries";
+		return (rc);
+	}
+	log_info("CAMPAIGN-ENTRIES", "campaign %s: %s considered, %s entered "
+	    "(treatment), %s entered (control), %s excluded", campaign_id,
+	    db_res_str(r, 0, 0), db_res_str(r, 0, 1), db_res_str(r, 0, 2),
+	    db_res_str(r, 0, 3));
+	db_res_free(r);
+	return (RK_OK);
 }

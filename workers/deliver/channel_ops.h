@@ -21,7 +21,7 @@
 struct dmsg {
 	int64_t id;
 	const char *campaign, *customer;
-	int step, channel_index, attempts;
+	int step, entry, channel_index, attempts;
 	bool uncertain;		/* claimed from 'uncertain' to be sent again */
 	bool ambiguous;		/* an earlier attempt may have been taken */
 	const char *name, *phone, *email, *push_token, *zone;

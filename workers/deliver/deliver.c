@@ -510,7 +510,8 @@ claim(struct batch *b, int *n, size_t *nsend)
 		size_t r = u ? (size_t)(u - uniq) : 0;
 		/* a message sent again holds its slot already */
 		int held = u ? slots[r] - (m->uncertain ? 1 : 0) : 0;
-		struct msgkey k = {.step = m->step, .channel = deliver_channel};
+		struct msgkey k = {.step = m->step, .channel = deliver_channel,
+		    .entry = m->entry};
 		char key[MSGKEY_MAX], token[MSGTOKEN_MAX];
 		struct render rd;
 		struct http_call *c;

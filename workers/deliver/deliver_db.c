@@ -21,7 +21,8 @@
 	" (state = 'queued' OR (state = 'uncertain' AND resend)) AND "      \
 	" not_before <= now() ORDER BY not_before LIMIT %d "                \
 	" FOR UPDATE SKIP LOCKED) "                                         \
-	"SELECT m.id, m.campaign_id, m.customer_id, m.step, m.channel_index, " \
+	"SELECT m.id, m.campaign_id, m.customer_id, m.step, m.entry, "      \
+	" m.channel_index, "                                                \
 	" m.attempts, m.state = 'uncertain', m.ambiguous, "                 \
 	" coalesce(cu.full_name, ''), coalesce(cu.phone_e164, ''), "        \
 	" coalesce(cu.email, ''), coalesce(cu.push_token, ''), "            \
@@ -31,12 +32,13 @@
 	"  cc.purpose = 1 AND cc.granted), "                                \
 	" EXISTS (SELECT 1 FROM do_not_call d WHERE "                       \
 	"  d.phone_e164 = cu.phone_e164), "                                 \
-	" t.offer_id IS NOT NULL, o.title, "                                \
+	" t.offer_id IS NOT NULL OR vt.channel IS NOT NULL, o.title, "      \
 	" coalesce(pa.display_name, o.partner_id, ''), "                    \
 	" to_char(o.valid_until AT TIME ZONE cu.time_zone, 'DD/MM/YYYY'), " \
-	" coalesce(mb.voucher_code, ''), coalesce(t.subject, ''), "         \
-	" coalesce(t.body, ''), coalesce(t.html_body, ''), "                \
-	" coalesce(t.provider_template_id, ''), "                           \
+	" coalesce(mb.voucher_code, ''), "                                  \
+	" coalesce(vt.subject, t.subject, ''), coalesce(vt.body, t.body, ''), " \
+	" coalesce(vt.html_body, t.html_body, ''), "                        \
+	" coalesce(vt.provider_template_id, t.provider_template_id, ''), "  \
 	" k.channel_order::text, k.state, "                                 \
 	" coalesce(m.step = 0 AND k.end_at <= now(), false), "              \
 	" coalesce(k.window_start_min, 0), coalesce(k.window_end_min, 0) "  \
@@ -48,6 +50,8 @@
 	"LEFT JOIN partners pa ON pa.partner_id = o.partner_id "            \
 	"LEFT JOIN offer_templates t ON t.offer_id = o.offer_id AND "       \
 	" t.channel = m.channel "                                           \
+	"LEFT JOIN variant_templates vt ON vt.campaign_id = m.campaign_id " \
+	" AND vt.variant_id = mb.variant_id AND vt.channel = m.channel "    \
 	"JOIN campaigns k ON k.campaign_id = m.campaign_id "                \
 	"ORDER BY m.customer_id, m.id"
 
@@ -81,6 +85,7 @@ ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
 		m->campaign = arena_strdup(a, db_res_str(r, i, k++));
 		m->customer = arena_strdup(a, db_res_str(r, i, k++));
 		m->step = (int)db_res_int64(r, i, k++);
+		m->entry = (int)db_res_int64(r, i, k++);
 		m->channel_index = (int)db_res_int64(r, i, k++);
 		m->attempts = (int)db_res_int64(r, i, k++);
 		m->uncertain = db_res_bool(r, i, k++);

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 
+#include "campaign.h"
 #include "clock.h"
 #include "fit.h"
 #include "log.h"
@@ -70,6 +71,7 @@ chunk_done(db_conn *db, const Rekindle__Bus__V1__ProfileJob *pj,
 	const char *p[2] = {run, n};
 	db_res *r;
 	rk_err rc;
+	bool done;
 
 	snprintf(run, sizeof(run), "%lld", (long long)pj->run_id);
 	snprintf(n, sizeof(n), "%lld", (long long)customers);
@@ -82,10 +84,13 @@ chunk_done(db_conn *db, const Rekindle__Bus__V1__ProfileJob *pj,
 	    "WHERE id = $1 RETURNING chunks_done = chunks_total", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
-	if (db_res_nrows(r) == 1 && db_res_bool(r, 0, 0))
-		log_info("PROFILE-RUN-DONE", "run %lld done", (long long)pj->run_id);
+	done = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
 	db_res_free(r);
-	return (RK_OK);
+	if (!done)
+		return (RK_OK);
+	log_info("PROFILE-RUN-DONE", "run %lld done", (long long)pj->run_id);
+	/* customers may newly match an always-on campaign */
+	return (campaign_entries_due(db, pj->run_id));
 }
 
 rk_err
@@ -130,6 +135,8 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 	    pj->as_of_us : clock_now_us(), job->id, &n);
 	if (rc == RK_OK && pj->run_id != 0)
 		rc = chunk_done(db, pj, n);
+	else if (rc == RK_OK && n > 0)
+		rc = campaign_entries_due(db, job->id);
 	if (rc != RK_OK) {
 		*why = db_errmsg(db);
 		return (rc);

@@ -25,6 +25,7 @@
 #include "localtz.h"
 #include "log.h"
 #include "mem.h"
+#include "money.h"
 #include "profiler_db.h"
 #include "segment.h"
 
@@ -139,11 +140,16 @@ profiler_db_scan(db_conn *db, arena *a, const struct refdata *ref,
 	if ((rc = load_zones(db, a, selection_sql(db, a, "id", sel), &zones,
 	    &nzones)) != RK_OK)
 		return (rc);
+	/* spend in another currency in VND where a rate says how much
+	 * (money.h); without one it stays as it was, and only the
+	 * customer's own currency counts */
 	rc = db_copy_out_begin(db, arena_printf(a, "COPY (SELECT customer_id, "
-	    "occurred_at, amount_minor, currency, mcc, merchant_id, "
-	    "merchant_name, ingested_at FROM transactions WHERE %s "
-	    "ORDER BY customer_id, occurred_at) TO STDOUT (FORMAT binary)",
-	    where));
+	    "occurred_at, coalesce(v.vnd, amount_minor), CASE WHEN v.vnd IS "
+	    "NULL THEN currency ELSE 'VND' END, mcc, merchant_id, "
+	    "merchant_name, ingested_at FROM transactions, LATERAL (SELECT "
+	    VND_SQL("amount_minor", "currency", "occurred_at") " AS vnd) v "
+	    "WHERE %s ORDER BY customer_id, occurred_at) TO STDOUT "
+	    "(FORMAT binary)", where));
 	if (rc != RK_OK)
 		return (rc);
 	for (;;) {

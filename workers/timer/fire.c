@@ -16,7 +16,7 @@
  * Returns how many reminder messages it wrote to the outbox.
  */
 #define REMIND_SQL                                                         \
-	"WITH t AS (SELECT id, campaign_id, customer_id, seq, due_at "        \
+	"WITH t AS (SELECT id, campaign_id, customer_id, seq, due_at, entry " \
 	" FROM timers WHERE id = ANY ($1::bigint[])), "                       \
 	"live AS MATERIALIZED (SELECT t.*, k.rem_max, k.rem_interval_hours, " \
 	" k.rem_escalate, k.channel_order, coalesce(k.rem_channels[((t.seq - 1) " \
@@ -24,9 +24,10 @@
 	"  k.channel_order[1]) AS ch "                                        \
 	" FROM t JOIN campaigns k ON k.campaign_id = t.campaign_id "          \
 	" JOIN campaign_members mb ON mb.campaign_id = t.campaign_id AND "    \
-	"  mb.customer_id = t.customer_id "                                   \
+	"  mb.customer_id = t.customer_id AND mb.entry = t.entry "            \
 	" LEFT JOIN messages m0 ON m0.campaign_id = t.campaign_id AND "       \
-	"  m0.customer_id = t.customer_id AND m0.step = 0 "                   \
+	"  m0.customer_id = t.customer_id AND m0.entry = t.entry AND "        \
+	"  m0.step = 0 "                                                      \
 	" WHERE mb.journey = 'open' AND mb.registered_at IS NULL "            \
 	"  AND k.state IN (" DB_NUM(CAMPAIGN_RUNNING) ", "                    \
 	"  " DB_NUM(CAMPAIGN_PAUSED) ")), "                                                \
@@ -35,16 +36,18 @@
 	" WHERE mb.campaign_id = l.campaign_id AND "                          \
 	" mb.customer_id = l.customer_id), "                                  \
 	"nxt AS (INSERT INTO timers (kind, due_at, campaign_id, customer_id, " \
-	" seq) SELECT CASE WHEN seq < rem_max THEN 1 ELSE 2 END, due_at + "   \
+	" seq, entry) SELECT CASE WHEN seq < rem_max THEN 1 ELSE 2 END, due_at + "   \
 	" rem_interval_hours * $2::int * interval '1 second', campaign_id, "  \
-	" customer_id, CASE WHEN seq < rem_max THEN seq + 1 ELSE 0 END "      \
+	" customer_id, CASE WHEN seq < rem_max THEN seq + 1 ELSE 0 END, "     \
+	" entry "                                                             \
 	" FROM live WHERE seq < rem_max OR rem_escalate "                     \
 	" ON CONFLICT DO NOTHING), "                                          \
-	"msg AS (INSERT INTO messages (campaign_id, customer_id, step, "      \
-	" channel_index, channel) SELECT campaign_id, customer_id, seq, "     \
+	"msg AS (INSERT INTO messages (campaign_id, customer_id, entry, "     \
+	" step, channel_index, channel) SELECT campaign_id, customer_id, "    \
+	" entry, seq, "                                                       \
 	" coalesce(array_position(channel_order, ch), "                       \
 	"  cardinality(channel_order)) - 1, ch FROM live "                    \
-	" ON CONFLICT (campaign_id, customer_id, step) DO NOTHING "           \
+	" ON CONFLICT (campaign_id, customer_id, entry, step) DO NOTHING "    \
 	" RETURNING id) "                                                     \
 	"SELECT count(*) FROM msg"
 
@@ -127,7 +130,8 @@ ticket_timer(db_conn *db, arena *a, int64_t id, int kind, int64_t ticket)
 	return (rc == RK_OK ? outcome(db, a, id, due ? "breached" : "met") : rc);
 }
 
-/* A campaign's own timer: its start, its end, a completion check. */
+/* A campaign's own timer: its start, its end, an entry run, a completion
+ * check. */
 static rk_err
 campaign_timer(db_conn *db, arena *a, int64_t id, int kind,
     const char *campaign_id, int seq, int hour_s)
@@ -150,6 +154,9 @@ campaign_timer(db_conn *db, arena *a, int64_t id, int kind,
 		if (rc == RK_OK)
 			log_info("CAMPAIGN-END", "campaign %s: end time reached, %s",
 			    campaign_id, what);
+	} else if (kind == TIMER_CAMPAIGN_ENTRY) {
+		rc = campaign_entry(db, a, campaign_id, seq, &yes);
+		what = yes ? "entry run queued" : "campaign not taking entries";
 	} else {
 		rc = campaign_check(db, a, campaign_id, seq, hour_s, &yes);
 		what = yes ? "completed" : "not yet";

@@ -68,6 +68,9 @@ test_msgkey_refuses_malformed_keys(void **state)
 		"a:b:x:sms", "a:b:-1:sms", "a:b:99999:sms", "a:b:0:fax",
 		"a%:b:0:sms", "a%4:b:0:sms", "a%zz:b:0:sms", "a%00:b:0:sms",
 		"a b:c:0:sms",
+		/* an entry: 2.., written only when not the first */
+		"a:b:0:sms:1", "a:b:0:sms:0", "a:b:0:sms:02", "a:b:0:sms:",
+		"a:b:0:sms:2:3", "a:b:0:sms:99999", "a:b:0::2",
 	};
 	struct msgkey k;
 
@@ -93,6 +96,29 @@ test_msgkey_make_refuses_what_does_not_fit(void **state)
 	assert_string_equal(big, "c:x:0:sms");
 }
 
+static void
+test_msgkey_entry_only_after_the_first(void **state)
+{
+	struct msgkey k = {.campaign = "ON", .customer = "C:1", .step = 1,
+	    .channel = CHANNEL_ZNS, .entry = 1};
+	char key[MSGKEY_MAX];
+
+	(void)state;
+	assert_true(msgkey_make(&k, key, sizeof(key)));
+	assert_string_equal(key, "ON:C%3A1:1:zns");
+	assert_true(msgkey_parse(key, &k));
+	assert_int_equal(k.entry, 1);
+	k.entry = 12;
+	assert_true(msgkey_make(&k, key, sizeof(key)));
+	assert_string_equal(key, "ON:C%3A1:1:zns:12");
+	k.entry = 0;
+	assert_true(msgkey_parse(key, &k));
+	assert_int_equal(k.entry, 12);
+	assert_int_equal(k.step, 1);
+	assert_int_equal(k.channel, CHANNEL_ZNS);
+	assert_string_equal(k.customer, "C:1");
+}
+
 int
 main(void)
 {
@@ -101,6 +127,7 @@ main(void)
 		cmocka_unit_test(test_msgkey_ids_with_colons_never_share_a_key),
 		cmocka_unit_test(test_msgkey_refuses_malformed_keys),
 		cmocka_unit_test(test_msgkey_make_refuses_what_does_not_fit),
+		cmocka_unit_test(test_msgkey_entry_only_after_the_first),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
