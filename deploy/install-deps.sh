@@ -9,7 +9,7 @@ pkgs=(
   libprotobuf-dev grpc-proto golang-github-gogo-googleapis-dev
   libnng-dev libpq-dev libcmocka-dev libssl-dev libjansson-dev
   libgsl-dev liblinear-dev libxgboost-dev libmicrohttpd-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libyaml-dev
   postgresql postgresql-client
   python3 python3-grpcio python3-protobuf
   nghttp2-client procps tzdata util-linux bc openssl

@@ -444,7 +444,8 @@ variants(rpc_call *c, const char *campaign_id, double pc, double nc,
 			best = i;
 	}
 	db_res_free(r);
-	if (n < 2)
+	/* no comeback yet: no best to name */
+	if (n < 2 || out->variants[best]->reactivated == 0)
 		return (RK_OK);
 	out->best_variant = out->variants[best]->variant_id;
 	out->variant_test = VARIANT_TEST;

@@ -38,37 +38,75 @@ find_method(const char *spec, const char **service)
 	return (NULL);
 }
 
+void
+ctl_print_json(const json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+}
+
+/* One line a field: "a.b[0].c: value". */
+static void
+print_fields(const json_t *j, const char *prefix)
+{
+	char key[256];
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k, v) {
+			snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." :
+			    "", k);
+			print_fields(v, key);
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			snprintf(key, sizeof(key), "%s[%zu]", prefix, i);
+			print_fields(v, key);
+		}
+	} else if (json_is_string(j))
+		printf("%-34s %s\n", prefix, json_string_value(j));
+	else {
+		char *t = json_dumps(j, JSON_ENCODE_ANY);
+
+		printf("%-34s %s\n", prefix, t ? t : "?");
+		free(t);
+	}
+}
+
+void
+ctl_print_fields(const json_t *j)
+{
+	print_fields(j, "");
+}
+
+void
+ctl_print_message(const ProtobufCMessage *m)
+{
+	json_t *j = pbjson_dump(m);
+
+	ctl_print_json(j);
+	json_decref(j);
+}
+
 int
-cmd_call(struct ctl *c, int argc, char **argv)
+ctl_rpc(struct ctl *c, const char *method, json_t *j, json_t **out)
 {
 	const ProtobufCMethodDescriptor *m;
-	const char *service = NULL, *arg = argc > 2 ? argv[2] : "{}";
+	const char *service = NULL;
 	ProtobufCMessage *req, *resp;
 	struct rkc_status st;
-	json_error_t jerr;
 	char err[300], path[300];
-	json_t *j;
 	rk_err rc;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: rekindlectl call SERVICE/METHOD "
-		    "[JSON | @FILE | -]\n");
+	if (out != NULL)
+		*out = NULL;
+	if ((m = find_method(method, &service)) == NULL) {
+		fprintf(stderr, "rekindlectl: no method \"%s\"\n", method);
 		return (2);
 	}
-	if ((m = find_method(argv[1], &service)) == NULL) {
-		fprintf(stderr, "rekindlectl: no method \"%s\"\n", argv[1]);
-		return (2);
-	}
-	j = strcmp(arg, "-") == 0 ? json_loadf(stdin, 0, &jerr) : *arg == '@' ?
-	    json_load_file(arg + 1, 0, &jerr) : json_loads(arg, 0, &jerr);
-	if (j == NULL) {
-		fprintf(stderr, "rekindlectl: bad JSON: %s (line %d)\n", jerr.text,
-		    jerr.line);
-		return (2);
-	}
-	req = pbjson_parse(m->input, j, err, sizeof(err));
-	json_decref(j);
-	if (req == NULL) {
+	if ((req = pbjson_parse(m->input, j, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "rekindlectl: %s\n", err);
 		return (2);
 	}
@@ -78,10 +116,36 @@ cmd_call(struct ctl *c, int argc, char **argv)
 	protobuf_c_message_free_unpacked(req, NULL);
 	if (rc != RK_OK)
 		return (ctl_fail(m->name, rc, &st));
-	j = pbjson_dump(resp);
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
-	json_decref(j);
+	if (out != NULL)
+		*out = pbjson_dump(resp);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return (0);
+}
+
+int
+cmd_call(struct ctl *c, int argc, char **argv)
+{
+	const char *arg = argc > 2 ? argv[2] : "{}";
+	json_error_t jerr;
+	json_t *j, *out;
+	int status;
+
+	if (argc < 2 || argc > 3) {
+		ctl_usage(stderr, "call");
+		return (2);
+	}
+	j = strcmp(arg, "-") == 0 ? json_loadf(stdin, 0, &jerr) : *arg == '@' ?
+	    json_load_file(arg + 1, 0, &jerr) : json_loads(arg, 0, &jerr);
+	if (j == NULL) {
+		fprintf(stderr, "rekindlectl: bad JSON: %s (line %d)\n", jerr.text,
+		    jerr.line);
+		return (2);
+	}
+	status = ctl_rpc(c, argv[1], j, &out);
+	json_decref(j);
+	if (status == 0) {
+		ctl_print_json(out);
+		json_decref(out);
+	}
+	return (status);
 }

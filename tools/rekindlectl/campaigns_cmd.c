@@ -1,12 +1,17 @@
 /*
- * campaigns_cmd.c - rekindlectl campaigns report ID [--svg FILE]
- * [--html FILE] [--json]: a campaign's funnel and what it gained against
- * its control group, for people (GetCampaignReport), as text, as one
- * self-contained HTML page, or as JSON.
+ * campaigns_cmd.c - rekindlectl campaigns create | list | get | launch |
+ * pause | resume | cancel | messages | report: campaigns from readable
+ * YAML or JSON files, their lifecycle, their send ledger, and the report
+ * - a campaign's funnel and what it gained against its control group,
+ * for people (GetCampaignReport), as text, as one self-contained HTML
+ * page, or as JSON.
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "pbjson.h"
@@ -179,21 +184,180 @@ report(struct ctl *c, const char *id, const char *svg, const char *html)
 	return (status);
 }
 
-#define USAGE "usage: rekindlectl [--json] campaigns report ID [--svg FILE] " \
-	"[--html FILE] [--json]\n"
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return (s ? s : "");
+}
+
+static int
+list(struct ctl *c, int argc, char **argv)
+{
+	json_t *req = json_pack("{s:i}", "page_size", 500), *out, *o, *all;
+	size_t i;
+	int status;
+
+	for (int k = 2; k + 1 < argc; k++)
+		if (strcmp(argv[k], "--state") == 0)
+			json_object_set_new(req, "states", json_pack("[s]", argv[k +
+			    1]));
+	status = ctl_rpc(c, "CampaignService/ListCampaigns", req, &out);
+	json_decref(req);
+	if (status != 0)
+		return (status);
+	all = json_object_get(out, "campaigns");
+	if (c->json)
+		ctl_print_json(all ? all : json_array());
+	else {
+		printf("%-22s %-26s %-24s %s\n", "campaign", "state", "kind",
+		    "name");
+		json_array_foreach(all, i, o)
+			printf("%-22s %-26s %-24s %s\n", jstr(o, "campaign_id"),
+			    jstr(o, "state"), *jstr(o, "kind") ? jstr(o, "kind") :
+			    "CAMPAIGN_KIND_ONE_SHOT", jstr(o, "name"));
+	}
+	json_decref(out);
+	return (0);
+}
+
+/* LaunchCampaign, then (unless no_wait) its operation until done, with
+ * the elapsed time on a terminal. */
+static int
+launch(struct ctl *c, const char *id, bool no_wait)
+{
+	json_t *req = json_pack("{s:s,s:s}", "campaign_id", id, "request_id",
+	    id), *op;
+	int status = ctl_rpc(c, "CampaignService/LaunchCampaign", req, &op);
+	bool tty = isatty(2) == 1;
+	time_t t0 = time(NULL);
+
+	json_decref(req);
+	if (status != 0)
+		return (status);
+	while (!no_wait && !json_is_true(json_object_get(op, "done"))) {
+		const char *name = jstr(op, "name");
+		json_t *get = json_pack("{s:s}", "name", name);
+
+		if (tty)
+			fprintf(stderr, "\r%s: waiting for its start or the "
+			    "campaigner, %lds", name, (long)(time(NULL) - t0));
+		usleep(200000);
+		json_decref(op);
+		status = ctl_rpc(c, "CampaignService/GetOperation", get, &op);
+		json_decref(get);
+		if (status != 0)
+			return (status);
+	}
+	if (tty && !no_wait)
+		fputc('\n', stderr);
+	if (c->json)
+		ctl_print_json(op);
+	else
+		ctl_print_fields(op);
+	json_decref(op);
+	return (0);
+}
+
+/* Pause, Resume, Cancel. */
+static int
+act(struct ctl *c, const char *verb, const char *id, int argc, char **argv)
+{
+	char method[64];
+	json_t *req = json_pack("{s:s}", "campaign_id", id), *out;
+	int status;
+
+	for (int k = 3; k + 1 < argc; k++)
+		if (strcmp(argv[k], "--reason") == 0)
+			json_object_set_new(req, "reason", json_string(argv[k + 1]));
+	snprintf(method, sizeof(method), "CampaignService/%c%sCampaign",
+	    verb[0] - 'a' + 'A', verb + 1);
+	status = ctl_rpc(c, method, req, &out);
+	json_decref(req);
+	if (status != 0)
+		return (status);
+	if (c->json)
+		ctl_print_json(out);
+	else
+		printf("%s: %s\n", id, jstr(out, "state"));
+	json_decref(out);
+	return (0);
+}
+
+/* ListMessages: the send ledger of a campaign, a page. */
+static int
+messages(struct ctl *c, const char *id, int argc, char **argv)
+{
+	json_t *req = json_pack("{s:s,s:i}", "campaign_id", id, "page_size", 100),
+	    *out, *all, *m;
+	size_t i;
+	int status;
+
+	for (int k = 3; k + 1 < argc; k++) {
+		if (strcmp(argv[k], "--state") == 0)
+			json_object_set_new(req, "states", json_pack("[s]",
+			    argv[k + 1]));
+		else if (strcmp(argv[k], "--channel") == 0)
+			json_object_set_new(req, "channels", json_pack("[s]",
+			    argv[k + 1]));
+		else if (strcmp(argv[k], "--customer") == 0)
+			json_object_set_new(req, "customer_id",
+			    json_string(argv[k + 1]));
+		else if (strcmp(argv[k], "--limit") == 0)
+			json_object_set_new(req, "page_size",
+			    json_integer(atoi(argv[k + 1])));
+	}
+	status = ctl_rpc(c, "CampaignService/ListMessages", req, &out);
+	json_decref(req);
+	if (status != 0)
+		return (status);
+	all = json_object_get(out, "messages");
+	if (c->json)
+		ctl_print_json(out);
+	else {
+		printf("%-10s %-14s %4s %-16s %-22s %3s  %s\n", "message",
+		    "customer", "step", "channel", "state", "try", "reason");
+		json_array_foreach(all, i, m) {
+			json_t *step = json_object_get(m, "step"), *att =
+			    json_object_get(m, "attempts");
+
+			printf("%-10s %-14s %4lld %-16s %-22s %3lld  %s\n",
+			    jstr(m, "message_id"), jstr(m, "customer_id"),
+			    step ? (long long)json_integer_value(step) : 0,
+			    jstr(m, "channel"), jstr(m, "state"),
+			    att ? (long long)json_integer_value(att) : 0,
+			    jstr(m, "reason"));
+		}
+	}
+	json_decref(out);
+	return (0);
+}
 
 int
 cmd_campaigns(struct ctl *c, int argc, char **argv)
 {
 	const char *svg = NULL, *html = NULL;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(USAGE, stdout);
-		return (0);
-	}
+	if (argc >= 3 && strcmp(argv[1], "create") == 0)
+		return (ctl_create(c, "campaign", "CampaignService/CreateCampaign",
+		    argv[2], argc == 5 && strcmp(argv[3], "--request-id") == 0 ?
+		    argv[4] : NULL));
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return (list(c, argc, argv));
+	if (argc == 3 && strcmp(argv[1], "get") == 0)
+		return (ctl_get(c, "CampaignService/GetCampaign", "campaign_id",
+		    argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "launch") == 0)
+		return (launch(c, argv[2], argc == 4 && strcmp(argv[3],
+		    "--no-wait") == 0));
+	if (argc >= 3 && (strcmp(argv[1], "pause") == 0 || strcmp(argv[1],
+	    "resume") == 0 || strcmp(argv[1], "cancel") == 0))
+		return (act(c, argv[1], argv[2], argc, argv));
+	if (argc >= 3 && strcmp(argv[1], "messages") == 0)
+		return (messages(c, argv[2], argc, argv));
 	if (argc < 3 || strcmp(argv[1], "report") != 0) {
-		fputs(USAGE, stderr);
+		ctl_usage(stderr, "campaigns");
 		return (2);
 	}
 	for (int i = 3; i < argc; i++) {
@@ -203,11 +367,8 @@ cmd_campaigns(struct ctl *c, int argc, char **argv)
 			html = argv[++i];
 		else if (strcmp(argv[i], "--json") == 0)
 			c->json = true;
-		else if (strcmp(argv[i], "--help") == 0) {
-			fputs(USAGE, stdout);
-			return (0);
-		} else {
-			fputs(USAGE, stderr);
+		else {
+			ctl_usage(stderr, "campaigns");
 			return (2);
 		}
 	}

@@ -14,8 +14,14 @@
  *	profiles list [--state S] [--segment S] [--category C] [--partner P]
  *	profiles models
  *	promotions import FILE.csv | list | delete ID
- *	campaigns report ID [--svg FILE]
+ *	offers create FILE | list | get ID | update ID FILE | add-codes ID FILE
+ *	campaigns create FILE | list | get ID | launch ID | pause ID |
+ *	    resume ID | cancel ID | report ID | messages ID
  *	call SERVICE/METHOD [JSON | @FILE | -]
+ *
+ * --help after any command prints its usage; --json after any read
+ * command prints the reply as JSON. FILE for create and update is YAML or
+ * JSON (the proto's field names, enums by name).
  *
  * Defaults come from REKINDLE_ADDR and REKINDLE_TOKEN.
  */
@@ -54,28 +60,59 @@ ctl_fail(const char *what, rk_err rc, const struct rkc_status *st)
 	return (1);
 }
 
+/* Each command's usage, printed by --help (stdout, exit 0) and after a
+ * wrong call (stderr, exit 2). */
+static const struct {
+	const char *cmd, *text;
+} usages[] = {
+	{"health", "  health\n"},
+	{"customers", "  customers import FILE.csv      (transactions or "
+	    "customers, by header)\n  customers get ID [--json]\n"},
+	{"tokens", "  tokens create NAME --role admin|service|agent [--agent ID]\n"
+	    "  tokens list [--all] [--json]\n  tokens revoke ID\n"},
+	{"profiles", "  profiles run [--as-of YYYY-MM-DD] [--request-id ID]\n"
+	    "  profiles get ID [--json]\n"
+	    "  profiles list [--state S] [--segment S] [--category C] "
+	    "[--partner P] [--limit N] [--json]\n  profiles models [--json]\n"},
+	{"promotions", "  promotions import FILE.csv | list [--json] | delete ID\n"},
+	{"offers", "  offers create FILE.yaml|FILE.json [--request-id ID]\n"
+	    "  offers list [--json]\n  offers get ID [--json]\n"
+	    "  offers update ID FILE      (the fields the file gives)\n"
+	    "  offers add-codes ID FILE   (one code a line)\n"},
+	{"campaigns", "  campaigns create FILE.yaml|FILE.json [--request-id ID]\n"
+	    "  campaigns list [--state S] [--json]\n  campaigns get ID [--json]\n"
+	    "  campaigns launch ID [--no-wait]\n"
+	    "  campaigns pause|resume|cancel ID [--reason TEXT]\n"
+	    "  campaigns report ID [--svg FILE] [--html FILE] [--json]\n"
+	    "  campaigns messages ID [--state S] [--channel C] [--customer ID] "
+	    "[--limit N] [--json]\n"},
+	{"call", "  call SERVICE/METHOD [JSON | @FILE | -]   (any unary method)\n"},
+	{NULL, NULL},
+};
+
+static void
+print_usage(FILE *fp, const char *only)
+{
+	fprintf(fp,
+	    "usage: rekindlectl [--addr HOST:PORT] [--token TOKEN] [--ca FILE]\n"
+	    "                   [--json] [--timeout MS] COMMAND ...\n"
+	    "commands:\n");
+	for (int i = 0; usages[i].cmd != NULL; i++)
+		if (only == NULL || strcmp(only, usages[i].cmd) == 0)
+			fputs(usages[i].text, fp);
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: rekindlectl [--addr HOST:PORT] [--token TOKEN] [--ca FILE]\n"
-	    "                   [--json] [--timeout MS] COMMAND ...\n"
-	    "commands:\n"
-	    "  health\n"
-	    "  customers import FILE.csv\n"
-	    "  customers get ID\n"
-	    "  tokens create NAME --role admin|service|agent [--agent ID]\n"
-	    "  tokens list [--all]\n"
-	    "  tokens revoke ID\n"
-	    "  profiles run [--as-of YYYY-MM-DD] [--request-id ID]\n"
-	    "  profiles get ID\n"
-	    "  profiles list [--state S] [--segment S] [--category C] "
-	    "[--partner P] [--limit N]\n"
-	    "  profiles models\n"
-	    "  promotions import FILE.csv | list | delete ID\n"
-	    "  campaigns report ID [--svg FILE]\n"
-	    "  call SERVICE/METHOD [JSON | @FILE | -]   (any unary method)\n");
+	print_usage(stderr, NULL);
 	exit(2);
+}
+
+void
+ctl_usage(FILE *fp, const char *cmd)
+{
+	print_usage(fp, cmd);
 }
 
 int
@@ -115,12 +152,33 @@ main(int argc, char **argv)
 		case 'T':
 			c.timeout_ms = atoi(optarg);
 			break;
+		case 'h':
+			print_usage(stdout, NULL);
+			return (0);
 		default:
 			usage();
 		}
 	}
 	if (optind >= argc)
 		usage();
+	/* after the command: --help anywhere prints its usage; --json
+	 * anywhere asks for JSON (taken out of the arguments) */
+	{
+		int k = optind + 1;
+
+		for (int i = optind + 1; i < argc; i++) {
+			if (strcmp(argv[i], "--help") == 0 ||
+			    strcmp(argv[i], "-h") == 0) {
+				print_usage(stdout, argv[optind]);
+				return (0);
+			}
+			if (strcmp(argv[i], "--json") == 0)
+				c.json = true;
+			else
+				argv[k++] = argv[i];
+		}
+		argc = k;
+	}
 	if (rkc_open(addr, token, ca, &c.client) != RK_OK) {
 		fprintf(stderr, "rekindlectl: cannot read CA file \"%s\"\n", ca);
 		return (1);
@@ -139,6 +197,8 @@ main(int argc, char **argv)
 		rc = cmd_promotions(&c, argc, argv);
 	else if (strcmp(argv[0], "campaigns") == 0)
 		rc = cmd_campaigns(&c, argc, argv);
+	else if (strcmp(argv[0], "offers") == 0)
+		rc = cmd_offers(&c, argc, argv);
 	else if (strcmp(argv[0], "call") == 0)
 		rc = cmd_call(&c, argc, argv);
 	else

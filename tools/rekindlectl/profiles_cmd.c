@@ -86,6 +86,11 @@ models(struct ctl *c)
 	    (ProtobufCMessage **)&m, &st);
 	if (rc != RK_OK)
 		return (ctl_fail("GetModelReport", rc, &st));
+	if (c->json) {
+		ctl_print_message(&m->base);
+		protobuf_c_message_free_unpacked(&m->base, NULL);
+		return (0);
+	}
 	for (size_t i = 0; i < m->n_fits; i++) {
 		const Rekindle__V1__ModelFit *f = m->fits[i];
 
@@ -260,6 +265,11 @@ list(struct ctl *c, int argc, char **argv)
 	    c->timeout_ms, (ProtobufCMessage **)&resp, &st);
 	if (rc != RK_OK)
 		return (ctl_fail("ListProfiles", rc, &st));
+	if (c->json) {
+		ctl_print_message(&resp->base);
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+		return (0);
+	}
 	printf("%-14s %-8s %6s %6s %-20s %-12s %-16s %7s %6s\n", "customer",
 	    "state", "days", "txns", "segment", "category", "partner", "p_alive",
 	    "churn");

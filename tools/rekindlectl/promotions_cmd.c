@@ -3,6 +3,7 @@
  * name, starts_at, ends_at, and optionally merchant_id, partner_id,
  * category), list, delete.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "csv.h"
 #include "ctl.h"
+#include "pbjson.h"
 #include "mem.h"
 #include "rekindle/v1/customer.pb-c.h"
 
@@ -151,6 +153,7 @@ list(struct ctl *c)
 	    REKINDLE__V1__LIST_PROMOTIONS_REQUEST__INIT;
 	char token[80] = "";
 	struct rkc_status st;
+	json_t *all = c->json ? json_array() : NULL;
 
 	do {
 		Rekindle__V1__ListPromotionsResponse *resp;
@@ -162,11 +165,17 @@ list(struct ctl *c)
 		    "/rekindle.v1.CustomerService/ListPromotions", &req.base,
 		    &rekindle__v1__list_promotions_response__descriptor,
 		    c->timeout_ms, (ProtobufCMessage **)&resp, &st);
-		if (rc != RK_OK)
+		if (rc != RK_OK) {
+			json_decref(all);
 			return (ctl_fail("promotions list", rc, &st));
+		}
 		for (size_t i = 0; i < resp->n_promotions; i++) {
 			const Rekindle__V1__Promotion *p = resp->promotions[i];
 
+			if (all != NULL) {
+				json_array_append_new(all, pbjson_dump(&p->base));
+				continue;
+			}
 			printf("%-20s", p->promotion_id);
 			print_time(p->start_time);
 			print_time(p->end_time);
@@ -178,6 +187,10 @@ list(struct ctl *c)
 		snprintf(token, sizeof(token), "%s", resp->next_page_token);
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	} while (*token);
+	if (all != NULL) {
+		ctl_print_json(all);
+		json_decref(all);
+	}
 	return (0);
 }
 

@@ -256,7 +256,7 @@ funnel(FILE *fp, const Rekindle__V1__CampaignStats *s)
 	    "viewBox=\"0 0 1080 %d\">", n * 34 + 8, n * 34 + 8);
 	for (int i = 0; i < n; i++) {
 		const struct label *l = label(st[i].key);
-		double w = 560.0 * (double)st[i].n / top;
+		double w = 440.0 * (double)st[i].n / top;
 		int y = i * 34 + 4;
 
 		fprintf(fp, "<text x=\"0\" y=\"%d\">%s</text><text x=\"0\" "
