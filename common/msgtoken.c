@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,9 @@ msgtoken_verify(const char *secret, const char *token, size_t len,
 	long long v = 0;
 
 	while (n < len && n < 19 && token[n] >= '0' && token[n] <= '9') {
+		/* an id past int64's range is no message of ours */
+		if (v > (LLONG_MAX - (token[n] - '0')) / 10)
+			return (false);
 		v = v * 10 + (token[n] - '0');
 		n++;
 	}

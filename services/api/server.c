@@ -40,6 +40,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mem.h"
+#include "pbcheck.h"
 #include "server.h"
 #include "status.h"
 
@@ -727,6 +728,10 @@ do_start(rpc_call *c)
 			    c->m->in->name), NULL);
 			return;
 		}
+		if ((rc = pbcheck_request(c, req)) != RK_OK) {
+			finish(c, rc, NULL);
+			return;
+		}
 		rc = h->unary(c, req, c->m->kind == RPC_UNARY ? &resp : NULL);
 		if (c->m->kind == RPC_UNARY || rc != RK_OK)
 			finish(c, rc, rc == RK_OK ? resp : NULL);
@@ -761,6 +766,11 @@ do_message(rpc_call *c)
 		arena_reset(rpc_msg_arena(c));
 		finish(c, rpc_error(c, RK_EINVAL, "malformed %s message",
 		    c->m->in->name), NULL);
+		return;
+	}
+	if ((rc = pbcheck_request(c, req)) != RK_OK) {
+		arena_reset(rpc_msg_arena(c));
+		finish(c, rc, NULL);
 		return;
 	}
 	rc = c->m->h->message(c, req, &resp);

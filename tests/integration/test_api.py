@@ -303,6 +303,51 @@ class ApiTest(unittest.TestCase):
             f(b"\x0a" + b"\x80\x80\x40" + b"x" * (1 << 20), timeout=10, metadata=meta)
         self.assertEqual(e.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
 
+    def test_times_out_of_range_are_refused_not_crashed_on(self):
+        """A Timestamp of +-2^62 seconds (seconds * 10^6 overflows int64) is
+        INVALID_ARGUMENT naming the field, in every method, before any
+        handler arithmetic; the API (ASan + UBSan here) stays up."""
+        rk = self.rk
+        for sec in (2 ** 62, -(2 ** 62), 253402300800):
+            t = rk.msg("google.protobuf.Timestamp", seconds=sec)
+            calls = [
+                ("ProfileService", "RunProfiling",
+                 rk.msg("rekindle.v1.RunProfilingRequest", as_of=t), "as_of"),
+                ("CampaignService", "CreateCampaign", rk.msg(
+                    "rekindle.v1.CreateCampaignRequest", campaign=rk.msg(
+                        "rekindle.v1.Campaign", campaign_id="TS-C", start_time=t)),
+                 "campaign.start_time"),
+                (C, "ListCustomers", rk.msg("rekindle.v1.ListCustomersRequest",
+                                            updated_after=t), "updated_after"),
+                (C, "ListTransactions", rk.msg("rekindle.v1.ListTransactionsRequest",
+                                               customer_id="X", occurred_after=t),
+                 "occurred_after"),
+                (C, "UpsertPromotions", rk.msg(
+                    "rekindle.v1.UpsertPromotionsRequest", promotions=[rk.msg(
+                        "rekindle.v1.Promotion", promotion_id="P", start_time=t)]),
+                 "promotions[0].start_time"),
+                ("EngagementService", "RecordEvents", rk.msg(
+                    "rekindle.v1.RecordEventsRequest", events=[rk.msg(
+                        "rekindle.v1.Event", event_id="e", type=3, token="1.x",
+                        time=t)]), "events[0].time"),
+                ("EngagementService", "RecordDeliveryReceipts", rk.msg(
+                    "rekindle.v1.RecordDeliveryReceiptsRequest", receipts=[rk.msg(
+                        "rekindle.v1.DeliveryReceipt", tracking_id="a:b:0:sms",
+                        channel=2, delivery_time=t)]), "receipts[0].delivery_time"),
+                ("OfferService", "CreateOffer", rk.msg(
+                    "rekindle.v1.CreateOfferRequest", offer=rk.msg(
+                        "rekindle.v1.Offer", offer_id="TS-O", valid_from=t)),
+                 "offer.valid_from"),
+            ]
+            for svc, method, req, field in calls:
+                svc = svc if svc.startswith("rekindle.") else "rekindle.v1." + svc
+                with self.assertRaises(grpc.RpcError) as e:
+                    rk.call(svc, method, req)
+                self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT,
+                                 method)
+                self.assertIn(field, bad_request(e.exception), method)
+        self.assertTrue(rk.serving())
+
     def txn(self, tid, cid, amount=150000, t=None, currency="VND"):
         rk = self.rk
         ts = rk.msg("google.protobuf.Timestamp", seconds=t or int(time.time()) - 86400)

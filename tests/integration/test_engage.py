@@ -127,6 +127,16 @@ class Setup(unittest.TestCase):
 class EngageTest(Setup):
     """The story: links followed, reminders, tickets worked, the report."""
 
+    def test_token_past_int64_is_unknown(self):
+        """An id past int64 in a link is no message (UBSan would stop the
+        tracker on the overflow, were there one), and the tracker serves on."""
+        for tok in ("99999999999999999999999", "9223372036854775808"):
+            status, _, _ = self.get("/t/%s.0123456789abcdef" % tok)
+            self.assertIn(status, (400, 404))
+        mid, _ = next(iter(self.msg.values()))
+        status, _, _ = self.get("/t/" + token(mid))
+        self.assertIn(status, (200, 302))
+
     def test_the_loop(self):
         rk = self.rk
         a, b, c, d, e, f = sorted(self.msg)[:6]

@@ -72,6 +72,11 @@ test_tokens(void **state)
 	msgtoken_make("s3cret", INT64_MAX, t);
 	assert_true(msgtoken_verify("s3cret", t, strlen(t), &id));
 	assert_true(id == INT64_MAX);
+	/* past int64 (UBSan catches the overflow, were there one) */
+	assert_false(msgtoken_verify("s3cret", "9223372036854775808.0000000000000000",
+	    36, &id));
+	assert_false(msgtoken_verify("s3cret",
+	    "99999999999999999999999.0000000000000000", 40, &id));
 	/* a token inside a longer path: only its own bytes count */
 	msgtoken_make("s3cret", 7, t);
 	strcat(t, "/open.gif");
