@@ -139,12 +139,12 @@ ending(db_conn *db, const struct engage_event *e, const char *const *q)
 		    "THEN 'registered' ELSE journey END, journey_at = now() "
 		    "WHERE campaign_id = $1 AND customer_id = $2", 3, q, NULL));
 	/* unsubscribed, complained */
-	rc = db_execp(db, "engage_revoke", "INSERT INTO customer_consents "
-	    "(customer_id, channel, purpose, granted, granted_at, source) "
-	    "VALUES ($1, $3, 1, false, " TS(2) ", 'unsubscribe-link') "
-	    "ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-	    "granted = false, granted_at = EXCLUDED.granted_at, source = "
-	    "EXCLUDED.source, recorded_at = now()", 3, q + 1, NULL);
+	/* a withdrawal in the consent ledger (migration 019): its evidence
+	 * is the campaign whose link or complaint it came through */
+	rc = db_execp(db, "engage_revoke", "SELECT rekindle.record_consent($1, "
+	    "$3::smallint, 1::smallint, false, " TS(2) ", 'unsubscribe-link', "
+	    "'campaign:' || $4, 'engagement')", 4, (const char *[]){q[1], q[2],
+	    q[3], q[0]}, NULL);
 	if (rc == RK_OK)
 		rc = db_execp(db, "engage_unsub_messages", "UPDATE messages "
 		    "SET state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE "

@@ -61,6 +61,8 @@ check_consent(rpc_call *c, const Rekindle__V1__Consent *co, const char *f)
 		    "is required: where consent was captured");
 	else if ((why = validate_text(co->source, 100)) != NULL)
 		rpc_bad_field(c, arena_printf(a, "%s.source", f), "%s", why);
+	if (co->evidence && (why = validate_text(co->evidence, 500)) != NULL)
+		rpc_bad_field(c, arena_printf(a, "%s.evidence", f), "%s", why);
 }
 
 /* Validates customer i, normalising its phone in place (call arena). */
@@ -103,25 +105,22 @@ or_null(const char *s)
 	return (s && *s ? s : NULL);
 }
 
-/* Records a consent event of customer id, unless a newer one is kept. */
+/* Records a consent event of customer id in the ledger (migration 019:
+ * the newest event is the state). */
 static rk_err
 write_consent(rpc_call *c, const char *id, const Rekindle__V1__Consent *co)
 {
 	char ch[8], pu[8], us[24];
-	const char *q[6] = {id, ch, pu, co->granted ? "true" : "false", us,
-	    co->source};
+	const char *q[8] = {id, ch, pu, co->granted ? "true" : "false", us,
+	    co->source, co->evidence && *co->evidence ? co->evidence : NULL,
+	    arena_printf(rpc_arena(c), "token:%lld", (long long)rpc_token_id(c))};
 
 	snprintf(ch, sizeof(ch), "%d", (int)co->channel);
 	snprintf(pu, sizeof(pu), "%d", (int)co->purpose);
 	snprintf(us, sizeof(us), "%lld", (long long)pbtime_us(co->time));
-	return (db_execp(rpc_db(c), "consent_upsert",
-	    "INSERT INTO customer_consents AS k (customer_id, channel, "
-	    " purpose, granted, granted_at, source) "
-	    "VALUES ($1, $2, $3, $4, " PBTIME_SQL(5) ", $6) "
-	    "ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-	    " granted = EXCLUDED.granted, granted_at = EXCLUDED.granted_at, "
-	    " source = EXCLUDED.source, recorded_at = now() "
-	    "WHERE k.granted_at <= EXCLUDED.granted_at", 6, q, NULL));
+	return (db_execp(rpc_db(c), "consent_record", "SELECT "
+	    "rekindle.record_consent($1, $2::smallint, $3::smallint, $4, "
+	    PBTIME_SQL(5) ", $6, $7, $8)", 8, q, NULL));
 }
 
 static rk_err

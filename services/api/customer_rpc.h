@@ -15,6 +15,8 @@ extern const struct rpc_handler promotion_handlers[];
 extern const struct rpc_handler dnc_handlers[];
 /* ListTransactions (transaction_rpc.c). */
 extern const struct rpc_handler transaction_handlers[];
+/* ListConsentEvents (consent_rpc.c). */
+extern const struct rpc_handler consent_handlers[];
 /* UpsertFxRates, ListFxRates (fx_rpc.c). */
 extern const struct rpc_handler fx_handlers[];
 

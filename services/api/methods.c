@@ -37,6 +37,7 @@ static const struct rpc_handler *const tables[] = {
 	promotion_handlers,
 	dnc_handlers,
 	fx_handlers,
+	consent_handlers,
 	transaction_handlers,
 	offer_handlers,
 	campaign_handlers,

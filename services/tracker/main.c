@@ -76,7 +76,11 @@ static struct evidence_rules rules;
 
 struct req {
 	bool posted;
+	size_t body;		/* bytes of body read so far */
 };
+
+/* A form or one-click body is a few bytes; more is refused (413). */
+#define MAX_BODY 4096
 
 static enum MHD_Result
 respond(struct MHD_Connection *c, unsigned code, const char *type,
@@ -156,11 +160,15 @@ record(db_conn *db, arena *a, struct engage_event *e, int64_t id,
 	return (rc);
 }
 
+/* What a hit came to. */
+enum hit_result { HIT_OK, HIT_UNKNOWN, HIT_FAILED };
+
 /*
  * Records one event of type for message id; for a click, *landing gets
- * the offer's landing page (in a). false if the database failed.
+ * the offer's landing page (in a). HIT_UNKNOWN: no such message (a link
+ * whose message is gone); HIT_FAILED: the database failed.
  */
-static bool
+static enum hit_result
 hit(struct MHD_Connection *c, arena *a, enum ev_type type, int64_t id,
     const char *event_id, const char **landing)
 {
@@ -181,7 +189,7 @@ hit(struct MHD_Connection *c, arena *a, enum ev_type type, int64_t id,
 	/* a transient conflict (deadlock, serialization) is tried again */
 	for (int attempt = 1;; attempt++) {
 		if (db == NULL || db_begin(db) != RK_OK)
-			return (false);
+			return (HIT_FAILED);
 		if ((rc = record(db, a, &e, id, landing)) == RK_OK &&
 		    (rc = db_commit(db)) == RK_OK)
 			break;
@@ -189,11 +197,12 @@ hit(struct MHD_Connection *c, arena *a, enum ev_type type, int64_t id,
 		    (long long)id, attempt, db_errmsg(db));
 		db_rollback(db);	/* a no-op once a failed commit ended it */
 		if (rc != RK_ERETRY || attempt == 3)
-			return (false);
+			return (HIT_FAILED);
 	}
 	log_debug("TRACK-HIT", "message %lld: event type %d, %s", (long long)id,
-	    (int)type, e.result == ENGAGE_RECORDED ? "recorded" : "repeat");
-	return (true);
+	    (int)type, e.result == ENGAGE_RECORDED ? "recorded" :
+	    e.result == ENGAGE_UNKNOWN ? "unknown" : "repeat");
+	return (e.result == ENGAGE_UNKNOWN ? HIT_UNKNOWN : HIT_OK);
 }
 
 
@@ -218,8 +227,12 @@ serve(struct MHD_Connection *c, arena *a, const char *method,
 	if (!msgtoken_verify(var_tracking_secret, tok, len, &id))
 		return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
 	if (*rest == '\0' && !post) {
-		if (!hit(c, a, EV_CLICKED, id, hit_id(a, "click", id), &landing))
-			return (page(c, MHD_HTTP_SERVICE_UNAVAILABLE, page_gone));
+		enum hit_result h = hit(c, a, EV_CLICKED, id, hit_id(a, "click", id),
+		    &landing);
+
+		if (h != HIT_OK)
+			return (page(c, h == HIT_UNKNOWN ? MHD_HTTP_NOT_FOUND :
+			    MHD_HTTP_SERVICE_UNAVAILABLE, page_gone));
 		if (landing == NULL)
 			return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
 		return (respond(c, MHD_HTTP_FOUND, "text/html; charset=utf-8", "", 0,
@@ -235,18 +248,28 @@ serve(struct MHD_Connection *c, arena *a, const char *method,
 	if (strcmp(rest, "/unsubscribe") == 0) {
 		if (!post)
 			return (page(c, MHD_HTTP_OK, page_unsub_ask));
-		if (!hit(c, a, EV_UNSUBSCRIBED, id, arena_printf(a, "unsub:%lld",
-		    (long long)id), NULL))
+		switch (hit(c, a, EV_UNSUBSCRIBED, id, arena_printf(a,
+		    "unsub:%lld", (long long)id), NULL)) {
+		case HIT_UNKNOWN:
+			return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
+		case HIT_FAILED:
 			return (page(c, MHD_HTTP_SERVICE_UNAVAILABLE, page_gone));
-		return (page(c, MHD_HTTP_OK, page_unsub_done));
+		default:
+			return (page(c, MHD_HTTP_OK, page_unsub_done));
+		}
 	}
 	if (strcmp(rest, "/register") == 0) {
-		if (!hit(c, a, post ? EV_REGISTERED : EV_PAGE_VIEWED, id, post ?
+		switch (hit(c, a, post ? EV_REGISTERED : EV_PAGE_VIEWED, id, post ?
 		    arena_printf(a, "register:%lld", (long long)id) : hit_id(a,
-		    "view", id), NULL))
+		    "view", id), NULL)) {
+		case HIT_UNKNOWN:
+			return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
+		case HIT_FAILED:
 			return (page(c, MHD_HTTP_SERVICE_UNAVAILABLE, page_gone));
-		return (page(c, MHD_HTTP_OK, post ? page_registered :
-		    page_register));
+		default:
+			return (page(c, MHD_HTTP_OK, post ? page_registered :
+			    page_register));
+		}
 	}
 	return (page(c, MHD_HTTP_NOT_FOUND, page_gone));
 }
@@ -264,11 +287,21 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	(void)version;
 	(void)upload;
 	if (rq == NULL) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		/* a declared length too long is refused before it is read */
+		if (cl != NULL && (strlen(cl) > 9 || strtoul(cl, NULL, 10) >
+		    MAX_BODY))
+			return (page(c, MHD_HTTP_CONTENT_TOO_LARGE, page_gone));
 		*con_cls = xcalloc(1, sizeof(*rq));
 		return (MHD_YES);
 	}
 	if (*upload_len > 0) {		/* a form or one-click body: ignored */
+		rq->body += *upload_len;
 		*upload_len = 0;
+		if (rq->body > MAX_BODY)	/* chunked, and too long */
+			return (page(c, MHD_HTTP_CONTENT_TOO_LARGE, page_gone));
 		return (MHD_YES);
 	}
 	if (strcmp(url, "/healthz") == 0) {

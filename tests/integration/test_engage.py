@@ -133,6 +133,25 @@ class EngageTest(Setup):
         for tok in ("99999999999999999999999", "9223372036854775808"):
             status, _, _ = self.get("/t/%s.0123456789abcdef" % tok)
             self.assertIn(status, (400, 404))
+        # a well-signed link of a message that does not exist: 404, for
+        # every path, and nothing recorded
+        gone = token(987654321)
+        for path, method in (("", "GET"), ("/register", "POST"), ("/register", "GET"),
+                             ("/unsubscribe", "POST")):
+            status, _, _ = self.get("/t/" + gone + path, method=method)
+            self.assertEqual(status, 404, path)
+        self.assertEqual(self.rk.db.sql("SELECT count(*) FROM rekindle.events WHERE "
+                                        "message_id = 987654321"), "0")
+        # a 10 MB body is refused on its headers, before it is sent
+        import http.client
+        host, port = self.track[len("http://"):].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.putrequest("POST", "/t/" + gone + "/register")
+        conn.putheader("Content-Length", str(10 << 20))
+        conn.endheaders()
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 413)
+        conn.close()
         mid, _ = next(iter(self.msg.values()))
         status, _, _ = self.get("/t/" + token(mid))
         self.assertIn(status, (200, 302))
