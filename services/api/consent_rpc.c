@@ -112,6 +112,6 @@ list_consent_events(rpc_call *c, const ProtobufCMessage *req,
 
 const struct rpc_handler consent_handlers[] = {
 	{.path = "/rekindle.v1.CustomerService/ListConsentEvents",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = list_consent_events},
+	    .unary = list_consent_events},
 	{.path = NULL},
 };

@@ -106,6 +106,6 @@ update_do_not_call(rpc_call *c, const ProtobufCMessage *req,
 
 const struct rpc_handler dnc_handlers[] = {
 	{.path = "/rekindle.v1.CustomerService/UpdateDoNotCall",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = update_do_not_call},
+	    .unary = update_do_not_call},
 	{.path = NULL},
 };

@@ -169,6 +169,6 @@ list_messages(rpc_call *c, const ProtobufCMessage *req,
 
 const struct rpc_handler message_handlers[] = {
 	{.path = "/rekindle.v1.CampaignService/ListMessages",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = list_messages},
+	    .unary = list_messages},
 	{.path = NULL},
 };

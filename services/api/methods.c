@@ -105,6 +105,13 @@ methods_build(struct server_method **out, int *n, char *errmsg, size_t errlen)
 			    RPC_UNARY;
 			m[count].h = h;
 			m[count].registration = NULL;
+			if (!roles_of(h->path, &m[count].roles)) {
+				snprintf(errmsg, errlen, "no row for \"%s\" in the "
+				    "role table (roles.c)", h->path);
+				count++;
+				methods_free(m, count);
+				return (RK_EINTERNAL);
+			}
 			if (!fits(h, m[count].kind)) {
 				snprintf(errmsg, errlen, "handler for \"%s\" does "
 				    "not fit its streaming kind", h->path);

@@ -7,6 +7,8 @@
 #ifndef RK_METHODS_H
 #define RK_METHODS_H
 
+#include <stdbool.h>
+
 #include "server.h"
 
 /*
@@ -19,5 +21,9 @@
 rk_err methods_build(struct server_method **out, int *n, char *errmsg,
     size_t errlen);
 void methods_free(struct server_method *m, int n);
+
+/* Who may call the method at path ("/rekindle.v1.X/Y"): the role table
+ * (roles.c). false if it has no row - the server does not start then. */
+bool roles_of(const char *path, unsigned *roles);
 
 #endif

@@ -677,15 +677,13 @@ add_voucher_codes(rpc_call *c, const ProtobufCMessage *req,
 }
 
 const struct rpc_handler offer_handlers[] = {
-	{.path = "/rekindle.v1.OfferService/CreateOffer", .roles = ROLE_ADMIN,
-	    .unary = create_offer},
+	{.path = "/rekindle.v1.OfferService/CreateOffer", .unary = create_offer},
 	{.path = "/rekindle.v1.OfferService/GetOffer",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_offer},
+	    .unary = get_offer},
 	{.path = "/rekindle.v1.OfferService/ListOffers",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = list_offers},
-	{.path = "/rekindle.v1.OfferService/UpdateOffer", .roles = ROLE_ADMIN,
-	    .unary = update_offer},
+	    .unary = list_offers},
+	{.path = "/rekindle.v1.OfferService/UpdateOffer", .unary = update_offer},
 	{.path = "/rekindle.v1.OfferService/AddVoucherCodes",
-	    .roles = ROLE_ADMIN, .unary = add_voucher_codes},
+	    .unary = add_voucher_codes},
 	{.path = NULL},
 };

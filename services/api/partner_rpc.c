@@ -201,8 +201,8 @@ list_partners(rpc_call *c, const ProtobufCMessage *req,
 
 const struct rpc_handler partner_handlers[] = {
 	{.path = "/rekindle.v1.CustomerService/UpsertPartners",
-	    .roles = ROLE_ADMIN, .unary = upsert_partners},
+	    .unary = upsert_partners},
 	{.path = "/rekindle.v1.CustomerService/ListPartners",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = list_partners},
+	    .unary = list_partners},
 	{.path = NULL},
 };

@@ -235,10 +235,10 @@ delete_promotion(rpc_call *c, const ProtobufCMessage *req,
 
 const struct rpc_handler promotion_handlers[] = {
 	{.path = "/rekindle.v1.CustomerService/UpsertPromotions",
-	    .roles = ROLE_ADMIN, .unary = upsert_promotions},
+	    .unary = upsert_promotions},
 	{.path = "/rekindle.v1.CustomerService/ListPromotions",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = list_promotions},
+	    .unary = list_promotions},
 	{.path = "/rekindle.v1.CustomerService/DeletePromotion",
-	    .roles = ROLE_ADMIN, .unary = delete_promotion},
+	    .unary = delete_promotion},
 	{.path = NULL},
 };

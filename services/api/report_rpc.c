@@ -671,8 +671,8 @@ get_report(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 
 const struct rpc_handler report_handlers[] = {
 	{.path = "/rekindle.v1.CampaignService/GetCampaignStats",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_stats},
+	    .unary = get_stats},
 	{.path = "/rekindle.v1.CampaignService/GetCampaignReport",
-	    .roles = ROLE_ADMIN | ROLE_SERVICE, .unary = get_report},
+	    .unary = get_report},
 	{.path = NULL},
 };

@@ -45,8 +45,8 @@ typedef rk_err (*rpc_finish_fn)(rpc_call *c, ProtobufCMessage **resp);
 typedef void (*rpc_closed_fn)(rpc_call *c);
 
 struct rpc_handler {
-	const char *path;	/* "/rekindle.v1.CustomerService/GetCustomer" */
-	unsigned roles;		/* 0 = public */
+	const char *path;	/* "/rekindle.v1.CustomerService/GetCustomer";
+				 * who may call it: roles.c */
 	bool inline_;		/* runs on the CQ thread; must not block */
 	rpc_unary_fn unary;
 	rpc_message_fn message;

@@ -678,7 +678,6 @@ watchdog_main(void *arg)
 static rk_err
 authenticate(rpc_call *c)
 {
-	const struct rpc_handler *h = c->m->h;
 	rk_err rc = RK_EAUTH;
 
 	for (size_t i = 0; i < c->md.count; i++) {
@@ -695,7 +694,7 @@ authenticate(rpc_call *c)
 		rc = auth_check(thread_db, v, &c->role, &c->token_id);
 		break;
 	}
-	if (rc == RK_OK && (c->role & h->roles) == 0)
+	if (rc == RK_OK && (c->role & c->m->roles) == 0)
 		rc = RK_EPERM;
 	if (rc == RK_EAUTH || rc == RK_EPERM)
 		log_info("RPC-DENIED", "%s: %s (token %lld)", c->m->path,
@@ -710,7 +709,7 @@ do_start(rpc_call *c)
 	ProtobufCMessage *req, *resp = NULL;
 	rk_err rc;
 
-	if (h->roles != 0 && (rc = authenticate(c)) != RK_OK) {
+	if (c->m->roles != 0 && (rc = authenticate(c)) != RK_OK) {
 		finish(c, rc, NULL);
 		return;
 	}

@@ -22,6 +22,7 @@ struct server_method {
 	char *path;
 	const ProtobufCMessageDescriptor *in, *out;
 	enum rpc_kind kind;
+	unsigned roles;		/* who may call it (roles.c); 0: anyone */
 	const struct rpc_handler *h;
 	void *registration;	/* gRPC's handle, set by server_create */
 };

@@ -596,19 +596,15 @@ add_note(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 }
 
 const struct rpc_handler ticket_handlers[] = {
-	{.path = "/rekindle.v1.TicketService/GetTicket", .roles = ROLES_ALL,
-	    .unary = get_ticket},
-	{.path = "/rekindle.v1.TicketService/ListTickets", .roles = ROLES_ALL,
-	    .unary = list_tickets},
+	{.path = "/rekindle.v1.TicketService/GetTicket", .unary = get_ticket},
+	{.path = "/rekindle.v1.TicketService/ListTickets", .unary = list_tickets},
 	{.path = "/rekindle.v1.TicketService/ClaimNextTicket",
-	    .roles = ROLE_AGENT, .unary = claim_next},
-	{.path = "/rekindle.v1.TicketService/UpdateTicket", .roles = ROLES_ALL,
-	    .unary = update_ticket},
+	    .unary = claim_next},
+	{.path = "/rekindle.v1.TicketService/UpdateTicket", .unary = update_ticket},
 	{.path = "/rekindle.v1.TicketService/LogCallAttempt",
-	    .roles = ROLES_ALL, .unary = log_call},
+	    .unary = log_call},
 	{.path = "/rekindle.v1.TicketService/ResolveTicket",
-	    .roles = ROLES_ALL, .unary = resolve_ticket},
-	{.path = "/rekindle.v1.TicketService/AddNote", .roles = ROLES_ALL,
-	    .unary = add_note},
+	    .unary = resolve_ticket},
+	{.path = "/rekindle.v1.TicketService/AddNote", .unary = add_note},
 	{.path = NULL},
 };

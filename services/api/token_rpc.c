@@ -167,11 +167,8 @@ revoke_token(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 }
 
 const struct rpc_handler token_handlers[] = {
-	{.path = "/rekindle.v1.AgentService/CreateToken", .roles = ROLE_ADMIN,
-	    .unary = create_token},
-	{.path = "/rekindle.v1.AgentService/ListTokens", .roles = ROLE_ADMIN,
-	    .unary = list_tokens},
-	{.path = "/rekindle.v1.AgentService/RevokeToken", .roles = ROLE_ADMIN,
-	    .unary = revoke_token},
+	{.path = "/rekindle.v1.AgentService/CreateToken", .unary = create_token},
+	{.path = "/rekindle.v1.AgentService/ListTokens", .unary = list_tokens},
+	{.path = "/rekindle.v1.AgentService/RevokeToken", .unary = revoke_token},
 	{.path = NULL},
 };
