@@ -57,6 +57,9 @@ struct rpc_handler {
 	const ProtobufCMessageDescriptor *in, *out;
 };
 
+/* The method's path ("/rekindle.v1.CustomerService/GetCustomer"). */
+const char *rpc_path(rpc_call *c);
+
 /* Call-lifetime arena; borrowed until the call ends. */
 arena *rpc_arena(rpc_call *c);
 /* Per-message arena of a stream, reset after each message. */

@@ -214,6 +214,12 @@ call_new(struct cq_thread *t, struct server_method *m)
 
 /* ---- accessors for handlers ---- */
 
+const char *
+rpc_path(rpc_call *c)
+{
+	return (c->m->path);
+}
+
 arena *
 rpc_arena(rpc_call *c)
 {
@@ -732,6 +738,8 @@ do_start(rpc_call *c)
 			return;
 		}
 		rc = h->unary(c, req, c->m->kind == RPC_UNARY ? &resp : NULL);
+		if (rc == RK_OK && resp != NULL)
+			pbcheck_response(c, resp);
 		if (c->m->kind == RPC_UNARY || rc != RK_OK)
 			finish(c, rc, rc == RK_OK ? resp : NULL);
 		return;

@@ -188,6 +188,22 @@ class ApiTest(unittest.TestCase):
             rk.call(C, "ListCustomers", rk.msg("rekindle.v1.ListCustomersRequest",
                                                page_token="not a token"))
         self.assertIn("page_token", bad_request(e.exception))
+        # Page tokens are opaque and bound to their method: a customer id
+        # written by hand, or ListCustomers' token given to ListProfiles,
+        # is refused, not an empty page.
+        first = rk.call(C, "ListCustomers", rk.msg("rekindle.v1.ListCustomersRequest",
+                                                   page_size=1))
+        self.assertTrue(first.next_page_token)
+        self.assertNotIn(first.customers[0].customer_id, first.next_page_token)
+        for svc, method, req in (
+                (C, "ListCustomers", rk.msg("rekindle.v1.ListCustomersRequest",
+                                            page_token="LC-1")),
+                ("rekindle.v1.ProfileService", "ListProfiles", rk.msg(
+                    "rekindle.v1.ListProfilesRequest", page_token=first.next_page_token))):
+            with self.assertRaises(grpc.RpcError) as e:
+                rk.call(svc, method, req)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn("page_token", bad_request(e.exception))
 
         # A withdrawal takes effect; an older grant arriving late does not undo it.
         time.sleep(1.1)         # t1 is past every upsert above, to the second

@@ -151,7 +151,7 @@ list(struct ctl *c)
 {
 	Rekindle__V1__ListPromotionsRequest req =
 	    REKINDLE__V1__LIST_PROMOTIONS_REQUEST__INIT;
-	char token[80] = "";
+	char token[1200] = "";
 	struct rkc_status st;
 	json_t *all = c->json ? json_array() : NULL;
 
