@@ -85,8 +85,7 @@ rk_err campaign_start(db_conn *db, arena *a, const char *campaign_id,
 
 /* An end timer fired: the first messages still queued are cancelled
  * (*cancelled: how many). */
-rk_err campaign_end(db_conn *db, arena *a, const char *campaign_id,
-    int64_t *cancelled);
+rk_err campaign_end(db_conn *db, const char *campaign_id, int64_t *cancelled);
 
 /* A launch finished: the first completion check, due at once; for an
  * always-on campaign the first daily entry run too. */

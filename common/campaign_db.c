@@ -109,12 +109,10 @@ campaign_start(db_conn *db, arena *a, const char *campaign_id, bool *queued)
 }
 
 rk_err
-campaign_end(db_conn *db, arena *a, const char *campaign_id,
-    int64_t *cancelled)
+campaign_end(db_conn *db, const char *campaign_id, int64_t *cancelled)
 {
 	const char *p[1] = {campaign_id};
 
-	(void)a;
 	return (db_execp_count(db, "campaign_end", "UPDATE messages SET state = "
 	    "'cancelled', reason = 'campaign ended', updated_at = now() "
 	    "WHERE campaign_id = $1 AND step = 0 AND state = 'queued'", 1, p,

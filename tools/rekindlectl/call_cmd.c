@@ -81,6 +81,25 @@ ctl_print_fields(const json_t *j)
 	print_fields(j, "");
 }
 
+int
+ctl_show(struct ctl *c, json_t *out)
+{
+	if (c->json)
+		ctl_print_json(out);
+	else
+		ctl_print_fields(out);
+	json_decref(out);
+	return (0);
+}
+
+const char *
+ctl_jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return (s ? s : "");
+}
+
 void
 ctl_print_message(const ProtobufCMessage *m)
 {

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "pbjson.h"
 #include "rekindle/v1/campaign.pb-c.h"
 #include "report_html.h"
 
@@ -93,11 +92,7 @@ report(struct ctl *c, const char *id, const char *svg, const char *html)
 	if (html != NULL)
 		status = write_html(c, id, r, html);
 	if (c->json) {
-		json_t *j = pbjson_dump(&r->base);
-
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-		putchar('\n');
-		json_decref(j);
+		ctl_print_message(&r->base);
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 		return (status);
 	}
@@ -184,14 +179,6 @@ report(struct ctl *c, const char *id, const char *svg, const char *html)
 	return (status);
 }
 
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return (s ? s : "");
-}
-
 static int
 list(struct ctl *c, int argc, char **argv)
 {
@@ -214,9 +201,9 @@ list(struct ctl *c, int argc, char **argv)
 		printf("%-22s %-26s %-24s %s\n", "campaign", "state", "kind",
 		    "name");
 		json_array_foreach(all, i, o)
-			printf("%-22s %-26s %-24s %s\n", jstr(o, "campaign_id"),
-			    jstr(o, "state"), *jstr(o, "kind") ? jstr(o, "kind") :
-			    "CAMPAIGN_KIND_ONE_SHOT", jstr(o, "name"));
+			printf("%-22s %-26s %-24s %s\n", ctl_jstr(o, "campaign_id"),
+			    ctl_jstr(o, "state"), *ctl_jstr(o, "kind") ? ctl_jstr(o, "kind") :
+			    "CAMPAIGN_KIND_ONE_SHOT", ctl_jstr(o, "name"));
 	}
 	json_decref(out);
 	return (0);
@@ -237,7 +224,7 @@ launch(struct ctl *c, const char *id, bool no_wait)
 	if (status != 0)
 		return (status);
 	while (!no_wait && !json_is_true(json_object_get(op, "done"))) {
-		const char *name = jstr(op, "name");
+		const char *name = ctl_jstr(op, "name");
 		json_t *get = json_pack("{s:s}", "name", name);
 
 		if (tty)
@@ -252,12 +239,7 @@ launch(struct ctl *c, const char *id, bool no_wait)
 	}
 	if (tty && !no_wait)
 		fputc('\n', stderr);
-	if (c->json)
-		ctl_print_json(op);
-	else
-		ctl_print_fields(op);
-	json_decref(op);
-	return (0);
+	return (ctl_show(c, op));
 }
 
 /* Pause, Resume, Cancel. */
@@ -280,7 +262,7 @@ act(struct ctl *c, const char *verb, const char *id, int argc, char **argv)
 	if (c->json)
 		ctl_print_json(out);
 	else
-		printf("%s: %s\n", id, jstr(out, "state"));
+		printf("%s: %s\n", id, ctl_jstr(out, "state"));
 	json_decref(out);
 	return (0);
 }
@@ -323,11 +305,11 @@ messages(struct ctl *c, const char *id, int argc, char **argv)
 			    json_object_get(m, "attempts");
 
 			printf("%-10s %-14s %4lld %-16s %-22s %3lld  %s\n",
-			    jstr(m, "message_id"), jstr(m, "customer_id"),
+			    ctl_jstr(m, "message_id"), ctl_jstr(m, "customer_id"),
 			    step ? (long long)json_integer_value(step) : 0,
-			    jstr(m, "channel"), jstr(m, "state"),
+			    ctl_jstr(m, "channel"), ctl_jstr(m, "state"),
 			    att ? (long long)json_integer_value(att) : 0,
-			    jstr(m, "reason"));
+			    ctl_jstr(m, "reason"));
 		}
 	}
 	json_decref(out);

@@ -44,6 +44,13 @@ int ctl_rpc(struct ctl *c, const char *method, json_t *req, json_t **out);
 /* Prints j for people: one "field.path  value" line a field. */
 void ctl_print_fields(const json_t *j);
 
+/* Prints a reply (JSON, a reference it takes) for people, or as JSON
+ * with --json; returns 0. */
+int ctl_show(struct ctl *c, json_t *out);
+
+/* o's string member k, "" if none. */
+const char *ctl_jstr(const json_t *o, const char *k);
+
 /* Prints a reply as indented JSON to stdout (--json). */
 void ctl_print_message(const ProtobufCMessage *m);
 

@@ -50,12 +50,7 @@ ctl_create(struct ctl *c, const char *what, const char *method,
 	json_decref(req);
 	if (status != 0)
 		return (status);
-	if (c->json)
-		ctl_print_json(out);
-	else
-		ctl_print_fields(out);
-	json_decref(out);
-	return (0);
+	return (ctl_show(c, out));
 }
 
 int
@@ -91,12 +86,7 @@ ctl_update(struct ctl *c, const char *what, const char *idfield,
 	json_decref(req);
 	if (status != 0)
 		return (status);
-	if (c->json)
-		ctl_print_json(out);
-	else
-		ctl_print_fields(out);
-	json_decref(out);
-	return (0);
+	return (ctl_show(c, out));
 }
 
 int
@@ -109,20 +99,7 @@ ctl_get(struct ctl *c, const char *method, const char *idfield,
 	json_decref(req);
 	if (status != 0)
 		return (status);
-	if (c->json)
-		ctl_print_json(out);
-	else
-		ctl_print_fields(out);
-	json_decref(out);
-	return (0);
-}
-
-static const char *
-str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return (s ? s : "");
+	return (ctl_show(c, out));
 }
 
 static int
@@ -143,12 +120,14 @@ list(struct ctl *c)
 		    "title", "partner/category", "valid until", "budget used");
 		json_array_foreach(all, i, o) {
 			json_t *used = json_object_get(o, "budget_used");
+			const char *pc = *ctl_jstr(o, "partner_id") ?
+			    ctl_jstr(o, "partner_id") : ctl_jstr(o, "category");
 
-			printf("%-16s %-28s %-28.28s %-18s %-20s %s\n", str(o,
-			    "offer_id"), str(o, "kind"), str(o, "title"),
-			    *str(o, "partner_id") ? str(o, "partner_id") : *str(o,
-			    "category") ? str(o, "category") : "-", str(o,
-			    "valid_until"), used ? str(used, "amount_minor") : "0");
+			printf("%-16s %-28s %-28.28s %-18s %-20s %s\n",
+			    ctl_jstr(o, "offer_id"), ctl_jstr(o, "kind"),
+			    ctl_jstr(o, "title"), *pc ? pc : "-",
+			    ctl_jstr(o, "valid_until"), used ?
+			    ctl_jstr(used, "amount_minor") : "0");
 		}
 	}
 	json_decref(out);

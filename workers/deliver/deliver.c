@@ -359,7 +359,7 @@ flush(struct batch *b)
  * it due at once), else cancelled. An uncertain message stays so.
  */
 static void
-withheld(struct batch *b, const struct dmsg *m, int state, struct fate *f)
+withheld(const struct dmsg *m, int state, struct fate *f)
 {
 	bool paused = state == CAMPAIGN_PAUSED;
 
@@ -375,7 +375,6 @@ withheld(struct batch *b, const struct dmsg *m, int state, struct fate *f)
 	} else
 		f->state = paused ? MSG_QUEUED : MSG_CANCELLED;
 	f->not_before_us = clock_now_us() + 60 * INT64_C(1000000);
-	(void)b;
 }
 
 /*
@@ -420,7 +419,7 @@ on_done(void *ctx, struct http_call *c)
 	if (c != NULL && c->withheld && c->reply.status == 0 &&
 	    strcmp(c->reply.error, "withheld") == 0) {
 		/* never started */
-		withheld(b, &b->m[b->which[c - b->calls]], b->held[c - b->calls],
+		withheld(&b->m[b->which[c - b->calls]], b->held[c - b->calls],
 		    &b->out[b->nout++]);
 		free((char *)(uintptr_t)c->body);
 		c->body = NULL;

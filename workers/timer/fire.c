@@ -148,7 +148,7 @@ campaign_timer(db_conn *db, arena *a, int64_t id, int kind,
 			log_info("CAMPAIGN-START", "campaign %s: start time reached, "
 			    "launch queued", campaign_id);
 	} else if (kind == TIMER_CAMPAIGN_END) {
-		rc = campaign_end(db, a, campaign_id, &n);
+		rc = campaign_end(db, campaign_id, &n);
 		what = arena_printf(a, "%lld first messages cancelled",
 		    (long long)n);
 		if (rc == RK_OK)
