@@ -200,9 +200,13 @@ load_messages(db_conn *db, arena *a, const struct engage_event *ev, size_t n,
 	*nout = 0;
 	if (k == 0)
 		return (RK_OK);
-	rc = db_execp(db, "engage_messages", "SELECT id, campaign_id, "
-	    "customer_id, channel, coalesce((extract(epoch FROM sent_at) * 1e6)"
-	    "::int8, -1) FROM messages WHERE id = ANY ($1::bigint[]) ORDER BY id",
+	/* an erased customer's links lead nowhere: their messages are
+	 * unknown (migration 020) */
+	rc = db_execp(db, "engage_messages", "SELECT m.id, m.campaign_id, "
+	    "m.customer_id, m.channel, coalesce((extract(epoch FROM m.sent_at) "
+	    "* 1e6)::int8, -1) FROM messages m WHERE m.id = ANY ($1::bigint[]) "
+	    "AND NOT EXISTS (SELECT 1 FROM customers cu WHERE cu.id = "
+	    "m.customer_id AND cu.erased_at IS NOT NULL) ORDER BY m.id",
 	    1, (const char *[]){db_int64_array(a, ids, k)}, &r);
 	if (rc != RK_OK)
 		return (rc);

@@ -10,12 +10,15 @@
 
 #include "msgtoken.h"
 
-char *var_tracking_secret;
+char *var_tracking_secret, *var_tracking_url;
 
 const struct cfg_entry msgtoken_cfg[] = {
 	{"tracking_secret", CFG_STR, "", &var_tracking_secret, 0, 0, CFG_SECRET,
 	    "HMAC key of the message tokens: the same for the delivery pools, "
 	    "the API and the tracker"},
+	{"tracking_url", CFG_STR, "https://rk.invalid/t/", &var_tracking_url,
+	    0, 0, 0, "base of the personal links (the tracker's public "
+	    "address): the delivery pools write it, the API's export shows it"},
 	CFG_END,
 };
 

@@ -20,7 +20,7 @@
  * is declared once.
  */
 extern const struct cfg_entry msgtoken_cfg[];
-extern char *var_tracking_secret;
+extern char *var_tracking_secret, *var_tracking_url;
 
 /* Longest token, with its NUL: 20 digits, ".", 16 hex digits. */
 #define MSGTOKEN_MAX 38

@@ -2,6 +2,7 @@
  * rekindle_services.c - the rekindle.v1 service descriptors.
  */
 #include "rekindle/v1/agent.pb-c.h"
+#include "rekindle/v1/audit.pb-c.h"
 #include "rekindle/v1/campaign.pb-c.h"
 #include "rekindle/v1/customer.pb-c.h"
 #include "rekindle/v1/engagement.pb-c.h"
@@ -18,4 +19,5 @@ const ProtobufCServiceDescriptor *const rekindle_services[REKINDLE_NSERVICES] = 
 	&rekindle__v1__engagement_service__descriptor,
 	&rekindle__v1__ticket_service__descriptor,
 	&rekindle__v1__agent_service__descriptor,
+	&rekindle__v1__audit_service__descriptor,
 };

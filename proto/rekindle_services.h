@@ -7,7 +7,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#define REKINDLE_NSERVICES 7
+#define REKINDLE_NSERVICES 8
 
 extern const ProtobufCServiceDescriptor *const
     rekindle_services[REKINDLE_NSERVICES];

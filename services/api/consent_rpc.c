@@ -14,22 +14,6 @@
 #include "rekindle/v1/customer.pb-c.h"
 #include "validate.h"
 
-/* Page tokens are "ce." and the last event id: anything else is refused. */
-static bool
-page_after(const char *tok, long long *after)
-{
-	char *end;
-
-	*after = 0;
-	if (tok == NULL || *tok == '\0')
-		return (true);
-	if (strncmp(tok, "ce.", 3) != 0 || tok[3] < '1' || tok[3] > '9' ||
-	    strlen(tok) > 22)
-		return (false);
-	*after = strtoll(tok + 3, &end, 10);
-	return (*end == '\0' && *after > 0);
-}
-
 static rk_err
 list_consent_events(rpc_call *c, const ProtobufCMessage *req,
     ProtobufCMessage **resp)
@@ -51,7 +35,7 @@ list_consent_events(rpc_call *c, const ProtobufCMessage *req,
 		rpc_bad_field(c, "channel", "is not a channel");
 	if ((int)r->purpose < 0 || (int)r->purpose > 3)
 		rpc_bad_field(c, "purpose", "is not a purpose");
-	if (!page_after(r->page_token, &after))
+	if (!validate_page_id(r->page_token, "ce.", &after))
 		rpc_bad_field(c, "page_token", "is not a token this server issued");
 	if ((rc = rpc_fields_ok(c)) != RK_OK)
 		return (rc);

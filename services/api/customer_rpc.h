@@ -19,6 +19,10 @@ extern const struct rpc_handler transaction_handlers[];
 extern const struct rpc_handler consent_handlers[];
 /* UpsertFxRates, ListFxRates (fx_rpc.c). */
 extern const struct rpc_handler fx_handlers[];
+/* ExportCustomerData, EraseCustomer (privacy_rpc.c). */
+extern const struct rpc_handler privacy_handlers[];
+/* AuditService.ListAuditEvents (audit_rpc.c). */
+extern const struct rpc_handler audit_handlers[];
 
 /* IngestTransactions (ingest.c): per batch message, and at the end. */
 rk_err ingest_message(rpc_call *c, const ProtobufCMessage *req,

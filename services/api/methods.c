@@ -38,6 +38,8 @@ static const struct rpc_handler *const tables[] = {
 	dnc_handlers,
 	fx_handlers,
 	consent_handlers,
+	privacy_handlers,
+	audit_handlers,
 	transaction_handlers,
 	offer_handlers,
 	campaign_handlers,

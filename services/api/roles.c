@@ -37,6 +37,8 @@ static const struct {
 	{"CustomerService/ListTransactions",		A | S},
 	{"CustomerService/UpdateConsent",		A | S},
 	{"CustomerService/ListConsentEvents",		A | S},
+	{"CustomerService/ExportCustomerData",		A},
+	{"CustomerService/EraseCustomer",		A},
 	{"CustomerService/UpdateDoNotCall",		A | S},
 	{"CustomerService/UpsertFxRates",		A | S},
 	{"CustomerService/ListFxRates",			A | S},
@@ -88,6 +90,7 @@ static const struct {
 	{"TicketService/LogCallAttempt",		A | G},
 	{"TicketService/ResolveTicket",			A | G},
 	{"TicketService/AddNote",			A | G},
+	{"AuditService/ListAuditEvents",		A},
 	/* clang-format on */
 };
 

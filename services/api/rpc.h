@@ -81,6 +81,9 @@ int64_t rpc_remaining_ms(rpc_call *c);
  * failure nothing is open.
  */
 rk_err rpc_begin(rpc_call *c);
+/* Ends the transaction rpc_begin opened: commits when rc is RK_OK, else
+ * rolls back. Returns rc, or the commit's failure. */
+rk_err rpc_end(rpc_call *c, rk_err rc);
 
 /*
  * Records a field violation for the google.rpc.BadRequest detail and
@@ -107,6 +110,12 @@ rk_err rpc_error(rpc_call *c, rk_err err, const char *fmt, ...)
  * one (latest state wins). Thread-safe.
  */
 void rpc_stream_send(rpc_call *c, const ProtobufCMessage *msg);
+/*
+ * Server streaming, every message in order: waits (until the deadline)
+ * for the message in flight to be sent, then sends msg. RK_ECANCELED if
+ * the call ended, RK_ETIMEDOUT at the deadline. Handler threads only.
+ */
+rk_err rpc_stream_send_all(rpc_call *c, const ProtobufCMessage *msg);
 /* Ends a server stream with status err (after queued sends). */
 void rpc_stream_finish(rpc_call *c, rk_err err, const char *message);
 

@@ -82,6 +82,7 @@ struct rpc_call {
 	char *final_text;
 	struct tag t_request, t_recv, t_send, t_final, t_close;
 	pthread_mutex_t mu;
+	pthread_cond_t sent_cv;	/* a send finished (rpc_stream_send_all) */
 	int refs;
 	arena *a, *ma;
 	void *state;
@@ -171,6 +172,7 @@ call_destroy(rpc_call *c)
 	arena_destroy(c->a);
 	arena_destroy(c->ma);
 	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->sent_cv);
 	free(c);
 }
 
@@ -202,6 +204,7 @@ call_new(struct cq_thread *t, struct server_method *m)
 	c->m = m;
 	c->refs = 1;
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->sent_cv, NULL);
 	grpc_metadata_array_init(&c->md);
 	grpc_call_details_init(&c->details);
 	c->t_request = (struct tag){c, T_REQUEST};
@@ -285,10 +288,37 @@ rpc_remaining_ms(rpc_call *c)
 rk_err
 rpc_begin(rpc_call *c)
 {
+	const char *who;
+	rk_err rc;
+
 	if (rpc_remaining_ms(c) == 0)
 		return (RK_ETIMEDOUT);
 	/* The watchdog cancels statements still running at the deadline. */
-	return (db_begin(thread_db));
+	if ((rc = db_begin(thread_db)) != RK_OK)
+		return (rc);
+	/*
+	 * Who is changing things, for the audit trail the database writes in
+	 * this transaction (migration 020): "token|role|method|request".
+	 */
+	who = arena_printf(rpc_arena(c), "%s|%s|%s|%s", c->token_id > 0 ?
+	    arena_printf(rpc_arena(c), "%lld", (long long)c->token_id) : "",
+	    c->role == ROLE_ADMIN ? "admin" : c->role == ROLE_SERVICE ?
+	    "service" : c->role == ROLE_AGENT ? "agent" : "public",
+	    c->m ? c->m->path : "?", c->rid);
+	if ((rc = db_execp(thread_db, "audit_actor", "SELECT set_config("
+	    "'rekindle.actor', $1, true)", 1, &who, NULL)) != RK_OK)
+		db_rollback(thread_db);
+	return (rc);
+}
+
+rk_err
+rpc_end(rpc_call *c, rk_err rc)
+{
+	(void)c;
+	if (rc == RK_OK)
+		return (db_commit(thread_db));
+	db_rollback(thread_db);
+	return (rc);
 }
 
 rk_err
@@ -551,6 +581,36 @@ rpc_stream_send(rpc_call *c, const ProtobufCMessage *msg)
 		start_send_locked(c, bb);
 	}
 	pthread_mutex_unlock(&c->mu);
+}
+
+rk_err
+rpc_stream_send_all(rpc_call *c, const ProtobufCMessage *msg)
+{
+	grpc_byte_buffer *bb = pack(msg);
+	rk_err rc = RK_OK;
+
+	pthread_mutex_lock(&c->mu);
+	while (c->send_busy && !c->final_started && !c->closed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&c->sent_cv, &c->mu, &ts);
+		if (c->send_busy && rpc_remaining_ms(c) == 0)
+			break;
+	}
+	if (c->final_started || c->final_requested || c->closed) {
+		rc = RK_ECANCELED;
+	} else if (c->send_busy) {
+		rc = RK_ETIMEDOUT;
+	} else {
+		start_send_locked(c, bb);
+		bb = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (bb != NULL)
+		grpc_byte_buffer_destroy(bb);
+	return (rc);
 }
 
 void
@@ -954,6 +1014,7 @@ on_send(rpc_call *c, bool ok)
 	grpc_byte_buffer_destroy(c->send_buf);
 	c->send_buf = NULL;
 	c->send_busy = false;
+	pthread_cond_broadcast(&c->sent_cv);
 	if (!ok) {
 		if (c->pending_buf != NULL) {
 			grpc_byte_buffer_destroy(c->pending_buf);
@@ -991,6 +1052,7 @@ on_close(rpc_call *c)
 {
 	pthread_mutex_lock(&c->mu);
 	c->closed = true;
+	pthread_cond_broadcast(&c->sent_cv);
 	pthread_mutex_unlock(&c->mu);
 	if (c->m->h->closed != NULL)
 		c->m->h->closed(c);

@@ -51,7 +51,7 @@ create_token(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	const char *p[4], *why;
 	int lens[4] = {0, 0, 0, 32}, fmts[4] = {0, 0, 0, 1};
 	arena *a = rpc_arena(c);
-	db_res *res;
+	db_res *res = NULL;
 	rk_err rc;
 
 	if ((why = validate_id(r->name)) != NULL)
@@ -72,10 +72,14 @@ create_token(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	p[1] = role_names[r->role];
 	p[2] = r->agent_id && *r->agent_id ? r->agent_id : NULL;
 	p[3] = (const char *)h;
-	rc = db_execp_bin(rpc_db(c), "token_create",
+	if ((rc = rpc_begin(c)) != RK_OK)
+		return (rc);
+	rc = rpc_end(c, db_execp_bin(rpc_db(c), "token_create",
 	    "INSERT INTO api_tokens (name, role, agent_id, token_hash) "
 	    "VALUES ($1, $2, $3, $4) RETURNING " TOKEN_COLS, 4, p, lens, fmts,
-	    &res);
+	    &res));
+	if (rc != RK_OK)
+		db_res_free(res);
 	if (rc == RK_ECONFLICT)
 		return (rpc_error(c, rc, "a live token with that name exists"));
 	if (rc != RK_OK)
@@ -143,17 +147,21 @@ revoke_token(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	const Rekindle__V1__RevokeTokenRequest *r = (const void *)req;
 	char id[24];
 	const char *p[1] = {id};
-	db_res *res;
+	db_res *res = NULL;
 	rk_err rc;
 
 	if (r->token_id <= 0)
 		return (rpc_bad_field(c, "token_id", "is required"));
 	snprintf(id, sizeof(id), "%lld", (long long)r->token_id);
-	rc = db_execp(rpc_db(c), "token_revoke",
-	    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) "
-	    "WHERE id = $1 RETURNING " TOKEN_COLS, 1, p, &res);
-	if (rc != RK_OK)
+	if ((rc = rpc_begin(c)) != RK_OK)
 		return (rc);
+	rc = rpc_end(c, db_execp(rpc_db(c), "token_revoke",
+	    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) "
+	    "WHERE id = $1 RETURNING " TOKEN_COLS, 1, p, &res));
+	if (rc != RK_OK) {
+		db_res_free(res);
+		return (rc);
+	}
 	if (db_res_nrows(res) == 0) {
 		db_res_free(res);
 		return (rpc_error(c, RK_ENOTFOUND, "token not found"));

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,22 @@ validate_id(const char *s)
 		    *s == ':' || *s == '-'))
 			return ("may hold only letters, digits and . _ : -");
 	return (NULL);
+}
+
+bool
+validate_page_id(const char *tok, const char *prefix, long long *id)
+{
+	size_t n = strlen(prefix);
+	char *end;
+
+	*id = 0;
+	if (tok == NULL || *tok == '\0')
+		return (true);
+	if (strncmp(tok, prefix, n) != 0 || tok[n] < '1' || tok[n] > '9' ||
+	    strlen(tok) > n + 19)
+		return (false);
+	*id = strtoll(tok + n, &end, 10);
+	return (*end == '\0' && *id > 0);
 }
 
 const char *

@@ -20,6 +20,12 @@
 
 /* An id: 1..64 bytes of [A-Za-z0-9._:-]. */
 const char *validate_id(const char *s);
+/*
+ * A list's page token of the form PREFIX and a positive row id ("ce.42"):
+ * true with *id set (0 for an empty token: the first page), false for
+ * anything else.
+ */
+bool validate_page_id(const char *tok, const char *prefix, long long *id);
 /* Valid UTF-8 of at most max bytes without control characters. */
 const char *validate_text(const char *s, size_t max);
 /* An IANA zone name present in the system's zoneinfo. */

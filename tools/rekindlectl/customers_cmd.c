@@ -1,5 +1,5 @@
 /*
- * customers_cmd.c - rekindlectl customers import | get.
+ * customers_cmd.c - rekindlectl customers import | get | export | erase.
  *
  * import reads a CSV with a header. A "transaction_id" column makes it a
  * transactions file, streamed through IngestTransactions in messages of
@@ -500,6 +500,72 @@ get_customer(struct ctl *c, const char *id)
 	return (0);
 }
 
+/* The export's chunks, in order, to a file. */
+struct export_out {
+	FILE *fp;
+	int64_t written;
+};
+
+static rk_err
+export_chunk(const ProtobufCMessage *m, void *arg)
+{
+	const Rekindle__V1__CustomerDataChunk *ch = (const void *)m;
+	struct export_out *o = arg;
+
+	if (ch->offset != o->written)
+		return (RK_EPROTO);	/* out of order: never written */
+	if (ch->data.len > 0 && fwrite(ch->data.data, 1, ch->data.len, o->fp) !=
+	    ch->data.len)
+		return (RK_ESYS);
+	o->written += (int64_t)ch->data.len;
+	return (RK_OK);
+}
+
+/* customers export ID [-o FILE]: everything held about ID, as JSON. */
+static int
+export_customer(struct ctl *c, const char *id, const char *path)
+{
+	Rekindle__V1__ExportCustomerDataRequest req =
+	    REKINDLE__V1__EXPORT_CUSTOMER_DATA_REQUEST__INIT;
+	struct export_out o = {path ? fopen(path, "w") : stdout, 0};
+	struct rkc_status st;
+	rk_err rc;
+
+	if (o.fp == NULL) {
+		perror(path);
+		return (1);
+	}
+	req.customer_id = (char *)id;
+	rc = rkc_server_stream(c->client,
+	    "/rekindle.v1.CustomerService/ExportCustomerData", &req.base,
+	    &rekindle__v1__customer_data_chunk__descriptor, c->timeout_ms,
+	    export_chunk, &o, &st);
+	if (path != NULL && fclose(o.fp) != 0 && rc == RK_OK)
+		rc = RK_ESYS;
+	if (rc != RK_OK) {
+		if (path != NULL)
+			remove(path);	/* never half a document */
+		return (ctl_fail("ExportCustomerData", rc, &st));
+	}
+	if (path == NULL)
+		putchar('\n');
+	else
+		fprintf(stderr, "%s: %lld bytes\n", path, (long long)o.written);
+	return (0);
+}
+
+/* customers erase ID --reason TEXT */
+static int
+erase_customer(struct ctl *c, const char *id, const char *reason)
+{
+	json_t *out, *req = json_pack("{s:s,s:s}", "customer_id", id, "reason",
+	    reason ? reason : "");
+	int rc = ctl_rpc(c, "CustomerService/EraseCustomer", req, &out);
+
+	json_decref(req);
+	return (rc != 0 ? rc : ctl_show(c, out));
+}
+
 int
 cmd_customers(struct ctl *c, int argc, char **argv)
 {
@@ -507,6 +573,12 @@ cmd_customers(struct ctl *c, int argc, char **argv)
 		return (import(c, argv[2]));
 	if (argc == 3 && strcmp(argv[1], "get") == 0)
 		return (get_customer(c, argv[2]));
-	fprintf(stderr, "usage: rekindlectl customers import FILE.csv | get ID\n");
+	if ((argc == 3 || (argc == 5 && strcmp(argv[3], "-o") == 0)) &&
+	    strcmp(argv[1], "export") == 0)
+		return (export_customer(c, argv[2], argc == 5 ? argv[4] : NULL));
+	if ((argc == 3 || (argc == 5 && strcmp(argv[3], "--reason") == 0)) &&
+	    strcmp(argv[1], "erase") == 0)
+		return (erase_customer(c, argv[2], argc == 5 ? argv[4] : NULL));
+	ctl_usage(stderr, "customers");
 	return (2);
 }

@@ -67,7 +67,9 @@ static const struct {
 } usages[] = {
 	{"health", "  health\n"},
 	{"customers", "  customers import FILE.csv      (transactions or "
-	    "customers, by header)\n  customers get ID [--json]\n"},
+	    "customers, by header)\n  customers get ID [--json]\n"
+	    "  customers export ID [-o FILE]   (everything held about ID, as "
+	    "JSON)\n  customers erase ID [--reason TEXT]\n"},
 	{"tokens", "  tokens create NAME --role admin|service|agent [--agent ID]\n"
 	    "  tokens list [--all] [--json]\n  tokens revoke ID\n"},
 	{"profiles", "  profiles run [--as-of YYYY-MM-DD] [--request-id ID]\n"

@@ -204,6 +204,17 @@ fill_status(struct rkc_status *st, grpc_status_code code, grpc_slice details,
 	}
 }
 
+/* Shuts cq down, drains it and destroys it. */
+static void
+cq_destroy(grpc_completion_queue *cq)
+{
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_pluck(cq, NULL,
+	    gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+}
+
 static grpc_call *
 new_call(rkc *c, grpc_completion_queue *cq, const char *method, int timeout_ms)
 {
@@ -296,11 +307,7 @@ rkc_unary(rkc *c, const char *method, const ProtobufCMessage *req,
 	if (c->auth != NULL)
 		grpc_slice_unref(md.value);
 	grpc_call_unref(call);
-	grpc_completion_queue_shutdown(cq);
-	while (grpc_completion_queue_pluck(cq, NULL,
-	    gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
-		;
-	grpc_completion_queue_destroy(cq);
+	cq_destroy(cq);
 	return (rc);
 }
 
@@ -362,5 +369,78 @@ rkc_stream_close(rkc_stream *s, const ProtobufCMessageDescriptor *resp_desc,
 		;
 	grpc_completion_queue_destroy(s->cq);
 	free(s);
+	return (rc);
+}
+
+rk_err
+rkc_server_stream(rkc *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+    rkc_each_fn each, void *arg, struct rkc_status *st)
+{
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+	grpc_call *call = new_call(c, cq, method, timeout_ms);
+	grpc_byte_buffer *bb = pack(req), *rbuf = NULL;
+	grpc_metadata_array initial, trailers;
+	grpc_status_code code = GRPC_STATUS_UNKNOWN;
+	grpc_slice details = grpc_empty_slice();
+	grpc_metadata md;
+	grpc_op ops[4];
+	rk_err rc = RK_OK;
+	int tag, stag;
+
+	grpc_metadata_array_init(&initial);
+	grpc_metadata_array_init(&trailers);
+	memset(ops, 0, sizeof(ops));
+	memset(&md, 0, sizeof(md));
+	set_md(c, &md, &ops[0]);
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = bb;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
+	if (grpc_call_start_batch(call, ops, 4, &tag, NULL) != GRPC_CALL_OK ||
+	    !wait_tag(cq, &tag))
+		rc = RK_EUNAVAIL;
+	/* messages until the server ends the stream (a NULL buffer) */
+	while (rc == RK_OK) {
+		ProtobufCMessage *m;
+
+		memset(ops, 0, sizeof(ops));
+		ops[0].op = GRPC_OP_RECV_MESSAGE;
+		ops[0].data.recv_message.recv_message = &rbuf;
+		if (grpc_call_start_batch(call, ops, 1, &tag, NULL) !=
+		    GRPC_CALL_OK || !wait_tag(cq, &tag) || rbuf == NULL)
+			break;
+		m = unpack(resp_desc, rbuf);
+		grpc_byte_buffer_destroy(rbuf);
+		rbuf = NULL;
+		if (m == NULL) {
+			rc = RK_EPROTO;
+			break;
+		}
+		rc = each(m, arg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		if (rc != RK_OK)
+			grpc_call_cancel(call, NULL);
+	}
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[0].data.recv_status_on_client.trailing_metadata = &trailers;
+	ops[0].data.recv_status_on_client.status = &code;
+	ops[0].data.recv_status_on_client.status_details = &details;
+	if (grpc_call_start_batch(call, ops, 1, &stag, NULL) != GRPC_CALL_OK ||
+	    !wait_tag(cq, &stag))
+		code = GRPC_STATUS_INTERNAL;
+	fill_status(st, code, details, &trailers);
+	if (rc == RK_OK && code != GRPC_STATUS_OK)
+		rc = rkc_err_from_code((int)code);
+	grpc_byte_buffer_destroy(bb);
+	grpc_slice_unref(details);
+	grpc_metadata_array_destroy(&initial);
+	grpc_metadata_array_destroy(&trailers);
+	if (c->auth != NULL)
+		grpc_slice_unref(md.value);
+	grpc_call_unref(call);
+	cq_destroy(cq);
 	return (rc);
 }

@@ -59,4 +59,14 @@ rk_err rkc_stream_close(rkc_stream *s,
     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
     struct rkc_status *st);
 
+/*
+ * Server streaming: sends req, then calls each(msg, arg) for every message
+ * in order (msg is freed after; a failure from each cancels the call).
+ * RK_OK once the server ended the stream with OK; st says why otherwise.
+ */
+typedef rk_err (*rkc_each_fn)(const ProtobufCMessage *msg, void *arg);
+rk_err rkc_server_stream(rkc *c, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+    int timeout_ms, rkc_each_fn each, void *arg, struct rkc_status *st);
+
 #endif

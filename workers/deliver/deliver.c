@@ -61,15 +61,13 @@ int deliver_channel;
 
 static const struct channel_ops *ops;
 static enum on_uncertain policy;
-static char *var_provider_url, *var_tracking_url;
+static char *var_provider_url;
 static int var_provider_timeout_ms, var_provider_parallel, var_deliver_batch,
     var_sms_per_day, var_email_per_day, var_sms_from_hour, var_sms_until_hour;
 
 const struct cfg_entry deliver_cfg[] = {
 	{"provider_url", CFG_STR, "", &var_provider_url, 0, 0, 0,
 	    "the channel provider's send endpoint (deliver pools)"},
-	{"tracking_url", CFG_STR, "https://rk.invalid/t/",
-	    &var_tracking_url, 0, 0, 0, "base of the personal links"},
 	{"provider_timeout_ms", CFG_INT, "10000", &var_provider_timeout_ms, 100,
 	    120000, 0, "longest wait for a provider's reply"},
 	{"provider_parallel", CFG_INT, "16", &var_provider_parallel, 1, 256, 0,
