@@ -12,6 +12,10 @@
  *	POST /t/TOKEN/unsubscribe	unsubscribe; RFC 8058 one-click too
  *	GET  /t/TOKEN/register		the registration page: a page view
  *	POST /t/TOKEN/register		registered (once per message)
+ *	GET  /mo/sms			the SMS gateway's inbound (MO) webhook:
+ *					an opt-out reply (inbound.c)
+ *	POST /mo/zalo			Zalo's OA events: an OA blocked or ZNS
+ *					refused (inbound.c)
  *	GET  /healthz			200 while the database answers
  *
  * A token that does not verify gets 404 and records nothing. Every page
@@ -39,6 +43,7 @@
 #include "mem.h"
 #include "msgtoken.h"
 #include "options.h"
+#include "tracker.h"
 #include "tracker_cfg.h"
 
 
@@ -77,17 +82,15 @@ static struct evidence_rules rules;
 struct req {
 	bool posted;
 	size_t body;		/* bytes of body read so far */
+	char buf[MAX_BODY + 1];	/* the body (a webhook's JSON), if it fits */
 };
 
-/* A form or one-click body is a few bytes; more is refused (413). */
-#define MAX_BODY 4096
-
-static enum MHD_Result
+enum MHD_Result
 respond(struct MHD_Connection *c, unsigned code, const char *type,
     const void *body, size_t len, const char *location)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len,
-	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	    (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
 
 	MHD_add_response_header(r, "Content-Type", type);
@@ -109,7 +112,7 @@ page(struct MHD_Connection *c, unsigned code, const char *html)
 
 /* The thread's database connection, opened when first needed and again
  * when it broke. */
-static db_conn *
+db_conn *
 conn(void)
 {
 	char err[256];
@@ -285,7 +288,6 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)cls;
 	(void)version;
-	(void)upload;
 	if (rq == NULL) {
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -297,11 +299,13 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		*con_cls = xcalloc(1, sizeof(*rq));
 		return (MHD_YES);
 	}
-	if (*upload_len > 0) {		/* a form or one-click body: ignored */
-		rq->body += *upload_len;
-		*upload_len = 0;
-		if (rq->body > MAX_BODY)	/* chunked, and too long */
+	if (*upload_len > 0) {		/* kept for a webhook, else ignored */
+		if (rq->body + *upload_len > MAX_BODY)	/* chunked, too long */
 			return (page(c, MHD_HTTP_CONTENT_TOO_LARGE, page_gone));
+		memcpy(rq->buf + rq->body, upload, *upload_len);
+		rq->body += *upload_len;
+		rq->buf[rq->body] = '\0';
+		*upload_len = 0;
 		return (MHD_YES);
 	}
 	if (strcmp(url, "/healthz") == 0) {
@@ -310,6 +314,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		return (page(c, db ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
 		    db ? PAGE("ok") : page_gone));
 	}
+	if (strncmp(url, "/mo/", 4) == 0)
+		return (inbound_serve(c, method, url + 4, rq->buf, rq->body));
 	if (strncmp(url, "/t/", 3) != 0 || (strcmp(method, "GET") != 0 &&
 	    strcmp(method, "POST") != 0 && strcmp(method, "HEAD") != 0))
 		return (page(c, MHD_HTTP_NOT_FOUND, page_gone));

@@ -326,6 +326,25 @@ class Rekindle:
         off = off - 24 if off > 14 else off
         self.db.sql("UPDATE rekindle.customers SET time_zone = 'Etc/GMT%+d'" % -off)
 
+    def queued_sms_campaign(self, campaign_id):
+        """Launches a dormant-customer SMS campaign whose send window is
+        closed where the customers live (Asia/Ho_Chi_Minh), so its first
+        messages wait queued; returns once some are."""
+        hour = (time.gmtime().tm_hour + 7 + 12) % 24
+        K = "rekindle.v1.CampaignService"
+        self.call(K, "CreateCampaign", self.msg("rekindle.v1.CreateCampaignRequest",
+                  campaign=self.msg("rekindle.v1.Campaign", campaign_id=campaign_id,
+                                    name="Chờ " + campaign_id, fallback_offer_id="BACK",
+                                    channel_order=[2], send_window_start="%02d:00" % hour,
+                                    send_window_end="%02d:30" % hour,
+                                    audience=self.msg("rekindle.v1.AudienceRule",
+                                                      states=[4]))))
+        self.call(K, "LaunchCampaign", self.msg("rekindle.v1.LaunchCampaignRequest",
+                                                campaign_id=campaign_id))
+        wait_until(lambda: self.db.sql(
+            "SELECT count(*) FROM rekindle.messages WHERE campaign_id = '%s' AND state = "
+            "'queued'" % campaign_id) not in ("", "0"), 60, campaign_id + " queued")
+
     def settled(self, campaign_id, timeout=60):
         """Waits until none of the campaign's messages is waiting to go."""
         wait_until(lambda: self.db.sql(

@@ -36,17 +36,7 @@ class ConsentTest(RekindleCase):
         rk = self.rk
         # A campaign whose first messages wait (its send window is closed
         # where the customers live): queued SMS to withdraw from.
-        hour = (time.gmtime().tm_hour + 7 + 12) % 24
-        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
-                campaign=rk.msg("rekindle.v1.Campaign", campaign_id="CL1", name="Đồng ý",
-                                fallback_offer_id="BACK", channel_order=[SMS],
-                                send_window_start="%02d:00" % hour,
-                                send_window_end="%02d:30" % hour,
-                                audience=rk.msg("rekindle.v1.AudienceRule", states=[4]))))
-        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
-                                             campaign_id="CL1"))
-        wait_until(lambda: self.sql("SELECT count(*) FROM rekindle.messages WHERE "
-                                    "campaign_id = 'CL1'") not in ("", "0"), 60, "launch")
+        rk.queued_sms_campaign("CL1")
         cid = self.sql("SELECT customer_id FROM rekindle.messages WHERE campaign_id = "
                        "'CL1' AND state = 'queued' ORDER BY customer_id LIMIT 1")
         now = int(time.time())

@@ -68,6 +68,11 @@ struct channel_ops {
 	/* After a batch in which the provider asked for it
 	 * (SEND_REFRESH_TOKEN), renews the credentials; may be NULL. */
 	void (*refresh)(void);
+	/* A customer-care (not advertising) message's request body (new,
+	 * caller frees) to phone, with key; NULL where the channel sends
+	 * none (care.c). */
+	char *(*care_request)(const char *phone_e164, const char *text,
+	    const char *key);
 };
 
 extern const struct channel_ops sms_ops, zns_ops, push_ops, email_ops;

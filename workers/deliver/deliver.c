@@ -39,6 +39,7 @@
 
 #include "campaign.h"
 #include "channel.h"
+#include "care.h"
 #include "channel_ops.h"
 #include "clock.h"
 #include "deliver.h"
@@ -572,10 +573,12 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 	struct batch b = {.w = w, .db = db, .a = a,
 	    .lease_s = worker_lease_seconds()};
 	size_t nsend;
-	int n = 0;
+	int n = 0, care;
 	int64_t t0 = clock_mono_ms(), t1, t2;
 	rk_err rc;
 
+	/* an opt-out's confirmation first: it is owed at once */
+	care = care_poll(db, a, ops, var_provider_url, b.lease_s);
 	if ((rc = claim(&b, &n, &nsend)) != RK_OK) {
 		log_warn("DB-UNAVAILABLE", "could not claim messages: %s",
 		    db_errmsg(db));
@@ -610,7 +613,7 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 		    b.counts[MSG_UNCERTAIN], b.counts[MSG_FAILED],
 		    b.counts[MSG_DENIED], b.counts[MSG_CANCELLED],
 		    (long long)(t1 - t0), (long long)(t2 - t1));
-	return (n);
+	return (n + care);
 }
 
 void

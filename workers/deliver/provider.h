@@ -66,7 +66,7 @@ struct sms_account {
 
 /* Request bodies (new JSON text, caller frees). */
 char *provider_sms_request(const struct sms_account *a, const char *phone_e164,
-    const char *text, const char *key);
+    const char *text, const char *key, bool advertising);
 char *provider_zns_request(const char *phone_e164, const char *template_id,
     const json_t *template_data, const char *key);
 char *provider_fcm_request(const char *device_token, const char *title,

@@ -29,7 +29,7 @@ static const struct cfg_entry sms_cfg[] = {
 
 char *
 provider_sms_request(const struct sms_account *a, const char *phone_e164,
-    const char *text, const char *key)
+    const char *text, const char *key, bool advertising)
 {
 	char local[24];
 	json_t *j;
@@ -40,7 +40,8 @@ provider_sms_request(const struct sms_account *a, const char *phone_e164,
 	    0 ? phone_e164 + 3 : phone_e164);
 	j = json_pack("{s:s,s:s,s:s,s:s,s:[s],s:s,s:s}", "ApiKey", a->api_key,
 	    "SecretKey", a->secret_key, "Brandname", a->brandname, "Content",
-	    text, "Phones", local, "SmsType", "1", "RequestId", key);
+	    text, "Phones", local, "SmsType", advertising ? "1" : "2",
+	    "RequestId", key);
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return (s);
@@ -99,8 +100,18 @@ sms_request(arena *a, const struct dmsg *m, const struct render *r,
 	(void)a;
 	/* Decree 91: an advertising SMS starts with [QC] */
 	tmpl_render(m->body, r->vals, false, text + n, sizeof(text) - n);
-	c->body = provider_sms_request(&acc, m->phone, text, r->key);
+	c->body = provider_sms_request(&acc, m->phone, text, r->key, true);
 	c->len = strlen(c->body);
+}
+
+/* eSMS SmsType 2, customer care: no [QC], not counted as advertising. */
+static char *
+sms_care_request(const char *phone_e164, const char *text, const char *key)
+{
+	struct sms_account acc = {var_sms_api_key, var_sms_secret_key,
+	    var_sms_brandname};
+
+	return (provider_sms_request(&acc, phone_e164, text, key, false));
 }
 
 const struct channel_ops sms_ops = {
@@ -111,4 +122,5 @@ const struct channel_ops sms_ops = {
 	.address = sms_address,
 	.request = sms_request,
 	.reply = provider_sms_reply,
+	.care_request = sms_care_request,
 };

@@ -30,13 +30,19 @@ test_request_bodies(void **state)
 
 	(void)state;
 	j = parsed(provider_sms_request(&acc, "+84912345678", "[QC] Chào Lan",
-	    "c1:S1:0:2"));
+	    "c1:S1:0:2", true));
 	assert_string_equal(json_string_value(json_array_get(json_object_get(j,
 	    "Phones"), 0)), "0912345678");
 	assert_string_equal(json_string_value(json_object_get(j, "SmsType")),
 	    "1");
 	assert_string_equal(json_string_value(json_object_get(j, "RequestId")),
 	    "c1:S1:0:2");
+	json_decref(j);
+	/* customer care (an opt-out confirmation): type 2 */
+	j = parsed(provider_sms_request(&acc, "+84912345678", "Da nhan",
+	    "care:7", false));
+	assert_string_equal(json_string_value(json_object_get(j, "SmsType")),
+	    "2");
 	json_decref(j);
 	j = parsed(provider_zns_request("+84912345678", "231456", data,
 	    "c1:S1:0:3"));
