@@ -89,6 +89,9 @@ json_escape(char *buf, size_t len, size_t cap, const char *s)
 	return (len);
 }
 
+static void vlog(enum log_level level, const char *event, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level level, const char *event, const char *fmt, va_list ap)
 {

@@ -14,6 +14,7 @@ pkgs=(
   python3 python3-grpcio python3-protobuf
   nghttp2-client procps tzdata util-linux bc openssl
   chromium fonts-dejavu-core
+  clang libclang-rt-14-dev systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -113,10 +113,8 @@ esms_mo_parse(const char *const f[ESMS_NFIELDS], const char *cpid,
 	for (int i = 0; i < ESMS_NFIELDS; i++)
 		if (f[i] == NULL && i != ESMS_KEYWORD && i != ESMS_SERVICE)
 			return ("a required parameter is missing");
-	if (strlen(f[ESMS_CONTENT]) > 1024 || strlen(f[ESMS_SIGN]) > 64 ||
-	    strlen(f[ESMS_CPID]) > 64 || strlen(f[ESMS_SMSID]) > 64)
-		return ("a parameter is too long");
-	/* authenticated first: nothing else is looked at otherwise */
+	/* authenticated first: nothing else is looked at otherwise (a
+	 * malformed request unsigned is 403, not 400) */
 	parts[0] = f[ESMS_CPID];
 	parts[1] = f[ESMS_SMSID];
 	parts[2] = f[ESMS_CONTENT];
@@ -127,6 +125,8 @@ esms_mo_parse(const char *const f[ESMS_NFIELDS], const char *cpid,
 	    strcmp(f[ESMS_CPID], cpid) != 0 || !hex_equal(f[ESMS_SIGN], want))
 		return (NULL);	/* not authenticated */
 	out->authenticated = true;
+	if (strlen(f[ESMS_CONTENT]) > 1024)
+		return ("content is too long");
 	if (!plain_id(f[ESMS_SMSID]))
 		return ("smsid is not an id");
 	if (!esms_time(f[ESMS_TIME], out->at))

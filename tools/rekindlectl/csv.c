@@ -1,6 +1,7 @@
 /*
  * csv.c - RFC 4180 records; a quoted field may span lines.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -153,14 +154,21 @@ csv_time(const char *s, int64_t *us)
 	if (*p == 'Z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int hh, mm;
-
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		/* exactly +HH:MM: nothing read past the string (fuzz_csv) */
+		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+		    p[3] != ':' || !isdigit((unsigned char)p[4]) ||
+		    !isdigit((unsigned char)p[5]))
 			return (-1);
-		off = (hh * 60 + mm) * 60 * (*p == '+' ? 1 : -1);
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') *
+		    10 + (p[5] - '0')) * 60;
+		if (off > 18 * 3600)
+			return (-1);
+		if (*p == '-')
+			off = -off;
 		p += 6;
 	}
-	if (*p != '\0')
+	/* years 1..9999, the protobuf Timestamp's range: no overflow below */
+	if (*p != '\0' || tm.tm_year < 1 - 1900 || tm.tm_year > 9999 - 1900)
 		return (-1);
 	*us = ((int64_t)timegm(&tm) - off) * 1000000 + frac;
 	return (0);

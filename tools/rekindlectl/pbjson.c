@@ -151,10 +151,11 @@ set_value(const ProtobufCFieldDescriptor *f, void *dst, const json_t *v,
 
 			if (csv_time(json_string_value(v), &us) != 0)
 				break;
+			/* floored: before 1970 the nanos still count up */
 			((Google__Protobuf__Timestamp *)(void *)sub)->seconds =
-			    us / 1000000;
+			    us / 1000000 - (us % 1000000 < 0);
 			((Google__Protobuf__Timestamp *)(void *)sub)->nanos =
-			    (int32_t)(us % 1000000 * 1000);
+			    (int32_t)((us % 1000000 + 1000000) % 1000000 * 1000);
 			return (true);
 		}
 		if (strcmp(md->name, FM_NAME) == 0 && json_is_string(v)) {
@@ -333,7 +334,17 @@ dump_value(const ProtobufCFieldDescriptor *f, const void *p)
 			char buf[40];
 
 			gmtime_r(&s, &tm);
-			strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			/* the fraction too (fuzz_pbjson: a round trip lost it) */
+			if (t->nanos != 0) {
+				size_t n = strftime(buf, sizeof(buf),
+				    "%Y-%m-%dT%H:%M:%S", &tm);
+
+				snprintf(buf + n, sizeof(buf) - n, ".%06dZ",
+				    (int)(t->nanos / 1000));
+			} else {
+				strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ",
+				    &tm);
+			}
 			return (json_string(buf));
 		}
 		return (dump_message(sub));
