@@ -202,6 +202,14 @@ class PrivacyTest(Setup):
         ev = self.audit(resource_type="customers", resource_id=r.pseudonym)
         self.assertEqual(ev[0].action, "erase")
         self.assertEqual(json.loads(ev[0].after_json)["reason"], "DSR-2026-118")
+        # rekindlectl reads the same trail.
+        out = rk.ctl("audit", "list", "--resource", "customers:" + r.pseudonym,
+                     "--limit", "5", "--json").stdout
+        self.assertEqual(json.loads(out)["events"][0]["action"], "erase")
+        table = rk.ctl("audit", "list", "--resource", "customers:" + r.pseudonym).stdout
+        self.assertIn("erase", table)
+        self.assertIn("EraseCustomer", table)
+        self.assertEqual(rk.ctl("audit", "list", "--bogus", "x", check=False).returncode, 2)
 
         # The search: a full pg_dump and every rekindle log.
         bindir = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]

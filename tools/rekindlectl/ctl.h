@@ -30,6 +30,7 @@ int cmd_promotions(struct ctl *c, int argc, char **argv);
 int cmd_campaigns(struct ctl *c, int argc, char **argv);
 int cmd_call(struct ctl *c, int argc, char **argv);
 int cmd_offers(struct ctl *c, int argc, char **argv);
+int cmd_audit(struct ctl *c, int argc, char **argv);
 
 /* The usage of command cmd (NULL: every command) to fp. */
 void ctl_usage(FILE *fp, const char *cmd);

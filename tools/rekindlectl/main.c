@@ -17,6 +17,7 @@
  *	offers create FILE | list | get ID | update ID FILE | add-codes ID FILE
  *	campaigns create FILE | list | get ID | launch ID | pause ID |
  *	    resume ID | cancel ID | report ID | messages ID
+ *	audit list [--resource TYPE[:ID]] [--token N] [--role R] [--method M]
  *	call SERVICE/METHOD [JSON | @FILE | -]
  *
  * --help after any command prints its usage; --json after any read
@@ -88,6 +89,9 @@ static const struct {
 	    "  campaigns report ID [--svg FILE] [--html FILE] [--json]\n"
 	    "  campaigns messages ID [--state S] [--channel C] [--customer ID] "
 	    "[--limit N] [--json]\n"},
+	{"audit", "  audit list [--resource TYPE[:ID]] [--token N] [--role R] "
+	    "[--method M]\n             [--since TIME] [--limit N] [--json]   "
+	    "(newest first)\n"},
 	{"call", "  call SERVICE/METHOD [JSON | @FILE | -]   (any unary method)\n"},
 	{NULL, NULL},
 };
@@ -201,6 +205,8 @@ main(int argc, char **argv)
 		rc = cmd_campaigns(&c, argc, argv);
 	else if (strcmp(argv[0], "offers") == 0)
 		rc = cmd_offers(&c, argc, argv);
+	else if (strcmp(argv[0], "audit") == 0)
+		rc = cmd_audit(&c, argc, argv);
 	else if (strcmp(argv[0], "call") == 0)
 		rc = cmd_call(&c, argc, argv);
 	else

@@ -1,5 +1,6 @@
 /*
- * tokens_cmd.c - rekindlectl health and tokens.
+ * tokens_cmd.c - rekindlectl health, tokens and the audit trail: who may
+ * call, and what they did.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -142,5 +143,85 @@ cmd_tokens(struct ctl *c, int argc, char **argv)
 	}
 	fprintf(stderr, "usage: rekindlectl tokens create NAME --role R "
 	    "[--agent ID] | list [--all] | revoke ID\n");
+	return (2);
+}
+
+/*
+ * audit list [--resource TYPE[:ID]] [--token N] [--role R] [--method M]
+ * [--since TIME] [--limit N]: ListAuditEvents, newest first, one page.
+ */
+static int
+audit_list(struct ctl *c, int argc, char **argv)
+{
+	static const struct {
+		const char *flag, *field;
+		bool number;
+	} flags[] = {
+		{"--token", "token_id", true}, {"--role", "role", false},
+		{"--method", "method", false}, {"--since", "start_time", false},
+		{"--limit", "page_size", true}, {NULL, NULL, false},
+	};
+	json_t *req = json_object(), *out, *all, *e;
+	size_t i;
+	int status;
+
+	for (int k = 2; k + 1 < argc; k += 2) {
+		int f = 0;
+
+		if (strcmp(argv[k], "--resource") == 0) {
+			const char *colon = strchr(argv[k + 1], ':');
+
+			json_object_set_new(req, "resource_type", colon ?
+			    json_stringn(argv[k + 1], (size_t)(colon -
+			    argv[k + 1])) : json_string(argv[k + 1]));
+			if (colon != NULL)
+				json_object_set_new(req, "resource_id",
+				    json_string(colon + 1));
+			continue;
+		}
+		while (flags[f].flag != NULL && strcmp(argv[k], flags[f].flag))
+			f++;
+		if (flags[f].flag == NULL) {
+			json_decref(req);
+			ctl_usage(stderr, "audit");
+			return (2);
+		}
+		json_object_set_new(req, flags[f].field, flags[f].number ?
+		    json_integer(atoll(argv[k + 1])) : json_string(argv[k + 1]));
+	}
+	status = ctl_rpc(c, "AuditService/ListAuditEvents", req, &out);
+	json_decref(req);
+	if (status != 0)
+		return (status);
+	if (c->json) {
+		ctl_print_json(out);
+		json_decref(out);
+		return (0);
+	}
+	all = json_object_get(out, "events");
+	printf("%-8s %-30s %-6s %-7s %-12s %-20s %s\n", "event", "time",
+	    "token", "role", "action", "resource", "method");
+	json_array_foreach(all, i, e) {
+		char res[96];
+
+		snprintf(res, sizeof(res), "%s:%s", ctl_jstr(e, "resource_type"),
+		    ctl_jstr(e, "resource_id"));
+		printf("%-8lld %-30s %-6lld %-7s %-12s %-20s %s\n",
+		    (long long)json_integer_value(json_object_get(e,
+		    "event_id")), ctl_jstr(e, "time"),
+		    (long long)json_integer_value(json_object_get(e,
+		    "token_id")), ctl_jstr(e, "role"),
+		    ctl_jstr(e, "action"), res, ctl_jstr(e, "method"));
+	}
+	json_decref(out);
+	return (0);
+}
+
+int
+cmd_audit(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 2 && argc % 2 == 0 && strcmp(argv[1], "list") == 0)
+		return (audit_list(c, argc, argv));
+	ctl_usage(stderr, "audit");
 	return (2);
 }
