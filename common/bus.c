@@ -100,7 +100,7 @@ bus_open_sub(const char *urls, const char *queue, bus **out, char *errmsg,
 }
 
 rk_err
-bus_publish(bus *b, const char *queue, int64_t jobs)
+bus_publish(bus *b, const char *queue, int64_t jobs, const char *request_id)
 {
 	Rekindle__Bus__V1__Wakeup w = REKINDLE__BUS__V1__WAKEUP__INIT;
 	unsigned char buf[BUS_MAX_MSG];
@@ -108,6 +108,7 @@ bus_publish(bus *b, const char *queue, int64_t jobs)
 
 	w.queue = (char *)queue;
 	w.jobs = jobs;
+	w.request_id = (char *)(request_id ? request_id : "");
 	if (qlen + rekindle__bus__v1__wakeup__get_packed_size(&w) > sizeof(buf))
 		return (RK_ETOOBIG);
 	memcpy(buf, queue, qlen);
@@ -118,7 +119,7 @@ bus_publish(bus *b, const char *queue, int64_t jobs)
 }
 
 rk_err
-bus_recv(bus *b, int timeout_ms, int64_t *jobs)
+bus_recv(bus *b, int timeout_ms, int64_t *jobs, char *rid, size_t ridcap)
 {
 	Rekindle__Bus__V1__Wakeup *w;
 	size_t qlen = strlen(b->queue) + 1;
@@ -126,6 +127,8 @@ bus_recv(bus *b, int timeout_ms, int64_t *jobs)
 	rk_err rc = RK_OK;
 	int rv;
 
+	if (rid != NULL && ridcap > 0)
+		*rid = '\0';
 	nng_socket_set_ms(b->sock, NNG_OPT_RECVTIMEO, timeout_ms);
 	if ((rv = nng_recvmsg(b->sock, &msg, 0)) != 0)
 		return (rv == NNG_ETIMEDOUT ? RK_ETIMEDOUT :
@@ -139,8 +142,12 @@ bus_recv(bus *b, int timeout_ms, int64_t *jobs)
 	    (const uint8_t *)nng_msg_body(msg) + qlen);
 	if (w == NULL || strcmp(w->queue, b->queue) != 0)
 		rc = RK_EPROTO;
-	else if (jobs != NULL)
-		*jobs = w->jobs;
+	else {
+		if (jobs != NULL)
+			*jobs = w->jobs;
+		if (rid != NULL && ridcap > 0)
+			snprintf(rid, ridcap, "%s", w->request_id);
+	}
 	if (w != NULL)
 		rekindle__bus__v1__wakeup__free_unpacked(w, NULL);
 	nng_msg_free(msg);

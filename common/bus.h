@@ -34,15 +34,19 @@ rk_err bus_open_pub(const char *url, bus **out, char *errmsg, size_t errlen);
 rk_err bus_open_sub(const char *urls, const char *queue, bus **out,
     char *errmsg, size_t errlen);
 
-/* Publishes a wake-up for queue; never blocks. Errors: RK_ESYS. */
-rk_err bus_publish(bus *b, const char *queue, int64_t jobs);
+/* Publishes a wake-up for queue on behalf of request_id (the request
+ * that made the work; NULL: none); never blocks. Errors: RK_ESYS. */
+rk_err bus_publish(bus *b, const char *queue, int64_t jobs,
+    const char *request_id);
 
 /*
  * Waits up to timeout_ms for a wake-up. RK_OK: one came (*jobs, may be
- * NULL, gets its count). RK_ETIMEDOUT: none. RK_EPROTO: garbage dropped.
- * RK_ECANCELED: the socket was closed.
+ * NULL, gets its count; rid, if not NULL, its request id, cut to
+ * ridcap - 1 bytes, "" if none). RK_ETIMEDOUT: none. RK_EPROTO: garbage
+ * dropped. RK_ECANCELED: the socket was closed.
  */
-rk_err bus_recv(bus *b, int timeout_ms, int64_t *jobs);
+rk_err bus_recv(bus *b, int timeout_ms, int64_t *jobs, char *rid,
+    size_t ridcap);
 
 /* bus_close(NULL) is a no-op. */
 void bus_close(bus *b);

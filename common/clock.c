@@ -31,3 +31,15 @@ clock_mono_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
+
+void
+clock_deadline(int clock_id, int ms, struct timespec *ts)
+{
+	clock_gettime((clockid_t)clock_id, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}

@@ -13,4 +13,9 @@ int64_t clock_mono_ms(void);
 /* Monotonic microseconds, for timing short steps. */
 int64_t clock_mono_us(void);
 
+struct timespec;
+/* *ts = the time on clock id (CLOCK_REALTIME, CLOCK_MONOTONIC) ms from
+ * now: an absolute deadline for pthread_cond_timedwait. */
+void clock_deadline(int clock_id, int ms, struct timespec *ts);
+
 #endif

@@ -22,8 +22,24 @@
 
 #include "db.h"
 #include "mem.h"
+#include "metrics.h"
 
 #define MAX_PREPARED 128
+
+static struct metric connect_errors = METRIC_COUNTER(
+    "rekindle_db_connect_errors_total",
+    "Connections to PostgreSQL that could not be made (first or again).",
+    NULL);
+static struct metric reconnects = METRIC_COUNTER(
+    "rekindle_db_reconnects_total",
+    "Connections to PostgreSQL re-established after they were lost.", NULL);
+
+void
+db_register_metrics(void)
+{
+	metric_register(&connect_errors);
+	metric_register(&reconnects);
+}
 
 struct db_conn {
 	PGconn *conn;
@@ -142,6 +158,7 @@ db_open(const char *conninfo, const char *appname, db_conn **out,
 	db->appname = xstrdup(appname);
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		metric_add(&connect_errors, 1);
 		snprintf(errmsg, errlen, "%s",
 		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		errmsg[strcspn(errmsg, "\n")] = '\0';
@@ -202,9 +219,11 @@ ensure_conn(db_conn *db, bool suspect)
 	}
 	PQreset(db->conn);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
+		metric_add(&connect_errors, 1);
 		set_err(db, PQerrorMessage(db->conn), "08006");
 		return (RK_EUNAVAIL);
 	}
+	metric_add(&reconnects, 1);
 	return (session_setup(db));
 }
 

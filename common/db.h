@@ -42,6 +42,10 @@ rk_err db_open(const char *conninfo, const char *appname, db_conn **out,
 /* Closes; db_close(NULL) is a no-op. */
 void db_close(db_conn *db);
 
+/* Shows rekindle_db_connect_errors_total and rekindle_db_reconnects_total
+ * (metrics.h) from the start, at 0. */
+void db_register_metrics(void);
+
 /*
  * Runs sql with n text parameters (NULL = SQL NULL). If res is not NULL,
  * on RK_OK *res owns the result (db_res_free). Errors: the SQLSTATE map

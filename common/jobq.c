@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jobq.h"
+#include "log.h"
 
 rk_err
 jobq_enqueue(db_conn *db, const char *queue, const void *payload, size_t len,
@@ -26,17 +27,21 @@ jobq_enqueue_at(db_conn *db, const char *queue, const void *payload,
     size_t len, int64_t run_at_us, int64_t *id)
 {
 	char at[24];
-	const char *p[3] = {queue, payload, at};
-	int lens[3] = {0, (int)len, 0}, fmts[3] = {0, 1, 0};
+	/* the calling thread's request (the API call, or the job that made
+	 * this one) goes with the job */
+	const char *p[4] = {queue, payload, at, log_request_id()};
+	int lens[4] = {0, (int)len, 0, 0}, fmts[4] = {0, 1, 0, 0};
 	db_res *r;
 	rk_err rc;
 
 	snprintf(at, sizeof(at), "%lld", (long long)run_at_us);
+	if (p[3] != NULL && *p[3] == '\0')
+		p[3] = NULL;
 	rc = db_execp_bin(db, "jobq_enqueue",
-	    "INSERT INTO jobs (queue, payload, run_at) VALUES ($1, $2, "
-	    "CASE WHEN $3::bigint > 0 THEN timestamptz 'epoch' + $3::bigint * "
-	    "interval '1 microsecond' ELSE now() END) RETURNING id",
-	    3, p, lens, fmts, &r);
+	    "INSERT INTO jobs (queue, payload, run_at, request_id) VALUES ($1, "
+	    "$2, CASE WHEN $3::bigint > 0 THEN timestamptz 'epoch' + $3::bigint "
+	    "* interval '1 microsecond' ELSE now() END, $4) RETURNING id",
+	    4, p, lens, fmts, &r);
 	if (rc != RK_OK)
 		return (rc);
 	if (id != NULL)
@@ -92,7 +97,8 @@ jobq_claim(db_conn *db, const char *queue, const char *worker, int max,
 	    "UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, "
 	    " locked_by = $2, lease_expires_at = now() + make_interval(secs => $4) "
 	    "FROM c WHERE j.id = c.id "
-	    "RETURNING j.id, j.attempt, j.max_attempts, j.payload",
+	    "RETURNING j.id, j.attempt, j.max_attempts, j.payload, "
+	    " j.request_id",
 	    4, p, &r);
 	if (rc != RK_OK)
 		return (rc);
@@ -105,6 +111,8 @@ jobq_claim(db_conn *db, const char *queue, const char *worker, int max,
 		j->attempt = (int)db_res_int64(r, i, 1);
 		j->max_attempts = (int)db_res_int64(r, i, 2);
 		j->payload = unhex(a, db_res_str(r, i, 3), &j->len);
+		j->request_id = db_res_isnull(r, i, 4) ? NULL :
+		    arena_strdup(a, db_res_str(r, i, 4));
 	}
 	db_res_free(r);
 	return (RK_OK);

@@ -25,9 +25,12 @@ struct job {
 	int max_attempts;
 	const unsigned char *payload;	/* in the claiming arena */
 	size_t len;
+	/* the request that made it (x-request-id), or NULL */
+	const char *request_id;
 };
 
-/* Inserts a job; call inside the producer's transaction. *id may be NULL. */
+/* Inserts a job; call inside the producer's transaction. *id may be NULL.
+ * The calling thread's request id (log.h) is kept with it. */
 rk_err jobq_enqueue(db_conn *db, const char *queue, const void *payload,
     size_t len, int64_t *id);
 /* The same, claimable from run_at_us (microseconds since the epoch; 0:

@@ -89,6 +89,40 @@ json_escape(char *buf, size_t len, size_t cap, const char *s)
 	return (len);
 }
 
+/* The fields every line starts with, up to the open event string
+ * value; returns the length. */
+static size_t
+head(char *line, size_t cap, enum log_level level, const char *event,
+    const char *rid)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = (size_t)snprintf(line, cap,
+	    "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"prog\":\"%s\","
+	    "\"pid\":%d,\"level\":\"%s\",\"event\":\"",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, progname,
+	    (int)getpid(), level_names[level]);
+	n = json_escape(line, n, cap, event);
+	if (rid[0] != '\0') {
+		n += (size_t)snprintf(line + n, cap - n, "\",\"req\":\"");
+		n = json_escape(line, n, cap, rid);
+	}
+	return (n);
+}
+
+static void
+emit(const char *line, size_t n)
+{
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* Nowhere left to report it. */
+	}
+}
+
 static void vlog(enum log_level level, const char *event, const char *fmt,
     va_list ap) __attribute__((format(printf, 3, 0)));
 
@@ -96,34 +130,41 @@ static void
 vlog(enum log_level level, const char *event, const char *fmt, va_list ap)
 {
 	char msg[2048], masked[2048], line[4608];
-	struct timespec ts;
-	struct tm tm;
 	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	sanitize_mask(masked, sizeof(masked), msg);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = (size_t)snprintf(line, sizeof(line),
-	    "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"prog\":\"%s\","
-	    "\"pid\":%d,\"level\":\"%s\",\"event\":\"",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, progname,
-	    (int)getpid(), level_names[level]);
-	n = json_escape(line, n, sizeof(line), event);
-	if (request_id[0] != '\0') {
-		n += (size_t)snprintf(line + n, sizeof(line) - n,
-		    "\",\"req\":\"");
-		n = json_escape(line, n, sizeof(line), request_id);
-	}
+	n = head(line, sizeof(line), level, event, request_id);
 	n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"msg\":\"");
 	n = json_escape(line, n, sizeof(line) - 3, masked);
 	line[n++] = '"';
 	line[n++] = '}';
 	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, n) < 0) {
-		/* Nowhere left to report it. */
-	}
+	emit(line, n);
+}
+
+void
+log_access(const char *rid, const char *method, const char *code,
+    double seconds, long long token_id, const char *role)
+{
+	char line[1024];
+	size_t n;
+
+	if (!log_enabled(LOG_INFO))
+		return;
+	n = head(line, sizeof(line), LOG_INFO, "ACCESS", rid);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"method\":\"");
+	n = json_escape(line, n, sizeof(line), method);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"code\":\"");
+	n = json_escape(line, n, sizeof(line), code);
+	n += (size_t)snprintf(line + n, sizeof(line) - n,
+	    "\",\"duration_ms\":%.3f,\"token_id\":%lld,\"role\":\"",
+	    seconds * 1e3, token_id);
+	n = json_escape(line, n, sizeof(line) - 3, role);
+	line[n++] = '"';
+	line[n++] = '}';
+	line[n++] = '\n';
+	emit(line, n);
 }
 
 void

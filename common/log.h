@@ -37,6 +37,15 @@ void log_msg(enum log_level level, const char *event, const char *fmt, ...)
 #define log_warn(ev, ...) log_msg(LOG_WARN, ev, __VA_ARGS__)
 #define log_error(ev, ...) log_msg(LOG_ERROR, ev, __VA_ARGS__)
 
+/*
+ * The access log: one line per call ("event":"ACCESS") with the method,
+ * the status code's name, the duration, the caller's token id (0: none)
+ * and role ("" if not authenticated), under request id rid. Never a
+ * request or response body.
+ */
+void log_access(const char *rid, const char *method, const char *code,
+    double seconds, long long token_id, const char *role);
+
 /* An environment problem (bad config, cannot bind): logs and exits 1. */
 void log_fatal(const char *event, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));

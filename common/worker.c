@@ -22,12 +22,12 @@
 
 #include "bus.h"
 #include "clock.h"
+#include "daemon.h"
 #include "log.h"
 #include "mem.h"
-#include "options.h"
+#include "metrics.h"
 #include "worker.h"
 
-static char *var_database_url;
 static char *var_bus_connect;
 static int var_worker_batch;
 static int var_lease_seconds;
@@ -38,8 +38,6 @@ static int var_job_keep_seconds;
 static int var_debug_stall_ms;
 
 const struct cfg_entry worker_cfg[] = {
-	{"database_url", CFG_STR, "", &var_database_url, 0, 0, CFG_SECRET,
-	    "libpq connection string of the rekindle database"},
 	{"bus_connect", CFG_STR, "ipc:///tmp/rekindle-bus.ipc", &var_bus_connect,
 	    0, 0, 0, "comma-separated nng URLs of the publishers to dial"},
 	{"worker_batch", CFG_INT, "16", &var_worker_batch, 1, 1000, 0,
@@ -61,22 +59,25 @@ const struct cfg_entry worker_cfg[] = {
 
 struct worker {
 	const struct worker_spec *spec;
-	char id[128];
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
+static struct metric jobs_done = METRIC_COUNTER("rekindle_jobs_total",
+    "Jobs this worker finished, by queue and outcome (done, retry, "
+    "discarded, lost).", "queue", "outcome");
+static struct metric job_seconds = METRIC_HISTOGRAM(
+    "rekindle_job_duration_seconds", "Time to run one job, by queue.",
+    metric_long_buckets, "queue");
+static struct metric queue_depth = METRIC_GAUGE("rekindle_queue_depth",
+    "Work waiting in a queue: due and not yet taken.", "queue", "channel");
+static struct metric queue_age = METRIC_GAUGE(
+    "rekindle_queue_oldest_age_seconds",
+    "How long the oldest due item of a queue has waited.", "queue",
+    "channel");
 
 int
 worker_stopping(void)
 {
-	return (stop_flag != 0);
+	return (daemon_stopping());
 }
 
 int
@@ -88,36 +89,38 @@ worker_lease_seconds(void)
 const char *
 worker_id(const struct worker *w)
 {
-	return (w->id);
+	(void)w;
+	return (daemon_id());
 }
 
+void
+worker_queue_gauge(const char *queue, const char *channel, int64_t depth,
+    double oldest_s)
+{
+	metric_set(&queue_depth, (double)depth, queue, channel);
+	metric_set(&queue_age, oldest_s, queue, channel);
+}
+
+/* At a scrape: the depth and age of this worker's job queue, on a
+ * connection of the metrics thread's own. */
 static void
-sleep_ms(int ms)
+scrape_queue(void *arg)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	db_conn *db = daemon_metrics_db();
+	const struct worker *w = arg;
+	const char *p[1] = {w->spec->queue};
+	db_res *r;
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_flag)
-		;
-}
-
-/* Opens a connection, waiting up to 60 s for the database to come up. */
-static db_conn *
-open_db(const char *app)
-{
-	char err[512];
-	db_conn *db;
-
-	for (int i = 0; i < 600 && !stop_flag; i++) {
-		if (db_open(var_database_url, app, &db, err, sizeof(err)) ==
-		    RK_OK)
-			return (db);
-		if (i == 0)
-			log_warn("DB-UNAVAILABLE", "could not connect to the "
-			    "database, retrying: %s", err);
-		sleep_ms(100);
-	}
-	log_fatal("DB-CONNECT-FAIL", "could not connect to the database: %s",
-	    err);
+	if (db == NULL)
+		return;
+	if (db_execp(db, "queue_gauge", "SELECT count(*), coalesce(extract("
+	    "epoch FROM now() - min(run_at)), 0)::float8 FROM jobs WHERE "
+	    "queue = $1 AND state = 'available' AND run_at <= now()", 1, p,
+	    &r) != RK_OK)
+		return;
+	worker_queue_gauge(w->spec->queue, "", db_res_int64(r, 0, 0),
+	    db_res_double(r, 0, 1));
+	db_res_free(r);
 }
 
 static void *
@@ -129,13 +132,14 @@ heartbeat_main(void *arg)
 	int period = var_lease_seconds * 1000 / 3;
 
 	snprintf(app, sizeof(app), "%s/heartbeat", w->spec->name);
-	db = open_db(app);
+	if ((db = daemon_db_open(app)) == NULL)
+		return (NULL);
 	if (period < 200)
 		period = 200;
-	while (!stop_flag) {
+	while (!daemon_stopping()) {
 		int64_t requeued = 0, purged = 0;
 
-		if (jobq_heartbeat(db, w->id, var_lease_seconds, NULL) != RK_OK ||
+		if (jobq_heartbeat(db, daemon_id(), var_lease_seconds, NULL) != RK_OK ||
 		    jobq_sweep(db, var_job_keep_seconds, &requeued, &purged) !=
 		    RK_OK)
 			log_warn("DB-UNAVAILABLE", "heartbeat failed: %s",
@@ -145,8 +149,7 @@ heartbeat_main(void *arg)
 			    "lease expired", (long long)requeued);
 		if (w->spec->heartbeat != NULL)
 			w->spec->heartbeat(w, db, var_lease_seconds);
-		for (int t = 0; t < period && !stop_flag; t += 50)
-			sleep_ms(50);
+		daemon_sleep_ms(period);
 	}
 	db_close(db);
 	return (NULL);
@@ -162,24 +165,36 @@ transient(rk_err rc)
 static bool
 run_job(struct worker *w, db_conn *db, const struct job *job, arena *a)
 {
-	const char *why = NULL;
+	const char *why = NULL, *outcome;
+	int64_t t0 = clock_mono_ms();
 	char rid[40];
 	rk_err rc;
 
-	snprintf(rid, sizeof(rid), "job-%lld", (long long)job->id);
-	log_set_request_id(rid);
+	/* the request that made the job, so one id follows a change from the
+	 * API through the workers; else the job's own */
+	if (job->request_id != NULL && *job->request_id != '\0')
+		log_set_request_id(job->request_id);
+	else {
+		snprintf(rid, sizeof(rid), "job-%lld", (long long)job->id);
+		log_set_request_id(rid);
+	}
 	if (var_debug_stall_ms > 0)
-		for (int t = 0; t < var_debug_stall_ms && !stop_flag; t += 10)
-			sleep_ms(10);
+		daemon_sleep_ms(var_debug_stall_ms);
 	if ((rc = db_begin(db)) == RK_OK) {
 		rc = w->spec->handle(w, db, job, a, &why);
 		if (rc == RK_OK)
-			rc = jobq_complete(db, job, w->id);
+			rc = jobq_complete(db, job, daemon_id());
 		if (rc == RK_OK)
 			rc = db_commit(db);
 		else
 			db_rollback(db);
 	}
+	outcome = rc == RK_OK ? "done" : rc == RK_EPRECOND ? "lost" :
+	    transient(rc) && job->attempt < job->max_attempts ? "retry" :
+	    "discarded";
+	metric_add(&jobs_done, 1, w->spec->queue, outcome);
+	metric_observe(&job_seconds, (double)(clock_mono_ms() - t0) / 1e3,
+	    w->spec->queue);
 	if (rc == RK_OK) {
 		log_debug("JOB-DONE", "job %lld done on attempt %d",
 		    (long long)job->id, job->attempt);
@@ -192,7 +207,7 @@ run_job(struct worker *w, db_conn *db, const struct job *job, arena *a)
 		log_error("JOB-FAIL", "job %lld attempt %d failed: %s (%s)",
 		    (long long)job->id, job->attempt, why,
 		    rc == RK_EUNAVAIL || rc == RK_EINTERNAL ? db_errmsg(db) : "");
-		if (jobq_fail(db, job, w->id, why, transient(rc)) != RK_OK)
+		if (jobq_fail(db, job, daemon_id(), why, transient(rc)) != RK_OK)
 			log_warn("DB-UNAVAILABLE", "could not record failure of "
 			    "job %lld: %s", (long long)job->id, db_errmsg(db));
 	}
@@ -207,7 +222,7 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 	const struct cfg_entry *tables[16] = {worker_cfg};
 	size_t nt = 1;
 	struct worker w = {.spec = spec};
-	char err[512], host[64];
+	char err[512];
 	int done = 0;
 	int64_t idle_since;
 	pthread_t hb;
@@ -215,7 +230,6 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 	bus *b = NULL;
 	arena *a, *batch_arena;
 
-	log_init(spec->name);
 	if (spec->cfg != NULL)
 		tables[nt++] = spec->cfg;
 	if (spec->cfg_shared != NULL)
@@ -223,35 +237,39 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 	for (size_t i = 0; spec->cfg_more != NULL && spec->cfg_more[i] != NULL &&
 	    nt + 1 < sizeof(tables) / sizeof(tables[0]); i++)
 		tables[nt++] = spec->cfg_more[i];
-	options_load(argc, argv, tables);
-	gethostname(host, sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	snprintf(w.id, sizeof(w.id), "%s@%s:%d", spec->name, host,
-	    (int)getpid());
-	srand48((long)getpid() ^ (long)clock_now_us());
+	daemon_start(argc, argv, &(struct daemon_spec){.name = spec->name,
+	    .cfg = tables, .flags = DAEMON_DATABASE});
+	if ((db = daemon_db_open(spec->name)) == NULL)
+		return (0);
+	/* a database restart while starting is waited out, not fatal */
+	for (int tries = 0; spec->post_init != NULL; tries++) {
+		rk_err rc = spec->post_init(&w, db);
 
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-
-	db = open_db(spec->name);
-	if (db_migrate(db, db_migrations, db_nmigrations, NULL) != RK_OK)
-		log_fatal("DB-MIGRATE-FAIL", "could not apply migrations: %s",
-		    db_errmsg(db));
-	if (spec->post_init != NULL && spec->post_init(&w, db) != RK_OK)
-		log_fatal("WORKER-INIT-FAIL", "could not initialise %s",
-		    spec->name);
-	if (*var_bus_connect != '\0' && bus_open_sub(var_bus_connect,
-	    spec->queue, &b, err, sizeof(err)) != RK_OK)
-		log_fatal("BUS-OPEN-FAIL", "%s", err);
+		if (rc == RK_OK)
+			break;
+		if (rc != RK_EUNAVAIL || tries >= 600)
+			log_fatal("WORKER-INIT-FAIL", "could not initialise %s: %s",
+			    spec->name, rk_strerror(rc));
+		if (!daemon_sleep_ms(100))
+			return (0);	/* stopped while waiting */
+	}
+	if (*var_bus_connect != '\0') {
+		if (bus_open_sub(var_bus_connect, spec->queue, &b, err,
+		    sizeof(err)) != RK_OK)
+			log_fatal("BUS-OPEN-FAIL", "%s", err);
+		daemon_set_ready("bus", true);
+	}
+	if (spec->poll == NULL)
+		metrics_on_scrape(scrape_queue, &w);
 	if (pthread_create(&hb, NULL, heartbeat_main, &w) != 0)
 		log_fatal("THREAD-FAIL", "could not start heartbeat thread: %m");
-	log_info("WORKER-START", "%s serving queue \"%s\"", w.id, spec->queue);
+	log_info("WORKER-START", "%s serving queue \"%s\"", daemon_id(),
+	    spec->queue);
 
 	a = arena_create(64 * 1024);
 	batch_arena = arena_create(64 * 1024);
 	idle_since = clock_mono_ms();
-	while (!stop_flag) {
+	while (!daemon_stopping()) {
 		struct job *jobs;
 		int n = 0;
 		rk_err rc;
@@ -260,7 +278,7 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 			n = spec->poll(&w, db, a);
 			arena_reset(a);
 			if (n < 0) {
-				sleep_ms(var_poll_interval_ms);
+				daemon_sleep_ms(var_poll_interval_ms);
 				continue;
 			}
 			done += n;
@@ -275,15 +293,15 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 			}
 			goto wait;
 		}
-		rc = jobq_claim(db, spec->queue, w.id, var_worker_batch,
+		rc = jobq_claim(db, spec->queue, daemon_id(), var_worker_batch,
 		    var_lease_seconds, batch_arena, &jobs, &n);
 		if (rc != RK_OK) {
 			log_warn("DB-UNAVAILABLE", "could not claim jobs: %s",
 			    db_errmsg(db));
-			sleep_ms(var_poll_interval_ms);
+			daemon_sleep_ms(var_poll_interval_ms);
 			continue;
 		}
-		for (int i = 0; i < n && !stop_flag; i++)
+		for (int i = 0; i < n && !daemon_stopping(); i++)
 			done += run_job(&w, db, &jobs[i], a);
 		arena_reset(batch_arena);
 		if (n > 0)
@@ -301,21 +319,29 @@ wait:
 			    var_max_idle);
 			break;
 		}
-		if (b != NULL)
-			(void)bus_recv(b, var_poll_interval_ms, NULL);
-		else
-			sleep_ms(var_poll_interval_ms);
+		if (b != NULL) {
+			char rid[64];
+
+			if (bus_recv(b, var_poll_interval_ms, NULL, rid,
+			    sizeof(rid)) == RK_OK && *rid != '\0') {
+				log_set_request_id(rid);
+				log_debug("BUS-WAKEUP", "woken for \"%s\"",
+				    spec->queue);
+				log_set_request_id(NULL);
+			}
+		} else
+			daemon_sleep_ms(var_poll_interval_ms);
 	}
-	stop_flag = 1;
+	daemon_request_stop();
 	pthread_join(hb, NULL);
-	if (jobq_release(db, w.id) != RK_OK)
+	if (jobq_release(db, daemon_id()) != RK_OK)
 		log_warn("DB-UNAVAILABLE", "could not release jobs: %s",
 		    db_errmsg(db));
 	arena_destroy(a);
 	arena_destroy(batch_arena);
 	bus_close(b);
 	db_close(db);
-	log_info("WORKER-EXIT", "%s exiting after %d jobs", w.id, done);
-	cfg_free(tables);
+	log_info("WORKER-EXIT", "%s exiting after %d jobs", daemon_id(), done);
+	daemon_finish();
 	return (0);
 }

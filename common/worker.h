@@ -3,9 +3,9 @@
  * (Postfix single_server, PostgreSQL background worker loop).
  *
  * A worker's main.c fills a worker_spec and returns worker_main(). The
- * skeleton, in order: options (-c file, -o name=value, -v,
- * --print-config), logging, configuration, signal handlers that only set
- * flags, the database (migrations applied), the bus, a heartbeat thread
+ * skeleton, in order: the process start-up every program shares
+ * (daemon.h: options, configuration, logging, signals, the database with
+ * migrations, the metrics and health endpoint), the bus, a heartbeat thread
  * that extends leases and sweeps expired ones, then the loop: claim a
  * batch -> for each job, in one transaction, handle() and mark it done ->
  * wait on the bus for a wake-up or the poll interval. It exits on
@@ -66,6 +66,12 @@ int worker_stopping(void);
 
 /* The lease of claimed work, seconds (lease_seconds). */
 int worker_lease_seconds(void);
+
+/* Sets the rekindle_queue_depth and rekindle_queue_oldest_age_seconds
+ * gauges of queue (and channel, "" if none). A job worker reports its
+ * queue at each scrape by itself; a poll pool reports its own. */
+void worker_queue_gauge(const char *queue, const char *channel,
+    int64_t depth, double oldest_s);
 
 /* The configuration shared by every worker (for the example config test). */
 extern const struct cfg_entry worker_cfg[];

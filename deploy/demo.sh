@@ -33,6 +33,9 @@ cmake --build build -j"$(nproc)" >/dev/null
 state=$(mktemp -d /tmp/rekindle-demo.XXXXXX)
 chmod 755 "$state"
 port=$((50000 + RANDOM % 5000))
+# every process serves /metrics, /healthz and /readyz: the launcher and
+# its children from mbase up, the tracker and the delivery pools at +40..
+mbase=$((20000 + RANDOM % 20000))
 bin=$root/build/bin
 # The compressed clock: campaign policies' hours last 2 s. Simulated
 # customers act within seconds of a message, which the evidence rules
@@ -40,7 +43,7 @@ bin=$root/build/bin
 export REKINDLE_POLICY_HOUR_SECONDS=2 REKINDLE_MACHINE_OPEN_SECONDS=0 \
   REKINDLE_MACHINE_CLICK_SECONDS=0
 "$bin/rekindle-local" --state "$state" --listen "127.0.0.1:$port" --profilers 2 \
-  >"$state/rekindle.log" 2>&1 &
+  --metrics-base "$mbase" >"$state/rekindle.log" 2>&1 &
 launcher=$!
 extra=()
 cleanup() {
@@ -202,19 +205,26 @@ echo "== delivery: ZNS and SMS pools (rekindle-deliver) to the provider doubles 
 echo "   personal links point at the tracking endpoint (rekindle-tracker)"
 "$bin/rkdouble" --port-file "$state/double.port" >"$state/double.log" 2>&1 & extra+=($!)
 "$bin/rekindle-tracker" -o tracker_port=0 -o "tracker_port_file=$state/tracker.port" \
-  >"$state/tracker.log" 2>&1 & extra+=($!)
+  -o "metrics_listen=127.0.0.1:$((mbase + 40))" >"$state/tracker.log" 2>&1 & extra+=($!)
 for _ in $(seq 1 50); do [ -s "$state/double.port" ] && [ -s "$state/tracker.port" ] && break; sleep 0.1; done
 dport=$(cat "$state/double.port")
 track=http://127.0.0.1:$(cat "$state/tracker.port")
+mport=$((mbase + 41))
 for ch in zns sms; do
   case $ch in zns) path=/zns/message/template ;; sms) path=/sms/send ;; esac
+  mport=$((mport + 1))
   "$bin/rekindle-deliver" --channel "$ch" -o "provider_url=http://127.0.0.1:$dport$path" \
     -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
     -o "zns_refresh_url=http://127.0.0.1:$dport/zns/oa/access_token" \
     -o sms_api_key=demo -o sms_secret_key=demo -o sms_brandname=REKINDLE \
     -o "tracking_url=$track/t/" -o poll_interval_ms=200 -o sms_from_hour=0 -o sms_until_hour=24 \
-    >"$state/deliver-$ch.log" 2>&1 & extra+=($!)
+    -o "metrics_listen=127.0.0.1:$mport" >"$state/deliver-$ch.log" 2>&1 & extra+=($!)
 done
+cat >"$state/prometheus-targets-more.json" <<JSON
+[{"targets": ["127.0.0.1:$((mbase + 40))"], "labels": {"program": "rekindle-tracker"}},
+ {"targets": ["127.0.0.1:$((mbase + 42))"], "labels": {"program": "rekindle-deliver", "channel": "zns"}},
+ {"targets": ["127.0.0.1:$((mbase + 43))"], "labels": {"program": "rekindle-deliver", "channel": "sms"}}]
+JSON
 for _ in $(seq 1 300); do
   [ "$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'WAKE-2025-07'
         AND state = 'queued' AND not_before <= now()")" = 0 ] && break
@@ -365,3 +375,7 @@ echo
 "$bin/rekindlectl" campaigns report WAKE-DAILY --html "$state/journey.html" | tail -8
 echo "(funnel chart: $state/funnel.svg; the reports as pages: $state/report.html,"
 echo " $state/journey.html)"
+echo
+echo "================ operations: /metrics of every process ================"
+/usr/bin/python3 deploy/demo/metrics_summary.py "$state/prometheus-targets.json" \
+  "$state/prometheus-targets-more.json"

@@ -12,9 +12,9 @@ pkgs=(
   libcurl4-openssl-dev libyaml-dev
   postgresql postgresql-client
   python3 python3-grpcio python3-protobuf
-  nghttp2-client procps tzdata util-linux bc openssl
+  nghttp2-client procps tzdata util-linux bc openssl iproute2
   chromium fonts-dejavu-core
-  clang libclang-rt-14-dev systemd
+  clang libclang-rt-14-dev systemd prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -60,7 +60,7 @@ list_audit_events(rpc_call *c, const ProtobufCMessage *req,
 	    pbtime_us(r->end_time)) : NULL;
 	p[7] = arena_printf(a, "%lld", before);
 	p[8] = arena_printf(a, "%d", size + 1);
-	rc = db_execp(rpc_db(c), "audit_list", "SELECT id, " PBTIME_US("at")
+	rc = db_execp(rpc_read_db(c), "audit_list", "SELECT id, " PBTIME_US("at")
 	    ", coalesce(token_id, 0), role, method, coalesce(request_id, ''), "
 	    "resource_type, coalesce(resource_id, ''), action, "
 	    "coalesce(before::text, ''), coalesce(after::text, '') "

@@ -610,7 +610,7 @@ list_campaigns(rpc_call *c, const ProtobufCMessage *req,
 		if ((int)r->states[i] < CAMPAIGN_DRAFT || (int)r->states[i] > CAMPAIGN_CANCELLED)
 			return (rpc_bad_field(c, arena_printf(a, "states[%zu]", i),
 			    "is not a campaign state"));
-	if ((rc = db_execp(rpc_db(c), "campaign_list", "SELECT " CAMPAIGN_COLS
+	if ((rc = db_execp(rpc_read_db(c), "campaign_list", "SELECT " CAMPAIGN_COLS
 	    " FROM campaigns WHERE campaign_id > $2 AND ($3::smallint[] IS NULL "
 	    "OR state = ANY($3::smallint[])) ORDER BY campaign_id LIMIT $1", 3, p,
 	    &res)) != RK_OK)

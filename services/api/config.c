@@ -4,7 +4,6 @@
 #include "config.h"
 
 char *var_grpc_listen;
-char *var_database_url;
 char *var_admin_token;
 char *var_bus_listen;
 int var_grpc_threads;
@@ -16,15 +15,15 @@ char *var_tls_cert_file;
 char *var_tls_key_file;
 char *var_tls_client_ca_file;
 int var_shutdown_grace_ms;
-int var_health_interval_ms;
+int var_drain_delay_ms;
 char *var_port_file;
 int var_profile_chunk;
+char *var_database_read_url;
+int var_read_max_staleness_ms;
 
 const struct cfg_entry api_cfg[] = {
 	{"grpc_listen", CFG_STR, "127.0.0.1:50051", &var_grpc_listen, 0, 0, 0,
 	    "address:port the gRPC server listens on (port 0 picks one)"},
-	{"database_url", CFG_STR, "", &var_database_url, 0, 0, CFG_SECRET,
-	    "libpq connection string of the rekindle database"},
 	{"admin_token", CFG_STR, "", &var_admin_token, 0, 0, CFG_SECRET,
 	    "bootstrap admin bearer token, stored hashed at start"},
 	{"bus_listen", CFG_STR, "ipc:///tmp/rekindle-bus.ipc", &var_bus_listen,
@@ -47,10 +46,17 @@ const struct cfg_entry api_cfg[] = {
 	    "PEM CA bundle; set = clients must present a certificate (mTLS)"},
 	{"shutdown_grace_ms", CFG_INT, "10000", &var_shutdown_grace_ms, 0,
 	    600000, 0, "time calls in flight get to finish on SIGTERM"},
-	{"health_interval_ms", CFG_INT, "2000", &var_health_interval_ms, 100,
-	    60000, 0, "how often the database is pinged for health"},
+	{"drain_delay_ms", CFG_INT, "0", &var_drain_delay_ms, 0, 600000, 0,
+	    "on SIGTERM, how long the API answers NOT_SERVING and still takes "
+	    "calls, so load balancers move away before it stops listening"},
 	{"port_file", CFG_STR, "", &var_port_file, 0, 0, 0,
 	    "if set, the bound port is written here once serving"},
+	{"database_read_url", CFG_STR, "", &var_database_read_url, 0, 0,
+	    CFG_SECRET, "libpq connection string of a streaming replica for "
+	    "reports, List calls and exports; empty: the primary serves them"},
+	{"read_max_staleness_ms", CFG_INT, "5000", &var_read_max_staleness_ms,
+	    500, 3600000, 0, "the replica serves reads only while it is at most "
+	    "this far behind the primary"},
 	{"profile_chunk", CFG_INT, "5000", &var_profile_chunk, 10, 100000, 0,
 	    "customers per job of a full profiling run"},
 	CFG_END,

@@ -7,9 +7,9 @@
 #include <stdbool.h>
 
 #include "cfg.h"
+#include "daemon.h"
 
 extern char *var_grpc_listen;
-extern char *var_database_url;
 extern char *var_admin_token;
 extern char *var_bus_listen;
 extern int var_grpc_threads;
@@ -21,9 +21,11 @@ extern char *var_tls_cert_file;
 extern char *var_tls_key_file;
 extern char *var_tls_client_ca_file;
 extern int var_shutdown_grace_ms;
-extern int var_health_interval_ms;
+extern int var_drain_delay_ms;
 extern char *var_port_file;
 extern int var_profile_chunk;
+extern char *var_database_read_url;
+extern int var_read_max_staleness_ms;
 
 extern const struct cfg_entry api_cfg[];
 

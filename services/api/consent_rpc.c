@@ -44,7 +44,7 @@ list_consent_events(rpc_call *c, const ProtobufCMessage *req,
 	p[2] = arena_printf(a, "%d", (int)r->purpose);
 	p[3] = arena_printf(a, "%lld", after);
 	p[4] = arena_printf(a, "%d", size + 1);
-	rc = db_execp(rpc_db(c), "consent_events", "SELECT id, channel, purpose, "
+	rc = db_execp(rpc_read_db(c), "consent_events", "SELECT id, channel, purpose, "
 	    "granted, " PBTIME_US("occurred_at") ", source, coalesce(evidence, "
 	    "''), recorded_by, " PBTIME_US("recorded_at") " FROM consent_events "
 	    "WHERE customer_id = $1 AND ($2::int = 0 OR channel = $2::int) AND "
@@ -54,7 +54,7 @@ list_consent_events(rpc_call *c, const ProtobufCMessage *req,
 		return (rc);
 	if (db_res_nrows(res) == 0 && after == 0) {
 		db_res_free(res);
-		rc = db_execp(rpc_db(c), "consent_customer", "SELECT 1 FROM "
+		rc = db_execp(rpc_read_db(c), "consent_customer", "SELECT 1 FROM "
 		    "customers WHERE id = $1", 1, p, &res);
 		if (rc != RK_OK)
 			return (rc);

@@ -363,7 +363,7 @@ list_customers(rpc_call *c, const ProtobufCMessage *req,
 	p[0] = lim;
 	p[1] = r->page_token && *r->page_token ? r->page_token : "";
 	p[2] = r->updated_after ? after : NULL;
-	rc = db_execp(rpc_db(c), "customer_list", "SELECT " CUSTOMER_COLS
+	rc = db_execp(rpc_read_db(c), "customer_list", "SELECT " CUSTOMER_COLS
 	    " FROM customers c "
 	    "LEFT JOIN customer_profiles p ON p.customer_id = c.id "
 	    "WHERE c.id > $2 AND ($3::bigint IS NULL OR c.updated_at >= "
@@ -380,7 +380,7 @@ list_customers(rpc_call *c, const ProtobufCMessage *req,
 	for (size_t i = 0; i < out->n_customers; i++)
 		ids[i] = db_res_str(res, (int)i, G_ID);
 	p[0] = db_text_array(a, ids, out->n_customers);
-	rc = db_execp(rpc_db(c), "customer_list_consents", "SELECT "
+	rc = db_execp(rpc_read_db(c), "customer_list_consents", "SELECT "
 	    "k.customer_id, " CONSENT_COLS ", count(*) OVER (PARTITION BY "
 	    "k.customer_id) FROM customer_consents k "
 	    "WHERE k.customer_id = ANY ($1::text[]) "

@@ -239,7 +239,7 @@ list_events(rpc_call *c, const ProtobufCMessage *req,
 	p[2] = *tok ? arena_strndup(a, tok, (size_t)(bar - tok)) : "0";
 	p[3] = *tok ? bar + 1 : "";
 	p[4] = arena_printf(a, "%d", size + 1);
-	rc = db_execp(rpc_db(c), "events_list", "SELECT event_id, type, "
+	rc = db_execp(rpc_read_db(c), "events_list", "SELECT event_id, type, "
 	    "message_id, " PBTIME_US("occurred_at") ", coalesce(user_agent, ''), "
 	    "coalesce(source_ip, ''), evidence, customer_id, campaign_id, "
 	    "channel FROM events WHERE ($1::text IS NULL OR customer_id = $1) "

@@ -2,16 +2,14 @@
  * main.c - rekindle-api: options, configuration, database, bus, server,
  * and an orderly stop on SIGTERM/SIGINT.
  *
- * Signals are blocked in every thread and taken synchronously here with
- * sigwait, so no handler runs at an arbitrary point.
+ * The start-up is the one every program shares (daemon.h); on SIGTERM
+ * the API reports NOT_SERVING, drains the calls in flight for up to
+ * shutdown_grace_ms and exits.
  */
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "auth.h"
 #include "bus.h"
@@ -20,126 +18,74 @@
 #include "engage.h"
 #include "msgtoken.h"
 #include "db.h"
+#include "daemon.h"
 #include "descset.h"
 #include "health.h"
 #include "log.h"
 #include "mem.h"
 #include "methods.h"
-#include "options.h"
+#include "replica.h"
 #include "server.h"
 #include "wakeup.h"
 
 extern const char rk_protoset_start[], rk_protoset_end[];
 
-static volatile int stopping;
-
-static void *
-health_main(void *arg)
-{
-	db_conn *db = NULL;
-	char err[512];
-
-	(void)arg;
-	while (!stopping) {
-		bool ok;
-
-		if (db == NULL)
-			(void)db_open(var_database_url, "rekindle-api/health",
-			    &db, err, sizeof(err));
-		ok = db != NULL && db_ping(db) == RK_OK;
-		if (!ok && health_serving())
-			log_warn("HEALTH-NOT-SERVING", "database unreachable: %s",
-			    db ? db_errmsg(db) : err);
-		if (!stopping)
-			health_set_serving(ok);
-		for (int t = 0; t < var_health_interval_ms && !stopping; t += 50)
-			usleep(50000);
-	}
-	db_close(db);
-	return (NULL);
-}
-
-/* True if SIGTERM or SIGINT is pending (they are blocked until sigwait). */
-static bool
-stop_requested(void)
-{
-	sigset_t pending;
-
-	sigpending(&pending);
-	return (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT));
-}
-
+/* The health thread's verdict on the database, unless draining. */
 static void
-startup_db(void)
+on_health(bool db_ok)
 {
-	char err[512];
-	db_conn *db = NULL;
-	int applied;
+	if (!db_ok && health_serving())
+		log_warn("HEALTH-NOT-SERVING", "database unreachable");
+	health_set_serving(db_ok);
+}
 
-	for (int i = 0; i < 600; i++) {
-		if (db_open(var_database_url, "rekindle-api", &db, err,
-		    sizeof(err)) == RK_OK)
-			break;
-		if (i == 0)
-			log_warn("DB-UNAVAILABLE", "could not connect to the "
-			    "database, retrying: %s", err);
-		if (stop_requested())
-			exit(0);
-		usleep(100000);
-	}
-	if (db == NULL)
-		log_fatal("DB-CONNECT-FAIL", "could not connect to the database: "
-		    "%s", err);
-	if (db_migrate(db, db_migrations, db_nmigrations, &applied) != RK_OK)
-		log_fatal("DB-MIGRATE-FAIL", "could not apply migrations: %s",
+/* The bootstrap admin token, stored hashed. */
+static void
+bootstrap_admin(void)
+{
+	db_conn *db;
+
+	if (*var_admin_token == '\0')
+		return;
+	if (strlen(var_admin_token) < 16)
+		log_fatal("CONFIG-INVALID", "admin_token must be at least 16 "
+		    "characters");
+	if ((db = daemon_db_open("rekindle-api")) == NULL)
+		exit(0);
+	if (auth_bootstrap_admin(db, var_admin_token) != RK_OK)
+		log_fatal("DB-ERROR", "could not store the admin token: %s",
 		    db_errmsg(db));
-	if (applied > 0)
-		log_info("DB-MIGRATED", "applied %d migration(s)", applied);
-	if (*var_admin_token != '\0') {
-		if (strlen(var_admin_token) < 16)
-			log_fatal("CONFIG-INVALID", "admin_token must be at least "
-			    "16 characters");
-		if (auth_bootstrap_admin(db, var_admin_token) != RK_OK)
-			log_fatal("DB-ERROR", "could not store the admin token: %s",
-			    db_errmsg(db));
-	}
 	db_close(db);
 }
 
 int
 main(int argc, char **argv)
 {
-	const struct cfg_entry *tables[5] = {api_cfg, engage_cfg, msgtoken_cfg,
-	    report_cfg, NULL};
+	static const struct cfg_entry *const tables[] = {api_cfg, engage_cfg,
+	    msgtoken_cfg, report_cfg, NULL};
 	struct server_config sc;
 	struct server_method *methods;
 	int nmethods, port, sig;
 	char err[512];
-	pthread_t health;
-	sigset_t set;
 	server *srv;
 	bus *pub = NULL;
 
-	log_init("rekindle-api");
-	options_load(argc, argv, tables);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	daemon_start(argc, argv, &(struct daemon_spec){.name = "rekindle-api",
+	    .cfg = tables, .flags = DAEMON_DATABASE});
 	if (descset_load(rk_protoset_start,
 	    (size_t)(rk_protoset_end - rk_protoset_start)) != RK_OK)
 		log_panic("DESCSET-BAD", "embedded descriptor set is corrupt");
-	startup_db();
+	bootstrap_admin();
 	/* The database answered a moment ago: serve at once, not only after the
-	 * health thread's first ping (a client that waits for API-LISTEN would
+	 * health thread's next ping (a client that waits for API-LISTEN would
 	 * otherwise be told NOT_SERVING). */
 	health_set_serving(true);
+	daemon_on_health(on_health);
 	if (*var_bus_listen != '\0') {
 		if (bus_open_pub(var_bus_listen, &pub, err, sizeof(err)) != RK_OK)
 			log_fatal("BUS-OPEN-FAIL", "%s", err);
 		wakeup_set_bus(pub);
+		daemon_set_ready("bus", true);
 	}
 	if (methods_build(&methods, &nmethods, err, sizeof(err)) != RK_OK)
 		log_panic("METHODS-BAD", "%s", err);
@@ -158,32 +104,33 @@ main(int argc, char **argv)
 	if (server_start(&sc, methods, nmethods, &srv, &port, err,
 	    sizeof(err)) != RK_OK)
 		log_fatal("LISTEN-FAIL", "%s", err);
-	if (pthread_create(&health, NULL, health_main, NULL) != 0)
-		log_fatal("THREAD-FAIL", "could not start health thread");
+	daemon_set_ready("grpc", true);
+	replica_start(var_database_url, var_database_read_url,
+	    var_read_max_staleness_ms);
 	log_info("API-LISTEN", "serving %d methods on port %d (%s)", nmethods,
 	    port, *var_tls_cert_file ? "TLS" : "plaintext");
-	if (*var_port_file != '\0') {
-		FILE *fp = fopen(var_port_file, "w");
+	if (*var_port_file != '\0')
+		daemon_write_port_file(var_port_file, port);
 
-		if (fp == NULL)
-			log_fatal("PORT-FILE", "could not write \"%s\": %m",
-			    var_port_file);
-		fprintf(fp, "%d\n", port);
-		fclose(fp);
+	sig = daemon_wait();
+	log_info("API-STOP", "signal %d: draining", sig);
+	/* NOT_SERVING while calls in flight finish, so balancers move on */
+	health_set_serving(false);
+	daemon_set_ready("grpc", false);
+	if (var_drain_delay_ms > 0) {
+		struct timespec ts = {var_drain_delay_ms / 1000,
+		    (long)(var_drain_delay_ms % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
 	}
-
-	while (sigwait(&set, &sig) != 0)
-		;
-	log_info("API-STOP", "signal %d: shutting down", sig);
-	stopping = 1;
-	pthread_join(health, NULL);
 	health_shutdown();
 	server_stop(srv, var_shutdown_grace_ms);
+	replica_stop();
 	wakeup_set_bus(NULL);
 	bus_close(pub);
 	methods_free(methods, nmethods);
 	descset_unload();
-	cfg_free(tables);
+	daemon_finish();
 	log_info("API-EXIT", "stopped");
 	return (0);
 }

@@ -146,7 +146,7 @@ list_messages(rpc_call *c, const ProtobufCMessage *req,
 	p[3] = r->n_channels ? db_int64_array(a, chans, r->n_channels) : NULL;
 	p[4] = arena_printf(a, "%lld", (long long)after);
 	p[5] = arena_printf(a, "%d", size + 1);
-	if ((rc = db_execp(rpc_db(c), "message_list", "SELECT " MESSAGE_COLS
+	if ((rc = db_execp(rpc_read_db(c), "message_list", "SELECT " MESSAGE_COLS
 	    " FROM messages WHERE ($1 = '' OR campaign_id = $1) AND "
 	    "($2 = '' OR customer_id = $2) AND ($3::text[] IS NULL OR "
 	    "state = ANY ($3::text[])) AND ($4::smallint[] IS NULL OR "

@@ -117,19 +117,18 @@ export_customer_data(rpc_call *c, const ProtobufCMessage *req,
 		return (rpc_bad_field(c, "customer_id", "%s", why));
 	p[0] = r->customer_id;
 	p[1] = "{}";
-	/* one statement: one snapshot of everything; the export is audited
-	 * in the same transaction */
-	if ((rc = rpc_begin(c)) != RK_OK)
-		return (rc);
-	rc = db_execp(rpc_db(c), "export_customer", "SELECT "
+	/* one statement: one snapshot of everything, off the primary when a
+	 * fresh replica can serve it; then the export is audited on the
+	 * primary (a customer not found is not) */
+	rc = db_execp(rpc_read_db(c), "export_customer", "SELECT "
 	    "rekindle.export_customer($1)::text", 1, p, &res);
 	if (rc == RK_OK && db_res_isnull(res, 0, 0))
 		rc = rpc_error(c, RK_ENOTFOUND, "customer not found");
-	if (rc == RK_OK)
-		rc = db_execp(rpc_db(c), "export_audit", "SELECT "
+	if (rc == RK_OK && (rc = rpc_begin(c)) == RK_OK)
+		rc = rpc_end(c, db_execp(rpc_db(c), "export_audit", "SELECT "
 		    "rekindle.audit_note('customers', $1, 'export', $2::jsonb)", 2,
-		    p, NULL);
-	if ((rc = rpc_end(c, rc)) != RK_OK) {
+		    p, NULL));
+	if (rc != RK_OK) {
 		db_res_free(res);
 		return (rc);
 	}

@@ -120,7 +120,7 @@ list_profiles(rpc_call *c, const ProtobufCMessage *req,
 	p[7] = maxr;
 	p[8] = mind;
 	p[9] = maxd;
-	rc = db_execp(rpc_db(c), "profile_list", "SELECT " PROFILE_VIEW_COLS
+	rc = db_execp(rpc_read_db(c), "profile_list", "SELECT " PROFILE_VIEW_COLS
 	    " FROM customer_profiles p WHERE p.customer_id > $2 "
 	    " AND ($3::text[] IS NULL OR p.state = ANY($3::text[])) "
 	    " AND ($4::text[] IS NULL OR p.segment = ANY($4::text[])) "

@@ -245,7 +245,7 @@ measure(rpc_call *c, const char *campaign_id, Rekindle__V1__CampaignStats **st,
 	rk_err rc;
 	int k = 1;
 
-	if ((rc = db_execp(rpc_db(c), "campaign_funnel", FUNNEL_SQL, 5, p,
+	if ((rc = db_execp(rpc_read_db(c), "campaign_funnel", FUNNEL_SQL, 5, p,
 	    &r)) != RK_OK)
 		return (rc);
 	if (db_res_int64(r, 0, 0) == 0) {
@@ -347,7 +347,7 @@ weeks(rpc_call *c, const char *campaign_id, Rekindle__V1__CampaignReport *out)
 	db_res *r;
 	rk_err rc;
 
-	if ((rc = db_execp(rpc_db(c), "campaign_weeks", WEEKS_SQL, 1, p,
+	if ((rc = db_execp(rpc_read_db(c), "campaign_weeks", WEEKS_SQL, 1, p,
 	    &r)) != RK_OK)
 		return (rc);
 	out->n_entries_by_week = (size_t)db_res_nrows(r);
@@ -416,7 +416,7 @@ variants(rpc_call *c, const char *campaign_id, double pc, double nc,
 	db_res *r;
 	rk_err rc;
 
-	if ((rc = db_execp(rpc_db(c), "campaign_variants", VARIANTS_SQL, 1, p,
+	if ((rc = db_execp(rpc_read_db(c), "campaign_variants", VARIANTS_SQL, 1, p,
 	    &r)) != RK_OK)
 		return (rc);
 	n = db_res_nrows(r) < 8 ? db_res_nrows(r) : 8;
@@ -509,7 +509,7 @@ days(rpc_call *c, const char *campaign_id, double nt, double nc,
 	db_res *r;
 	rk_err rc;
 
-	if ((rc = db_execp(rpc_db(c), "report_window", "SELECT "
+	if ((rc = db_execp(rpc_read_db(c), "report_window", "SELECT "
 	    "attribution_days FROM campaigns WHERE campaign_id = $1", 1, p,
 	    &r)) != RK_OK)
 		return (rc);
@@ -517,7 +517,7 @@ days(rpc_call *c, const char *campaign_id, double nt, double nc,
 	db_res_free(r);
 	if (window < 1 || window > 365)
 		return (RK_OK);
-	if ((rc = db_execp(rpc_db(c), "report_days", DAYS_SQL, 1, p, &r)) !=
+	if ((rc = db_execp(rpc_read_db(c), "report_days", DAYS_SQL, 1, p, &r)) !=
 	    RK_OK)
 		return (rc);
 	ct = arena_zalloc(a, sizeof(int64_t) * (size_t)(window + 1));
@@ -560,7 +560,7 @@ tables(rpc_call *c, const char *campaign_id, Rekindle__V1__CampaignReport *out)
 	rk_err rc;
 	size_t n;
 
-	if ((rc = db_execp(rpc_db(c), "report_channels", CHANNELS_SQL, 1, p,
+	if ((rc = db_execp(rpc_read_db(c), "report_channels", CHANNELS_SQL, 1, p,
 	    &r)) != RK_OK)
 		return (rc);
 	n = out->n_channels = (size_t)db_res_nrows(r);
@@ -578,7 +578,7 @@ tables(rpc_call *c, const char *campaign_id, Rekindle__V1__CampaignReport *out)
 		out->channels[i] = x;
 	}
 	db_res_free(r);
-	if ((rc = db_execp(rpc_db(c), "report_offers", OFFERS_SQL, 1, p,
+	if ((rc = db_execp(rpc_read_db(c), "report_offers", OFFERS_SQL, 1, p,
 	    &r)) != RK_OK)
 		return (rc);
 	n = out->n_offers = (size_t)db_res_nrows(r);
@@ -597,7 +597,7 @@ tables(rpc_call *c, const char *campaign_id, Rekindle__V1__CampaignReport *out)
 		out->offers[i] = x;
 	}
 	db_res_free(r);
-	if ((rc = db_execp(rpc_db(c), "report_steps", STEPS_SQL, 1, p,
+	if ((rc = db_execp(rpc_read_db(c), "report_steps", STEPS_SQL, 1, p,
 	    &r)) != RK_OK)
 		return (rc);
 	n = out->n_steps = (size_t)db_res_nrows(r);

@@ -66,6 +66,12 @@ arena *rpc_arena(rpc_call *c);
 arena *rpc_msg_arena(rpc_call *c);
 /* The handler thread's connection; NULL for inline handlers. */
 db_conn *rpc_db(rpc_call *c);
+/*
+ * A connection for a heavy read that may lag the primary by up to
+ * read_max_staleness_ms: the read replica's while it is fresh (replica.h),
+ * else rpc_db's. Never for a write, nor inside rpc_begin's transaction.
+ */
+db_conn *rpc_read_db(rpc_call *c);
 /* Per-call slot for stream handlers' state (in the call arena). */
 void **rpc_state(rpc_call *c);
 /* Request id (from x-request-id or generated); borrowed. */

@@ -40,7 +40,9 @@
 #include "clock.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "pbcheck.h"
+#include "replica.h"
 #include "server.h"
 #include "status.h"
 
@@ -87,6 +89,8 @@ struct rpc_call {
 	arena *a, *ma;
 	void *state;
 	char rid[48];
+	grpc_metadata rid_md;	/* x-request-id, echoed */
+	int64_t start_us;	/* monotonic, when the call matched */
 	unsigned role;
 	int64_t token_id;
 	struct field_violation viol[MAX_VIOLATIONS];
@@ -104,6 +108,7 @@ struct slot {
 	struct server *s;
 	pthread_mutex_t mu;
 	db_conn *db;
+	db_conn *rdb;		/* the replica's, once opened */
 	int64_t deadline_ms;	/* monotonic; 0 = none or idle */
 	char rid[48];
 };
@@ -134,8 +139,23 @@ struct server {
  * event of a stream may already run on another handler thread while this
  * one unwinds.
  */
-static _Thread_local db_conn *thread_db;
+static _Thread_local db_conn *thread_db, *thread_read_db;
 static _Thread_local struct slot *thread_slot;
+
+/* Named after go-grpc-prometheus's grpc_server_handled_total and
+ * grpc_server_handling_seconds, with the rekindle_ prefix. */
+static struct metric handled = METRIC_COUNTER(
+    "rekindle_grpc_server_handled_total", "RPCs completed, by method and "
+    "status code.", "grpc_service", "grpc_method", "grpc_code");
+static struct metric handling = METRIC_HISTOGRAM(
+    "rekindle_grpc_server_handling_seconds", "Time from a call's arrival to "
+    "its status, by method.", metric_latency_buckets, "grpc_service",
+    "grpc_method");
+static struct metric reads = METRIC_COUNTER("rekindle_reads_total",
+    "Queries of heavy reads (reports, List calls, exports), by the server "
+    "that answered them: replica or primary.", "server");
+static struct metric queued = METRIC_GAUGE("rekindle_grpc_server_queue",
+    "Calls waiting for a handler thread.", NULL);
 
 static void arm(struct cq_thread *t, struct server_method *m);
 static void run_work(struct rpc_call *c);
@@ -246,6 +266,32 @@ rpc_db(rpc_call *c)
 	return (thread_db);
 }
 
+db_conn *
+rpc_read_db(rpc_call *c)
+{
+	char err[256];
+
+	if (!replica_fresh() || thread_db == NULL) {
+		metric_add(&reads, 1, "primary");
+		return (rpc_db(c));
+	}
+	if (thread_read_db == NULL) {
+		if (db_open(replica_url(), "rekindle-api/read", &thread_read_db,
+		    err, sizeof(err)) != RK_OK) {
+			thread_read_db = NULL;
+			log_warn("REPLICA-UNAVAILABLE", "reading from the primary: "
+			    "%s", err);
+			metric_add(&reads, 1, "primary");
+			return (rpc_db(c));
+		}
+		pthread_mutex_lock(&thread_slot->mu);
+		thread_slot->rdb = thread_read_db;
+		pthread_mutex_unlock(&thread_slot->mu);
+	}
+	metric_add(&reads, 1, "replica");
+	return (thread_read_db);
+}
+
 void **
 rpc_state(rpc_call *c)
 {
@@ -285,6 +331,13 @@ rpc_remaining_ms(rpc_call *c)
 	return ((int64_t)left.tv_sec * 1000 + left.tv_nsec / 1000000);
 }
 
+static const char *
+role_name(unsigned role)
+{
+	return (role == ROLE_ADMIN ? "admin" : role == ROLE_SERVICE ?
+	    "service" : role == ROLE_AGENT ? "agent" : "");
+}
+
 rk_err
 rpc_begin(rpc_call *c)
 {
@@ -302,8 +355,7 @@ rpc_begin(rpc_call *c)
 	 */
 	who = arena_printf(rpc_arena(c), "%s|%s|%s|%s", c->token_id > 0 ?
 	    arena_printf(rpc_arena(c), "%lld", (long long)c->token_id) : "",
-	    c->role == ROLE_ADMIN ? "admin" : c->role == ROLE_SERVICE ?
-	    "service" : c->role == ROLE_AGENT ? "agent" : "public",
+	    *role_name(c->role) ? role_name(c->role) : "public",
 	    c->m ? c->m->path : "?", c->rid);
 	if ((rc = db_execp(thread_db, "audit_actor", "SELECT set_config("
 	    "'rekindle.actor', $1, true)", 1, &who, NULL)) != RK_OK)
@@ -412,6 +464,34 @@ start_batch(rpc_call *c, grpc_op *ops, size_t n, struct tag *tag)
 	}
 }
 
+static const char *const code_names[] = {"OK", "CANCELLED", "UNKNOWN",
+    "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+/* The call's access log line and metrics, as its status is sent. */
+static void
+account(rpc_call *c)
+{
+	const char *path = c->m ? c->m->path : "unknown", *slash;
+	const char *code = (unsigned)c->final_code < 17 ?
+	    code_names[c->final_code] : "UNKNOWN";
+	double seconds = (double)(clock_mono_us() - c->start_us) / 1e6;
+	char service[128];
+
+	/* "/rekindle.v1.CustomerService/GetCustomer"; an unknown method is
+	 * one label value, never the path a client made up */
+	slash = c->m ? strrchr(path, '/') : NULL;
+	snprintf(service, sizeof(service), "%.*s", slash ? (int)(slash - path -
+	    1) : 7, slash ? path + 1 : "unknown");
+	metric_add(&handled, 1, service, slash ? slash + 1 : "unknown", code);
+	metric_observe(&handling, seconds, service, slash ? slash + 1 :
+	    "unknown");
+	log_access(c->rid, path, code, seconds, (long long)c->token_id,
+	    role_name(c->role));
+}
+
 /* Starts the final status batch, with c->mu held. */
 static void
 start_final_locked(rpc_call *c, grpc_byte_buffer *resp)
@@ -429,6 +509,8 @@ start_final_locked(rpc_call *c, grpc_byte_buffer *resp)
 	memset(ops, 0, sizeof(ops));
 	if (!c->md_sent) {
 		ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+		ops[n].data.send_initial_metadata.count = 1;
+		ops[n].data.send_initial_metadata.metadata = &c->rid_md;
 		n++;
 		c->md_sent = true;
 	}
@@ -439,6 +521,7 @@ start_final_locked(rpc_call *c, grpc_byte_buffer *resp)
 		n++;
 	}
 	c->final_code = status_from_err(c->final_err);
+	account(c);
 	c->final_msg = grpc_slice_from_copied_string(c->final_text ?
 	    c->final_text : "");
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
@@ -554,7 +637,10 @@ start_send_locked(rpc_call *c, grpc_byte_buffer *bb)
 	}
 	memset(ops, 0, sizeof(ops));
 	if (!c->md_sent) {
-		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+		ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+		ops[n].data.send_initial_metadata.count = 1;
+		ops[n].data.send_initial_metadata.metadata = &c->rid_md;
+		n++;
 		c->md_sent = true;
 	}
 	ops[n].op = GRPC_OP_SEND_MESSAGE;
@@ -643,6 +729,7 @@ pool_push(rpc_call *c, enum work_kind w)
 		s->qlen++;
 		pthread_cond_signal(&s->cv);
 	}
+	metric_set(&queued, s->qlen);
 	pthread_mutex_unlock(&s->mu);
 	if (overload) {
 		log_warn("RPC-OVERLOAD", "handler queue full (%d calls)",
@@ -687,6 +774,7 @@ handler_main(void *arg)
 		if (s->head == NULL)
 			s->tail = NULL;
 		s->qlen--;
+		metric_set(&queued, s->qlen);
 		pthread_mutex_unlock(&s->mu);
 		for (;;) {
 			run_work(c);
@@ -704,8 +792,11 @@ handler_main(void *arg)
 	}
 	pthread_mutex_lock(&slot->mu);
 	slot->db = NULL;
+	slot->rdb = NULL;
 	pthread_mutex_unlock(&slot->mu);
 	db_close(db);
+	db_close(thread_read_db);
+	thread_read_db = NULL;
 	return (NULL);
 }
 
@@ -730,6 +821,8 @@ watchdog_main(void *arg)
 				log_warn("RPC-DEADLINE", "call %s passed its deadline; "
 				    "cancelling its statement", sl->rid);
 				(void)db_cancel(sl->db);
+				if (sl->rdb != NULL)
+					(void)db_cancel(sl->rdb);
 				sl->deadline_ms = 0;
 			}
 			pthread_mutex_unlock(&sl->mu);
@@ -957,7 +1050,10 @@ on_request(rpc_call *c, bool ok)
 		return;
 	}
 	arm(c->t, c->m);
+	c->start_us = clock_mono_us();
 	set_request_id(c);
+	c->rid_md.key = grpc_slice_from_static_string("x-request-id");
+	c->rid_md.value = grpc_slice_from_static_string(c->rid);
 	pthread_mutex_lock(&c->mu);
 	if (c->m == NULL) {
 		c->deadline = c->details.deadline;
@@ -1295,13 +1391,7 @@ server_stop(server *s, int grace_ms)
 	    "in flight", grace_ms);
 	s->shutdown_tag = (struct tag){NULL, T_SHUTDOWN};
 	grpc_server_shutdown_and_notify(s->server, s->cqs[0].cq, &s->shutdown_tag);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += grace_ms / 1000;
-	until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_REALTIME, grace_ms, &until);
 	pthread_mutex_lock(&s->mu);
 	while (!s->shutdown_done &&
 	    pthread_cond_timedwait(&s->done_cv, &s->mu, &until) == 0)

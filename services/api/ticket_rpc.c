@@ -239,7 +239,7 @@ list_tickets(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	p[4] = *r->campaign_id ? r->campaign_id : NULL;
 	p[5] = r->n_states ? db_text_array(a, st, r->n_states) : NULL;
 	/* the page and then its notes: two queries, whatever its size */
-	if ((rc = db_execp(rpc_db(c), "ticket_list", TICKET_SQL
+	if ((rc = db_execp(rpc_read_db(c), "ticket_list", TICKET_SQL
 	    "WHERE t.id > $1::bigint AND ($3::text IS NULL OR t.team_id = $3) "
 	    "AND ($4::text IS NULL OR t.agent_id = $4) AND ($5::text IS NULL OR "
 	    "t.campaign_id = $5) AND ($6::int[] IS NULL OR t.state = ANY ($6)) "

@@ -89,7 +89,7 @@ list_transactions(rpc_call *c, const ProtobufCMessage *req,
 	p[4] = tus;
 	p[5] = tid;
 	/* The customer row says NOT_FOUND apart from "no transactions". */
-	rc = db_execp(rpc_db(c), "txn_list", "SELECT t.txn_id, "
+	rc = db_execp(rpc_read_db(c), "txn_list", "SELECT t.txn_id, "
 	    PBTIME_US("t.occurred_at") ", t.amount_minor, t.currency, t.mcc, "
 	    " t.merchant_id, t.merchant_name, t.channel "
 	    "FROM customers cu LEFT JOIN LATERAL (SELECT * FROM transactions x "

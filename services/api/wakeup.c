@@ -16,7 +16,7 @@ wakeup_set_bus(bus *b)
 void
 wakeup(const char *queue, int64_t jobs)
 {
-	if (pub != NULL && bus_publish(pub, queue, jobs) != RK_OK)
+	if (pub != NULL && bus_publish(pub, queue, jobs, log_request_id()) != RK_OK)
 		log_debug("BUS-SEND-FAIL", "could not publish wake-up for %s",
 		    queue);
 }

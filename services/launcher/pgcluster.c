@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "launcher.h"
 #include "log.h"
 #include "mem.h"
@@ -54,6 +55,7 @@ run_wait(char *const argv[], bool as_postgres, const char *log_path)
 	if (pid < 0)
 		return (-1);
 	if (pid == 0) {
+		daemon_child_signals();
 		if (as_postgres && getuid() == 0) {
 			struct passwd *pw = getpwnam("postgres");
 

@@ -18,6 +18,9 @@
  *					refused (inbound.c)
  *	GET  /healthz			200 while the database answers
  *
+ * /metrics, /healthz and /readyz are also on the metrics port (daemon.h),
+ * with rekindle_tracker_requests_total and _request_seconds per route.
+ *
  * A token that does not verify gets 404 and records nothing. Every page
  * is Vietnamese and carries no customer data.
  *
@@ -37,12 +40,13 @@
 
 #include "cfg.h"
 #include "clock.h"
+#include "daemon.h"
 #include "db.h"
 #include "engage.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "msgtoken.h"
-#include "options.h"
 #include "tracker.h"
 #include "tracker_cfg.h"
 
@@ -79,6 +83,15 @@ static int nall;
 static pthread_mutex_t conns_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct evidence_rules rules;
 
+static struct metric requests = METRIC_COUNTER(
+    "rekindle_tracker_requests_total", "Requests the link endpoint answered, "
+    "by route and HTTP status.", "route", "code");
+static struct metric request_seconds = METRIC_HISTOGRAM(
+    "rekindle_tracker_request_seconds", "Time to answer a request, by route.",
+    metric_latency_buckets, "route");
+/* the status of the answer the calling thread queued last */
+static __thread unsigned answered;
+
 struct req {
 	bool posted;
 	size_t body;		/* bytes of body read so far */
@@ -100,6 +113,7 @@ respond(struct MHD_Connection *c, unsigned code, const char *type,
 		MHD_add_response_header(r, "Location", location);
 	rc = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
+	answered = code;
 	return (rc);
 }
 
@@ -120,7 +134,7 @@ conn(void)
 
 	if (tdb != NULL && db_ping(tdb) == RK_OK)
 		return (tdb);
-	if (db_open(var_tracker_database_url, "rekindle-tracker", &fresh, err,
+	if (db_open(var_database_url, "rekindle-tracker", &fresh, err,
 	    sizeof(err)) != RK_OK) {
 		log_warn("DB-UNAVAILABLE", "tracker: %s", err);
 		return (NULL);
@@ -278,7 +292,7 @@ serve(struct MHD_Connection *c, arena *a, const char *method,
 }
 
 static enum MHD_Result
-handle(void *cls, struct MHD_Connection *c, const char *url,
+route_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
     size_t *upload_len, void **con_cls)
 {
@@ -325,6 +339,46 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	return (rc);
 }
 
+/* The route of url, from a fixed set (a metric label never carries a
+ * token). */
+static const char *
+route_of(const char *url)
+{
+	const char *slash;
+
+	if (strncmp(url, "/t/", 3) == 0) {
+		slash = strchr(url + 3, '/');
+		return (slash == NULL ? "click" : strcmp(slash, "/open.gif") == 0 ?
+		    "open" : strcmp(slash, "/unsubscribe") == 0 ? "unsubscribe" :
+		    strcmp(slash, "/register") == 0 ? "register" : "other");
+	}
+	return (strcmp(url, "/mo/sms") == 0 ? "mo_sms" : strcmp(url, "/mo/zalo")
+	    == 0 ? "mo_zalo" : strcmp(url, "/healthz") == 0 ? "healthz" :
+	    "other");
+}
+
+/* Every request, counted and timed once it is answered. */
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_len, void **con_cls)
+{
+	int64_t t0 = clock_mono_us();
+	enum MHD_Result rc;
+	char code[8];
+
+	answered = 0;
+	rc = route_request(cls, c, url, method, version, upload, upload_len,
+	    con_cls);
+	if (answered != 0) {
+		snprintf(code, sizeof(code), "%u", answered);
+		metric_add(&requests, 1, route_of(url), code);
+		metric_observe(&request_seconds, (double)(clock_mono_us() - t0) /
+		    1e6, route_of(url));
+	}
+	return (rc);
+}
+
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -339,26 +393,20 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 int
 main(int argc, char **argv)
 {
-	const struct cfg_entry *tables[4] = {tracker_cfg, engage_cfg,
+	static const struct cfg_entry *const tables[] = {tracker_cfg, engage_cfg,
 	    msgtoken_cfg, NULL};
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
-	sigset_t set;
 	int sig;
 
-	log_init("rekindle-tracker");
-	options_load(argc, argv, tables);
+	daemon_start(argc, argv, &(struct daemon_spec){
+	    .name = "rekindle-tracker", .cfg = tables,
+	    .flags = DAEMON_DATABASE});
 	if (*var_tracking_secret == '\0')
 		log_fatal("CONFIG-INVALID", "tracking_secret is required");
-	if (*var_tracker_database_url == '\0')
-		log_fatal("CONFIG-INVALID", "database_url is required");
 	engage_rules(&rules);
-	srand48((long)clock_now_us() ^ (long)getpid());
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	metric_register(&requests);
+	metric_register(&request_seconds);
 	{
 		struct sockaddr_in sa = {.sin_family = AF_INET,
 		    .sin_port = htons((uint16_t)var_listen_port)};
@@ -376,22 +424,17 @@ main(int argc, char **argv)
 		log_fatal("LISTEN-FAIL", "cannot listen on %s:%d",
 		    var_listen_address, var_listen_port);
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	if (*var_tracker_port_file != '\0') {
-		char tmp[4096];
-		FILE *fp;
-
-		snprintf(tmp, sizeof(tmp), "%s.tmp", var_tracker_port_file);
-		if ((fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%u\n",
-		    (unsigned)info->port) < 0 || fclose(fp) != 0 ||
-		    rename(tmp, var_tracker_port_file) != 0)
-			log_fatal("PORT-FILE", "cannot write %s", var_tracker_port_file);
-	}
+	if (*var_tracker_port_file != '\0')
+		daemon_write_port_file(var_tracker_port_file, (int)info->port);
+	daemon_set_ready("http", true);
 	log_info("TRACKER-START", "serving links on %s:%u with %d threads",
 	    var_listen_address, (unsigned)info->port, var_threads);
-	sigwait(&set, &sig);
+	sig = daemon_wait();
 	log_info("TRACKER-STOP", "signal %d: stopping", sig);
+	daemon_set_ready("http", false);
 	MHD_stop_daemon(d);
 	for (int i = 0; i < nall; i++)
 		db_close(all_conns[i]);
+	daemon_finish();
 	return (0);
 }

@@ -3,7 +3,7 @@
  */
 #include "tracker_cfg.h"
 
-char *var_listen_address, *var_tracker_database_url, *var_tracker_port_file;
+char *var_listen_address, *var_tracker_port_file;
 char *var_mo_cpid, *var_mo_private_key, *var_optout_keywords,
     *var_optout_confirmation, *var_zalo_app_id, *var_zalo_oa_secret_key,
     *var_zalo_optout_events;
@@ -16,8 +16,6 @@ const struct cfg_entry tracker_cfg[] = {
 	    "port of the link endpoint (0: any free port)"},
 	{"tracker_threads", CFG_INT, "4", &var_threads, 1, 64, 0,
 	    "threads serving links, each with its database connection"},
-	{"database_url", CFG_STR, "", &var_tracker_database_url, 0, 0, CFG_SECRET,
-	    "PostgreSQL connection string"},
 	{"tracker_port_file", CFG_STR, "", &var_tracker_port_file, 0, 0, 0,
 	    "if set, the bound port is written here once serving"},
 	/* inbound opt-out (inbound.c) */

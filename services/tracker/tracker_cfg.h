@@ -7,7 +7,7 @@
 
 #include "cfg.h"
 
-extern char *var_listen_address, *var_tracker_database_url, *var_tracker_port_file;
+extern char *var_listen_address, *var_tracker_port_file;
 extern char *var_mo_cpid, *var_mo_private_key, *var_optout_keywords,
     *var_optout_confirmation, *var_zalo_app_id, *var_zalo_oa_secret_key,
     *var_zalo_optout_events;

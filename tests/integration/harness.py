@@ -52,6 +52,18 @@ def free_port():
     return p
 
 
+def http_get(addr, path):
+    """(status, text) of GET http://addr/path; (0, "") if nothing answers."""
+    import urllib.error
+    try:
+        with urllib.request.urlopen("http://%s%s" % (addr, path), timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
 def wait_until(pred, timeout=30.0, what="condition"):
     end = time.time() + timeout
     while time.time() < end:
@@ -63,18 +75,38 @@ def wait_until(pred, timeout=30.0, what="condition"):
 
 
 class Cluster:
-    """A private PostgreSQL cluster (tests/lib/pgcluster.sh)."""
+    """A private PostgreSQL cluster (tests/lib/pgcluster.sh); with listen,
+    also over TCP on that address (url then names it: clients on other
+    hosts reach it only so)."""
 
-    def __init__(self):
+    def __init__(self, listen=None):
         self.dir = tempfile.mkdtemp(prefix="rk-pg-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
+        env = dict(os.environ, RK_PG_LISTEN=listen or "")
         out = subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "start",
                               self.dir, str(self.port)],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=env)
         if out.returncode != 0:
             raise RuntimeError("cannot start PostgreSQL: " + out.stderr)
         self.url = out.stdout.strip()
+        if listen:
+            self.url = "host=%s port=%d user=postgres dbname=rekindle" % (listen, self.port)
+
+    def replica(self):
+        """A streaming replica of this cluster (pg_basebackup -R, a hot
+        standby on a port of its own): a Cluster to sql() and stop()."""
+        r = Cluster.__new__(Cluster)
+        r.dir = tempfile.mkdtemp(prefix="rk-pg-replica-")
+        os.chmod(r.dir, 0o755)
+        r.port = free_port()
+        out = subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "replica",
+                              self.dir, str(self.port), r.dir, str(r.port)],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("cannot start the replica: " + out.stderr)
+        r.url = out.stdout.strip()
+        return r
 
     def sql(self, q):
         bindir = sorted(d for d in os.listdir("/usr/lib/postgresql"))[-1]
@@ -90,16 +122,67 @@ class Cluster:
         subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "crash", self.dir],
                        check=True, capture_output=True)
 
+    def down(self):
+        """pg_ctl stop -m immediate: the database is gone until up()."""
+        subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "down", self.dir],
+                       check=True, capture_output=True)
+
+    def up(self):
+        subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "up", self.dir],
+                       check=True, capture_output=True)
+
     def stop(self):
         subprocess.run([os.path.join(SRC, "tests/lib/pgcluster.sh"), "stop", self.dir])
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Net:
+    """Hosts as Linux network namespaces (ip netns; root only) on one
+    bridge: each host has its own loopback, IPC and ports and one address,
+    and reaches the others and the bridge's own address (gw: this
+    machine, where the database and the provider doubles run) only over
+    TCP."""
+
+    def __init__(self, hosts):
+        tag = "rk%d" % (os.getpid() % 100000)
+        self.br, self.ns, self.ip = tag + "br", {}, {}
+        net = "10.213.%d" % (os.getpid() % 250)
+        self.gw = net + ".1"
+        self._run("ip", "link", "add", self.br, "type", "bridge")
+        self._run("ip", "addr", "add", self.gw + "/24", "dev", self.br)
+        self._run("ip", "link", "set", self.br, "up")
+        for i, h in enumerate(hosts):
+            ns, a, b = "%s%s" % (tag, h), "%sa%d" % (tag, i), "%sb%d" % (tag, i)
+            self.ns[h], self.ip[h] = ns, "%s.%d" % (net, 11 + i)
+            self._run("ip", "netns", "add", ns)
+            self._run("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+            self._run("ip", "link", "set", a, "master", self.br, "up")
+            self._run("ip", "link", "set", b, "netns", ns)
+            self._run("ip", "-n", ns, "addr", "add", self.ip[h] + "/24", "dev", b)
+            self._run("ip", "-n", ns, "link", "set", b, "up")
+            self._run("ip", "-n", ns, "link", "set", "lo", "up")
+            self._run("ip", "-n", ns, "route", "add", "default", "via", self.gw)
+
+    @staticmethod
+    def _run(*cmd):
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    def prefix(self, host):
+        """Runs a program on host: ip netns exec execs it in place, so the
+        process's pid is the program's own."""
+        return ["ip", "netns", "exec", self.ns[host]]
+
+    def close(self):
+        for ns in self.ns.values():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.br], capture_output=True)
+
+
 class Proc:
-    def __init__(self, name, args, env, log):
+    def __init__(self, name, args, env, log, prefix=()):
         self.name, self.log = name, log
         self.f = open(log, "ab")
-        self.p = subprocess.Popen([os.path.join(BIN, name)] + args, env=env,
+        self.p = subprocess.Popen(list(prefix) + [os.path.join(BIN, name)] + args, env=env,
                                   stdout=self.f, stderr=subprocess.STDOUT)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
@@ -167,20 +250,28 @@ class Rekindle:
     """A database, an API and workers, with a reflection-driven client."""
 
     def __init__(self, api_opts=(), profilers=0, profiler_opts=(), tls_check=False,
-                 campaigners=0):
+                 campaigners=0, metrics=False, net=None, api_host=None):
         self.tmp = tempfile.mkdtemp(prefix="rk-it-")
-        self.db = Cluster()
+        # metrics: every process started serves /metrics on a port of its
+        # own, written to TMP/NAME-N.mport (metrics_port(name, n))
+        self.metrics, self.started = metrics, {}
+        # net: hosts (Net); the API runs on api_host, the database on the
+        # bridge, and everything speaks TCP
+        self.net, self.api_host = net, api_host
+        self.db = Cluster(listen=net.gw if net else None)
         self.port = free_port()
-        self.bus = "ipc://%s/bus.ipc" % self.tmp
+        self.host = net.ip[api_host] if net else "127.0.0.1"
+        self.bus = ("tcp://%s:%d" % (self.host, free_port()) if net else
+                    "ipc://%s/bus.ipc" % self.tmp)
         self.env = dict(os.environ, REKINDLE_DATABASE_URL=self.db.url,
                         REKINDLE_ADMIN_TOKEN=ADMIN, REKINDLE_BUS_LISTEN=self.bus,
                         REKINDLE_BUS_CONNECT=self.bus,
-                        REKINDLE_GRPC_LISTEN="127.0.0.1:%d" % self.port,
+                        REKINDLE_GRPC_LISTEN="%s:%d" % (self.host, self.port),
                         REKINDLE_TRACKING_SECRET=TRACKING_SECRET,
                         ASAN_OPTIONS="detect_leaks=1")
         self.procs = []
-        self.api = self.start("rekindle-api", list(api_opts))
-        self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.port)
+        self.api = self.start("rekindle-api", list(api_opts), host=api_host)
+        self.channel = grpc.insecure_channel("%s:%d" % (self.host, self.port))
         self.health_pb2 = load_gen("grpc/health/v1/health_pb2.py", "rk_health_pb2")
         self.refl_pb2 = load_gen("grpc/reflection/v1/reflection_pb2.py", "rk_refl_pb2")
         if tls_check:
@@ -199,10 +290,50 @@ class Rekindle:
         wait_until(lambda: self.logs().count('"WORKER-START"') >= profilers + campaigners,
                    30, "workers started")
 
-    def start(self, name, args):
-        p = Proc(name, args, self.env, os.path.join(self.tmp, name + ".log"))
+    def start(self, name, args, host=None):
+        n = self.started.get(name, 0)
+        self.started[name] = n + 1
+        if self.metrics and name.startswith("rekindle-"):
+            args = list(args) + ["-o", "metrics_listen=127.0.0.1:0", "-o",
+                                 "metrics_port_file=" + self.mport_file(name, n),
+                                 "-o", "health_interval_ms=200"]
+        p = Proc(name, args, self.env, os.path.join(self.tmp, name + ".log"),
+                 self.net.prefix(host) if host else ())
         self.procs.append(p)
         return p
+
+    def add_api(self, host=None, opts=()):
+        """Another API (on host, or here), publishing wake-ups on a bus of
+        its own that workers started from now on dial too; returns (its
+        process, a channel to it)."""
+        ip = self.net.ip[host] if host else "127.0.0.1"
+        port = free_port()
+        bus = ("tcp://%s:%d" % (ip, free_port()) if host else
+               "ipc://%s/bus-%d.ipc" % (self.tmp, port))
+        p = self.start("rekindle-api", ["-o", "grpc_listen=%s:%d" % (ip, port),
+                                        "-o", "bus_listen=" + bus] + list(opts), host=host)
+        self.env["REKINDLE_BUS_CONNECT"] += "," + bus
+        ch = grpc.insecure_channel("%s:%d" % (ip, port))
+        return p, ch
+
+    def via(self, channel):
+        """A context in which call() goes to the API behind channel."""
+        rk = self
+
+        class Via:
+            def __enter__(self):
+                self.saved, rk.channel = rk.channel, channel
+
+            def __exit__(self, *exc):
+                rk.channel = self.saved
+        return Via()
+
+    def mport_file(self, name, n=0):
+        return os.path.join(self.tmp, "%s-%d.mport" % (name, n))
+
+    def metrics_port(self, name, n=0):
+        """The metrics port of the n-th process called name started."""
+        return read_port(self.mport_file(name, n))
 
     def logs(self):
         out = ""
@@ -280,6 +411,10 @@ class Rekindle:
             f = self.channel.stream_unary(path, request_serializer=ser,
                                           response_deserializer=out.FromString)
             return f(iter(request), timeout=timeout, metadata=meta)
+        if md.server_streaming:     # every message of the stream, as a list
+            f = self.channel.unary_stream(path, request_serializer=ser,
+                                          response_deserializer=out.FromString)
+            return list(f(request, timeout=timeout, metadata=meta))
         f = self.channel.unary_unary(path, request_serializer=ser,
                                      response_deserializer=out.FromString)
         return f(request, timeout=timeout, metadata=meta)
@@ -353,7 +488,7 @@ class Rekindle:
             timeout, campaign_id + " sent")
 
     def ctl(self, *args, token=ADMIN, check=True):
-        env = dict(self.env, REKINDLE_ADDR="127.0.0.1:%d" % self.port,
+        env = dict(self.env, REKINDLE_ADDR="%s:%d" % (self.host, self.port),
                    REKINDLE_TOKEN=token or "")
         return subprocess.run([os.path.join(BIN, "rekindlectl")] + list(args), env=env,
                               capture_output=True, text=True, check=check, timeout=120)
@@ -370,6 +505,8 @@ class Rekindle:
                     bad.append("%s exited with %s; its log:\n%s" % (
                         p.name, code, fh.read()[-6000:]))
         self.db.stop()
+        if self.net:
+            self.net.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
         if bad:
             raise AssertionError("\n".join(bad))

@@ -1,9 +1,9 @@
 """rekindle-local: a private cluster, the API and the pools from one
 command; a dead worker is restarted; Ctrl-C stops everything. Fed with the
 real UCI Online Retail data through the demo's converter and rekindlectl."""
-import os, shutil, signal, subprocess, tempfile, unittest
+import json, os, shutil, signal, subprocess, tempfile, unittest
 
-from harness import BIN, SRC, free_port, wait_until
+from harness import BIN, SRC, free_port, http_get as get, wait_until
 
 
 def children(pid):
@@ -16,13 +16,14 @@ class LauncherTest(unittest.TestCase):
     def test_local_run_with_real_data(self):
         state = tempfile.mkdtemp(prefix="rk-local-")
         os.chmod(state, 0o755)
-        port = free_port()
+        port, mbase = free_port(), free_port()
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
         env.pop("REKINDLE_DATABASE_URL", None)
         log = open(os.path.join(state, "local.log"), "wb")
         p = subprocess.Popen([os.path.join(BIN, "rekindle-local"), "--state", state,
                               "--listen", "127.0.0.1:%d" % port, "--profilers", "2",
-                              "--pg-port", str(free_port())],
+                              "--pg-port", str(free_port()),
+                              "--metrics-base", str(mbase)],
                              env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             envfile = os.path.join(state, "env")
@@ -112,6 +113,24 @@ class LauncherTest(unittest.TestCase):
                                     if "rekindle-profiler" in k[1]]) == 2
                        and prof[0] not in [int(k[0]) for k in children(p.pid)], 30,
                        "profiler restarted")
+            # every process on its own metrics port, listed for Prometheus;
+            # the launcher counts the restart
+            with open(os.path.join(state, "prometheus-targets.json")) as fh:
+                targets = [(g["labels"]["program"], t) for g in json.load(fh)
+                           for t in g["targets"]]
+            self.assertEqual(len(targets), 6)
+            self.assertEqual(len(set(t for _, t in targets)), 6)
+            for prog, t in targets:
+                wait_until(lambda: get(t, "/readyz")[0] == 200, 30, prog + " ready")
+                self.assertIn("rekindle_process_resident_memory_bytes",
+                              get(t, "/metrics")[1], prog)
+            launcher = get(targets[0][1], "/metrics")[1]
+            self.assertIn('rekindle_local_child_restarts_total{program="rekindle-profiler"} 1',
+                          launcher)
+            wait_until(lambda: 'rekindle_local_children{program="rekindle-profiler"} 2' in
+                       get(targets[0][1], "/metrics")[1], 10, "children counted")
+            api = [t for prog, t in targets if prog == "rekindle-api"][0]
+            self.assertIn('grpc_method="RunProfiling",grpc_code="OK"', get(api, "/metrics")[1])
             p.send_signal(signal.SIGINT)
             self.assertEqual(p.wait(60), 0)
             left = subprocess.run(["pgrep", "-f", state], capture_output=True, text=True)

@@ -5,7 +5,16 @@
 #   pgcluster.sh stop DIR         fast shutdown
 #   pgcluster.sh crash DIR        pg_ctl restart -m immediate: every backend
 #                                 killed, crash recovery on the way up
+#   pgcluster.sh down DIR         pg_ctl stop -m immediate: the server gone
+#                                 (until "up")
+#   pgcluster.sh up DIR           start it again
+#   pgcluster.sh replica PDIR PPORT DIR PORT
+#                                 a streaming replica of the cluster in PDIR
+#                                 (pg_basebackup -R), started on PORT; prints
+#                                 its libpq URL
 # As root the server runs as the "postgres" user (initdb refuses root).
+# With RK_PG_LISTEN=ADDR (a new cluster) it also listens on ADDR over TCP
+# and trusts clients on the same subnets ("samenet").
 set -euo pipefail
 cmd=$1 dir=$2
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
@@ -32,6 +41,11 @@ max_connections = 200
 shared_buffers = 256MB
 max_wal_size = 4GB
 CONF
+    if [ -n "${RK_PG_LISTEN:-}" ]; then
+      echo "listen_addresses = '$RK_PG_LISTEN'" >>"$dir/data/postgresql.conf"
+      echo "host all all samenet trust" >>"$dir/data/pg_hba.conf"
+      echo "host replication all samenet trust" >>"$dir/data/pg_hba.conf"
+    fi
   fi
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
     || { cat "$dir/server.log" >&2; exit 1; }
@@ -44,8 +58,31 @@ crash)
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 \
     restart >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   ;;
+down)
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+  ;;
+up)
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { cat "$dir/server.log" >&2; exit 1; }
+  ;;
+replica)
+  pdir=$2 pport=$3 dir=$4 port=$5
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir" && chmod 700 "$dir"
+  as_pg "$bindir/pg_basebackup" -h "$pdir" -p "$pport" -U postgres -D "$dir/data" \
+    -R -X stream -c fast >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
+  cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $port
+hot_standby = on
+CONF
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { cat "$dir/server.log" >&2; exit 1; }
+  echo "host=$dir port=$port user=postgres dbname=rekindle"
+  ;;
 stop)
   [ -f "$dir/data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
   ;;
-*) echo "usage: pgcluster.sh start DIR PORT | stop DIR | crash DIR" >&2; exit 2 ;;
+*) echo "usage: pgcluster.sh start DIR PORT | stop DIR | crash DIR | down DIR | up DIR | replica PDIR PPORT DIR PORT" >&2; exit 2 ;;
 esac

@@ -43,10 +43,12 @@
 #include "channel_ops.h"
 #include "clock.h"
 #include "deliver.h"
+#include "daemon.h"
 #include "deliver_db.h"
 #include "governor.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "msgkey.h"
 #include "msgstate.h"
 #include "msgtoken.h"
@@ -59,6 +61,26 @@
 				 * were paused or cancelled */
 
 int deliver_channel;
+
+static struct metric sends = METRIC_COUNTER("rekindle_sends_total",
+    "Send attempts' outcomes, by channel: sent, failed (for good), denied "
+    "(by the governor), uncertain (written, no reply), retried.",
+    "channel", "outcome");
+static struct metric provider_seconds = METRIC_HISTOGRAM(
+    "rekindle_provider_request_seconds", "Time a provider took to answer a "
+    "send (or to time out), by channel.", metric_latency_buckets, "channel");
+static struct metric provider_replies = METRIC_COUNTER(
+    "rekindle_provider_replies_total", "Provider answers, by channel and "
+    "class: ok, 4xx, 429, 5xx, no_reply (timeout or connection lost).",
+    "channel", "class");
+static struct metric uncertain_now = METRIC_GAUGE(
+    "rekindle_messages_uncertain", "Messages written to a provider with no "
+    "answer (held, or to be sent again with the same key), by channel.",
+    "channel");
+static struct metric decisions = METRIC_COUNTER(
+    "rekindle_governor_decisions_total", "The contact governor's verdicts, "
+    "by channel, verdict (allow, deny, defer) and reason.", "channel",
+    "verdict", "reason");
 
 static const struct channel_ops *ops;
 static enum on_uncertain policy;
@@ -87,6 +109,21 @@ const struct cfg_entry deliver_cfg[] = {
 	CFG_END,
 };
 
+/* At a scrape: the channel's outbox, as the queue "deliver". */
+static void
+scrape(void *arg)
+{
+	db_conn *db = daemon_metrics_db();
+	int64_t n, unc;
+	double age;
+
+	(void)arg;
+	if (db == NULL || ddb_due(db, deliver_channel, &n, &age, &unc) != RK_OK)
+		return;
+	worker_queue_gauge("deliver", channel_name(deliver_channel), n, age);
+	metric_set(&uncertain_now, (double)unc, channel_name(deliver_channel));
+}
+
 rk_err
 deliver_init(struct worker *w, db_conn *db)
 {
@@ -107,6 +144,7 @@ deliver_init(struct worker *w, db_conn *db)
 		log_fatal("CONFIG-INVALID", "%s channel configuration",
 		    channel_name(deliver_channel));
 	http_init(var_provider_timeout_ms, var_provider_parallel);
+	metrics_on_scrape(scrape, NULL);
 	log_info("DELIVER-POLICY", "%s: provider %s on our key; an uncertain "
 	    "message is %s", channel_name(deliver_channel), ops->dedups ?
 	    "de-duplicates" : "does not de-duplicate", policy ==
@@ -238,6 +276,11 @@ decide(arena *a, const struct gov_rules *rules, const struct dmsg *m,
 	}
 	gov_decide(rules, &q, &d);
 	f->decision = gov_reason_code(d.reason);
+	metric_add(&decisions, 1, channel_name(deliver_channel),
+	    d.verdict == GOV_DENY ? "deny" : d.verdict == GOV_DEFER ? "defer" :
+	    "allow", gov_reason_code(d.reason));
+	if (d.verdict == GOV_DENY && !m->uncertain)
+		metric_add(&sends, 1, channel_name(deliver_channel), "denied");
 	if (d.verdict == GOV_DENY) {
 		if (m->uncertain) {
 			f->resend = false;
@@ -289,6 +332,11 @@ outcome(struct batch *b, const struct dmsg *m, const struct send_result *res,
 	f->id = m->id;
 	f->attempt = attempt;
 	f->reason = arena_strdup(b->a, res->reason);
+	metric_add(&sends, 1, channel_name(deliver_channel),
+	    res->outcome == SEND_OK ? "sent" : res->outcome == SEND_AMBIGUOUS ?
+	    "uncertain" : (res->outcome == SEND_RETRY || res->outcome ==
+	    SEND_REFRESH_TOKEN) && attempt < MAX_ATTEMPTS ? "retried" :
+	    "failed");
 	switch (res->outcome) {
 	case SEND_OK:
 		f->state = MSG_SENT;
@@ -407,6 +455,19 @@ check_stopped(struct batch *b, int64_t now)
 	}
 }
 
+/* The provider's answer in the metrics. */
+static void
+count_reply(const struct http_reply *h)
+{
+	const char *ch = channel_name(deliver_channel);
+	long st = h->status;
+
+	metric_observe(&provider_seconds, h->seconds, ch);
+	/* SMTP's 2xx/4xx/5xx reply codes are three digits too */
+	metric_add(&provider_replies, 1, ch, st == 0 ? "no_reply" : st == 429 ?
+	    "429" : st >= 500 ? "5xx" : st >= 400 ? "4xx" : "ok");
+}
+
 /* http_run's callback: a finished call's outcome, gathered; the group
  * committed when it is large or old enough. */
 static void
@@ -429,6 +490,7 @@ on_done(void *ctx, struct http_call *c)
 		struct send_result res;
 
 		ops->reply(&c->reply, &res);
+		count_reply(&c->reply);
 		outcome(b, m, &res, &b->out[b->nout++]);
 		if (res.outcome == SEND_AMBIGUOUS)
 			log_warn("DELIVER-UNCERTAIN", "message %lld attempt %d: %s",

@@ -363,3 +363,30 @@ ddb_sweep(db_conn *db, int channel, bool resend, int max_attempts,
 	db_res_free(r);
 	return (RK_OK);
 }
+
+rk_err
+ddb_due(db_conn *db, int channel, int64_t *n, double *oldest_s,
+    int64_t *uncertain)
+{
+	char ch[16];
+	const char *p[1] = {ch};
+	db_res *r;
+	rk_err rc;
+
+	snprintf(ch, sizeof(ch), "%d", channel);
+	/* the due predicate is the claim's (and the messages_due index's) */
+	rc = db_execp(db, "ddb_due", "SELECT count(*) FILTER (WHERE (state = "
+	    "'queued' OR (state = 'uncertain' AND resend)) AND not_before <= "
+	    "now()), coalesce(extract(epoch FROM now() - min(not_before) "
+	    "FILTER (WHERE (state = 'queued' OR (state = 'uncertain' AND "
+	    "resend)) AND not_before <= now())), 0)::float8, count(*) FILTER "
+	    "(WHERE state = 'uncertain') FROM messages WHERE channel = $1 AND "
+	    "state IN ('queued', 'uncertain')", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*n = db_res_int64(r, 0, 0);
+	*oldest_s = db_res_double(r, 0, 1);
+	*uncertain = db_res_int64(r, 0, 2);
+	db_res_free(r);
+	return (RK_OK);
+}

@@ -86,4 +86,9 @@ rk_err ddb_extend(db_conn *db, const char *worker, int channel, int lease_s);
 rk_err ddb_sweep(db_conn *db, int channel, bool resend, int max_attempts,
     int64_t *n);
 
+/* For the metrics: messages of channel due now (*n), how long the oldest
+ * has waited (*oldest_s), and how many are uncertain (*uncertain). */
+rk_err ddb_due(db_conn *db, int channel, int64_t *n, double *oldest_s,
+    int64_t *uncertain);
+
 #endif

@@ -175,6 +175,7 @@ finish(CURL *e, CURLcode rc)
 	r = (struct running *)(void *)priv;
 	h = &r->call->reply;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &h->seconds);
 	if (r->call->mail_rcpt != NULL) {
 		if (rc == CURLE_OK)
 			h->status = code >= 200 && code < 300 ? code : 250;

@@ -29,6 +29,8 @@ struct http_reply {
 	char error[96];		/* status 0: libcurl's words */
 	char *body;		/* malloc'ed, NUL-terminated, or NULL; for
 				 * SMTP the relay's words when refused */
+	double seconds;		/* from the start of the request to its
+				 * end (CURLINFO_TOTAL_TIME); 0 withheld */
 };
 
 /* One request: an HTTP POST of a JSON body, or, when mail_rcpt is set,

@@ -10,7 +10,9 @@
 #include "campaign.h"
 #include "clock.h"
 #include "fit.h"
+#include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "profiler.h"
 #include "profiler_db.h"
 #include "refdata.h"
@@ -45,6 +47,35 @@ static struct refdata ref;
 static int64_t ref_run;		/* the full run ref was last loaded for */
 static struct profile_rules rules;
 
+static struct metric profiled = METRIC_COUNTER(
+    "rekindle_profiles_written_total", "Customer profiles computed, by kind "
+    "of job (run: a chunk of a full run; incremental: after an ingest).",
+    "kind");
+static struct metric run_seconds = METRIC_HISTOGRAM(
+    "rekindle_profile_run_duration_seconds", "Full profiling runs, from start "
+    "to the last chunk, as counted by the process that finished them.",
+    metric_long_buckets, NULL);
+static struct metric progress = METRIC_GAUGE(
+    "rekindle_profile_run_progress_ratio", "Customers profiled out of those "
+    "to profile, of the newest full run (1 when done).", NULL);
+static struct metric running = METRIC_GAUGE("rekindle_profile_runs_running",
+    "Full profiling runs under way.", NULL);
+
+/* At a scrape: the newest run's progress. */
+static void
+scrape(void *arg)
+{
+	db_conn *db = daemon_metrics_db();
+	double ratio;
+	int64_t n;
+
+	(void)arg;
+	if (db != NULL && profiler_db_progress(db, &ratio, &n) == RK_OK) {
+		metric_set(&progress, ratio);
+		metric_set(&running, (double)n);
+	}
+}
+
 rk_err
 profiler_init(struct worker *w, db_conn *db)
 {
@@ -56,6 +87,8 @@ profiler_init(struct worker *w, db_conn *db)
 	    rules.dormant_days < rules.lost_days))
 		log_fatal("CONFIG-INVALID", "lifecycle thresholds must satisfy "
 		    "new, at_risk < dormant < lost");
+	metrics_on_scrape(scrape, NULL);
+	metric_register(&run_seconds);
 	return (refdata_load(&ref, db, true));
 }
 
@@ -81,10 +114,13 @@ chunk_done(db_conn *db, const Rekindle__Bus__V1__ProfileJob *pj,
 	    " ELSE state END, "
 	    "finished_at = CASE WHEN chunks_done + 1 = chunks_total THEN now() "
 	    " END "
-	    "WHERE id = $1 RETURNING chunks_done = chunks_total", 2, p, &r);
+	    "WHERE id = $1 RETURNING chunks_done = chunks_total, "
+	    "extract(epoch FROM now() - started_at)::float8", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	done = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
+	if (done)
+		metric_observe(&run_seconds, db_res_double(r, 0, 1));
 	db_res_free(r);
 	if (!done)
 		return (RK_OK);
@@ -133,6 +169,9 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 	}
 	rc = profiler_db_profile(db, a, &ref, &rules, &sel, pj->run_id ?
 	    pj->as_of_us : clock_now_us(), job->id, &n);
+	if (rc == RK_OK)
+		metric_add(&profiled, (double)n, pj->run_id ? "run" :
+		    "incremental");
 	if (rc == RK_OK && pj->run_id != 0)
 		rc = chunk_done(db, pj, n);
 	else if (rc == RK_OK && n > 0)

@@ -593,3 +593,23 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 	*customers = w.written;
 	return (rc);
 }
+
+rk_err
+profiler_db_progress(db_conn *db, double *ratio, int64_t *running)
+{
+	db_res *r;
+	rk_err rc;
+
+	rc = db_execp(db, "profile_progress", "SELECT coalesce((SELECT CASE "
+	    "WHEN state = 'done' OR customers_total = 0 THEN 1 ELSE "
+	    "customers_done::float8 / customers_total END FROM profile_runs "
+	    "ORDER BY id DESC LIMIT 1), 1)::float8, (SELECT count(*) FROM "
+	    "profile_runs WHERE state IN ('running', 'finalizing'))", 0, NULL,
+	    &r);
+	if (rc != RK_OK)
+		return (rc);
+	*ratio = db_res_double(r, 0, 0);
+	*running = db_res_int64(r, 0, 1);
+	db_res_free(r);
+	return (RK_OK);
+}

@@ -57,4 +57,8 @@ rk_err profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
     const struct profile_rules *rules, const struct profile_selection *sel,
     int64_t as_of_us, int64_t job_id, int64_t *customers);
 
+/* For the metrics: the newest full run's customers done out of its
+ * total (*ratio, 1 if none), and how many runs are under way (*running). */
+rk_err profiler_db_progress(db_conn *db, double *ratio, int64_t *running);
+
 #endif

@@ -17,53 +17,51 @@
  *
  *	rekindle-timer [-c FILE] [-o NAME=VALUE]... [-v]
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "arena.h"
 #include "cfg.h"
 #include "clock.h"
+#include "daemon.h"
 #include "db.h"
 #include "dueheap.h"
 #include "engage.h"
 #include "fire.h"
 #include "log.h"
-#include "options.h"
+#include "metrics.h"
 #include "timer_cfg.h"
+#include "worker.h"
 
+static struct metric lateness = METRIC_HISTOGRAM(
+    "rekindle_timer_lateness_seconds", "How late a timer fired after it was "
+    "due.", metric_long_buckets, NULL);
+static struct metric fired_total = METRIC_COUNTER(
+    "rekindle_timers_fired_total", "Timers this process fired.", NULL);
+static struct metric pending = METRIC_GAUGE("rekindle_timers_pending",
+    "Timers waiting to fire (all of them, not only the due ones).", NULL);
+static struct metric held = METRIC_GAUGE("rekindle_timers_held",
+    "Timers this process has claimed and keeps in memory.", NULL);
 
-
-static volatile sig_atomic_t stop_flag;
-
+/* At a scrape: pending timers, and the due ones as the queue "timers". */
 static void
-on_signal(int sig)
+scrape(void *arg)
 {
-	(void)sig;
-	stop_flag = 1;
-}
+	db_conn *db = daemon_metrics_db();
+	db_res *r;
 
-static db_conn *
-open_db(void)
-{
-	char err[512];
-	db_conn *db;
-
-	for (int i = 0; i < 600 && !stop_flag; i++) {
-		if (db_open(var_timer_database_url, "rekindle-timer", &db, err,
-		    sizeof(err)) == RK_OK)
-			return (db);
-		if (i == 0)
-			log_warn("DB-UNAVAILABLE", "could not connect to the "
-			    "database, retrying: %s", err);
-		usleep(100000);
-	}
-	log_fatal("DB-CONNECT-FAIL", "could not connect to the database: %s",
-	    err);
+	(void)arg;
+	if (db == NULL)
+		return;
+	if (db_execp(db, "timer_gauge", "SELECT count(*), count(*) FILTER "
+	    "(WHERE due_at <= now()), coalesce(extract(epoch FROM now() - "
+	    "min(due_at)), 0)::float8 FROM timers WHERE state = 'pending'",
+	    0, NULL, &r) != RK_OK)
+		return;
+	metric_set(&pending, (double)db_res_int64(r, 0, 0));
+	worker_queue_gauge("timers", "", db_res_int64(r, 0, 1),
+	    db_res_int64(r, 0, 1) > 0 ? db_res_double(r, 0, 2) : 0);
+	db_res_free(r);
 }
 
 /* Claims the unheld near future into h; renews what this process holds. */
@@ -133,6 +131,7 @@ fire_due(db_conn *db, arena *a, const char *me, struct dueheap *h,
     int64_t *ids, int *fired)
 {
 	int64_t now = clock_now_us();
+	double late = 0;
 	size_t n = 0;
 	rk_err rc;
 
@@ -140,6 +139,7 @@ fire_due(db_conn *db, arena *a, const char *me, struct dueheap *h,
 	while (n < (size_t)var_fire_max && dueheap_peek(h) != NULL &&
 	    dueheap_peek(h)->due_us <= now) {
 		ids[n++] = dueheap_peek(h)->id;
+		late += (double)(now - dueheap_peek(h)->due_us) / 1e6;
 		dueheap_pop(h);
 	}
 	if (n == 0)
@@ -152,6 +152,11 @@ fire_due(db_conn *db, arena *a, const char *me, struct dueheap *h,
 		    "claimed)", n, db_errmsg(db));
 		db_rollback(db);
 		*fired = 0;
+	} else if (*fired > 0) {
+		/* each fired timer counts with the batch's mean lateness */
+		for (int i = 0; i < *fired; i++)
+			metric_observe(&lateness, late / (double)n);
+		metric_add(&fired_total, *fired);
 	}
 	return (rc);
 }
@@ -159,25 +164,21 @@ fire_due(db_conn *db, arena *a, const char *me, struct dueheap *h,
 int
 main(int argc, char **argv)
 {
-	const struct cfg_entry *tables[3] = {timer_cfg, engage_cfg, NULL};
+	static const struct cfg_entry *const tables[] = {timer_cfg, engage_cfg,
+	    NULL};
 	struct dueheap h;
-	char me[128], host[64];
+	const char *me;
 	int64_t next_claim = 0, next_renew, total = 0, *ids;
 	arena *a;
 	db_conn *db;
 
-	log_init("rekindle-timer");
-	options_load(argc, argv, tables);
-	gethostname(host, sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	snprintf(me, sizeof(me), "timer@%s:%d", host, (int)getpid());
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	db = open_db();
-	if (db_migrate(db, db_migrations, db_nmigrations, NULL) != RK_OK)
-		log_fatal("DB-MIGRATE-FAIL", "could not apply migrations: %s",
-		    db_errmsg(db));
+	daemon_start(argc, argv, &(struct daemon_spec){.name = "rekindle-timer",
+	    .cfg = tables, .flags = DAEMON_DATABASE});
+	me = daemon_id();
+	if ((db = daemon_db_open("rekindle-timer")) == NULL)
+		return (0);
+	metrics_on_scrape(scrape, NULL);
+	metric_register(&lateness);
 	dueheap_init(&h);
 	a = arena_create(64 * 1024);
 	ids = calloc((size_t)var_fire_max, sizeof(*ids));
@@ -186,7 +187,7 @@ main(int argc, char **argv)
 	next_renew = clock_mono_ms() + var_lease_s * 1000 / 3;
 	log_info("WORKER-START", "%s firing timers (horizon %d ms, lease %d s)",
 	    me, var_horizon_ms, var_lease_s);
-	while (!stop_flag) {
+	while (!daemon_stopping()) {
 		int64_t now = clock_mono_ms(), wait_ms;
 		const struct due *top;
 		int fired = 0;
@@ -196,7 +197,7 @@ main(int argc, char **argv)
 			if (claim(db, a, me, &h) != RK_OK) {
 				log_warn("DB-UNAVAILABLE", "could not claim timers: %s",
 				    db_errmsg(db));
-				usleep(200000);
+				daemon_sleep_ms(200);
 				continue;
 			}
 			next_claim = now + var_poll_ms;
@@ -211,7 +212,7 @@ main(int argc, char **argv)
 		/* everything due now, before claiming more (a claim is the
 		 * costly statement; falling behind must not make it more
 		 * frequent) */
-		while (!stop_flag && clock_mono_ms() < now + var_poll_ms &&
+		while (!daemon_stopping() && clock_mono_ms() < now + var_poll_ms &&
 		    fire_due(db, a, me, &h, ids, &fired) == RK_OK && fired > 0) {
 			total += fired;
 			log_debug("TIMER-FIRED", "%d timers (%lld in all)", fired,
@@ -224,14 +225,9 @@ main(int argc, char **argv)
 		wait_ms = next_claim - clock_mono_ms();
 		if (top != NULL && (top->due_us - clock_now_us()) / 1000 < wait_ms)
 			wait_ms = (top->due_us - clock_now_us()) / 1000;
-		if (wait_ms > 0) {
-			struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) *
-			    1000000L};
-
-			while (nanosleep(&ts, &ts) != 0 && errno == EINTR &&
-			    !stop_flag)
-				;
-		}
+		metric_set(&held, (double)h.n);
+		if (wait_ms > 0)
+			daemon_sleep_ms((int)wait_ms);
 	}
 	release(db, me);
 	log_info("WORKER-STOP", "%s: %lld timers fired", me, (long long)total);
@@ -239,5 +235,6 @@ main(int argc, char **argv)
 	dueheap_free(&h);
 	arena_destroy(a);
 	db_close(db);
+	daemon_finish();
 	return (0);
 }

@@ -3,13 +3,10 @@
  */
 #include "timer_cfg.h"
 
-char *var_timer_database_url;
 int var_horizon_ms, var_lease_s, var_claim_max, var_fire_max,
     var_poll_ms;
 
 const struct cfg_entry timer_cfg[] = {
-	{"database_url", CFG_STR, "", &var_timer_database_url, 0, 0, CFG_SECRET,
-	    "PostgreSQL connection string"},
 	{"timer_horizon_ms", CFG_INT, "3000", &var_horizon_ms, 100, 600000, 0,
 	    "how far ahead a process claims timers"},
 	{"timer_lease_seconds", CFG_INT, "30", &var_lease_s, 2, 3600, 0,

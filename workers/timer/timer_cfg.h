@@ -7,7 +7,6 @@
 
 #include "cfg.h"
 
-extern char *var_timer_database_url;
 extern int var_horizon_ms, var_lease_s, var_claim_max, var_fire_max,
     var_poll_ms;
 extern const struct cfg_entry timer_cfg[];

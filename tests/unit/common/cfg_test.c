@@ -12,6 +12,7 @@
 #include "cfg.h"
 #include "channel_ops.h"
 #include "config.h"
+#include "daemon.h"
 #include "deliver.h"
 #include "engage.h"
 #include "msgtoken.h"
@@ -119,18 +120,18 @@ test_cfg_print_masks_secrets(void **state)
 static void
 test_example_config_lists_exactly_the_table_keys(void **state)
 {
-	const struct cfg_entry *all[16] = {api_cfg, worker_cfg, profiler_cfg,
-	    deliver_cfg, engage_cfg, msgtoken_cfg, timer_cfg, tracker_cfg,
-	    report_cfg};
+	const struct cfg_entry *all[20] = {daemon_cfg, api_cfg, worker_cfg,
+	    profiler_cfg, deliver_cfg, engage_cfg, msgtoken_cfg, timer_cfg,
+	    tracker_cfg, report_cfg};
 	const struct cfg_entry *const *ch = channel_cfgs();
-	size_t na = 9;
+	size_t na = 10;
 	FILE *fp = fopen(RK_EXAMPLE_CONF, "r");
 	char line[512];
 	int seen = 0, total = 0;
 
 	(void)state;
 	/* every delivery channel's own table too */
-	for (size_t i = 0; ch[i] != NULL && na + 1 < 16; i++)
+	for (size_t i = 0; ch[i] != NULL && na + 1 < 20; i++)
 		all[na++] = ch[i];
 	assert_non_null(fp);
 	while (fgets(line, sizeof(line), fp) != NULL) {
