@@ -505,6 +505,14 @@ daemon_start(int argc, char **argv, const struct daemon_spec *s)
 	metric_set(&start_time, (double)started_at);
 	db_register_metrics();
 	metrics_on_scrape(scrape_process, NULL);
+	if (options_migrate_only) {
+		if (!(s->flags & DAEMON_DATABASE))
+			log_fatal("CONFIG-INVALID", "%s has no database to migrate",
+			    s->name);
+		migrate();
+		log_info("DB-MIGRATE-ONLY", "migrations applied; exiting");
+		exit(0);
+	}
 	if (s->flags & DAEMON_DATABASE) {
 		migrate();
 		if (pthread_create(&health_thread, NULL, health_main, NULL) != 0)

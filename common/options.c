@@ -9,11 +9,14 @@
 #include "mem.h"
 #include "options.h"
 
+bool options_migrate_only;
+
 void
 options_load(int argc, char **argv, const struct cfg_entry *const *tables)
 {
 	static const struct option longopts[] = {
-	    {"print-config", no_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
+	    {"print-config", no_argument, NULL, 'P'},
+	    {"migrate", no_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
 	char **overrides = xcalloc((size_t)argc + 1, sizeof(char *));
 	const char *config = getenv("REKINDLE_CONFIG");
 	int noverrides = 0, opt, print = 0;
@@ -33,9 +36,12 @@ options_load(int argc, char **argv, const struct cfg_entry *const *tables)
 		case 'P':
 			print = 1;
 			break;
+		case 'M':
+			options_migrate_only = true;
+			break;
 		default:
 			fprintf(stderr, "usage: %s [-c config] [-o name=value]... "
-			    "[-v] [--print-config]\n", argv[0]);
+			    "[-v] [--print-config] [--migrate]\n", argv[0]);
 			exit(2);
 		}
 	}

@@ -47,6 +47,7 @@ export REKINDLE_POLICY_HOUR_SECONDS=2 REKINDLE_MACHINE_OPEN_SECONDS=0 \
 launcher=$!
 extra=()
 cleanup() {
+  deploy/demo/prometheus.sh stop "$state" || true
   for p in "${extra[@]}"; do kill "$p" 2>/dev/null || true; done
   kill -INT "$launcher" 2>/dev/null && wait "$launcher" 2>/dev/null || true
 }
@@ -57,6 +58,8 @@ for _ in $(seq 1 300); do
   [ "$("$bin/rekindlectl" health 2>/dev/null)" = SERVING ] && break; sleep 0.2
 done
 echo "== rekindle is up: API on $REKINDLE_ADDR, state in $state"
+# a real Prometheus scrapes every process from now on (deploy/monitoring)
+deploy/demo/prometheus.sh start "$state"
 echo "== converting UCI Online Retail (541,909 invoice lines) to card transactions"
 /usr/bin/python3 deploy/demo/online_retail.py \
   tests/fixtures/online-retail/online_retail.csv.gz "$state/data"
@@ -379,3 +382,5 @@ echo
 echo "================ operations: /metrics of every process ================"
 /usr/bin/python3 deploy/demo/metrics_summary.py "$state/prometheus-targets.json" \
   "$state/prometheus-targets-more.json"
+echo
+deploy/demo/prometheus.sh report "$state"

@@ -15,7 +15,14 @@ pkgs=(
   nghttp2-client procps tzdata util-linux bc openssl iproute2
   chromium fonts-dejavu-core
   clang libclang-rt-14-dev systemd prometheus
+  mmdebstrap podman uidmap runc
 )
+# kubectl and Node.js (deploy/k8s/check.sh) from Debian unless the machine
+# has its own already (another package holding /usr/bin/kubectl or node
+# would conflict)
+command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -96,7 +96,7 @@ esms_time(const char *s, char out[20])
 	    &d, &h, &mi, &se) != 6)
 		return (false);
 	if (y < 2000 || y > 2100 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h > 23 || mi > 59 || se > 59)
+	    h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
 		return (false);
 	snprintf(out, 20, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, se);
 	return (true);

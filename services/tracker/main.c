@@ -365,7 +365,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 {
 	int64_t t0 = clock_mono_us();
 	enum MHD_Result rc;
-	char code[8];
+	char code[12];
 
 	answered = 0;
 	rc = route_request(cls, c, url, method, version, upload, upload_len,

@@ -89,7 +89,7 @@ variants_prepare(db_conn *db, arena *a, const char *campaign_id)
 	const char *p[1] = {campaign_id}, *ids[VARIANTS_MAX],
 	    *offers[VARIANTS_MAX], *q[5];
 	int64_t succ[VARIANTS_MAX], trials[VARIANTS_MAX], total = 0;
-	double share[VARIANTS_MAX], wsum = 0;
+	double share[VARIANTS_MAX] = {0}, wsum = 0;
 	int lo[VARIANTS_MAX], hi[VARIANTS_MAX], n;
 	char los[128] = "{", his[128] = "{", shs[256] = "{";
 	bool adaptive;
