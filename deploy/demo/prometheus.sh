@@ -50,7 +50,7 @@ report)
   echo "timer lateness p99 (s):"
   q 'histogram_quantile(0.99, sum by (le) (rate(rekindle_timer_lateness_seconds_bucket[10m])))'
   expr='sum by (channel, outcome) (rate(rekindle_sends_total[30s]))'
-  url="http://127.0.0.1:$port/graph?g0.expr=$(/usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$expr")&g0.tab=0&g0.range_input=10m"
+  url="http://127.0.0.1:$port/graph?g0.expr=$(/usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$expr")&g0.tab=0&g0.range_input=3m"
   profile=$(mktemp -d)
   timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
