@@ -9,7 +9,8 @@
 
 const char *const segment_names[SEGMENT_N] = {"Champions", "Loyal",
     "Potential loyalists", "New", "Promising", "Needs attention",
-    "About to sleep", "At risk", "Cannot lose them", "Hibernating", "Lost"};
+    "About to sleep", "At risk", "Cannot lose them", "Hibernating", "Lost",
+    SEGMENT_NO_PURCHASE};
 
 const char *
 segment_of(int rs, int fs)

@@ -8,7 +8,10 @@
 
 #include <stdbool.h>
 
-#define SEGMENT_N 11
+#define SEGMENT_N 12
+
+/* The segment of a customer who has made no purchase (no scores). */
+#define SEGMENT_NO_PURCHASE "No purchase"
 
 extern const char *const segment_names[SEGMENT_N];
 

@@ -84,8 +84,27 @@ class LauncherTest(unittest.TestCase):
                                  "OR segment IS NULL)"), "0")
             self.assertEqual(sql("SELECT count(*) FROM rekindle.customer_profiles "
                                  "WHERE txn_count = 0 AND state <> 'lost'"), "0")
-            self.assertEqual(sql("SELECT count(DISTINCT segment) FROM "
-                                 "rekindle.customer_profiles"), "11")
+            # ... and no recency, no RFM scores, the segment "No purchase"
+            self.assertEqual(sql("SELECT count(*) FROM rekindle.customer_profiles "
+                                 "WHERE txn_count = 0 AND (days_since_last IS NOT NULL "
+                                 "OR recency_score IS NOT NULL OR segment <> "
+                                 "'No purchase')"), "0")
+            # segments agree with states: never a lapsed "New" or
+            # "Promising", never an active "Lost" or "Hibernating"
+            self.assertEqual(sql(
+                "SELECT count(*) FROM rekindle.customer_profiles WHERE "
+                "(state IN ('dormant', 'lost') AND segment IN ('New', 'Promising', "
+                "'Potential loyalists', 'Champions', 'Loyal', 'Needs attention', "
+                "'About to sleep')) OR (state IN ('new', 'active') AND segment IN "
+                "('Lost', 'Hibernating', 'At risk', 'Cannot lose them')) OR "
+                "(state <> 'new' AND segment = 'New')"), "0")
+            # rank-based quintiles: no score collapses
+            for col in ("recency_score", "frequency_score", "monetary_score"):
+                self.assertGreaterEqual(int(sql(
+                    "SELECT count(DISTINCT %s) FROM rekindle.customer_profiles" % col)),
+                    3 if col == "frequency_score" else 5, col)
+            self.assertGreaterEqual(int(sql("SELECT count(DISTINCT segment) FROM "
+                                            "rekindle.customer_profiles")), 9)
             fits = sql("SELECT model FROM rekindle.model_fits ORDER BY model")
             self.assertEqual(fits.split(), ["bgnbd", "btyd", "churn", "mbgnbd", "rfm"])
             bg = sql("SELECT (params->>'r')::float8 > 0 AND (params->>'alpha')::float8 > 0 "

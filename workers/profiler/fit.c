@@ -33,6 +33,7 @@
 #include "mem.h"
 #include "profiler_db.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
+#include "rfm.h"
 
 /* Log-likelihood units by which BG/NBD must beat MBG/NBD to be used. */
 #define BTYD_PREFER_BG 2.0
@@ -52,50 +53,41 @@ struct sample {
 	int *y[2], nrows[2];
 };
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return ((x > y) - (x < y));
-}
-
-/* The 20/40/60/80th percentiles of v (sorted in place), interpolated. */
-static void
-quintile_cuts(double *v, size_t n, double cut[4])
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	for (int k = 0; k < 4; k++) {
-		double pos = (k + 1) * 0.2 * (double)(n - 1);
-		size_t lo = (size_t)pos;
-		double frac = pos - (double)lo;
-
-		cut[k] = lo + 1 < n ? v[lo] + frac * (v[lo + 1] - v[lo]) : v[lo];
-	}
-}
-
+/* The RFM percentile tables of the sample (rfm.h), with the window they
+ * were taken over. */
 static rk_err
 fit_rfm(db_conn *db, struct sample *s, const char *as_of, const char *rid,
     const char **why)
 {
-	double r[4], f[4], m[4];
-	char params[512], n[24];
-	const char *p[4] = {params, as_of, rid, n};
+	struct rfm_table t[3];
+	double *v[3] = {s->rec, s->freq, s->mon};
+	char *params, n[24];
+	const char *p[4] = {NULL, as_of, rid, n};
+	size_t len = 0, cap = 3 * RFM_POINTS * 26 + 64;
 	rk_err rc;
 
 	if (s->nrfm == 0)
 		return (RK_OK);		/* no customers yet */
-	quintile_cuts(s->rec, s->nrfm, r);
-	quintile_cuts(s->freq, s->nrfm, f);
-	quintile_cuts(s->mon, s->nrfm, m);
-	snprintf(params, sizeof(params), "{\"r\":[%g,%g,%g,%g],"
-	    "\"f\":[%g,%g,%g,%g],\"m\":[%g,%g,%g,%g]}", r[0], r[1], r[2], r[3],
-	    f[0], f[1], f[2], f[3], m[0], m[1], m[2], m[3]);
+	params = xmalloc(cap);
+	len += (size_t)snprintf(params, cap, "{\"window_days\":%d",
+	    s->rules->rfm_window_days);
+	for (int k = 0; k < 3; k++) {
+		rfm_table_of(v[k], s->nrfm, &t[k]);
+		len += (size_t)snprintf(params + len, cap - len, ",\"%c\":[",
+		    "rfm"[k]);
+		for (int i = 0; i < RFM_POINTS; i++)
+			len += (size_t)snprintf(params + len, cap - len, "%s%.17g",
+			    i ? "," : "", t[k].q[i]);
+		len += (size_t)snprintf(params + len, cap - len, "]");
+	}
+	snprintf(params + len, cap - len, "}");
+	p[0] = params;
 	snprintf(n, sizeof(n), "%zu", s->nrfm);
 	rc = db_exec(db, "INSERT INTO model_fits (model, params, as_of, run_id, "
 	    "customers) VALUES ('rfm', $1, $2, $3, $4)", 4, p, NULL);
+	free(params);
 	if (rc != RK_OK)
-		*why = "storing RFM cut-offs";
+		*why = "storing RFM percentiles";
 	return (rc);
 }
 
@@ -302,8 +294,9 @@ sample_end(void *ctx)
 	profile_finish(&s->now, &r);
 	if (r.count > 0) {
 		s->rec[s->nrfm] = r.days_since_last;
-		s->freq[s->nrfm] = (double)r.win[3].count;
-		s->mon[s->nrfm++] = (double)r.win[3].spend_minor;
+		rfm_inputs(&r, s->rules->rfm_window_days, &s->freq[s->nrfm],
+		    &s->mon[s->nrfm]);
+		s->nrfm++;
 		if (r.btyd_T > 0)
 			s->btyd[s->nbtyd++] = (struct btyd_customer){r.btyd_x,
 			    r.btyd_t_x, r.btyd_T, 1};

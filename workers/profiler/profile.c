@@ -177,6 +177,19 @@ profile_finish(struct profile *p, struct profile_result *out)
 	out->spend = p->spend;
 	memcpy(out->win, p->win, sizeof(out->win));
 	out->purchase_days = p->count ? p->ngaps + 1 : 0;
+	/* purchase days within each window: back from the last one, gap by
+	 * gap (before the gaps are sorted) */
+	for (int i = 0; i < 4; i++) {
+		int64_t d = days_since, n = 0;
+
+		if (p->count && d < window_days[i])
+			for (n = 1; n <= p->ngaps; n++) {
+				d += p->gaps[p->ngaps - n];
+				if (d >= window_days[i])
+					break;
+			}
+		out->win_purchase_days[i] = n;
+	}
 	out->avg_ticket_minor = p->count ? (double)p->total_pos_spend / p->count :
 	    0;
 	if (p->ngaps > 1)

@@ -25,6 +25,7 @@ struct profile_rules {
 	double at_risk_overdue;	/* ... or this many usual gaps overdue */
 	int dormant_days;	/* no purchase for: dormant */
 	int lost_days;		/* no purchase for: lost */
+	int rfm_window_days;	/* RFM frequency and monetary window (rfm.h) */
 };
 
 /* One transaction as the scan delivers it. */
@@ -77,6 +78,7 @@ struct profile_result {
 	int64_t first_us, last_us, count, spend;
 	struct profile_window win[4];
 	int64_t purchase_days;		/* distinct purchase days */
+	int64_t win_purchase_days[4];	/* ... within each window */
 	double median_gap_days, p90_gap_days, overdue_ratio;
 	int days_since_last;
 	struct profile_share top_categories[PROFILE_TOP];

@@ -16,6 +16,7 @@
 #include "profiler.h"
 #include "profiler_db.h"
 #include "refdata.h"
+#include "rfm.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
 
 static int var_new_days;
@@ -24,6 +25,7 @@ static int var_at_risk_overdue_pct;
 static int var_dormant_days;
 static int var_lost_days;
 static int var_fit_sample;
+static int var_rfm_window_days;
 
 const struct cfg_entry profiler_cfg[] = {
 	{"lifecycle_new_days", CFG_INT, "30", &var_new_days, 1, 3650, 0,
@@ -37,6 +39,9 @@ const struct cfg_entry profiler_cfg[] = {
 	    "no purchase for this many days: dormant"},
 	{"lifecycle_lost_days", CFG_INT, "365", &var_lost_days, 1, 7300, 0,
 	    "no purchase for this many days: lost"},
+	{"rfm_window_days", CFG_INT, "0", &var_rfm_window_days, 0, 365, 0,
+	    "RFM frequency (purchase days) and monetary (spend) over this many "
+	    "days: 0 (the whole history), 30, 90, 180 or 365"},
 	{"profile_fit_sample", CFG_INT, "30000", &var_fit_sample, 100, 1000000,
 	    0, "customers sampled (about: a Bernoulli sample) per full run for "
 	    "RFM cut-offs and model fits"},
@@ -81,7 +86,11 @@ profiler_init(struct worker *w, db_conn *db)
 {
 	(void)w;
 	rules = (struct profile_rules){var_new_days, var_at_risk_days,
-	    var_at_risk_overdue_pct / 100.0, var_dormant_days, var_lost_days};
+	    var_at_risk_overdue_pct / 100.0, var_dormant_days, var_lost_days,
+	    var_rfm_window_days};
+	if (!rfm_window_ok(var_rfm_window_days))
+		log_fatal("CONFIG-INVALID", "rfm_window_days must be 0, 30, 90, "
+		    "180 or 365");
 	if (!(rules.new_days < rules.dormant_days &&
 	    rules.at_risk_days < rules.dormant_days &&
 	    rules.dormant_days < rules.lost_days))

@@ -27,6 +27,7 @@
 #include "mem.h"
 #include "money.h"
 #include "profiler_db.h"
+#include "rfm.h"
 #include "segment.h"
 
 #define NCOLS 46
@@ -340,7 +341,10 @@ put_profile(struct writer *w, const struct pending *pe, double risk,
 	copybin_float8(b, r->median_gap_days);
 	copybin_float8(b, r->p90_gap_days);
 	copybin_float8(b, r->overdue_ratio);
-	copybin_int32(b, r->days_since_last);
+	if (r->count > 0)	/* no purchase: no recency */
+		copybin_int32(b, r->days_since_last);
+	else
+		copybin_null(b);
 	put_shares(b, ref->category, r->top_categories, r->ntop_categories);
 	put_shares(b, ref->partner, r->top_partners, r->ntop_partners);
 	put_text(b, r->ntop_categories ?
@@ -372,15 +376,15 @@ put_profile(struct writer *w, const struct pending *pe, double risk,
 		for (int i = 0; i < 4; i++)
 			copybin_null(b);
 	}
-	refdata_rfm(ref, r->days_since_last, (double)r->win[3].count,
-	    (double)r->win[3].spend_minor, rfm);
+	refdata_rfm(ref, r, rfm);
 	for (int i = 0; i < 3; i++) {
 		if (rfm[i] > 0)
 			copybin_int16(b, (int16_t)rfm[i]);
 		else
 			copybin_null(b);
 	}
-	put_text(b, segment_of(rfm[0], rfm[1]));
+	put_text(b, rfm[0] > 0 || r->count == 0 ? rfm_segment(rfm[0], rfm[1],
+	    r->state, r->count > 0) : NULL);
 	copybin_int64(b, w->job_id);
 	if (!isnan(risk)) {
 		char reasons[CHURN_MAX_REASONS][128];

@@ -94,9 +94,16 @@ load_models(struct refdata *r, db_conn *db)
 		json_t *p = json_loads(db_res_str(res, i, 1), 0, NULL);
 
 		if (strcmp(m, "rfm") == 0) {
-			r->have_rfm = json_numbers(p, "r", r->rfm_r, 4) &&
-			    json_numbers(p, "f", r->rfm_f, 4) &&
-			    json_numbers(p, "m", r->rfm_m, 4);
+			double w = 0;
+
+			/* a fit before the percentile tables (four cut-offs)
+			 * is not read: the next full run makes one */
+			r->have_rfm = json_numbers(p, "r", r->rfm[0].q,
+			    RFM_POINTS) && json_numbers(p, "f", r->rfm[1].q,
+			    RFM_POINTS) && json_numbers(p, "m", r->rfm[2].q,
+			    RFM_POINTS) && json_number_at(p, "window_days", &w) &&
+			    rfm_window_ok((int)w);
+			r->rfm_window_days = (int)w;
 		} else if (strcmp(m, "btyd") == 0) {
 			/* {"model": "mbgnbd", "r": .., "alpha": .., "a": .., "b": ..} */
 			struct btyd_params *bp = &r->btyd_params;
@@ -265,27 +272,18 @@ refdata_promo(const struct refdata *r, int64_t at_us, const char *merchant_id,
 	return (false);
 }
 
-/* Score 1..5: how many cut-offs v is above (or below, for recency). */
-static int
-score(const double cut[4], double v, bool lower_is_better)
-{
-	int s = 1;
-
-	for (int i = 0; i < 4; i++)
-		if (lower_is_better ? v < cut[3 - i] : v > cut[i])
-			s++;
-	return (s);
-}
-
 void
-refdata_rfm(const struct refdata *r, double recency_days, double frequency,
-    double monetary, int scores[3])
+refdata_rfm(const struct refdata *r, const struct profile_result *p,
+    int scores[3])
 {
-	if (!r->have_rfm) {
+	double f, m;
+
+	if (!r->have_rfm || p->count == 0) {
 		scores[0] = scores[1] = scores[2] = 0;
 		return;
 	}
-	scores[0] = score(r->rfm_r, recency_days, true);
-	scores[1] = score(r->rfm_f, frequency, false);
-	scores[2] = score(r->rfm_m, monetary, false);
+	rfm_inputs(p, r->rfm_window_days, &f, &m);
+	scores[0] = rfm_score(&r->rfm[0], p->days_since_last, true);
+	scores[1] = rfm_score(&r->rfm[1], f, false);
+	scores[2] = rfm_score(&r->rfm[2], m, false);
 }

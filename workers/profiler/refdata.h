@@ -13,6 +13,7 @@
 
 #include "btyd.h"
 #include "churn.h"
+#include "rfm.h"
 #include "db.h"
 #include "profile.h"
 
@@ -46,7 +47,8 @@ struct refdata {
 	enum btyd_model btyd;
 	struct btyd_params btyd_params;
 	bool have_rfm;
-	double rfm_r[4], rfm_f[4], rfm_m[4];	/* quintile cut-offs */
+	struct rfm_table rfm[3];	/* R, F, M percentiles (rfm.h) */
+	int rfm_window_days;		/* what F and M were taken over */
 	churn_model *churn;		/* the kept churn model, or NULL */
 };
 
@@ -63,8 +65,9 @@ int refdata_partner(const struct refdata *r, const char *merchant_id,
 bool refdata_promo(const struct refdata *r, int64_t at_us,
     const char *merchant_id, int partner, int category);
 
-/* RFM scores 1..5 from the stored cut-offs (0 if none). */
-void refdata_rfm(const struct refdata *r, double recency_days,
-    double frequency, double monetary, int scores[3]);
+/* RFM scores 1..5 of a customer who bought, from the stored percentiles
+ * (0 if there are none yet). */
+void refdata_rfm(const struct refdata *r, const struct profile_result *p,
+    int scores[3]);
 
 #endif

@@ -11,7 +11,7 @@
 #define DAY INT64_C(86400000000)
 #define AS_OF (INT64_C(20000) * DAY)	/* day 20000, a Sunday */
 
-static const struct profile_rules rules = {30, 45, 3.0, 90, 365};
+static const struct profile_rules rules = {30, 45, 3.0, 90, 365, 0};
 
 static struct profile_txn
 txn(int64_t day, int64_t amount, int cat, int partner)
@@ -53,6 +53,12 @@ test_weekly_shopper_is_active_with_a_seven_day_rhythm(void **state)
 	assert_int_equal(r.peak_hour, 10);
 	assert_int_equal(r.win[0].count, 4);	/* days 7, 14, 21, 28 */
 	assert_int_equal(r.win[3].count, 52);
+	/* distinct purchase days per window, counted back along the gaps */
+	assert_int_equal(r.win_purchase_days[0], 4);
+	assert_int_equal(r.win_purchase_days[1], 12);	/* 7 .. 84 */
+	assert_int_equal(r.win_purchase_days[2], 25);	/* 7 .. 175 */
+	assert_int_equal(r.win_purchase_days[3], 52);
+	assert_int_equal(r.purchase_days, 52);
 	assert_true(r.btyd_x == 51);
 	profile_fini(&p);
 }
