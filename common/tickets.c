@@ -49,7 +49,8 @@ state_words(const char *s)
 	" EXISTS (SELECT 1 FROM do_not_call d WHERE "                          \
 	"  d.phone_e164 = cu.phone_e164), "                                    \
 	" coalesce(p.state, ''), coalesce(p.days_since_last, 0), "             \
-	" coalesce(p.median_gap_days, 0), coalesce(p.churn_risk, 0), "         \
+	" coalesce(p.median_gap_days, 0), "                                    \
+	" coalesce(to_char(p.churn_risk, 'FM0.00'), 'chưa chấm điểm'), "      \
 	" coalesce(array_to_string(p.churn_reasons, '; '), ''), "              \
 	" coalesce(p.top_partner, ''), coalesce(p.top_category, ''), "         \
 	" mb.offer_id, coalesce(o.title, ''), "                                \
@@ -122,10 +123,10 @@ ticket_open(db_conn *db, arena *a, const char *campaign_id,
 		goto finish;
 	}
 	summary = arena_printf(a, "Khách hàng %s, %lld ngày không giao dịch "
-	    "thẻ (thường %.0f ngày/lần); rủi ro rời bỏ %.2f%s%s. Hay chi tiêu: "
+	    "thẻ (thường %.0f ngày/lần); rủi ro rời bỏ %s%s%s. Hay chi tiêu: "
 	    "%s%s%s. Ưu đãi: %s%s%s%s%s, hạn %s. Tương tác: %s.",
 	    state_words(db_res_str(r, 0, 7)), (long long)db_res_int64(r, 0, 8),
-	    db_res_double(r, 0, 9), db_res_double(r, 0, 10),
+	    db_res_double(r, 0, 9), db_res_str(r, 0, 10),
 	    *db_res_str(r, 0, 11) ? " - " : "", db_res_str(r, 0, 11),
 	    *db_res_str(r, 0, 12) ? db_res_str(r, 0, 12) : "",
 	    *db_res_str(r, 0, 12) && *db_res_str(r, 0, 13) ? ", " : "",

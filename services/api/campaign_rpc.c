@@ -49,7 +49,7 @@
 	"rem_interval_hours, rem_channels::text, rem_escalate, "              \
 	"coalesce(rem_ticket_team_id, ''), attribution_days, "                \
 	PBTIME_US("created_at") ", " PBTIME_US("updated_at") ", kind, "     \
-	"reentry_days, adaptive_split"
+	"reentry_days, adaptive_split, aud_include_unscored"
 
 /* "{1,2,3}" from n enum values. */
 static char *
@@ -376,6 +376,7 @@ campaign_view(arena *a, db_res *r, int row)
 	cp->kind = (Rekindle__V1__CampaignKind)db_res_int64(r, row, k++);
 	cp->reentry_days = (int32_t)db_res_int64(r, row, k++);
 	cp->adaptive_split = db_res_bool(r, row, k++);
+	au->include_unscored = db_res_bool(r, row, k++);
 	return (cp);
 }
 
@@ -417,7 +418,7 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 	const Rekindle__V1__ReminderPolicy *rp = cp->reminders ? cp->reminders :
 	    &no_reminders;
 	arena *a = rpc_arena(c);
-	const char *p[32];
+	const char *p[40];
 	db_res *r;
 	rk_err rc;
 	int k = 0;
@@ -462,6 +463,7 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 	p[k++] = arena_printf(a, "%d", cp->kind);
 	p[k++] = arena_printf(a, "%d", cp->reentry_days);
 	p[k++] = cp->adaptive_split ? "true" : "false";
+	p[k++] = au->include_unscored ? "true" : "false";
 	if (insert)
 		rc = db_execp(rpc_db(c), "campaign_insert", "INSERT INTO campaigns "
 		    "(campaign_id, name, aud_states, aud_min_dormant_days, "
@@ -473,11 +475,11 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 		    "start_at, end_at, rem_delay_hours, rem_max, "
 		    "rem_interval_hours, rem_channels, rem_escalate, "
 		    "rem_ticket_team_id, attribution_days, kind, reentry_days, "
-		    "adaptive_split) "
+		    "adaptive_split, aud_include_unscored) "
 		    "VALUES ($1, $2, $3, $4, "
 		    "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
 		    "$18, $19, $20, " PBTIME_SQL(21) ", " PBTIME_SQL(22) ", $23, "
-		    "$24, $25, $26, $27, $28, $29, $30, $31, $32) ON CONFLICT (campaign_id) DO "
+		    "$24, $25, $26, $27, $28, $29, $30, $31, $32, $33) ON CONFLICT (campaign_id) DO "
 		    "NOTHING RETURNING 1", k, p, &r);
 	else
 		rc = db_execp(rpc_db(c), "campaign_update", "UPDATE campaigns SET "
@@ -494,7 +496,7 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 		    "rem_max = $24, rem_interval_hours = $25, rem_channels = $26, "
 		    "rem_escalate = $27, rem_ticket_team_id = $28, "
 		    "attribution_days = $29, kind = $30, reentry_days = $31, "
-		    "adaptive_split = $32, "
+		    "adaptive_split = $32, aud_include_unscored = $33, "
 		    "updated_at = now() "
 		    "WHERE campaign_id = $1 RETURNING 1", k, p, &r);
 	if (rc != RK_OK)

@@ -128,7 +128,8 @@ list_profiles(rpc_call *c, const ProtobufCMessage *req,
 	    " AND ($6::text IS NULL OR p.top_partner = $6) "
 	    " AND ($7::float8 = 0 OR p.churn_risk >= $7::float8) "
 	    " AND ($8::float8 = 1 OR p.churn_risk <= $8::float8) "
-	    " AND p.days_since_last BETWEEN $9::int AND $10::int "
+	    " AND (($9::int = 0 AND $10::int = 1000000) OR "
+	    "  p.days_since_last BETWEEN $9::int AND $10::int) "
 	    "ORDER BY p.customer_id LIMIT $1", 10, p, &res);
 	if (rc != RK_OK)
 		return (rc);
@@ -397,6 +398,9 @@ explain_churn_risk(rpc_call *c, const ProtobufCMessage *req,
 	rekindle__v1__churn_explanation__init(out);
 	out->customer_id = pr->customer_id;
 	out->churn_risk = pr->churn_risk;
+	if (pr->churn_risk == NULL)
+		out->not_scored_reason = (char *)profile_view_unscored(
+		    "churn_risk", pr->transaction_count);
 	out->n_reasons = pr->n_churn_reasons;
 	out->reasons = pr->churn_reasons;
 	*resp = &out->base;

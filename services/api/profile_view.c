@@ -78,6 +78,76 @@ reasons(arena *a, const char *json, char ***out, size_t *n)
 	json_decref(arr);
 }
 
+/* A nullable float8 column as a DoubleValue (absent: NULL). */
+static Google__Protobuf__DoubleValue *
+dval(arena *a, db_res *r, int row, int col)
+{
+	Google__Protobuf__DoubleValue *v;
+
+	if (db_res_isnull(r, row, col))
+		return (NULL);
+	v = arena_alloc(a, sizeof(*v));
+	google__protobuf__double_value__init(v);
+	v->value = db_res_double(r, row, col);
+	return (v);
+}
+
+static Google__Protobuf__Int32Value *
+ival(arena *a, db_res *r, int row, int col)
+{
+	Google__Protobuf__Int32Value *v;
+
+	if (db_res_isnull(r, row, col))
+		return (NULL);
+	v = arena_alloc(a, sizeof(*v));
+	google__protobuf__int32_value__init(v);
+	v->value = (int32_t)db_res_int64(r, row, col);
+	return (v);
+}
+
+/* Why a score is absent, from what the profile has. */
+const char *
+profile_view_unscored(const char *score, int64_t txn_count)
+{
+	if (txn_count == 0)
+		return ("no purchase before the profile time");
+	if (strcmp(score, "churn_risk") == 0)
+		return ("no churn model yet: too little history to train one");
+	if (strncmp(score, "p_alive", 7) == 0 ||
+	    strncmp(score, "expected_", 9) == 0)
+		return ("no informative BTYD fit (see the model report)");
+	return ("no RFM fit yet: profiling has not completed a full run");
+}
+
+/* Records, for each absent score, why. */
+static void
+note_unscored(arena *a, Rekindle__V1__Profile *p)
+{
+	static const char *const names[] = {"recency_score",
+	    "frequency_score", "monetary_score", "days_since_last_transaction",
+	    "p_alive", "expected_purchases_30d", "expected_purchases_90d",
+	    "churn_risk"};
+	const void *have[] = {p->recency_score, p->frequency_score,
+	    p->monetary_score, p->days_since_last_transaction, p->p_alive,
+	    p->expected_purchases_30d, p->expected_purchases_90d,
+	    p->churn_risk};
+	size_t n = sizeof(names) / sizeof(names[0]);
+
+	p->not_scored = arena_alloc(a, sizeof(void *) * n);
+	for (size_t i = 0; i < n; i++) {
+		Rekindle__V1__Profile__NotScoredEntry *e;
+
+		if (have[i] != NULL)
+			continue;
+		e = arena_alloc(a, sizeof(*e));
+		rekindle__v1__profile__not_scored_entry__init(e);
+		e->key = (char *)names[i];
+		e->value = (char *)profile_view_unscored(names[i],
+		    p->transaction_count);
+		p->not_scored[p->n_not_scored++] = e;
+	}
+}
+
 Rekindle__V1__Profile *
 profile_view(arena *a, db_res *r, int row, int c)
 {
@@ -121,16 +191,17 @@ profile_view(arena *a, db_res *r, int row, int c)
 	p->spend_trend = db_res_double(r, row, c + 23);
 	p->state = profile_view_state(db_res_str(r, row, c + 24));
 	p->state_since = pbtime_new(a, db_res_int64(r, row, c + 25));
-	p->recency_score = (int32_t)db_res_int64(r, row, c + 26);
-	p->frequency_score = (int32_t)db_res_int64(r, row, c + 27);
-	p->monetary_score = (int32_t)db_res_int64(r, row, c + 28);
+	p->recency_score = ival(a, r, row, c + 26);
+	p->frequency_score = ival(a, r, row, c + 27);
+	p->monetary_score = ival(a, r, row, c + 28);
 	p->segment = str(a, r, row, c + 29);
-	p->p_alive = db_res_double(r, row, c + 30);
-	p->expected_purchases_30d = db_res_double(r, row, c + 31);
-	p->expected_purchases_90d = db_res_double(r, row, c + 32);
-	p->churn_risk = db_res_double(r, row, c + 33);
+	p->p_alive = dval(a, r, row, c + 30);
+	p->expected_purchases_30d = dval(a, r, row, c + 31);
+	p->expected_purchases_90d = dval(a, r, row, c + 32);
+	p->churn_risk = dval(a, r, row, c + 33);
 	reasons(a, db_res_str(r, row, c + 34), &p->churn_reasons,
 	    &p->n_churn_reasons);
-	p->days_since_last_transaction = (int32_t)db_res_int64(r, row, c + 35);
+	p->days_since_last_transaction = ival(a, r, row, c + 35);
+	note_unscored(a, p);
 	return (p);
 }

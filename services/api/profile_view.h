@@ -32,6 +32,12 @@
  */
 Rekindle__V1__Profile *profile_view(arena *a, db_res *r, int row, int col0);
 
+/*
+ * Why the score named as its Profile field is absent, for a profile of
+ * txn_count purchases (the text of Profile.not_scored).
+ */
+const char *profile_view_unscored(const char *score, int64_t txn_count);
+
 /* The LifecycleState of a stored state name. */
 Rekindle__V1__LifecycleState profile_view_state(const char *s);
 

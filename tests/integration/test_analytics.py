@@ -169,7 +169,7 @@ class GroundTruthTest(unittest.TestCase):
         cid = max(quiet, key=lambda r: float(r["churn_risk"]))["customer_id"]
         ex = rk.call("rekindle.v1.ProfileService", "ExplainChurnRisk",
                      rk.msg("rekindle.v1.ExplainChurnRiskRequest", customer_id=cid))
-        self.assertGreater(ex.churn_risk, 0.9)
+        self.assertGreater(ex.churn_risk.value, 0.9)
         self.assertTrue(any(r.startswith("no spend for ") and "usual gap" in r
                             for r in ex.reasons), list(ex.reasons))
 

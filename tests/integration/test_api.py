@@ -408,7 +408,7 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(c.profile.transaction_count, 2)
         self.assertEqual(c.profile.total_spend_minor, 150000)
         self.assertEqual(c.profile.currency, "VND")
-        self.assertEqual(c.profile.days_since_last_transaction, 1)
+        self.assertEqual(c.profile.days_since_last_transaction.value, 1)
 
     def test_stream_with_a_malformed_message_fails_cleanly(self):
         rk = self.rk

@@ -451,7 +451,7 @@ get_customer(struct ctl *c, const char *id)
 		json_object_set_new(o, "consents", cons);
 		if (p != NULL)
 			json_object_set_new(o, "profile", json_pack(
-			    "{s:o,s:o,s:I,s:I,s:s,s:i}",
+			    "{s:o,s:o,s:I,s:I,s:s,s:o}",
 			    "first_transaction_time",
 			    json_time(p->first_transaction_time),
 			    "last_transaction_time",
@@ -460,7 +460,9 @@ get_customer(struct ctl *c, const char *id)
 			    "total_spend_minor", (json_int_t)p->total_spend_minor,
 			    "currency", p->currency,
 			    "days_since_last_transaction",
-			    p->days_since_last_transaction));
+			    p->days_since_last_transaction ? json_integer(
+			    p->days_since_last_transaction->value) :
+			    json_null()));
 		else
 			json_object_set_new(o, "profile", json_null());
 		s = json_dumps(o, JSON_COMPACT);
@@ -486,8 +488,12 @@ get_customer(struct ctl *c, const char *id)
 		} else {
 			print_time("first transaction", p->first_transaction_time);
 			print_time("last transaction", p->last_transaction_time);
-			printf("  %-22s %d\n", "days since last",
-			    p->days_since_last_transaction);
+			if (p->days_since_last_transaction != NULL)
+				printf("  %-22s %d\n", "days since last",
+				    (int)p->days_since_last_transaction->value);
+			else
+				printf("  %-22s %s\n", "days since last",
+				    "no purchase");
 			printf("  %-22s %lld\n", "transactions",
 			    (long long)p->transaction_count);
 			printf("  %-22s %.2f %s\n", "total spend",

@@ -15,6 +15,9 @@
 #include "pbjson.h"
 
 #define TS_NAME "google.protobuf.Timestamp"
+/* The wrapper types, "google.protobuf.<Type>Value": in JSON their plain
+ * value (the proto3 JSON mapping), and absent when the field is. */
+#define WRAPPER_PREFIX "google.protobuf."
 #define FM_NAME "google.protobuf.FieldMask"
 
 static bool parse_into(const ProtobufCMessageDescriptor *d,
@@ -75,6 +78,17 @@ get_int(const json_t *v, long long *out)
 		return (*json_string_value(v) != '\0' && *end == '\0');
 	}
 	return (false);
+}
+
+/* A wrapper type: google.protobuf.*Value with one field, "value". */
+static bool
+is_wrapper(const ProtobufCMessageDescriptor *d)
+{
+	size_t n = strlen(d->name);
+
+	return (strncmp(d->name, WRAPPER_PREFIX, sizeof(WRAPPER_PREFIX) - 1) ==
+	    0 && n > 5 && strcmp(d->name + n - 5, "Value") == 0 &&
+	    d->n_fields == 1 && strcmp(d->fields[0].name, "value") == 0);
 }
 
 /* One value of field f into dst (a field or an array element). */
@@ -158,6 +172,9 @@ set_value(const ProtobufCFieldDescriptor *f, void *dst, const json_t *v,
 			    (int32_t)((us % 1000000 + 1000000) % 1000000 * 1000);
 			return (true);
 		}
+		if (is_wrapper(md) && !json_is_object(v))
+			return (set_value(&md->fields[0], (char *)sub +
+			    md->fields[0].offset, v, path, err, len));
 		if (strcmp(md->name, FM_NAME) == 0 && json_is_string(v)) {
 			json_t *arr = json_array(), *obj;
 			char *s = xstrdup(json_string_value(v)), *save, *tok;
@@ -327,6 +344,9 @@ dump_value(const ProtobufCFieldDescriptor *f, const void *p)
 
 		if (sub == NULL)
 			return (json_null());
+		if (is_wrapper(sub->descriptor))
+			return (dump_value(&sub->descriptor->fields[0],
+			    (const char *)sub + sub->descriptor->fields[0].offset));
 		if (strcmp(sub->descriptor->name, TS_NAME) == 0) {
 			const Google__Protobuf__Timestamp *t = (const void *)sub;
 			time_t s = (time_t)t->seconds;

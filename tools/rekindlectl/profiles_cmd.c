@@ -27,15 +27,48 @@ day(const Google__Protobuf__Timestamp *t, char *buf, size_t cap)
 	return (buf);
 }
 
+/* A score as text to 2 decimals, or "not scored" when absent. */
+static const char *
+dscore(const Google__Protobuf__DoubleValue *v, char *buf, size_t cap)
+{
+	if (v == NULL)
+		return ("not scored");
+	snprintf(buf, cap, "%.2f", v->value);
+	return (buf);
+}
+
+static const char *
+iscore(const Google__Protobuf__Int32Value *v, char *buf, size_t cap)
+{
+	if (v == NULL)
+		return ("-");
+	snprintf(buf, cap, "%d", (int)v->value);
+	return (buf);
+}
+
+/* The profile's reason for an absent score, or "". */
+static const char *
+unscored(const Rekindle__V1__Profile *p, const char *score)
+{
+	for (size_t i = 0; i < p->n_not_scored; i++)
+		if (strcmp(p->not_scored[i]->key, score) == 0)
+			return (p->not_scored[i]->value);
+	return ("");
+}
+
 static void
 print_profile(const Rekindle__V1__Profile *p)
 {
-	char d1[16], d2[16], d3[16];
+	char d1[16], d2[16], d3[16], b[4][32];
 
 	printf("profile %s\n", p->customer_id);
-	printf("  state                  %s since %s (%d days since last)\n",
-	    states[p->state % 6], day(p->state_since, d1, sizeof(d1)),
-	    p->days_since_last_transaction);
+	if (p->days_since_last_transaction != NULL)
+		printf("  state                  %s since %s (%d days since "
+		    "last)\n", states[p->state % 6], day(p->state_since, d1,
+		    sizeof(d1)), (int)p->days_since_last_transaction->value);
+	else
+		printf("  state                  %s since %s (no purchase)\n",
+		    states[p->state % 6], day(p->state_since, d1, sizeof(d1)));
 	printf("  first / last           %s / %s\n",
 	    day(p->first_transaction_time, d2, sizeof(d2)),
 	    day(p->last_transaction_time, d3, sizeof(d3)));
@@ -61,13 +94,28 @@ print_profile(const Rekindle__V1__Profile *p)
 	printf("  habits                 weekend %.0f%% of spend, peak hour "
 	    "%d, promotions %.0f%%, trend %+.2f\n", 100 * p->weekend_spend_share,
 	    p->peak_hour, 100 * p->promo_spend_share, p->spend_trend);
-	printf("  RFM                    %d-%d-%d %s\n", p->recency_score,
-	    p->frequency_score, p->monetary_score,
-	    *p->segment ? p->segment : "(after a full run)");
-	printf("  P(alive)               %.2f; expected purchases 30 d %.2f, "
-	    "90 d %.2f\n", p->p_alive, p->expected_purchases_30d,
-	    p->expected_purchases_90d);
-	printf("  churn risk             %.2f\n", p->churn_risk);
+	if (p->recency_score != NULL)
+		printf("  RFM                    %s-%s-%s %s\n",
+		    iscore(p->recency_score, b[0], sizeof(b[0])),
+		    iscore(p->frequency_score, b[1], sizeof(b[1])),
+		    iscore(p->monetary_score, b[2], sizeof(b[2])),
+		    *p->segment ? p->segment : "(after a full run)");
+	else
+		printf("  RFM                    not scored (%s) %s\n",
+		    unscored(p, "recency_score"), p->segment);
+	if (p->p_alive != NULL)
+		printf("  P(alive)               %.2f; expected purchases 30 d "
+		    "%s, 90 d %s\n", p->p_alive->value,
+		    dscore(p->expected_purchases_30d, b[0], sizeof(b[0])),
+		    dscore(p->expected_purchases_90d, b[1], sizeof(b[1])));
+	else
+		printf("  P(alive)               not scored (%s)\n",
+		    unscored(p, "p_alive"));
+	if (p->churn_risk != NULL)
+		printf("  churn risk             %.2f\n", p->churn_risk->value);
+	else
+		printf("  churn risk             not scored (%s)\n",
+		    unscored(p, "churn_risk"));
 	for (size_t i = 0; i < p->n_churn_reasons; i++)
 		printf("    because              %s\n", p->churn_reasons[i]);
 }
@@ -198,16 +246,27 @@ get(struct ctl *c, const char *id)
 	if (rc != RK_OK)
 		return (ctl_fail("GetProfile", rc, &st));
 	if (c->json) {
-		json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:f,s:s,s:f,s:f}",
+		json_t *o = json_pack("{s:s,s:s,s:I,s:f,s:s,s:f}",
 		    "customer_id", p->customer_id, "state", states[p->state % 6],
-		    "days_since_last", p->days_since_last_transaction,
 		    "transaction_count", (json_int_t)p->transaction_count,
 		    "median_gap_days", p->median_gap_days, "segment", p->segment,
-		    "p_alive", p->p_alive, "weekend_spend_share",
-		    p->weekend_spend_share);
-		json_t *cats = json_array(), *pars = json_array();
+		    "weekend_spend_share", p->weekend_spend_share);
+		json_t *ns = json_object(), *cats = json_array(),
+		    *pars = json_array();
 		char *s;
 
+		/* absent scores are null, with why in not_scored */
+		json_object_set_new(o, "days_since_last",
+		    p->days_since_last_transaction ? json_integer(
+		    p->days_since_last_transaction->value) : json_null());
+		json_object_set_new(o, "p_alive", p->p_alive ?
+		    json_real(p->p_alive->value) : json_null());
+		json_object_set_new(o, "churn_risk", p->churn_risk ?
+		    json_real(p->churn_risk->value) : json_null());
+		for (size_t i = 0; i < p->n_not_scored; i++)
+			json_object_set_new(ns, p->not_scored[i]->key,
+			    json_string(p->not_scored[i]->value));
+		json_object_set_new(o, "not_scored", ns);
 		for (size_t i = 0; i < p->n_top_categories; i++)
 			json_array_append_new(cats, json_pack("{s:s,s:f}", "key",
 			    p->top_categories[i]->key, "spend_share",
@@ -276,14 +335,18 @@ list(struct ctl *c, int argc, char **argv)
 	for (size_t i = 0; i < resp->n_profiles; i++) {
 		const Rekindle__V1__Profile *p = resp->profiles[i];
 
-		printf("%-14s %-8s %6d %6lld %-20s %-12s %-16s %7.2f %6.2f\n",
+		char b[3][32];
+
+		printf("%-14s %-8s %6s %6lld %-20s %-12s %-16s %7s %6s\n",
 		    p->customer_id, states[p->state % 6],
-		    p->days_since_last_transaction,
+		    iscore(p->days_since_last_transaction, b[0], sizeof(b[0])),
 		    (long long)p->transaction_count,
 		    *p->segment ? p->segment : "-",
 		    p->n_top_categories ? p->top_categories[0]->key : "-",
-		    p->n_top_partners ? p->top_partners[0]->key : "-", p->p_alive,
-		    p->churn_risk);
+		    p->n_top_partners ? p->top_partners[0]->key : "-",
+		    p->p_alive ? dscore(p->p_alive, b[1], sizeof(b[1])) : "-",
+		    p->churn_risk ? dscore(p->churn_risk, b[2], sizeof(b[2])) :
+		    "-");
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return (0);

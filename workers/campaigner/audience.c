@@ -3,9 +3,12 @@
  *
  * RULES (rekindle.v1.AudienceRule)
  *	Lifecycle states, dormant-days and churn-risk ranges (an upper
- *	bound of 0 is none), lifetime spend, segments; affinity matches when
+ *	bound of 0 is none; a customer without a risk is excluded as
+ *	not_scored unless include_unscored), lifetime spend, segments;
+ *	affinity matches when
  *	the customer's top category or top partner is one of those listed
  *	(both lists empty: everyone). Exclusions, the first that applies:
+ *	not_scored (a churn-risk rule, no risk, unscored not included),
  *	no_consent (no marketing consent on any channel of the plan),
  *	do_not_call (reachable only by SMS, and on the list), no_channel (no
  *	address for any consented channel), in_running_campaign, cooldown.
@@ -88,7 +91,7 @@ state_array(arena *a, const char *nums)
 	" round(holdout_percent * 100)::int, "                                \
 	" cardinality(aud_states), cardinality(aud_segments), "              \
 	" cardinality(aud_categories) + cardinality(aud_partner_ids), "      \
-	" reentry_days "                                                      \
+	" reentry_days, aud_include_unscored "                               \
 	"FROM campaigns WHERE campaign_id = $1"
 
 rk_err
@@ -97,6 +100,7 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 {
 	const char *p[1] = {campaign_id}, *pick, *plan, *id, *where, *reason,
 	    *joins = "", *entry = "1", *split;
+	bool churn_rule;
 	char **chans;
 	size_t nch;
 	db_res *r;
@@ -125,14 +129,20 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 	if (db_res_int64(r, 0, 3) > 0)
 		where = arena_printf(a, "%s AND p.days_since_last <= %s::int", where,
 		    param(a, s, arena_strdup(a, db_res_str(r, 0, 3))));
+	/*
+	 * A churn-risk rule: a customer without a risk matches only if the
+	 * campaign includes the unscored, else is excluded as not_scored
+	 * (below) - never read as risk 0.
+	 */
+	churn_rule = db_res_double(r, 0, 4) > 0 || db_res_double(r, 0, 5) > 0;
 	if (db_res_double(r, 0, 4) > 0)
-		where = arena_printf(a, "%s AND coalesce(p.churn_risk, 0) >= "
-		    "%s::float8", where, param(a, s, arena_strdup(a,
-		    db_res_str(r, 0, 4))));
+		where = arena_printf(a, "%s AND (p.churn_risk IS NULL OR "
+		    "p.churn_risk >= %s::float8)", where, param(a, s,
+		    arena_strdup(a, db_res_str(r, 0, 4))));
 	if (db_res_double(r, 0, 5) > 0)
-		where = arena_printf(a, "%s AND coalesce(p.churn_risk, 0) <= "
-		    "%s::float8", where, param(a, s, arena_strdup(a,
-		    db_res_str(r, 0, 5))));
+		where = arena_printf(a, "%s AND (p.churn_risk IS NULL OR "
+		    "p.churn_risk <= %s::float8)", where, param(a, s,
+		    arena_strdup(a, db_res_str(r, 0, 5))));
 	if (db_res_int64(r, 0, 6) > 0)
 		where = arena_printf(a, "%s AND p.total_spend_minor >= %s::int8",
 		    where, param(a, s, arena_strdup(a, db_res_str(r, 0, 6))));
@@ -146,11 +156,13 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		    arena_strdup(a, db_res_str(r, 0, 9))));
 
 	/* The exclusions, each a set joined once. */
-	reason = arena_printf(a, "CASE WHEN cs.chans IS NULL OR NOT cs.chans && "
-	    "%1$s::smallint[] THEN 'no_consent' "
-	    "WHEN (%2$s) IS NULL AND dnc.phone_e164 IS NOT NULL "
-	    "THEN 'do_not_call' WHEN (%2$s) IS NULL THEN 'no_channel' ", plan,
-	    pick);
+	reason = churn_rule && !db_res_bool(r, 0, 17) ? "CASE WHEN "
+	    "p.churn_risk IS NULL THEN 'not_scored' WHEN" : "CASE WHEN";
+	reason = arena_printf(a, "%1$s cs.chans IS NULL OR NOT cs.chans && "
+	    "%2$s::smallint[] THEN 'no_consent' "
+	    "WHEN (%3$s) IS NULL AND dnc.phone_e164 IS NOT NULL "
+	    "THEN 'do_not_call' WHEN (%3$s) IS NULL THEN 'no_channel' ", reason,
+	    plan, pick);
 	/* An entry run: who may enter (again), and as which entry. */
 	if (entries) {
 		joins = arena_printf(a, "%1$s LEFT JOIN campaign_members mb ON "

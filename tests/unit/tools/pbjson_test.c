@@ -10,6 +10,7 @@
 #include "rekindle/v1/campaign.pb-c.h"
 #include "rekindle/v1/common.pb-c.h"
 #include "rekindle/v1/offer.pb-c.h"
+#include "rekindle/v1/profile.pb-c.h"
 
 static ProtobufCMessage *
 parse(const ProtobufCMessageDescriptor *d, const char *text, char *err)
@@ -102,6 +103,39 @@ test_masks_and_maps(void **state)
 	protobuf_c_message_free_unpacked(&op->base, NULL);
 }
 
+/* Wrappers: a plain value in JSON, absent when absent - a 0 is a 0. */
+static void
+test_wrappers(void **state)
+{
+	char err[256];
+	Rekindle__V1__Profile *p;
+	json_t *back;
+
+	(void)state;
+	p = (void *)parse(&rekindle__v1__profile__descriptor,
+	    "{\"customer_id\": \"C1\", \"churn_risk\": 0, "
+	    "\"recency_score\": 4, \"p_alive\": null, "
+	    "\"not_scored\": {\"p_alive\": \"no purchase\"}}", err);
+	assert_non_null(p);
+	assert_non_null(p->churn_risk);
+	assert_true(p->churn_risk->value == 0);
+	assert_int_equal(p->recency_score->value, 4);
+	assert_null(p->p_alive);
+	assert_null(p->monetary_score);
+	back = pbjson_dump(&p->base);
+	assert_true(json_is_real(json_object_get(back, "churn_risk")));
+	assert_int_equal(json_integer_value(json_object_get(back,
+	    "recency_score")), 4);
+	assert_null(json_object_get(back, "p_alive"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    back, "not_scored"), "p_alive")), "no purchase");
+	json_decref(back);
+	protobuf_c_message_free_unpacked(&p->base, NULL);
+	assert_null(parse(&rekindle__v1__profile__descriptor,
+	    "{\"churn_risk\": \"high\"}", err));
+	assert_string_equal(err, "churn_risk: expected a number");
+}
+
 int
 main(void)
 {
@@ -109,6 +143,7 @@ main(void)
 		cmocka_unit_test(test_offer_round_trip),
 		cmocka_unit_test(test_errors_name_the_field),
 		cmocka_unit_test(test_masks_and_maps),
+		cmocka_unit_test(test_wrappers),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

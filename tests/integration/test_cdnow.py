@@ -1,0 +1,145 @@
+"""The CDNOW master data set (23,570 real customers of an online music shop,
+Fader & Hardie; tests/fixtures/cdnow) loaded through rekindlectl and
+profiled for real, read back through the API from python3-grpcio: what
+is not known is absent, never 0; segments agree with lifecycle states; an
+audience rule on churn risk states what it does with the unscored."""
+import os, subprocess, time, unittest
+
+from harness import Rekindle, SRC, wait_until
+
+AS_OF = "1998-07-01"          # the day after the data ends
+P, K = "rekindle.v1.ProfileService", "rekindle.v1.CampaignService"
+ZERO_ONLY = 68                # customers whose only records are $0.00
+# Segments a state allows (the R x F grid, recency bounded by the state).
+ALLOWED = {
+    "lost": {"Lost", "Hibernating", "At risk", "Cannot lose them"},
+    "dormant": {"Lost", "Hibernating", "At risk", "Cannot lose them"},
+    "at_risk": {"About to sleep", "Needs attention", "Loyal", "Potential loyalists",
+                "Promising"},
+    "active": {"Champions", "Loyal", "Potential loyalists", "Promising",
+               "About to sleep", "Needs attention"},
+    "new": {"Champions", "Loyal", "Potential loyalists", "Promising", "New",
+            "About to sleep", "Needs attention"},
+}
+
+
+class CdnowTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = rk = Rekindle(profilers=2, campaigners=1)
+        out = os.path.join(rk.tmp, "cdnow")
+        subprocess.run(["/usr/bin/python3", os.path.join(SRC, "deploy/demo/cdnow.py"),
+                        os.path.join(SRC, "tests/fixtures/cdnow/CDNOW_master.txt.gz"), out],
+                       check=True, capture_output=True)
+        r = rk.ctl("customers", "import", os.path.join(out, "customers.csv"))
+        assert "23570 created" in r.stdout, r.stdout + r.stderr
+        r = rk.ctl("customers", "import", os.path.join(out, "transactions.csv"))
+        assert "69659 accepted" in r.stdout, r.stdout + r.stderr
+        # Every customer profiled incrementally; no churn model exists yet.
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.customer_profiles")
+                   == "23570", 180, "incremental profiles")
+        rk.create_fallback_offer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rk.close()
+
+    def launch(self, cid, **rule):
+        rk = self.rk
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                campaign=rk.msg("rekindle.v1.Campaign", campaign_id=cid, name=cid,
+                                fallback_offer_id="BACK", channel_order=[2],
+                                audience=rk.msg("rekindle.v1.AudienceRule", **rule))))
+        op = rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                                  campaign_id=cid))
+        deadline = time.time() + 120
+        while not op.done and time.time() < deadline:
+            time.sleep(0.2)
+            op = rk.call(K, "GetOperation", rk.msg("rekindle.v1.GetOperationRequest",
+                                                    name=op.name))
+        self.assertTrue(op.done and not op.error_message, op)
+        return dict(l.split("|") for l in rk.db.sql(
+            "SELECT coalesce(reason, status), count(*) FROM rekindle.campaign_members "
+            "WHERE campaign_id = '%s' GROUP BY 1" % cid).splitlines())
+
+    def test_1_unscored_churn_rule(self):
+        """Before any model: nobody has a churn risk, and a rule on it
+        excludes them as not_scored - unless the campaign includes the
+        unscored, when they go on to the other checks (no consent here)."""
+        rk = self.rk
+        buyers = int(rk.db.sql("SELECT count(*) FROM rekindle.customer_profiles "
+                               "WHERE txn_count > 0 AND state = 'lost'"))
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.customer_profiles "
+                                   "WHERE churn_risk IS NOT NULL"), "0")
+        got = self.launch("RISKY", states=[5], min_churn_risk=0.5)
+        self.assertEqual(got, {"not_scored": str(buyers)})
+        got = self.launch("RISKY-ALL", states=[5], min_churn_risk=0.5, include_unscored=True)
+        self.assertEqual(got, {"no_consent": str(buyers)})
+        c = rk.call(K, "GetCampaign", rk.msg("rekindle.v1.GetCampaignRequest",
+                                             campaign_id="RISKY-ALL"))
+        self.assertTrue(c.audience.include_unscored)
+        p = rk.call(P, "ExplainChurnRisk", rk.msg("rekindle.v1.ExplainChurnRiskRequest",
+                                                   customer_id="CD00001"))
+        self.assertFalse(p.HasField("churn_risk"))
+        self.assertIn("no churn model", p.not_scored_reason)
+
+    def test_2_full_run(self):
+        rk = self.rk
+        r = rk.ctl("profiles", "run", "--as-of", AS_OF)
+        self.assertIn("done: ok", r.stdout, r.stderr)
+        rows = [l.split("|") for l in rk.db.sql(
+            "SELECT customer_id, state, coalesce(segment, ''), txn_count, "
+            "total_spend_minor, coalesce(recency_score, 0), coalesce(frequency_score, 0), "
+            "coalesce(monetary_score, 0), churn_risk IS NULL, p_alive IS NULL, "
+            "days_since_last IS NULL FROM rekindle.customer_profiles").splitlines()]
+        self.assertEqual(len(rows), 23570)
+        # The $0-only customers: no purchase, so nothing scored, segment
+        # "No purchase", whatever their state.
+        nopurchase = [r for r in rows if r[2] == "No purchase"]
+        self.assertEqual(len(nopurchase), ZERO_ONLY)
+        for r in nopurchase:
+            self.assertEqual(r[3:5], ["0", "0"], r)
+            self.assertEqual(r[5:], ["0", "0", "0", "t", "t", "t"], r)
+        # Everyone who bought is scored and in a segment their state allows.
+        bad = [r for r in rows if r[2] != "No purchase" and (
+            r[2] not in ALLOWED[r[1]] or "0" in r[5:8] or "t" in r[8:])]
+        self.assertEqual(bad, [])
+        # No quintile collapses: every R and M score is used, and F (65 %
+        # of CDNOW bought on one day only) still has at least three.
+        for col, least in ((5, 5), (6, 3), (7, 5)):
+            self.assertGreaterEqual(len({r[col] for r in rows if r[col] != "0"}), least, col)
+        self.assertEqual({r[1] for r in rows if r[2] in ("New", "Promising")} & {"lost"},
+                         set())
+
+        # The API: absent, never 0, with why; the CLI says "not scored".
+        cid = nopurchase[0][0]
+        p = rk.call(P, "GetProfile", rk.msg("rekindle.v1.GetProfileRequest", customer_id=cid))
+        for f in ("churn_risk", "p_alive", "recency_score", "frequency_score",
+                  "monetary_score", "days_since_last_transaction", "expected_purchases_90d"):
+            self.assertFalse(p.HasField(f), f)
+            self.assertEqual(p.not_scored[f], "no purchase before the profile time")
+        self.assertEqual(p.segment, "No purchase")
+        out = rk.ctl("profiles", "get", cid).stdout
+        self.assertIn("churn risk             not scored (no purchase", out)
+        self.assertIn("(no purchase)", out)
+        js = rk.ctl("--json", "profiles", "get", cid).stdout
+        self.assertIn('"churn_risk":null', js)
+        buyer = next(r[0] for r in rows if r[2] not in ("No purchase",))
+        p = rk.call(P, "GetProfile", rk.msg("rekindle.v1.GetProfileRequest",
+                                            customer_id=buyer))
+        self.assertTrue(p.HasField("churn_risk") and p.HasField("recency_score"))
+        self.assertEqual(dict(p.not_scored), {})
+        # A list filtered on churn risk leaves the unscored out; unfiltered
+        # lists them.
+        seen = rk.call(P, "ListProfiles", rk.msg("rekindle.v1.ListProfilesRequest",
+                                                  page_size=1000, segments=["No purchase"]))
+        self.assertEqual(len(seen.profiles), ZERO_ONLY)
+        self.assertTrue(all(not q.HasField("churn_risk") for q in seen.profiles))
+        seen = rk.call(P, "ListProfiles", rk.msg("rekindle.v1.ListProfilesRequest",
+                                                  page_size=1000, segments=["No purchase"],
+                                                  min_churn_risk=0.01))
+        self.assertEqual(len(seen.profiles), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
