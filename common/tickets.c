@@ -51,7 +51,8 @@ state_words(const char *s)
 	" coalesce(p.state, ''), coalesce(p.days_since_last, 0), "             \
 	" coalesce(p.median_gap_days, 0), "                                    \
 	" coalesce(to_char(p.churn_risk, 'FM0.00'), 'chưa chấm điểm'), "      \
-	" coalesce(array_to_string(p.churn_reasons, '; '), ''), "              \
+	" coalesce(array_to_string(coalesce(p.churn_reasons_vi, "             \
+	"  p.churn_reasons), '; '), ''), "                                    \
 	" coalesce(p.top_partner, ''), coalesce(p.top_category, ''), "         \
 	" mb.offer_id, coalesce(o.title, ''), "                                \
 	" coalesce(pa.display_name, o.partner_id, ''), "                       \

@@ -289,6 +289,9 @@ model_fit(arena *a, const char *model, json_t *params, double ll,
 	f->model = arena_strdup(a, model);
 	f->log_likelihood = ll;
 	f->customers = (int32_t)customers;
+	f->degenerate = arena_strdup(a, json_string_value(json_object_get(params,
+	    "degenerate")) ? json_string_value(json_object_get(params,
+	    "degenerate")) : "");
 	f->n_parameters = 4;
 	f->parameters = arena_alloc(a, sizeof(void *) * 4);
 	for (int i = 0; i < 4; i++) {
@@ -301,6 +304,99 @@ model_fit(arena *a, const char *model, json_t *params, double ll,
 		f->parameters[i] = e;
 	}
 	return (f);
+}
+
+static Google__Protobuf__DoubleValue *
+json_dval(arena *a, const json_t *v)
+{
+	Google__Protobuf__DoubleValue *d;
+
+	if (!json_is_number(v))
+		return (NULL);
+	d = arena_alloc(a, sizeof(*d));
+	google__protobuf__double_value__init(d);
+	d->value = json_number_value(v);
+	return (d);
+}
+
+/* {"model": "mbgnbd"|"bgnbd"|"none", "reason", "informative",
+ * "validation": {"auc_p_alive", "auc_expected_90d", "customers"}} */
+static void
+btyd_report(arena *a, const json_t *p, Rekindle__V1__ModelReport *out)
+{
+	const char *m = json_string_value(json_object_get(p, "model"));
+	const char *why = json_string_value(json_object_get(p, "reason"));
+	const json_t *v = json_object_get(p, "validation");
+
+	out->btyd_model = m == NULL ? "" : strcmp(m, "mbgnbd") == 0 ?
+	    "MBG/NBD" : strcmp(m, "bgnbd") == 0 ? "BG/NBD" : "none";
+	out->btyd_reason = arena_strdup(a, why ? why : "");
+	/* fits before issue 16 have no "informative": they were used */
+	out->p_alive_informative = json_object_get(p, "informative") ?
+	    json_is_true(json_object_get(p, "informative")) :
+	    strcmp(out->btyd_model, "none") != 0;
+	out->p_alive_auc = json_dval(a, json_object_get(v, "auc_p_alive"));
+	out->expected_purchases_auc = json_dval(a, json_object_get(v,
+	    "auc_expected_90d"));
+	if (out->validation_customers == 0)
+		out->validation_customers = (int32_t)json_integer_value(
+		    json_object_get(v, "customers"));
+}
+
+static Rekindle__V1__CalibrationBin **
+bins(arena *a, const json_t *cal, size_t *n)
+{
+	Rekindle__V1__CalibrationBin **out = arena_alloc(a, sizeof(void *) *
+	    (json_array_size(cal) + 1));
+	const json_t *bin;
+	size_t k;
+
+	*n = 0;
+	json_array_foreach(cal, k, bin) {
+		Rekindle__V1__CalibrationBin *b = arena_alloc(a, sizeof(*b));
+
+		rekindle__v1__calibration_bin__init(b);
+		b->predicted = json_number_value(json_object_get(bin,
+		    "predicted"));
+		b->observed = json_number_value(json_object_get(bin, "observed"));
+		b->count = json_integer_value(json_object_get(bin, "count"));
+		out[(*n)++] = b;
+	}
+	return (out);
+}
+
+static void
+churn_report(arena *a, const json_t *p, int64_t fitted_us,
+    Rekindle__V1__ModelReport *out)
+{
+	const char *kept = json_string_value(json_object_get(p, "kept"));
+	const char *name = json_string_value(json_object_get(p, "kept_name"));
+	const char *method = json_string_value(json_object_get(p,
+	    "calibration_method"));
+	const char *why = json_string_value(json_object_get(p,
+	    "calibration_why"));
+
+	out->churn_model = arena_printf(a, "%s; AUC on the later period: "
+	    "logistic %.3f, trees %.3f (%lld rounds)", name ? name : "?",
+	    json_number_value(json_object_get(p, "auc_lr")),
+	    json_number_value(json_object_get(p, "auc_gbt")),
+	    (long long)json_integer_value(json_object_get(p, "gbt_rounds")));
+	out->churn_auc = json_number_value(json_object_get(p, kept &&
+	    strcmp(kept, "lr") == 0 ? "auc_lr" : "auc_gbt"));
+	out->trained_time = pbtime_new(a, fitted_us);
+	out->calibration = bins(a, json_object_get(p, "calibration"),
+	    &out->n_calibration);
+	out->calibration_before = bins(a, json_object_get(p,
+	    "calibration_before"), &out->n_calibration_before);
+	out->calibration_method = arena_strdup(a, method ? method : "none");
+	out->calibration_reason = arena_strdup(a, why ? why : "");
+	out->brier_before = json_number_value(json_object_get(p,
+	    "brier_before"));
+	out->brier_after = json_number_value(json_object_get(p, "brier_after"));
+	out->calibrated_auc = json_number_value(json_object_get(p,
+	    "auc_calibrated"));
+	out->validation_customers = (int32_t)json_integer_value(
+	    json_object_get(p, "validation_rows"));
 }
 
 static rk_err
@@ -334,47 +430,9 @@ get_model_report(rpc_call *c, const ProtobufCMessage *req,
 			    "bgnbd") == 0 ? "BG/NBD" : "MBG/NBD", params,
 			    db_res_double(r, i, 2), db_res_int64(r, i, 3));
 		} else if (strcmp(model, "btyd") == 0) {
-			const char *m = json_string_value(json_object_get(params,
-			    "model"));
-			const char *why = json_string_value(json_object_get(params,
-			    "reason"));
-
-			out->fits[out->n_fits++] = model_fit(a, arena_printf(a,
-			    "in use: %s (%s)", m && strcmp(m, "mbgnbd") == 0 ?
-			    "MBG/NBD" : "BG/NBD", why ? why : ""), params,
-			    db_res_double(r, i, 2), db_res_int64(r, i, 3));
+			btyd_report(a, params, out);
 		} else {
-			json_t *cal = json_object_get(params, "calibration"), *bin;
-			const char *kept = json_string_value(json_object_get(params,
-			    "kept"));
-			size_t k;
-
-			out->churn_model = arena_printf(a, "%s; AUC on the later "
-			    "period: logistic %.3f, trees %.3f (%lld rounds)",
-			    json_string_value(json_object_get(params, "kept_name")) ?
-			    json_string_value(json_object_get(params, "kept_name")) :
-			    "?", json_number_value(json_object_get(params, "auc_lr")),
-			    json_number_value(json_object_get(params, "auc_gbt")),
-			    (long long)json_integer_value(json_object_get(params,
-			    "gbt_rounds")));
-			out->churn_auc = json_number_value(json_object_get(params,
-			    kept && strcmp(kept, "lr") == 0 ? "auc_lr" : "auc_gbt"));
-			out->trained_time = pbtime_new(a, db_res_int64(r, i, 4));
-			out->calibration = arena_alloc(a, sizeof(void *) *
-			    (json_array_size(cal) + 1));
-			json_array_foreach(cal, k, bin) {
-				Rekindle__V1__CalibrationBin *b =
-				    arena_alloc(a, sizeof(*b));
-
-				rekindle__v1__calibration_bin__init(b);
-				b->predicted = json_number_value(json_object_get(bin,
-				    "predicted"));
-				b->observed = json_number_value(json_object_get(bin,
-				    "observed"));
-				b->count = json_integer_value(json_object_get(bin,
-				    "count"));
-				out->calibration[out->n_calibration++] = b;
-			}
+			churn_report(a, params, db_res_int64(r, i, 4), out);
 		}
 		json_decref(params);
 	}
@@ -403,6 +461,8 @@ explain_churn_risk(rpc_call *c, const ProtobufCMessage *req,
 		    "churn_risk", pr->transaction_count);
 	out->n_reasons = pr->n_churn_reasons;
 	out->reasons = pr->churn_reasons;
+	out->n_reasons_vi = pr->n_churn_reasons_vi;
+	out->reasons_vi = pr->churn_reasons_vi;
 	*resp = &out->base;
 	return (RK_OK);
 }

@@ -113,9 +113,13 @@ profile_view_unscored(const char *score, int64_t txn_count)
 		return ("no purchase before the profile time");
 	if (strcmp(score, "churn_risk") == 0)
 		return ("no churn model yet: too little history to train one");
-	if (strncmp(score, "p_alive", 7) == 0 ||
-	    strncmp(score, "expected_", 9) == 0)
-		return ("no informative BTYD fit (see the model report)");
+	if (strcmp(score, "p_alive") == 0)
+		return ("P(alive) carries no information on this data: the BTYD "
+		    "fit is degenerate or ranks no better than chance (see the "
+		    "model report)");
+	if (strncmp(score, "expected_", 9) == 0)
+		return ("no usable BTYD fit: every fit is degenerate or none "
+		    "yet (see the model report)");
 	return ("no RFM fit yet: profiling has not completed a full run");
 }
 
@@ -202,6 +206,8 @@ profile_view(arena *a, db_res *r, int row, int c)
 	reasons(a, db_res_str(r, row, c + 34), &p->churn_reasons,
 	    &p->n_churn_reasons);
 	p->days_since_last_transaction = ival(a, r, row, c + 35);
+	reasons(a, db_res_str(r, row, c + 36), &p->churn_reasons_vi,
+	    &p->n_churn_reasons_vi);
 	note_unscored(a, p);
 	return (p);
 }

@@ -23,8 +23,9 @@
 	"(extract(epoch from p.state_since) * 1e6)::int8, p.recency_score, "  \
 	"p.frequency_score, p.monetary_score, p.segment, p.p_alive, "         \
 	"p.expected_30d, p.expected_90d, p.churn_risk, "                      \
-	"array_to_json(p.churn_reasons)::text, p.days_since_last"
-#define PROFILE_VIEW_NCOLS 36
+	"array_to_json(p.churn_reasons)::text, p.days_since_last, "           \
+	"array_to_json(p.churn_reasons_vi)::text"
+#define PROFILE_VIEW_NCOLS 37
 
 /*
  * The Profile in row of r whose columns start at col0, in a; NULL when

@@ -154,8 +154,23 @@ class GroundTruthTest(unittest.TestCase):
         self.assertIn("AUC on the later period", report.churn_model)
         self.assertGreater(report.churn_auc, 0.85)
         self.assertGreaterEqual(len(report.calibration), 5)
-        self.assertEqual({f.model for f in report.fits if not f.model.startswith("in use")},
-                         {"BG/NBD", "MBG/NBD"})
+        self.assertEqual({f.model for f in report.fits}, {"BG/NBD", "MBG/NBD"})
+        # Calibrated on the validation period (point 4): out of fold, every
+        # bin of 200 or more customers within 0.05 of its observed rate,
+        # and a better Brier score than the raw scores.
+        self.assertIn(report.calibration_method, ("platt", "isotonic"))
+        self.assertIn("out-of-fold Brier", report.calibration_reason)
+        for b in report.calibration:
+            if b.count >= 200:
+                self.assertLessEqual(abs(b.predicted - b.observed), 0.05, report)
+        self.assertLess(report.brier_after, report.brier_before)
+        self.assertGreaterEqual(len(report.calibration_before), 5)
+        # The BTYD choice, with its validation AUCs beside the churn model's.
+        self.assertIn(report.btyd_model, ("BG/NBD", "MBG/NBD"))
+        self.assertTrue(report.p_alive_informative)
+        self.assertTrue(report.HasField("p_alive_auc"))
+        self.assertTrue(report.HasField("expected_purchases_auc"))
+        self.assertGreater(report.validation_customers, 0)
         # Customers who went quiet long ago are high risk; regulars low.
         risk = lambda rows: sum(float(r["churn_risk"]) for r in rows) / len(rows)
         quiet = [self.p[t["customer_id"]] for t in self.truth
@@ -170,8 +185,10 @@ class GroundTruthTest(unittest.TestCase):
         ex = rk.call("rekindle.v1.ProfileService", "ExplainChurnRisk",
                      rk.msg("rekindle.v1.ExplainChurnRiskRequest", customer_id=cid))
         self.assertGreater(ex.churn_risk.value, 0.9)
-        self.assertTrue(any(r.startswith("no spend for ") and "usual gap" in r
+        self.assertTrue(any(r.startswith("no purchase for ") and "usual gap" in r
                             for r in ex.reasons), list(ex.reasons))
+        self.assertEqual(len(ex.reasons_vi), len(ex.reasons))
+        self.assertTrue(ex.reasons_vi[0].startswith("không giao dịch "), list(ex.reasons_vi))
 
 
 if __name__ == "__main__":

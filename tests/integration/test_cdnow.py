@@ -3,7 +3,7 @@ Fader & Hardie; tests/fixtures/cdnow) loaded through rekindlectl and
 profiled for real, read back through the API from python3-grpcio: what
 is not known is absent, never 0; segments agree with lifecycle states; an
 audience rule on churn risk states what it does with the unscored."""
-import os, subprocess, time, unittest
+import os, re, subprocess, time, unittest
 
 from harness import Rekindle, SRC, wait_until
 
@@ -43,6 +43,11 @@ class CdnowTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.rk.close()
+
+    def profiles(self, cols, where):
+        return [l.split("|") for l in self.rk.db.sql(
+            "SELECT %s FROM rekindle.customer_profiles WHERE %s" % (cols, where)
+        ).splitlines()]
 
     def launch(self, cid, **rule):
         rk = self.rk
@@ -87,11 +92,11 @@ class CdnowTest(unittest.TestCase):
         rk = self.rk
         r = rk.ctl("profiles", "run", "--as-of", AS_OF)
         self.assertIn("done: ok", r.stdout, r.stderr)
-        rows = [l.split("|") for l in rk.db.sql(
-            "SELECT customer_id, state, coalesce(segment, ''), txn_count, "
+        rows = self.profiles(
+            "customer_id, state, coalesce(segment, ''), txn_count, "
             "total_spend_minor, coalesce(recency_score, 0), coalesce(frequency_score, 0), "
             "coalesce(monetary_score, 0), churn_risk IS NULL, p_alive IS NULL, "
-            "days_since_last IS NULL FROM rekindle.customer_profiles").splitlines()]
+            "days_since_last IS NULL", "true")
         self.assertEqual(len(rows), 23570)
         # The $0-only customers: no purchase, so nothing scored, segment
         # "No purchase", whatever their state.
@@ -139,6 +144,60 @@ class CdnowTest(unittest.TestCase):
                                                   page_size=1000, segments=["No purchase"],
                                                   min_churn_risk=0.01))
         self.assertEqual(len(seen.profiles), 0)
+
+    def test_3_models_honest_and_calibrated(self):
+        """Points 3-5 on CDNOW: a random sample, a BTYD choice whose
+        stated reason is true, validation AUCs beside the churn model's,
+        calibrated risk, and a grammatical reason for every risky
+        customer - strongest first."""
+        rk = self.rk
+        rep = rk.call(P, "GetModelReport", rk.msg("rekindle.v1.GetModelReportRequest"))
+        if not rep.churn_model:
+            rk.ctl("profiles", "run", "--as-of", AS_OF)
+            rep = rk.call(P, "GetModelReport", rk.msg("rekindle.v1.GetModelReportRequest"))
+        fits = {f.model: f for f in rep.fits}
+        self.assertEqual(set(fits), {"BG/NBD", "MBG/NBD"})
+        self.assertEqual([f.degenerate for f in rep.fits], ["", ""])
+        # the stated reason names the log-likelihoods actually fitted
+        self.assertIn(rep.btyd_model, ("BG/NBD", "MBG/NBD"))
+        for f in rep.fits:
+            self.assertIn("%s %.1f" % (f.model, f.log_likelihood), rep.btyd_reason)
+        if rep.btyd_model == "BG/NBD":
+            self.assertGreater(fits["BG/NBD"].log_likelihood,
+                               fits["MBG/NBD"].log_likelihood + 2)
+        self.assertTrue(rep.p_alive_informative)
+        self.assertGreater(rep.p_alive_auc.value, 0.7)
+        self.assertGreater(rep.expected_purchases_auc.value, 0.7)
+        self.assertGreater(rep.churn_auc, 0.8)
+        # a sample of 10,000 of 23,570, drawn by a seeded hash, not the
+        # first ids
+        self.assertEqual(fits["BG/NBD"].customers, 10000)
+        # the same seed and data, the same sample and fit
+        rk.ctl("profiles", "run", "--as-of", AS_OF, "--request-id", "again")
+        again = {f.model: f for f in rk.call(P, "GetModelReport", rk.msg(
+            "rekindle.v1.GetModelReportRequest")).fits}
+        self.assertEqual(dict(again["BG/NBD"].parameters), dict(fits["BG/NBD"].parameters))
+        # calibrated: out of fold, bins of 200+ within 0.05, Brier better
+        self.assertIn(rep.calibration_method, ("platt", "isotonic"))
+        self.assertLess(rep.brier_after, rep.brier_before)
+        for b in rep.calibration:
+            if b.count >= 200:
+                self.assertLessEqual(abs(b.predicted - b.observed), 0.05, rep)
+        # a reason for every customer at risk 0.5 or more, in both
+        # languages; plurals agree; a long silence is said first
+        rows = self.profiles(
+            "customer_id, churn_risk, days_since_last, "
+            "coalesce(array_to_string(churn_reasons, ' ## '), ''), "
+            "coalesce(array_to_string(churn_reasons_vi, ' ## '), '')", "churn_risk >= 0.5")
+        self.assertGreater(len(rows), 10000)
+        for cid, risk, days, en, vi in rows:
+            self.assertTrue(en and vi, cid)
+            self.assertEqual(len(en.split(" ## ")), len(vi.split(" ## ")), cid)
+            self.assertIsNone(re.search(r"\b1 (purchases|days)\b", en), en)
+            self.assertIsNone(re.search(r"\b([02-9]|\d\d+) (purchase|day)\b", en), en)
+            if int(days) > 365:
+                self.assertTrue(en.startswith("no purchase for %s days" % days), en)
+                self.assertTrue(vi.startswith("không giao dịch %s ngày" % days), vi)
 
 
 if __name__ == "__main__":

@@ -105,15 +105,32 @@ class LauncherTest(unittest.TestCase):
                     3 if col == "frequency_score" else 5, col)
             self.assertGreaterEqual(int(sql("SELECT count(DISTINCT segment) FROM "
                                             "rekindle.customer_profiles")), 9)
+            # Honest BTYD on Online Retail: both fits put a near 0 (no
+            # dropout heterogeneity), and P(alive) fitted at the validation
+            # cut-off ranks no better than chance - so it is not used and
+            # says why; expected purchases still are.
+            rep = json.loads(ctl("--json", "profiles", "models").stdout)
+            self.assertFalse(rep.get("p_alive_informative", False), rep)
+            self.assertIn("P(alive) is not used", rep["btyd_reason"])
+            self.assertTrue("no better than chance" in rep["btyd_reason"] or
+                            "no dropout heterogeneity" in rep["btyd_reason"],
+                            rep["btyd_reason"])
+            self.assertEqual(sql("SELECT count(*) FROM rekindle.customer_profiles "
+                                 "WHERE p_alive IS NOT NULL"), "0")
+            self.assertIn("P(alive) carries no information", ctl(
+                "profiles", "get", "UK12347").stdout)
+            # Calibrated on the validation period: bins of 200 within 0.05.
+            self.assertEqual(rep["calibration_method"], "platt")
+            for b in rep["calibration"]:
+                if b["count"] >= 200:
+                    self.assertLessEqual(abs(b["predicted"] - b["observed"]), 0.05, rep)
             fits = sql("SELECT model FROM rekindle.model_fits ORDER BY model")
             self.assertEqual(fits.split(), ["bgnbd", "btyd", "churn", "mbgnbd", "rfm"])
             bg = sql("SELECT (params->>'r')::float8 > 0 AND (params->>'alpha')::float8 > 0 "
                      "AND (params->>'a')::float8 > 0 AND (params->>'b')::float8 > 0 "
                      "AND log_likelihood < 0 FROM rekindle.model_fits WHERE model = 'bgnbd'")
             self.assertEqual(bg, "t")
-            # P(alive) is a probability; frequent recent buyers expect more.
-            self.assertEqual(sql("SELECT count(*) FROM rekindle.customer_profiles "
-                                 "WHERE NOT p_alive BETWEEN 0 AND 1"), "0")
+            # Frequent recent buyers expect more.
             self.assertEqual(sql(
                 "SELECT avg(expected_90d) FILTER (WHERE segment = 'Champions') > "
                 "2 * avg(expected_90d) FILTER (WHERE segment = 'Hibernating') "

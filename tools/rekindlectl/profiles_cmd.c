@@ -38,6 +38,15 @@ dscore(const Google__Protobuf__DoubleValue *v, char *buf, size_t cap)
 }
 
 static const char *
+dscore4(const Google__Protobuf__DoubleValue *v, char *buf, size_t cap)
+{
+	if (v == NULL)
+		return ("not scored");
+	snprintf(buf, cap, "%.4f", v->value);
+	return (buf);
+}
+
+static const char *
 iscore(const Google__Protobuf__Int32Value *v, char *buf, size_t cap)
 {
 	if (v == NULL)
@@ -118,6 +127,8 @@ print_profile(const Rekindle__V1__Profile *p)
 		    unscored(p, "churn_risk"));
 	for (size_t i = 0; i < p->n_churn_reasons; i++)
 		printf("    because              %s\n", p->churn_reasons[i]);
+	for (size_t i = 0; i < p->n_churn_reasons_vi; i++)
+		printf("    vì                   %s\n", p->churn_reasons_vi[i]);
 }
 
 static int
@@ -148,10 +159,35 @@ models(struct ctl *c)
 			printf(" %s=%.4g", f->parameters[k]->key,
 			    f->parameters[k]->value);
 		printf("\n");
+		if (*f->degenerate)
+			printf("  DEGENERATE: %s\n", f->degenerate);
+	}
+	if (*m->btyd_model) {
+		char b[2][32];
+
+		printf("BTYD in use: %s\n  because %s\n", m->btyd_model,
+		    m->btyd_reason);
+		printf("  validation period (%d customers): AUC of 1 - P(alive) "
+		    "%s, of -E[purchases in 90 days] %s; churn model %.4f\n",
+		    m->validation_customers, dscore4(m->p_alive_auc, b[0],
+		    sizeof(b[0])), dscore4(m->expected_purchases_auc, b[1],
+		    sizeof(b[1])), m->churn_auc);
 	}
 	if (*m->churn_model) {
 		printf("churn model: %s\n", m->churn_model);
-		printf("  calibration (validation period): predicted -> observed "
+		printf("  calibration: %s (%s)\n", m->calibration_method,
+		    m->calibration_reason);
+		printf("  Brier score on the validation period: %.4f before, "
+		    "%.4f after; AUC after %.4f\n", m->brier_before,
+		    m->brier_after, m->calibrated_auc);
+		printf("  reliability before: predicted -> observed (customers)"
+		    "\n");
+		for (size_t i = 0; i < m->n_calibration_before; i++)
+			printf("    %.2f -> %.2f (%lld)\n",
+			    m->calibration_before[i]->predicted,
+			    m->calibration_before[i]->observed,
+			    (long long)m->calibration_before[i]->count);
+		printf("  reliability after (out of fold): predicted -> observed "
 		    "(customers)\n");
 		for (size_t i = 0; i < m->n_calibration; i++)
 			printf("    %.2f -> %.2f (%lld)\n",

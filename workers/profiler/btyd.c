@@ -16,6 +16,7 @@
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_hyperg.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +234,31 @@ btyd_fit(enum btyd_model m, const struct btyd_customer *c, size_t n,
 	gsl_vector_free(step);
 	free(grouped);
 	return (status == GSL_SUCCESS ? RK_OK : RK_ERETRY);
+}
+
+const char *
+btyd_degenerate(enum btyd_model m, const struct btyd_params *p, char *buf,
+    size_t cap)
+{
+	const char *name = btyd_name(m);
+
+	if (p->a < BTYD_DEGENERATE_LO)
+		snprintf(buf, cap, "%s: a = %.3g, at its lower bound: no dropout "
+		    "heterogeneity - almost no one is estimated to drop out, so "
+		    "P(alive) is about 1 for everyone and carries no information "
+		    "here", name, p->a);
+	else if (p->b < BTYD_DEGENERATE_LO)
+		snprintf(buf, cap, "%s: b = %.3g, at its lower bound: every "
+		    "customer is estimated to drop out at once, so P(alive) "
+		    "carries no information here", name, p->b);
+	else if (p->a > BTYD_DEGENERATE_HI || p->b > BTYD_DEGENERATE_HI)
+		snprintf(buf, cap, "%s: a = %.3g and b = %.3g run off with "
+		    "a/(a+b) = %.3g fixed: the same dropout probability for "
+		    "everyone - no dropout heterogeneity, so P(alive) carries no "
+		    "information here", name, p->a, p->b, p->a / (p->a + p->b));
+	else
+		return (NULL);
+	return (buf);
 }
 
 double

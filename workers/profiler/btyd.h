@@ -51,6 +51,19 @@ double btyd_loglik(enum btyd_model m, const struct btyd_params *p,
 rk_err btyd_fit(enum btyd_model m, const struct btyd_customer *c, size_t n,
     struct btyd_params *out);
 
+/* Bounds outside which a fitted a or b means a degenerate fit. */
+#define BTYD_DEGENERATE_LO 1e-6
+#define BTYD_DEGENERATE_HI 1e4
+
+/*
+ * Whether a fit of m is degenerate - on a boundary of the parameter space,
+ * where P(alive) carries no information: a or b below BTYD_DEGENERATE_LO
+ * or above BTYD_DEGENERATE_HI (both running off with a/(a+b) fixed is the
+ * latter). NULL if not; else what it means, in words, in buf.
+ */
+const char *btyd_degenerate(enum btyd_model m, const struct btyd_params *p,
+    char *buf, size_t cap);
+
 /* P(alive at T | x, t_x, T). */
 double btyd_p_alive(enum btyd_model m, const struct btyd_params *p,
     const struct btyd_customer *c);

@@ -8,6 +8,7 @@
  * held-out fifth of the training rows rewards); reasons come from its
  * per-feature contributions (path-based approximate SHAP). For LR the
  * contribution of a feature is its weight times its standardised value.
+ * The words for them are in reasons.c.
  */
 #include <jansson.h>
 #include <linear.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <xgboost/c_api.h>
 
+#include "calib.h"
 #include "churn.h"
 #include "log.h"
 #include "mem.h"
@@ -39,6 +41,7 @@ struct churn_model {
 	double mean[CHURN_NFEAT], sd[CHURN_NFEAT];	/* LR */
 	double w[CHURN_NFEAT], b;			/* LR: P = σ(w·z + b) */
 	BoosterHandle booster;				/* GBT */
+	struct calib cal;		/* raw score -> probability */
 };
 
 double
@@ -348,8 +351,8 @@ churn_score(const churn_model *m, const struct churn_row *rows, int n,
 
 	if (m->kind == CHURN_LR) {
 		for (int i = 0; i < n; i++)
-			p[i] = lr_row(m, &rows[i], contrib ?
-			    contrib + (size_t)i * CHURN_NFEAT : NULL);
+			p[i] = calib_apply(&m->cal, lr_row(m, &rows[i], contrib ?
+			    contrib + (size_t)i * CHURN_NFEAT : NULL));
 		return (RK_OK);
 	}
 	if (n == 0)
@@ -361,7 +364,7 @@ churn_score(const churn_model *m, const struct churn_row *rows, int n,
 	    "\"iteration_end\": 0, \"strict_shape\": false}", &shape, &dim, &res),
 	    "predicting");
 	for (int i = 0; rc == RK_OK && i < n; i++)
-		p[i] = res[i];
+		p[i] = calib_apply(&m->cal, res[i]);
 	if (rc == RK_OK && contrib != NULL) {
 		/* n x (features + bias) contributions, by the fast path-based
 		 * approximation (type 3; exact TreeSHAP is type 2 and several
@@ -386,131 +389,6 @@ churn_predict(const churn_model *m, const struct churn_row *row)
 
 	(void)churn_score(m, row, 1, &p, NULL);
 	return (p);
-}
-
-/* The words for feature j pushing risk up. */
-static void
-reason_text(int j, const struct churn_row *r, char *out, size_t cap)
-{
-	switch (j) {
-	case 0:
-		if (r->median_gap > 0)
-			snprintf(out, cap, "no spend for %d days; usual gap %.0f "
-			    "days", r->days_since, r->median_gap);
-		else
-			snprintf(out, cap, "no spend for %d days", r->days_since);
-		break;
-	case 1:
-		snprintf(out, cap, "%lld purchases in the last 90 days",
-		    (long long)r->count90);
-		break;
-	case 2:
-		snprintf(out, cap, "%lld purchases in the last year",
-		    (long long)r->count365);
-		break;
-	case 3:
-		snprintf(out, cap, "low spend in the last year");
-		break;
-	case 4:
-		snprintf(out, cap, "buys rarely: usual gap %.0f days",
-		    r->median_gap);
-		break;
-	case 5:
-		snprintf(out, cap, "no spend for %d days; usual gap %.0f days "
-		    "(%.0f times overdue)", r->days_since, r->median_gap,
-		    r->overdue);
-		break;
-	case 6:
-		if (r->trend < 0)
-			snprintf(out, cap, "spend down %.0f%% on the 90 days before",
-			    -100 * r->trend);
-		else
-			snprintf(out, cap, "spend trend %+.2f", r->trend);
-		break;
-	case 7:
-		snprintf(out, cap, "short history with the card");
-		break;
-	case 8:
-		snprintf(out, cap, "spends only at weekends");
-		break;
-	case 9:
-		snprintf(out, cap, "buys mostly at promotions");
-		break;
-	default:
-		snprintf(out, cap, "small average ticket");
-		break;
-	}
-}
-
-/*
- * Whether feature j can be told as a reason for this customer: a model may
- * lean on "139 purchases last year" to separate the dormant, but a person
- * is only told what reads as a cause of leaving.
- */
-static bool
-plausible(int j, const struct churn_row *r)
-{
-	switch (j) {
-	case 1:
-		return (r->count90 <= 2);
-	case 2:
-	case 3:
-		return (r->count365 <= 6);
-	case 6:
-		return (r->trend < -0.2);
-	case 7:
-		return (expm1(r->x[7]) < 180);
-	case 8:
-		return (r->x[8] > 0.6f);
-	case 9:
-		return (r->x[9] > 0.5f);
-	case 10:
-		return (false);
-	default:
-		return (true);
-	}
-}
-
-int
-churn_reasons_from(const float *contrib, const struct churn_row *row,
-    char out[][128])
-{
-	bool used[CHURN_NFEAT] = {false}, said_rhythm = false;
-	int n = 0;
-
-	while (n < CHURN_MAX_REASONS) {
-		int best = -1;
-		bool rhythm;
-
-		for (int j = 0; j < CHURN_NFEAT; j++)
-			if (!used[j] && contrib[j] > 0.05f && plausible(j, row) &&
-			    (best < 0 || contrib[j] > contrib[best]))
-				best = j;
-		if (best < 0)
-			break;
-		used[best] = true;
-		/* Recency, overdue and the usual gap all say "no spend for N
-		 * days; usual gap M days": say it once. */
-		rhythm = best == 0 || best == 4 || best == 5;
-		if (rhythm && said_rhythm)
-			continue;
-		said_rhythm |= rhythm;
-		reason_text(best, row, out[n], 128);
-		n++;
-	}
-	return (n);
-}
-
-int
-churn_reasons(const churn_model *m, const struct churn_row *row,
-    char out[][128])
-{
-	float contrib[CHURN_NFEAT];
-	double p;
-
-	if (churn_score(m, row, 1, &p, contrib) != RK_OK)
-		return (0);
-	return (churn_reasons_from(contrib, row, out));
 }
 
 static int
@@ -571,21 +449,39 @@ churn_model_save(const churn_model *m)
 		json_object_set_new(o, "sd", sd);
 		json_object_set_new(o, "w", w);
 		json_object_set_new(o, "b", json_real(m->b));
+		if (m->cal.kind != CALIB_NONE)
+			json_object_set_new(o, "calibration",
+			    calib_to_json(&m->cal));
 		s = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		return (s);
 	} else {
 		const char *raw;
 		bst_ulong len;
-		char *s;
+		json_t *cal = calib_to_json(&m->cal);
+		char *s, *ct = cal ? json_dumps(cal, JSON_COMPACT) : NULL;
+		size_t k = 22, cl = ct ? strlen(ct) : 0;
 
+		json_decref(cal);
 		if (xgb_check(XGBoosterSaveModelToBuffer(m->booster,
-		    "{\"format\": \"json\"}", &len, &raw), "saving") != RK_OK)
+		    "{\"format\": \"json\"}", &len, &raw), "saving") != RK_OK) {
+			free(ct);
 			return (NULL);
-		s = xmalloc(len + 32);
-		memcpy(s, "{\"kind\":\"gbt\",\"model\":", 22);
-		memcpy(s + 22, raw, len);
-		memcpy(s + 22 + len, "}", 2);
+		}
+		/* {"kind":"gbt",["calibration":{..},]"model":{..}} */
+		s = xmalloc(len + cl + 48);
+		memcpy(s, "{\"kind\":\"gbt\",", 14);
+		k = 14;
+		if (ct != NULL) {
+			memcpy(s + k, "\"calibration\":", 14);
+			memcpy(s + k + 14, ct, cl);
+			k += 14 + cl;
+			s[k++] = ',';
+		}
+		memcpy(s + k, "\"model\":", 8);
+		memcpy(s + k + 8, raw, len);
+		memcpy(s + k + 8 + len, "}", 2);
+		free(ct);
 		return (s);
 	}
 }
@@ -604,6 +500,7 @@ churn_model_load(const char *text, churn_model **out)
 		return (RK_EPROTO);
 	}
 	m = xcalloc(1, sizeof(*m));
+	calib_from_json(json_object_get(o, "calibration"), &m->cal);
 	if (strcmp(kind, "lr") == 0) {
 		m->kind = CHURN_LR;
 		for (int j = 0; j < CHURN_NFEAT; j++) {
@@ -641,6 +538,18 @@ churn_model_load(const char *text, churn_model **out)
 	}
 	*out = m;
 	return (RK_OK);
+}
+
+void
+churn_set_calibration(churn_model *m, const struct calib *c)
+{
+	m->cal = *c;
+}
+
+const struct calib *
+churn_calibration(const churn_model *m)
+{
+	return (&m->cal);
 }
 
 void

@@ -2,7 +2,8 @@
  * churn.h - churn risk: features of a customer at a cut-off date, two
  * model families trained on the bank's own history (logistic regression
  * with liblinear, gradient-boosted trees with libxgboost's C API), AUC
- * to choose between them, and reason codes in words.
+ * to choose between them, and each feature's contribution to a score
+ * (reasons.h tells them in words).
  *
  * Label: no card purchase in the 90 days after the cut-off. Training
  * cut-off: as-of - 180 days; validation (a later, held-out period):
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "calib.h"
 #include "err.h"
 #include "profile.h"
 
@@ -50,7 +52,7 @@ typedef struct churn_model churn_model;
 /* Trains on n rows with labels y (1 = churned). RK_EINVAL if one class. */
 rk_err churn_train(enum churn_kind k, const struct churn_row *rows,
     const int *y, int n, churn_model **out);
-/* P(churn) of a row. */
+/* P(churn) of a row (calibrated, once the model has a calibration). */
 double churn_predict(const churn_model *m, const struct churn_row *row);
 /*
  * P(churn) of n rows into p; if contrib is not NULL, also each feature's
@@ -58,19 +60,13 @@ double churn_predict(const churn_model *m, const struct churn_row *row);
  */
 rk_err churn_score(const churn_model *m, const struct churn_row *rows, int n,
     double *p, float *contrib);
-/* Reasons from one row's contributions (see churn_reasons). */
-int churn_reasons_from(const float *contrib, const struct churn_row *row,
-    char out[][128]);
-/*
- * Up to CHURN_MAX_REASONS reasons for the risk, in words, most important
- * first ("no spend for 94 days; usual gap 11 days" style). Returns count.
- */
-int churn_reasons(const churn_model *m, const struct churn_row *row,
-    char out[][128]);
 enum churn_kind churn_model_kind(const churn_model *m);
 /* Boosting rounds in a trees model (0 for logistic regression). */
 int churn_model_rounds(const churn_model *m);
 const char *churn_kind_name(enum churn_kind k);
+/* From now on, scores are calibrated by c (fitted on the raw scores). */
+void churn_set_calibration(churn_model *m, const struct calib *c);
+const struct calib *churn_calibration(const churn_model *m);
 /* Serialises the model to JSON (caller frees) / loads it back. */
 char *churn_model_save(const churn_model *m);
 rk_err churn_model_load(const char *json, churn_model **out);

@@ -10,6 +10,23 @@
  * BTYD_PREFER_BG log-likelihood units, an AIC difference of 4). The
  * choice and its reason are stored with the fit.
  *
+ * Degenerate fits: a fit that runs to a boundary of the parameter space
+ * (btyd_degenerate: a or b below 1e-6 or above 1e4) says that dropout does
+ * not differ between customers, so its P(alive) ranks nobody; such a model
+ * is not chosen, and if both are degenerate (or the chosen one gives
+ * everyone the same P(alive)) no BTYD model is used: P(alive) and the
+ * expected purchases are left absent, and the stored reason says why.
+ * The chosen model's family is fitted again on the sample as of the later
+ * churn cut-off and scored there, so the report gives the AUC of
+ * 1 - P(alive) and of -E[purchases in 90 days] on the same validation
+ * period and customers as the churn models'.
+ *
+ * The sample: customers whose md5(seed:id) falls below a threshold, so it
+ * is uniform over all customers and the same for the same seed and data
+ * (profile_fit_seed); the BTYD fit takes FIT_BTYD_CUSTOMERS of it after a
+ * seeded shuffle, never the first ones in id order (on CDNOW those are
+ * the customers who first bought in January).
+ *
  * Why a sample: quintile cut-offs and model parameters from a uniform
  * random sample of tens of thousands of customers differ from those of the
  * whole base by sampling error only (a quintile cut-off from 30,000
@@ -37,6 +54,8 @@
 
 /* Log-likelihood units by which BG/NBD must beat MBG/NBD to be used. */
 #define BTYD_PREFER_BG 2.0
+/* P(alive) below this validation AUC ranks no better than chance. */
+#define BTYD_MIN_AUC 0.55
 #define DAY_US INT64_C(86400000000)
 
 /* What the sample gives: each array holds at most the sample size. */
@@ -51,6 +70,9 @@ struct sample {
 	size_t nrfm;
 	struct churn_row *rows[2];	/* at each cut-off, with labels */
 	int *y[2], nrows[2];
+	/* BTYD summaries at the later cut-off, one per rows[1] entry */
+	struct btyd_customer *vbtyd;
+	uint64_t seed;
 };
 
 /* The RFM percentile tables of the sample (rfm.h), with the window they
@@ -105,63 +127,290 @@ store_fit(db_conn *db, const char *model, const char *params, double ll,
 	    "$5, $6)", 6, p, NULL));
 }
 
+/* splitmix64: the seeded shuffle's generator. */
+static uint64_t
+next_rand(uint64_t *st)
+{
+	uint64_t z = (*st += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return (z ^ (z >> 31));
+}
+
+/* Rounded to 1e-9, so that an AUC never ranks floating-point noise. */
+static double
+round9(double v)
+{
+	return (round(v * 1e9) / 1e9);
+}
+
+/*
+ * The AUCs of 1 - P(alive) and of -E[purchases in 90 days] against the
+ * churn label on the later cut-off, from model family m fitted there
+ * (NAN when that fit fails); *degen says if that fit is degenerate.
+ */
+static void
+validate_btyd(struct sample *s, enum btyd_model m, double auc[2],
+    const char **degen, char *buf, size_t cap)
+{
+	int n = s->nrows[1];
+	struct btyd_params p;
+	double *sc[2];
+
+	auc[0] = auc[1] = NAN;
+	*degen = NULL;
+	if (n == 0)
+		return;
+	{
+		rk_err rc = btyd_fit(m, s->vbtyd, (size_t)n, &p);
+
+		if (rc != RK_OK && rc != RK_ERETRY)
+			return;
+	}
+	*degen = btyd_degenerate(m, &p, buf, cap);
+	sc[0] = xcalloc((size_t)n, sizeof(double));
+	sc[1] = xcalloc((size_t)n, sizeof(double));
+	for (int i = 0; i < n; i++) {
+		sc[0][i] = round9(1 - btyd_p_alive(m, &p, &s->vbtyd[i]));
+		sc[1][i] = round9(-btyd_expected(m, &p, &s->vbtyd[i],
+		    CHURN_HORIZON_DAYS));
+	}
+	auc[0] = churn_auc(sc[0], s->y[1], n);
+	auc[1] = churn_auc(sc[1], s->y[1], n);
+	free(sc[0]);
+	free(sc[1]);
+}
+
+static json_t *
+json_num_or_null(double v)
+{
+	return (isfinite(v) ? json_real(v) : json_null());
+}
+
 static rk_err
 fit_btyd(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
     const char *rid, const char **why)
 {
+	static const char *const key[2] = {"bgnbd", "mbgnbd"};
 	struct btyd_customer *c = s->btyd;
 	struct btyd_params fit[2];
-	char params[512];
+	char note[3][320], reason[768], pa_note[512] = "";
+	const char *degen[2] = {NULL, NULL}, *vdegen = NULL;
 	size_t n = s->nbtyd < FIT_BTYD_CUSTOMERS ? s->nbtyd : FIT_BTYD_CUSTOMERS;
-	bool ok[2];
+	bool ok[2], usable[2];
+	double lo = 1, hi = 0, vauc[2] = {NAN, NAN};
+	json_t *o, *dg;
+	char *text;
 	rk_err rc;
 	int best;
 
+	/* A uniform subset of the sample: a seeded Fisher-Yates prefix. */
+	for (size_t i = 0; i < n && s->nbtyd > 1; i++) {
+		size_t j = i + (size_t)(next_rand(&s->seed) % (s->nbtyd - i));
+		struct btyd_customer t = c[i];
+
+		c[i] = c[j];
+		c[j] = t;
+	}
 	for (int m = 0; m < 2; m++) {
 		rk_err frc = btyd_fit((enum btyd_model)m, c, n, &fit[m]);
 
 		ok[m] = frc == RK_OK || frc == RK_ERETRY;
-		if (!ok[m])
+		if (!ok[m]) {
+			usable[m] = false;
 			continue;
-		snprintf(params, sizeof(params), "{\"r\":%.8g,\"alpha\":%.8g,"
-		    "\"a\":%.8g,\"b\":%.8g,\"time_unit\":\"day\","
-		    "\"converged\":%s}", fit[m].r, fit[m].alpha, fit[m].a,
-		    fit[m].b, frc == RK_OK ? "true" : "false");
-		if ((rc = store_fit(db, m == 0 ? "bgnbd" : "mbgnbd", params,
-		    fit[m].log_likelihood, n, as_of, rid)) != RK_OK) {
+		}
+		degen[m] = btyd_degenerate((enum btyd_model)m, &fit[m], note[m],
+		    sizeof(note[m]));
+		usable[m] = degen[m] == NULL;
+		o = json_pack("{s:f,s:f,s:f,s:f,s:s,s:b,s:o}", "r", fit[m].r,
+		    "alpha", fit[m].alpha, "a", fit[m].a, "b", fit[m].b,
+		    "time_unit", "day", "converged", frc == RK_OK, "degenerate",
+		    degen[m] ? json_string(degen[m]) : json_null());
+		text = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		rc = store_fit(db, key[m], text, fit[m].log_likelihood, n, as_of,
+		    rid);
+		free(text);
+		if (rc != RK_OK) {
 			*why = "storing a BTYD fit";
 			return (rc);
 		}
+		if (degen[m] != NULL)
+			log_info("BTYD-DEGENERATE", "run %lld: %s", (long long)run_id,
+			    degen[m]);
 	}
 	if (!ok[0] && !ok[1])
 		return (RK_OK);		/* nothing repeats yet: no model */
-	best = !ok[0] ? 1 : !ok[1] ? 0 :
-	    fit[0].log_likelihood > fit[1].log_likelihood + BTYD_PREFER_BG ? 0 :
-	    1;
-	snprintf(params, sizeof(params), "{\"model\":\"%s\",\"r\":%.8g,"
-	    "\"alpha\":%.8g,\"a\":%.8g,\"b\":%.8g,\"reason\":\"%s on %zu "
-	    "customers: BG/NBD LL %.1f, MBG/NBD LL %.1f\"}",
-	    best ? "mbgnbd" : "bgnbd", fit[best].r, fit[best].alpha, fit[best].a,
-	    fit[best].b, best ? "MBG/NBD lets one-time buyers lapse and BG/NBD "
-	    "does not fit clearly better" : "BG/NBD fits clearly better", n,
-	    ok[0] ? fit[0].log_likelihood : 0.0,
-	    ok[1] ? fit[1].log_likelihood : 0.0);
-	rc = store_fit(db, "btyd", params, fit[best].log_likelihood, n, as_of,
-	    rid);
+	/* The choice, with a reason that is true of these fits. */
+	if (usable[0] && usable[1]) {
+		best = fit[0].log_likelihood > fit[1].log_likelihood +
+		    BTYD_PREFER_BG ? 0 : 1;
+		snprintf(reason, sizeof(reason), best ? "MBG/NBD: BG/NBD does "
+		    "not fit better by more than %.0f log-likelihood units "
+		    "(BG/NBD %.1f, MBG/NBD %.1f on %zu customers), and MBG/NBD "
+		    "allows drop-out at the first purchase" : "BG/NBD: it fits "
+		    "better by more than %.0f log-likelihood units (BG/NBD %.1f, "
+		    "MBG/NBD %.1f on %zu customers)", BTYD_PREFER_BG,
+		    fit[0].log_likelihood, fit[1].log_likelihood, n);
+	} else if (usable[0] || usable[1]) {
+		best = usable[0] ? 0 : 1;
+		snprintf(reason, sizeof(reason), "%s: the only fit that is not "
+		    "degenerate (%s)", btyd_name((enum btyd_model)best),
+		    degen[!best] ? degen[!best] : "the other did not fit");
+	} else {
+		best = -1;
+		snprintf(reason, sizeof(reason), "none: every fit is degenerate "
+		    "(%s%s%s); P(alive) is not used for ranking or audiences",
+		    degen[0] ? degen[0] : "", degen[0] && degen[1] ? "; " : "",
+		    degen[1] ? degen[1] : "");
+	}
+	/* A fit that gives everyone one P(alive) ranks no one either. */
+	for (size_t i = 0; best >= 0 && i < n; i++) {
+		double v = btyd_p_alive((enum btyd_model)best, &fit[best], &c[i]);
+
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	if (best >= 0 && hi - lo < 1e-6) {
+		snprintf(reason, sizeof(reason), "none: %s gives every sampled "
+		    "customer the same P(alive) (%.9f), which ranks no one; "
+		    "P(alive) is not used for ranking or audiences",
+		    btyd_name((enum btyd_model)best), hi);
+		best = -1;
+	}
+	/*
+	 * P(alive) must also rank the validation period's customers better
+	 * than chance: a fit with a small a (no dropout heterogeneity in
+	 * effect) passes the bounds yet ranks floating-point noise. Expected
+	 * purchases still follow frequency and recency, so the model stays
+	 * in use for them.
+	 */
+	if (best >= 0) {
+		validate_btyd(s, (enum btyd_model)best, vauc, &vdegen, note[2],
+		    sizeof(note[2]));
+		if (vdegen != NULL)
+			snprintf(pa_note, sizeof(pa_note), "P(alive) is not used: "
+			    "fitted as of the validation cut-off, %s", vdegen);
+		else if (!(vauc[0] >= BTYD_MIN_AUC))
+			snprintf(pa_note, sizeof(pa_note), "P(alive) is not used: "
+			    "it ranks the validation period's customers no better "
+			    "than chance (AUC of 1 - P(alive) %.4f, below %.2f)",
+			    vauc[0], BTYD_MIN_AUC);
+	}
+	if (*pa_note != '\0') {
+		size_t len = strlen(reason);
+
+		snprintf(reason + len, sizeof(reason) - len, "; %s", pa_note);
+	}
+	dg = json_object();
+	for (int m = 0; m < 2; m++)
+		json_object_set_new(dg, key[m], degen[m] ? json_string(degen[m]) :
+		    json_null());
+	o = json_pack("{s:s,s:s,s:b,s:o,s:{s:o,s:o,s:i}}", "model",
+	    best < 0 ? "none" : key[best], "reason", reason, "informative",
+	    best >= 0 && *pa_note == '\0', "degenerate", dg, "validation", "auc_p_alive",
+	    json_num_or_null(vauc[0]), "auc_expected_90d",
+	    json_num_or_null(vauc[1]), "customers", s->nrows[1]);
+	if (best >= 0) {
+		json_object_set_new(o, "r", json_real(fit[best].r));
+		json_object_set_new(o, "alpha", json_real(fit[best].alpha));
+		json_object_set_new(o, "a", json_real(fit[best].a));
+		json_object_set_new(o, "b", json_real(fit[best].b));
+	}
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	rc = store_fit(db, "btyd", text, best >= 0 ? fit[best].log_likelihood :
+	    0, n, as_of, rid);
+	free(text);
 	if (rc != RK_OK)
 		*why = "storing the BTYD choice";
 	else
-		log_info("BTYD-FIT", "run %lld: %s chosen (%s LL %.1f, %s LL "
-		    "%.1f, %zu customers)", (long long)run_id,
-		    btyd_name((enum btyd_model)best), btyd_name(BTYD_BGNBD),
-		    fit[0].log_likelihood, btyd_name(BTYD_MBGNBD),
-		    fit[1].log_likelihood, n);
+		log_info("BTYD-FIT", "run %lld: %s (validation AUC 1-P(alive) "
+		    "%.4f, -E[90 d] %.4f)", (long long)run_id, reason, vauc[0],
+		    vauc[1]);
 	return (rc);
+}
+
+/* A reliability table as JSON, bins with customers only. */
+static json_t *
+table_json(const double *p, const int *y, int n)
+{
+	struct calib_bin bins[CALIB_BINS];
+	json_t *a = json_array();
+
+	calib_table(p, y, n, bins);
+	for (int b = 0; b < CALIB_BINS; b++)
+		if (bins[b].count > 0)
+			json_array_append_new(a, json_pack("{s:f,s:f,s:i}",
+			    "predicted", bins[b].predicted, "observed",
+			    bins[b].observed, "count", bins[b].count));
+	return (a);
+}
+
+/*
+ * Calibrates m on the validation rows (calib.h): Platt and isotonic are
+ * each judged by their out-of-fold Brier score, the better is fitted on
+ * every validation row and kept in the model. Into o go the method and
+ * why, the reliability table and Brier score before (raw scores) and
+ * after (out of fold); returns the after table.
+ */
+static json_t *
+calibrate(churn_model *m, const struct churn_row *val, const int *yval,
+    int nval, double *raw, json_t *o)
+{
+	static const enum calib_kind kinds[2] = {CALIB_PLATT, CALIB_ISOTONIC};
+	double *oof[2], brier[2] = {NAN, NAN}, before;
+	struct calib *c = xmalloc(sizeof(*c));
+	json_t *after;
+	int best = -1;
+
+	(void)churn_score(m, val, nval, raw, NULL);
+	before = calib_brier(raw, yval, nval);
+	for (int k = 0; k < 2; k++) {
+		oof[k] = xcalloc((size_t)nval + 1, sizeof(double));
+		if (calib_cross(kinds[k], raw, yval, nval, oof[k]) != RK_OK)
+			continue;
+		brier[k] = calib_brier(oof[k], yval, nval);
+		if (best < 0 || brier[k] < brier[best])
+			best = k;
+	}
+	json_object_set_new(o, "calibration_before", table_json(raw, yval,
+	    nval));
+	json_object_set_new(o, "brier_before", json_real(before));
+	if (best >= 0 && calib_fit(kinds[best], raw, yval, nval, c) == RK_OK) {
+		char why[256];
+
+		churn_set_calibration(m, c);
+		snprintf(why, sizeof(why), "%s: the lower out-of-fold Brier score "
+		    "on the validation period (Platt %.4f, isotonic %.4f; "
+		    "uncalibrated %.4f)", best ? "isotonic regression" :
+		    "Platt scaling", brier[0], brier[1], before);
+		json_object_set_new(o, "calibration_method",
+		    json_string(calib_name(kinds[best])));
+		json_object_set_new(o, "calibration_why", json_string(why));
+		json_object_set_new(o, "brier_after", json_real(brier[best]));
+		json_object_set_new(o, "auc_calibrated", json_real(churn_auc(
+		    oof[best], yval, nval)));
+		after = table_json(oof[best], yval, nval);
+	} else {
+		json_object_set_new(o, "calibration_method", json_string("none"));
+		json_object_set_new(o, "calibration_why", json_string("one class "
+		    "only in the validation period: nothing to calibrate on"));
+		json_object_set_new(o, "brier_after", json_real(before));
+		after = table_json(raw, yval, nval);
+	}
+	free(oof[0]);
+	free(oof[1]);
+	free(c);
+	return (after);
 }
 
 /*
  * Trains both churn models on the earlier cut-off, measures AUC on the
- * later one, keeps the better, and stores it with a calibration table.
+ * later one, keeps the better, calibrates it there (calibrate), and
+ * stores it with its reliability tables.
  */
 static rk_err
 fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
@@ -192,28 +441,13 @@ fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
 		goto out;
 	}
 	{
-		json_t *o = json_object(), *cal = json_array(), *model;
-		char *saved = churn_model_save(m[kept]), *text;
+		json_t *o = json_object(), *cal, *model;
+		char *saved, *text;
 		const char *p[4];
 		char sn[24];
 
-		(void)churn_score(m[kept], val, nval, score, NULL);
-		/* Calibration: validation customers in ten bins of risk. */
-		for (int bin = 0; bin < 10; bin++) {
-			double lo = bin / 10.0, hi = (bin + 1) / 10.0, ps = 0, obs = 0;
-			int cnt = 0;
-
-			for (int i = 0; i < nval; i++)
-				if (score[i] >= lo && (score[i] < hi || bin == 9)) {
-					ps += score[i];
-					obs += yval[i];
-					cnt++;
-				}
-			if (cnt > 0)
-				json_array_append_new(cal, json_pack("{s:f,s:f,s:i}",
-				    "predicted", ps / cnt, "observed", obs / cnt,
-				    "count", cnt));
-		}
+		cal = calibrate(m[kept], val, yval, nval, score, o);
+		saved = churn_model_save(m[kept]);
 		model = saved ? json_loads(saved, 0, NULL) : NULL;
 		json_object_set_new(o, "kept", json_string(kept == CHURN_LR ?
 		    "lr" : "gbt"));
@@ -309,6 +543,9 @@ sample_end(void *ctx)
 		profile_finish(&s->cut[k], &r);
 		churn_row_from(&r, churn_tenure_days(&r, s->cut_us[k]),
 		    &s->rows[k][i]);
+		if (k == 1)
+			s->vbtyd[i] = (struct btyd_customer){r.btyd_x, r.btyd_t_x,
+			    r.btyd_T, 1};
 		s->y[k][i] = !s->bought_after[k];
 		s->nrows[k]++;
 	}
@@ -323,19 +560,20 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 {
 	struct scan_sink sink = {s, sample_begin, sample_add, sample_end};
 	struct profile_selection sel = {0};
-	char lim[16];
-	const char *p[1] = {lim};
+	char lim[16], seed[24];
+	const char *p[2] = {lim, seed};
 	db_res *res;
 	const char **ids;
 	int got;
 	rk_err rc;
 
-	/* Each customer with probability n / customers (a Bernoulli sample:
-	 * about n of them, without sorting the whole table by random()). */
+	/* Each customer with probability n / customers, decided by a hash of
+	 * seed and id: about n of them, uniform, reproducible, in one scan. */
 	snprintf(lim, sizeof(lim), "%d", n);
-	rc = db_exec(db, "SELECT id FROM customers TABLESAMPLE BERNOULLI "
-	    "((SELECT least(100, 100.0 * $1::int / greatest(count(*), 1)) "
-	    "FROM customers))", 1, p, &res);
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)s->seed);
+	rc = db_exec(db, "SELECT id FROM customers WHERE ('x' || substr(md5($2 "
+	    "|| ':' || id), 1, 8))::bit(32)::int8 < (SELECT 4294967296.0 * "
+	    "$1::int / greatest(count(*), 1) FROM customers)", 2, p, &res);
 	if (rc != RK_OK)
 		return (rc);
 	got = db_res_nrows(res);
@@ -347,6 +585,7 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 	s->rec = xcalloc((size_t)got + 1, sizeof(double));
 	s->freq = xcalloc((size_t)got + 1, sizeof(double));
 	s->mon = xcalloc((size_t)got + 1, sizeof(double));
+	s->vbtyd = xcalloc((size_t)got + 1, sizeof(*s->vbtyd));
 	for (int k = 0; k < 2; k++) {
 		s->rows[k] = xcalloc((size_t)got + 1, sizeof(*s->rows[k]));
 		s->y[k] = xcalloc((size_t)got + 1, sizeof(*s->y[k]));
@@ -368,6 +607,7 @@ sample_free(struct sample *s)
 		free(s->y[k]);
 	}
 	free(s->btyd);
+	free(s->vbtyd);
 	free(s->rec);
 	free(s->freq);
 	free(s->mon);
@@ -432,7 +672,7 @@ enqueue_chunks(db_conn *db, arena *a, int64_t run_id, int64_t as_of_us,
 rk_err
 fit_run(db_conn *db, arena *a, struct refdata *ref,
     const struct profile_rules *rules, int64_t run_id, int64_t as_of_us,
-    int sample, int chunk, const char **why)
+    int sample, int seed, int chunk, const char **why)
 {
 	struct sample s;
 	char rid[24], as_of[40];
@@ -463,6 +703,7 @@ fit_run(db_conn *db, arena *a, struct refdata *ref,
 	memset(&s, 0, sizeof(s));
 	s.rules = rules;
 	s.as_of_us = as_of_us;
+	s.seed = (uint64_t)seed;
 	s.cut_us[0] = as_of_us - 2 * CHURN_HORIZON_DAYS * DAY_US;
 	s.cut_us[1] = as_of_us - CHURN_HORIZON_DAYS * DAY_US;
 	t0 = clock_mono_ms();

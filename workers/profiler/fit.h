@@ -23,12 +23,13 @@
 
 /*
  * Runs the step for run_id (state "fitting"; any other state: nothing to
- * do) inside the caller's transaction: sample customers, fits stored in
+ * do) inside the caller's transaction: sample customers (about sample of
+ * them, chosen by a hash of seed and id), fits stored in
  * model_fits, ref reloaded with them, one chunk job per chunk customers
  * enqueued, the run set "running". On failure *why says what failed.
  */
 rk_err fit_run(db_conn *db, arena *a, struct refdata *ref,
     const struct profile_rules *rules, int64_t run_id, int64_t as_of_us,
-    int sample, int chunk, const char **why);
+    int sample, int seed, int chunk, const char **why);
 
 #endif

@@ -25,6 +25,7 @@ static int var_at_risk_overdue_pct;
 static int var_dormant_days;
 static int var_lost_days;
 static int var_fit_sample;
+static int var_fit_seed;
 static int var_rfm_window_days;
 
 const struct cfg_entry profiler_cfg[] = {
@@ -45,6 +46,8 @@ const struct cfg_entry profiler_cfg[] = {
 	{"profile_fit_sample", CFG_INT, "30000", &var_fit_sample, 100, 1000000,
 	    0, "customers sampled (about: a Bernoulli sample) per full run for "
 	    "RFM cut-offs and model fits"},
+	{"profile_fit_seed", CFG_INT, "1", &var_fit_seed, 0, 2147483647, 0,
+	    "the sample's seed: the same seed and data, the same sample"},
 	CFG_END,
 };
 
@@ -167,7 +170,7 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 			return (RK_EPROTO);
 		}
 		return (fit_run(db, a, &ref, &rules, pj->run_id, pj->as_of_us,
-		    var_fit_sample, pj->chunk_customers, why));
+		    var_fit_sample, var_fit_seed, pj->chunk_customers, why));
 	}
 	if (pj->run_id != 0) {
 		sel.lo = pj->range_lo;

@@ -27,10 +27,11 @@
 #include "mem.h"
 #include "money.h"
 #include "profiler_db.h"
+#include "reasons.h"
 #include "rfm.h"
 #include "segment.h"
 
-#define NCOLS 46
+#define NCOLS 47
 #define NSCAN 8
 /* Customers scored per model call. */
 #define SCORE_BATCH 1024
@@ -48,7 +49,7 @@ static const char profile_cols[] =
     "spend_trend, state, state_since, btyd_x, btyd_t_x, btyd_T, btyd_model, "
     "p_alive, expected_30d, expected_90d, recency_score, frequency_score, "
     "monetary_score, segment, job_id, churn_risk, churn_reasons, "
-    "data_watermark";
+    "churn_reasons_vi, data_watermark";
 
 /* A customer whose zone is not the default. */
 struct zone_of {
@@ -367,7 +368,11 @@ put_profile(struct writer *w, const struct pending *pe, double risk,
 		struct btyd_customer c = {r->btyd_x, r->btyd_t_x, r->btyd_T, 1};
 
 		put_text(b, btyd_name(ref->btyd));
-		copybin_float8(b, btyd_p_alive(ref->btyd, &ref->btyd_params, &c));
+		if (ref->p_alive_ok)
+			copybin_float8(b, btyd_p_alive(ref->btyd, &ref->btyd_params,
+			    &c));
+		else
+			copybin_null(b);	/* ranks no one: not scored */
 		copybin_float8(b, btyd_expected(ref->btyd, &ref->btyd_params, &c,
 		    30));
 		copybin_float8(b, btyd_expected(ref->btyd, &ref->btyd_params, &c,
@@ -387,17 +392,21 @@ put_profile(struct writer *w, const struct pending *pe, double risk,
 	    r->state, r->count > 0) : NULL);
 	copybin_int64(b, w->job_id);
 	if (!isnan(risk)) {
-		char reasons[CHURN_MAX_REASONS][128];
+		char reasons[CHURN_MAX_REASONS][REASON_LEN];
 		const char *rp[CHURN_MAX_REASONS];
-		int nr = contrib ? churn_reasons_from(contrib, row, reasons) : 0;
 
-		for (int i = 0; i < nr; i++)
-			rp[i] = reasons[i];
 		copybin_float8(b, risk);
-		copybin_text_array(b, rp, nr);
+		for (int lang = REASON_EN; lang <= REASON_VI; lang++) {
+			int nr = contrib ? reasons_tell(contrib, row,
+			    (enum reason_lang)lang, reasons) : 0;
+
+			for (int i = 0; i < nr; i++)
+				rp[i] = reasons[i];
+			copybin_text_array(b, rp, nr);
+		}
 	} else {
-		copybin_null(b);
-		copybin_null(b);
+		for (int i = 0; i < 3; i++)
+			copybin_null(b);
 	}
 	copybin_timestamptz(b, pe->watermark_us);
 	w->written++;

@@ -88,7 +88,7 @@ load_models(struct refdata *r, db_conn *db)
 	    "ORDER BY model, fitted_at DESC, id DESC", 0, NULL, &res);
 	if (rc != RK_OK)
 		return (rc);
-	r->have_btyd = r->have_rfm = false;
+	r->have_btyd = r->have_rfm = r->p_alive_ok = false;
 	for (int i = 0; i < db_res_nrows(res); i++) {
 		const char *m = db_res_str(res, i, 0);
 		json_t *p = json_loads(db_res_str(res, i, 1), 0, NULL);
@@ -112,6 +112,10 @@ load_models(struct refdata *r, db_conn *db)
 
 			r->btyd = which && strcmp(which, "mbgnbd") == 0 ?
 			    BTYD_MBGNBD : BTYD_BGNBD;
+			/* "informative": false - P(alive) ranks no one here
+			 * (fits before issue 16 have no such key) */
+			r->p_alive_ok = !json_is_false(json_object_get(p,
+			    "informative"));
 			r->have_btyd = json_number_at(p, "r", &bp->r) &&
 			    json_number_at(p, "alpha", &bp->alpha) &&
 			    json_number_at(p, "a", &bp->a) &&

@@ -44,6 +44,7 @@ struct refdata {
 	struct promotion *promos;
 	int npromos;
 	bool have_btyd;
+	bool p_alive_ok;	/* P(alive) informative (else written NULL) */
 	enum btyd_model btyd;
 	struct btyd_params btyd_params;
 	bool have_rfm;
