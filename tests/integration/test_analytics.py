@@ -159,7 +159,7 @@ class GroundTruthTest(unittest.TestCase):
         # bin of 200 or more customers within 0.05 of its observed rate,
         # and a better Brier score than the raw scores.
         self.assertIn(report.calibration_method, ("platt", "isotonic"))
-        self.assertIn("out-of-fold Brier", report.calibration_reason)
+        self.assertIn("judged out of fold", report.calibration_reason)
         for b in report.calibration:
             if b.count >= 200:
                 self.assertLessEqual(abs(b.predicted - b.observed), 0.05, report)

@@ -212,21 +212,22 @@ rk_err
 calib_cross(enum calib_kind kind, const double *p, const int *y, int n,
     double *out)
 {
-	double *fp = xmalloc(sizeof(double) * (size_t)(n / 2 + 1));
-	int *fy = xmalloc(sizeof(int) * (size_t)(n / 2 + 1));
+	double *fp = xmalloc(sizeof(double) * (size_t)(n + 1));
+	int *fy = xmalloc(sizeof(int) * (size_t)(n + 1));
 	struct calib *c = xmalloc(sizeof(*c));
 	rk_err rc = RK_OK;
 
-	for (int fold = 0; rc == RK_OK && fold < 2; fold++) {
+	for (int fold = 0; rc == RK_OK && fold < CALIB_FOLDS; fold++) {
 		int m = 0;
 
-		for (int i = 1 - fold; i < n; i += 2) {
-			fp[m] = p[i];
-			fy[m++] = y[i];
-		}
+		for (int i = 0; i < n; i++)
+			if (i % CALIB_FOLDS != fold) {
+				fp[m] = p[i];
+				fy[m++] = y[i];
+			}
 		if ((rc = calib_fit(kind, fp, fy, m, c)) != RK_OK)
 			break;
-		for (int i = fold; i < n; i += 2)
+		for (int i = fold; i < n; i += CALIB_FOLDS)
 			out[i] = calib_apply(c, p[i]);
 	}
 	free(fp);

@@ -8,8 +8,8 @@
  * Platt has two parameters, so it needs little data but can only bend the
  * scores along a sigmoid; isotonic regression follows any monotone
  * miscalibration but needs more data and flattens ties into steps. Which
- * one a model keeps is decided on its out-of-fold Brier score (each half
- * of the calibration rows scored by the calibrator fitted on the other),
+ * one a model keeps is decided out of fold (each fifth of the calibration
+ * rows scored by the calibrator fitted on the other four fifths),
  * so the choice and the reported "after" table are not judged on the rows
  * they were fitted to (Niculescu-Mizil & Caruana, "Predicting Good
  * Probabilities With Supervised Learning", ICML 2005, compare the two the
@@ -53,9 +53,12 @@ double calib_brier(const double *p, const int *y, int n);
 /* CALIB_BINS equal-width bins of p against y. */
 void calib_table(const double *p, const int *y, int n,
     struct calib_bin bins[CALIB_BINS]);
+/* Folds of calib_cross. */
+#define CALIB_FOLDS 5
+
 /*
- * Out-of-fold calibrated scores of kind into out: rows of even index
- * scored by the calibrator fitted on the odd ones and the other way round.
+ * Out-of-fold calibrated scores of kind into out: row i scored by the
+ * calibrator fitted on the rows not in its fold (i mod CALIB_FOLDS).
  */
 rk_err calib_cross(enum calib_kind kind, const double *p, const int *y,
     int n, double *out);

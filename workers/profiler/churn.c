@@ -34,7 +34,8 @@
 const char *const churn_feature_names[CHURN_NFEAT] = {"days_since_last",
     "count_90d", "count_365d", "spend_365d", "median_gap_days",
     "overdue_ratio", "spend_trend", "tenure_days", "weekend_spend_share",
-    "promo_spend_share", "avg_ticket"};
+    "promo_spend_share", "avg_ticket", "purchase_days", "total_spend",
+    "rate_90d", "quiet_share"};
 
 struct churn_model {
 	enum churn_kind kind;
@@ -69,12 +70,21 @@ churn_row_from(const struct profile_result *r, double tenure,
 	row->x[9] = (float)r->promo_spend_share;
 	row->x[10] = (float)log1p(r->avg_ticket_minor > 0 ? r->avg_ticket_minor :
 	    0);
+	/* the whole history: how often, how much, at what pace, and how much
+	 * of it has been silence */
+	row->x[11] = (float)log1p((double)r->purchase_days);
+	row->x[12] = (float)log1p(r->spend > 0 ? (double)r->spend : 0);
+	row->x[13] = (float)log1p(90.0 * (double)r->purchase_days /
+	    (tenure > 30 ? tenure : 30));
+	row->x[14] = (float)(tenure > 0 ? fmin(r->days_since_last / tenure, 1) :
+	    0);
 	row->days_since = r->days_since_last;
 	row->median_gap = r->median_gap_days;
 	row->overdue = r->overdue_ratio;
 	row->trend = r->spend_trend;
 	row->count90 = r->win[1].count;
 	row->count365 = r->win[3].count;
+	row->purchase_days = r->purchase_days;
 }
 
 const char *
@@ -445,6 +455,7 @@ churn_model_save(const churn_model *m)
 			json_array_append_new(w, json_real(m->w[j]));
 		}
 		json_object_set_new(o, "kind", json_string("lr"));
+		json_object_set_new(o, "nfeat", json_integer(CHURN_NFEAT));
 		json_object_set_new(o, "mean", mean);
 		json_object_set_new(o, "sd", sd);
 		json_object_set_new(o, "w", w);
@@ -460,7 +471,7 @@ churn_model_save(const churn_model *m)
 		bst_ulong len;
 		json_t *cal = calib_to_json(&m->cal);
 		char *s, *ct = cal ? json_dumps(cal, JSON_COMPACT) : NULL;
-		size_t k = 22, cl = ct ? strlen(ct) : 0;
+		size_t k, cl = ct ? strlen(ct) : 0;
 
 		json_decref(cal);
 		if (xgb_check(XGBoosterSaveModelToBuffer(m->booster,
@@ -470,8 +481,8 @@ churn_model_save(const churn_model *m)
 		}
 		/* {"kind":"gbt",["calibration":{..},]"model":{..}} */
 		s = xmalloc(len + cl + 48);
-		memcpy(s, "{\"kind\":\"gbt\",", 14);
-		k = 14;
+		k = (size_t)snprintf(s, 40, "{\"kind\":\"gbt\",\"nfeat\":%d,",
+		    CHURN_NFEAT);
 		if (ct != NULL) {
 			memcpy(s + k, "\"calibration\":", 14);
 			memcpy(s + k + 14, ct, cl);
@@ -495,7 +506,9 @@ churn_model_load(const char *text, churn_model **out)
 	rk_err rc = RK_OK;
 
 	*out = NULL;
-	if (kind == NULL) {
+	/* a model of other features (an older release's) cannot score */
+	if (kind == NULL || json_integer_value(json_object_get(o, "nfeat")) !=
+	    CHURN_NFEAT) {
 		json_decref(o);
 		return (RK_EPROTO);
 	}

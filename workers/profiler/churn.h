@@ -6,8 +6,9 @@
  * (reasons.h tells them in words).
  *
  * Label: no card purchase in the 90 days after the cut-off. Training
- * cut-off: as-of - 180 days; validation (a later, held-out period):
- * as-of - 90 days. Scores are computed at as-of from the profile.
+ * cut-offs: as-of - 180, - 270 and - 360 days, stacked (fit.h);
+ * validation (a later, held-out period): as-of - 90 days. Scores are
+ * computed at as-of from the profile.
  */
 #ifndef RK_CHURN_H
 #define RK_CHURN_H
@@ -19,7 +20,7 @@
 #include "err.h"
 #include "profile.h"
 
-#define CHURN_NFEAT 11
+#define CHURN_NFEAT 15
 #define CHURN_HORIZON_DAYS 90
 #define CHURN_MAX_REASONS 3
 
@@ -31,7 +32,7 @@ struct churn_row {
 	/* raw values for reason texts */
 	int days_since;
 	double median_gap, overdue, trend;
-	int64_t count90, count365;
+	int64_t count90, count365, purchase_days;
 };
 
 /* Feature names, for reports and stored models. */

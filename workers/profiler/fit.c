@@ -54,6 +54,9 @@
 
 /* Log-likelihood units by which BG/NBD must beat MBG/NBD to be used. */
 #define BTYD_PREFER_BG 2.0
+/* Calibration: bins of this many customers must be this close. */
+#define CALIB_MIN_BIN 200
+#define CALIB_TOLERANCE 0.05
 /* P(alive) below this validation AUC ranks no better than chance. */
 #define BTYD_MIN_AUC 0.55
 #define DAY_US INT64_C(86400000000)
@@ -61,14 +64,17 @@
 /* What the sample gives: each array holds at most the sample size. */
 struct sample {
 	const struct profile_rules *rules;
-	int64_t as_of_us, cut_us[2];
-	struct profile now, cut[2];
-	bool bought_after[2];		/* a purchase in the 90 days after */
+	/* cut 0: the validation cut-off, as-of - 90 days; cut k >= 1: the
+	 * training cut-offs, as-of - (k + 1) x 90 days, stacked */
+	int64_t as_of_us, cut_us[FIT_CUTS];
+	struct profile now, cut[FIT_CUTS];
+	bool bought_after[FIT_CUTS];	/* a purchase in the 90 days after */
 	struct btyd_customer *btyd;
 	size_t nbtyd;
 	double *rec, *freq, *mon;	/* RFM inputs */
 	size_t nrfm;
-	struct churn_row *rows[2];	/* at each cut-off, with labels */
+	/* [0] training rows of every training cut-off, [1] validation */
+	struct churn_row *rows[2];
 	int *y[2], nrows[2];
 	/* BTYD summaries at the later cut-off, one per rows[1] entry */
 	struct btyd_customer *vbtyd;
@@ -349,10 +355,27 @@ table_json(const double *p, const int *y, int n)
 	return (a);
 }
 
+/* The largest |predicted - observed| over bins of CALIB_MIN_BIN or more. */
+static double
+worst_bin(const double *p, const int *y, int n)
+{
+	struct calib_bin bins[CALIB_BINS];
+	double w = 0;
+
+	calib_table(p, y, n, bins);
+	for (int b = 0; b < CALIB_BINS; b++)
+		if (bins[b].count >= CALIB_MIN_BIN &&
+		    fabs(bins[b].predicted - bins[b].observed) > w)
+			w = fabs(bins[b].predicted - bins[b].observed);
+	return (w);
+}
+
 /*
  * Calibrates m on the validation rows (calib.h): Platt and isotonic are
- * each judged by their out-of-fold Brier score, the better is fitted on
- * every validation row and kept in the model. Into o go the method and
+ * each judged out of fold - first whether every bin of CALIB_MIN_BIN
+ * customers or more is within CALIB_TOLERANCE of its observed rate (what
+ * a bank reads the risk by), then by Brier score; the better is fitted
+ * on every validation row and kept in the model. Into o go the method and
  * why, the reliability table and Brier score before (raw scores) and
  * after (out of fold); returns the after table.
  */
@@ -361,7 +384,7 @@ calibrate(churn_model *m, const struct churn_row *val, const int *yval,
     int nval, double *raw, json_t *o)
 {
 	static const enum calib_kind kinds[2] = {CALIB_PLATT, CALIB_ISOTONIC};
-	double *oof[2], brier[2] = {NAN, NAN}, before;
+	double *oof[2], brier[2] = {NAN, NAN}, worst[2] = {NAN, NAN}, before;
 	struct calib *c = xmalloc(sizeof(*c));
 	json_t *after;
 	int best = -1;
@@ -369,24 +392,35 @@ calibrate(churn_model *m, const struct churn_row *val, const int *yval,
 	(void)churn_score(m, val, nval, raw, NULL);
 	before = calib_brier(raw, yval, nval);
 	for (int k = 0; k < 2; k++) {
+		bool ok, best_ok;
+
 		oof[k] = xcalloc((size_t)nval + 1, sizeof(double));
 		if (calib_cross(kinds[k], raw, yval, nval, oof[k]) != RK_OK)
 			continue;
 		brier[k] = calib_brier(oof[k], yval, nval);
-		if (best < 0 || brier[k] < brier[best])
+		worst[k] = worst_bin(oof[k], yval, nval);
+		ok = worst[k] <= CALIB_TOLERANCE;
+		best_ok = best >= 0 && worst[best] <= CALIB_TOLERANCE;
+		if (best < 0 || (ok && !best_ok) || (ok == best_ok &&
+		    brier[k] < brier[best]))
 			best = k;
 	}
 	json_object_set_new(o, "calibration_before", table_json(raw, yval,
 	    nval));
 	json_object_set_new(o, "brier_before", json_real(before));
 	if (best >= 0 && calib_fit(kinds[best], raw, yval, nval, c) == RK_OK) {
-		char why[256];
+		char why[384];
 
 		churn_set_calibration(m, c);
-		snprintf(why, sizeof(why), "%s: the lower out-of-fold Brier score "
-		    "on the validation period (Platt %.4f, isotonic %.4f; "
+		snprintf(why, sizeof(why), "%s, judged out of fold on the "
+		    "validation period: %s (largest gap in a bin of %d or more: "
+		    "Platt %.3f, isotonic %.3f; Brier: Platt %.4f, isotonic %.4f, "
 		    "uncalibrated %.4f)", best ? "isotonic regression" :
-		    "Platt scaling", brier[0], brier[1], before);
+		    "Platt scaling", worst[best] <= CALIB_TOLERANCE &&
+		    !(worst[!best] <= CALIB_TOLERANCE) ? "the only one with every "
+		    "bin within 0.05 of its observed rate" : "the lower Brier "
+		    "score", CALIB_MIN_BIN, worst[0], worst[1], brier[0], brier[1],
+		    before);
 		json_object_set_new(o, "calibration_method",
 		    json_string(calib_name(kinds[best])));
 		json_object_set_new(o, "calibration_why", json_string(why));
@@ -498,7 +532,7 @@ sample_begin(void *ctx, const char *id, const char *currency)
 	(void)id;
 	(void)currency;
 	profile_begin(&s->now, s->as_of_us, s->rules);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < FIT_CUTS; k++) {
 		profile_begin(&s->cut[k], s->cut_us[k], s->rules);
 		s->bought_after[k] = false;
 	}
@@ -510,7 +544,7 @@ sample_add(void *ctx, const struct profile_txn *t)
 	struct sample *s = ctx;
 
 	profile_add(&s->now, t);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < FIT_CUTS; k++) {
 		profile_add(&s->cut[k], t);
 		if (t->amount_minor > 0 && t->at_us > s->cut_us[k] &&
 		    t->at_us <= s->cut_us[k] + CHURN_HORIZON_DAYS * DAY_US &&
@@ -535,19 +569,21 @@ sample_end(void *ctx)
 			s->btyd[s->nbtyd++] = (struct btyd_customer){r.btyd_x,
 			    r.btyd_t_x, r.btyd_T, 1};
 	}
-	for (int k = 0; k < 2; k++) {
-		int i = s->nrows[k];
+	for (int k = 0; k < FIT_CUTS; k++) {
+		int d = k == 0, i = s->nrows[d];
 
 		if (s->cut[k].count == 0)
 			continue;	/* no purchase before the cut-off */
 		profile_finish(&s->cut[k], &r);
+		if (r.count == 0)
+			continue;	/* none that counts as one */
 		churn_row_from(&r, churn_tenure_days(&r, s->cut_us[k]),
-		    &s->rows[k][i]);
-		if (k == 1)
+		    &s->rows[d][i]);
+		if (d == 1)
 			s->vbtyd[i] = (struct btyd_customer){r.btyd_x, r.btyd_t_x,
 			    r.btyd_T, 1};
-		s->y[k][i] = !s->bought_after[k];
-		s->nrows[k]++;
+		s->y[d][i] = !s->bought_after[k];
+		s->nrows[d]++;
 	}
 	return (RK_OK);
 }
@@ -587,8 +623,10 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 	s->mon = xcalloc((size_t)got + 1, sizeof(double));
 	s->vbtyd = xcalloc((size_t)got + 1, sizeof(*s->vbtyd));
 	for (int k = 0; k < 2; k++) {
-		s->rows[k] = xcalloc((size_t)got + 1, sizeof(*s->rows[k]));
-		s->y[k] = xcalloc((size_t)got + 1, sizeof(*s->y[k]));
+		size_t cap = (size_t)got * (k == 0 ? FIT_CUTS - 1 : 1) + 1;
+
+		s->rows[k] = xcalloc(cap, sizeof(*s->rows[k]));
+		s->y[k] = xcalloc(cap, sizeof(*s->y[k]));
 	}
 	if (got == 0)
 		return (RK_OK);
@@ -601,8 +639,9 @@ static void
 sample_free(struct sample *s)
 {
 	profile_fini(&s->now);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < FIT_CUTS; k++)
 		profile_fini(&s->cut[k]);
+	for (int k = 0; k < 2; k++) {
 		free(s->rows[k]);
 		free(s->y[k]);
 	}
@@ -704,8 +743,8 @@ fit_run(db_conn *db, arena *a, struct refdata *ref,
 	s.rules = rules;
 	s.as_of_us = as_of_us;
 	s.seed = (uint64_t)seed;
-	s.cut_us[0] = as_of_us - 2 * CHURN_HORIZON_DAYS * DAY_US;
-	s.cut_us[1] = as_of_us - CHURN_HORIZON_DAYS * DAY_US;
+	for (int k = 0; k < FIT_CUTS; k++)
+		s.cut_us[k] = as_of_us - (k + 1) * CHURN_HORIZON_DAYS * DAY_US;
 	t0 = clock_mono_ms();
 	if ((rc = take_sample(db, a, ref, &s, sample)) != RK_OK) {
 		*why = "profiling the sample";

@@ -20,6 +20,14 @@
 
 /* Of the sample, customers used for the BTYD fits. */
 #define FIT_BTYD_CUSTOMERS 10000
+/*
+ * Churn cut-offs: the validation one, as-of - 90 days, and the training
+ * ones before it, 90 days apart (as-of - 180, - 270, - 360 days), each
+ * customer's rows at all of them stacked: more rows, and a model that
+ * has seen more than one season.
+ */
+#define FIT_TRAIN_CUTS 3
+#define FIT_CUTS (1 + FIT_TRAIN_CUTS)
 
 /*
  * Runs the step for run_id (state "fitting"; any other state: nothing to

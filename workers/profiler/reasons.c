@@ -14,15 +14,17 @@
 #define TELL_MIN 0.05f
 
 enum group { G_QUIET, G_FEW_90, G_FEW_365, G_TREND, G_NEWCOMER, G_WEEKEND,
-	G_PROMO, G_N };
+	G_PROMO, G_FEW_EVER, G_N };
 
 /* The group feature j is told in for this customer, or -1 (never told). */
 static int
 group_of(int j, const struct churn_row *r)
 {
 	switch (j) {
-	case 0: case 4: case 5:
+	case 0: case 4: case 5: case 14:
 		return (G_QUIET);
+	case 11: case 13:
+		return (G_FEW_EVER);
 	case 1:
 		return (r->count90 == 0 ? G_QUIET : G_FEW_90);
 	case 2: case 3:
@@ -36,7 +38,7 @@ group_of(int j, const struct churn_row *r)
 	case 9:
 		return (G_PROMO);
 	default:
-		return (-1);	/* a small average ticket is no reason to leave */
+		return (-1);	/* a small ticket or spend is no reason to leave */
 	}
 }
 
@@ -57,6 +59,8 @@ plausible(int g, const struct churn_row *r)
 		return (expm1(r->x[7]) < 180);
 	case G_WEEKEND:
 		return (r->x[8] > 0.6f);
+	case G_FEW_EVER:
+		return (r->purchase_days <= 2);
 	default:
 		return (r->x[9] > 0.5f);
 	}
@@ -125,6 +129,14 @@ text(int g, const struct churn_row *r, enum reason_lang lang, char *out,
 			snprintf(out, cap, "lần mua đầu tiên mới %lld ngày trước", n);
 		else
 			snprintf(out, cap, "first purchase only %lld day%s ago", n,
+			    s(n));
+		break;
+	case G_FEW_EVER:
+		n = r->purchase_days;
+		if (vi)
+			snprintf(out, cap, "mới mua vào %lld ngày từ trước đến nay", n);
+		else
+			snprintf(out, cap, "bought on only %lld day%s so far", n,
 			    s(n));
 		break;
 	case G_WEEKEND:
