@@ -38,8 +38,9 @@ for set in cdnow online-retail; do
   t1=$(now)
   printf 'full profiling run: %.1f s\n' "$(echo "$t1 - $t0" | bc -l)"
   "$bin/rekindlectl" profiles models
-  got=$(/usr/bin/python3 deploy/bench/churn_eval.py score "$d" \
-    "$root/build/proto/rekindle.protoset" "$REKINDLE_ADDR" "$token" | tee /dev/stderr |
-    awk '/^AUC churn risk/ {print $4}')
+  out=$(/usr/bin/python3 deploy/bench/churn_eval.py score "$d" \
+    "$root/build/proto/rekindle.protoset" "$REKINDLE_ADDR" "$token")
+  echo "$out"
+  got=$(echo "$out" | awk '/^AUC churn risk/ {print $4}')
   echo "RESULT $set: rekindle churn-risk AUC $got; scikit-learn reference ${ref[$set]}"
 done

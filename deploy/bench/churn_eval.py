@@ -72,7 +72,8 @@ def score(d, protoset, addr, token):
     pool = descriptor_pool.DescriptorPool()
     for fd in fds.file:
         pool.Add(fd)
-    cls = lambda n: message_factory.GetMessageClass(pool.FindMessageTypeByName(n))
+    factory = message_factory.MessageFactory(pool)
+    cls = lambda n: factory.GetPrototype(pool.FindMessageTypeByName(n))
     Req, Resp = cls("rekindle.v1.ListProfilesRequest"), cls("rekindle.v1.ListProfilesResponse")
     ch = grpc.insecure_channel(addr, options=[("grpc.max_receive_message_length", 64 << 20)])
     call = ch.unary_unary("/rekindle.v1.ProfileService/ListProfiles",

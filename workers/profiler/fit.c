@@ -762,6 +762,10 @@ fit_run(db_conn *db, arena *a, struct refdata *ref,
 		*why = "reloading models";
 		goto out;
 	}
+	if ((rc = profiler_db_run_begin(db, a, run_id)) != RK_OK) {
+		*why = "creating the run's table";
+		goto out;
+	}
 	rc = enqueue_chunks(db, a, run_id, as_of_us, chunk, rid, why);
 	if (rc == RK_OK)
 		log_info("FIT-DONE", "run %lld: sample of %zu customers %lld ms, "

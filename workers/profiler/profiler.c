@@ -106,10 +106,11 @@ profiler_init(struct worker *w, db_conn *db)
 
 /*
  * Counts a finished chunk of a full run, in the chunk's transaction; the
- * chunk that completes the run closes it, exactly once.
+ * chunk that completes the run closes it, exactly once, and swaps its
+ * table in.
  */
 static rk_err
-chunk_done(db_conn *db, const Rekindle__Bus__V1__ProfileJob *pj,
+chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
     int64_t customers)
 {
 	char run[24], n[24];
@@ -136,6 +137,8 @@ chunk_done(db_conn *db, const Rekindle__Bus__V1__ProfileJob *pj,
 	db_res_free(r);
 	if (!done)
 		return (RK_OK);
+	if ((rc = profiler_db_run_swap(db, a, pj->run_id)) != RK_OK)
+		return (rc);
 	log_info("PROFILE-RUN-DONE", "run %lld done", (long long)pj->run_id);
 	/* customers may newly match an always-on campaign */
 	return (campaign_entries_due(db, pj->run_id));
@@ -175,6 +178,7 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 	if (pj->run_id != 0) {
 		sel.lo = pj->range_lo;
 		sel.hi = *pj->range_hi ? pj->range_hi : NULL;
+		sel.run_id = pj->run_id;
 	} else {
 		sel.ids = (const char *const *)pj->customer_ids;
 		sel.nids = pj->n_customer_ids;
@@ -185,7 +189,7 @@ profiler_handle(struct worker *w, db_conn *db, const struct job *job,
 		metric_add(&profiled, (double)n, pj->run_id ? "run" :
 		    "incremental");
 	if (rc == RK_OK && pj->run_id != 0)
-		rc = chunk_done(db, pj, n);
+		rc = chunk_done(db, a, pj, n);
 	else if (rc == RK_OK && n > 0)
 		rc = campaign_entries_due(db, job->id);
 	if (rc != RK_OK) {

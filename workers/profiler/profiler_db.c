@@ -488,23 +488,31 @@ writer_end(void *ctx)
 	return (RK_OK);
 }
 
-/* Sends the staged rows to the stage table. */
-static rk_err
-stage(db_conn *db, struct writer *w)
+/* The table a full run writes into. */
+static const char *
+run_table(arena *a, int64_t run_id)
 {
-	char sql[1200];
-	rk_err rc;
+	return (arena_printf(a, "customer_profiles_run_%lld", (long long)run_id));
+}
 
-	rc = db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS profile_stage "
-	    "(LIKE customer_profiles INCLUDING DEFAULTS)", 0, NULL, NULL);
-	if (rc == RK_OK)
-		rc = db_exec(db, "TRUNCATE profile_stage", 0, NULL, NULL);
+/* Sends the staged rows to table (NULL: the session's stage table). */
+static rk_err
+stage(db_conn *db, arena *a, struct writer *w, const char *table)
+{
+	rk_err rc = RK_OK;
+
+	if (table == NULL) {
+		rc = db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS profile_stage "
+		    "(LIKE customer_profiles INCLUDING DEFAULTS)", 0, NULL, NULL);
+		if (rc == RK_OK)
+			rc = db_exec(db, "TRUNCATE profile_stage", 0, NULL, NULL);
+		table = "profile_stage";
+	}
 	if (rc != RK_OK)
 		return (rc);
 	copybin_trailer(&w->buf);
-	snprintf(sql, sizeof(sql), "COPY profile_stage (%s) FROM STDIN "
-	    "(FORMAT binary)", profile_cols);
-	if ((rc = db_copy_begin(db, sql)) != RK_OK)
+	if ((rc = db_copy_begin(db, arena_printf(a, "COPY %s (%s) FROM STDIN "
+	    "(FORMAT binary)", table, profile_cols))) != RK_OK)
 		return (rc);
 	rc = db_copy_put(db, w->buf.buf, w->buf.len);
 	if (rc == RK_OK)
@@ -514,32 +522,93 @@ stage(db_conn *db, struct writer *w)
 	return (rc);
 }
 
-/* Upserts the stage into customer_profiles. */
+/*
+ * INSERT INTO target SELECT .. FROM source ON CONFLICT: each profile
+ * replaced only by one computed from no less data (strictly: from more -
+ * the row already there keeps a tie).
+ */
 static rk_err
-merge_stage(db_conn *db)
+upsert(db_conn *db, arena *a, const char *target, const char *source,
+    bool strictly)
 {
-	char sql[4096];
-	size_t n;
+	char *sql = arena_printf(a, "INSERT INTO %s AS cp (%s, profiled_at) "
+	    "SELECT %s, profiled_at FROM %s ON CONFLICT (customer_id) DO UPDATE "
+	    "SET profiled_at = EXCLUDED.profiled_at", target, profile_cols,
+	    profile_cols, source);
 	const char *p;
 
-	n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO customer_profiles AS "
-	    "cp (%s) SELECT %s FROM profile_stage ON CONFLICT (customer_id) DO "
-	    "UPDATE SET profiled_at = now()", profile_cols, profile_cols);
 	/* SET col = EXCLUDED.col for every column but the key. */
 	for (p = strchr(profile_cols, ',') + 2; *p != '\0';) {
 		size_t len = strcspn(p, ",");
 
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n,
-		    ", %.*s = EXCLUDED.%.*s", (int)len, p, (int)len, p);
+		sql = arena_printf(a, "%s, %.*s = EXCLUDED.%.*s", sql, (int)len, p,
+		    (int)len, p);
 		p += len;
 		while (*p == ',' || *p == ' ')
 			p++;
 	}
 	/* Two jobs re-profiling one customer concurrently: the one that saw
 	 * less data may commit last; it must not win. */
-	snprintf(sql + n, sizeof(sql) - n, " WHERE cp.data_watermark IS NULL OR "
-	    "EXCLUDED.data_watermark >= cp.data_watermark");
+	sql = arena_printf(a, "%s WHERE cp.data_watermark IS NULL OR "
+	    "EXCLUDED.data_watermark %s cp.data_watermark", sql, strictly ? ">" :
+	    ">=");
 	return (db_exec(db, sql, 0, NULL, NULL));
+}
+
+rk_err
+profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id)
+{
+	db_res *r = NULL;
+	rk_err rc;
+
+	rc = db_exec(db, "SELECT t.tablename FROM pg_tables t WHERE "
+	    "t.schemaname = 'rekindle' AND t.tablename LIKE "
+	    "'customer\\_profiles\\_run\\_%' AND NOT EXISTS (SELECT 1 FROM "
+	    "profile_runs pr WHERE 'customer_profiles_run_' || pr.id = "
+	    "t.tablename AND pr.state IN ('fitting', 'running', 'finalizing'))",
+	    0, NULL, &r);
+	for (int i = 0; rc == RK_OK && i < db_res_nrows(r); i++)
+		rc = db_exec(db, arena_printf(a, "DROP TABLE IF EXISTS %s",
+		    db_res_str(r, i, 0)), 0, NULL, NULL);
+	if (r != NULL)
+		db_res_free(r);
+	if (rc == RK_OK)
+		rc = db_exec(db, arena_printf(a, "CREATE TABLE %s (LIKE "
+		    "customer_profiles INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
+		    "WITH (fillfactor = 70)", run_table(a, run_id)), 0, NULL, NULL);
+	return (rc);
+}
+
+rk_err
+profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id)
+{
+	const char *t = run_table(a, run_id);
+	char rid[24];
+	rk_err rc;
+
+	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	rc = db_exec(db, arena_printf(a, "ALTER TABLE %1$s ADD CONSTRAINT "
+	    "%1$s_pkey PRIMARY KEY (customer_id)", t), 0, NULL, NULL);
+	if (rc == RK_OK)
+		rc = db_exec(db, arena_printf(a, "ANALYZE %s", t), 0, NULL, NULL);
+	if (rc == RK_OK)
+		rc = db_exec(db, "LOCK TABLE customer_profiles IN ACCESS EXCLUSIVE "
+		    "MODE", 0, NULL, NULL);
+	/* what incremental jobs wrote meanwhile, and whom the run missed */
+	if (rc == RK_OK)
+		rc = upsert(db, a, t, arena_printf(a, "customer_profiles o WHERE "
+		    "o.profiled_at >= (SELECT started_at FROM profile_runs WHERE "
+		    "id = %s) OR NOT EXISTS (SELECT 1 FROM %s n WHERE n.customer_id "
+		    "= o.customer_id)", rid, t), true);
+	if (rc == RK_OK)
+		rc = db_exec(db, "DROP TABLE customer_profiles", 0, NULL, NULL);
+	if (rc == RK_OK)
+		rc = db_exec(db, arena_printf(a, "ALTER TABLE %s RENAME TO "
+		    "customer_profiles", t), 0, NULL, NULL);
+	if (rc == RK_OK)
+		rc = db_exec(db, arena_printf(a, "ALTER INDEX %s_pkey RENAME TO "
+		    "customer_profiles_pkey", t), 0, NULL, NULL);
+	return (rc);
 }
 
 rk_err
@@ -584,10 +653,11 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 		score_batch(&w);
 	t[1] = clock_mono_us();
 	if (rc == RK_OK && w.written > 0)
-		rc = stage(db, &w);
+		rc = stage(db, a, &w, sel->run_id ? run_table(a, sel->run_id) :
+		    NULL);
 	t[2] = clock_mono_us();
-	if (rc == RK_OK && w.written > 0)
-		rc = merge_stage(db);
+	if (rc == RK_OK && w.written > 0 && sel->run_id == 0)
+		rc = upsert(db, a, "customer_profiles", "profile_stage", false);
 	t[3] = clock_mono_us();
 	log_debug("PROFILE-STEPS", "job %lld: %lld profiles; scan %lld ms, "
 	    "scoring %lld ms, stage %lld ms, merge %lld ms", (long long)job_id,

@@ -18,11 +18,13 @@
 #define PROFILER_MAX_ID 79
 
 /* Which customers: a list of ids, or the id range [lo, hi) (hi NULL:
- * unbounded). */
+ * unbounded); run_id: the full run whose table (profiler_db_run_begin)
+ * the profiles go to, 0 for an upsert into customer_profiles. */
 struct profile_selection {
 	const char *const *ids;
 	size_t nids;
 	const char *lo, *hi;
+	int64_t run_id;
 };
 
 /* What a scan hands over: begin, the customer's transactions in time
@@ -50,12 +52,31 @@ rk_err profiler_db_scan(db_conn *db, arena *a, const struct refdata *ref,
  * inside the caller's transaction: stub customer rows for ids known only
  * from transactions, one scan, RFM scores, P(alive) and churn risk with
  * reasons from ref's models (scored in batches), and an upsert of every
- * profile. Memory grows with the number of customers selected (a chunk),
+ * profile - or, for a chunk of a full run, a plain COPY into the run's
+ * table. Memory grows with the number of customers selected (a chunk),
  * not with the base. *customers gets the number of profiles written.
  */
 rk_err profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
     const struct profile_rules *rules, const struct profile_selection *sel,
     int64_t as_of_us, int64_t job_id, int64_t *customers);
+
+/*
+ * A full run writes its profiles into a table of its own, created here
+ * (in the fit step's transaction) with customer_profiles' columns and no
+ * index: a COPY per chunk instead of an upsert per profile. Tables left
+ * by runs that ended without a swap are dropped.
+ */
+rk_err profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id);
+
+/*
+ * Swaps the finished run's table in as customer_profiles, inside the
+ * transaction of the run's last chunk: its primary key built, then,
+ * under an exclusive lock on customer_profiles, every profile written
+ * there since the run started (incremental jobs) that saw more data than
+ * the run's, and every customer the run did not profile, carried over;
+ * the old table dropped. Readers wait only for the carry-over.
+ */
+rk_err profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id);
 
 /* For the metrics: the newest full run's customers done out of its
  * total (*ratio, 1 if none), and how many runs are under way (*running). */
