@@ -227,6 +227,7 @@ train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
 		{"objective", "binary:logistic"}, {"max_depth", "4"},
 		{"eta", "0.2"}, {"subsample", "0.8"}, {"min_child_weight", "5"},
 		{"eval_metric", "auc"}, {"nthread", "2"}, {"seed", "1"},
+		{"tree_method", "hist"},
 		{"verbosity", "0"},
 	};
 	bool hold = n >= GBT_SPLIT_MIN;
