@@ -481,7 +481,7 @@ churn_model_save(const churn_model *m)
 			return (NULL);
 		}
 		/* {"kind":"gbt",["calibration":{..},]"model":{..}} */
-		s = xmalloc(len + cl + 48);
+		s = xmalloc(len + cl + 96);	/* + the 51 bytes of framing */
 		k = (size_t)snprintf(s, 40, "{\"kind\":\"gbt\",\"nfeat\":%d,",
 		    CHURN_NFEAT);
 		if (ct != NULL) {

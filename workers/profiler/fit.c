@@ -73,9 +73,11 @@ struct sample {
 	size_t nbtyd;
 	double *rec, *freq, *mon;	/* RFM inputs */
 	size_t nrfm;
-	/* [0] training rows of every training cut-off, [1] validation */
+	/* [0] training rows of every training cut-off (at most
+	 * FIT_TRAIN_ROWS of them), [1] validation */
 	struct churn_row *rows[2];
 	int *y[2], nrows[2];
+	int64_t seen;			/* training rows offered */
 	/* BTYD summaries at the later cut-off, one per rows[1] entry */
 	struct btyd_customer *vbtyd;
 	uint64_t seed;
@@ -577,6 +579,20 @@ sample_end(void *ctx)
 		profile_finish(&s->cut[k], &r);
 		if (r.count == 0)
 			continue;	/* none that counts as one */
+		/* training rows past FIT_TRAIN_ROWS: a reservoir sample
+		 * (Algorithm R), uniform over every row seen, seeded */
+		if (d == 0 && i >= FIT_TRAIN_ROWS) {
+			uint64_t j = next_rand(&s->seed) % (uint64_t)++s->seen;
+
+			if (j >= FIT_TRAIN_ROWS)
+				continue;
+			churn_row_from(&r, churn_tenure_days(&r, s->cut_us[k]),
+			    &s->rows[0][j]);
+			s->y[0][j] = !s->bought_after[k];
+			continue;
+		}
+		if (d == 0)
+			s->seen++;
 		churn_row_from(&r, churn_tenure_days(&r, s->cut_us[k]),
 		    &s->rows[d][i]);
 		if (d == 1)
@@ -623,7 +639,9 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 	s->mon = xcalloc((size_t)got + 1, sizeof(double));
 	s->vbtyd = xcalloc((size_t)got + 1, sizeof(*s->vbtyd));
 	for (int k = 0; k < 2; k++) {
-		size_t cap = (size_t)got * (k == 0 ? FIT_CUTS - 1 : 1) + 1;
+		size_t cap = k == 0 && (size_t)got * (FIT_CUTS - 1) > FIT_TRAIN_ROWS ?
+		    FIT_TRAIN_ROWS + 1 : (size_t)got * (k == 0 ? FIT_CUTS - 1 : 1) +
+		    1;
 
 		s->rows[k] = xcalloc(cap, sizeof(*s->rows[k]));
 		s->y[k] = xcalloc(cap, sizeof(*s->y[k]));
