@@ -171,5 +171,10 @@ csv_time(const char *s, int64_t *us)
 	if (*p != '\0' || tm.tm_year < 1 - 1900 || tm.tm_year > 9999 - 1900)
 		return (-1);
 	*us = ((int64_t)timegm(&tm) - off) * 1000000 + frac;
+	/* the zone can move it out of that range: 0001-01-01 00:00 +00:15
+	 * is in year 0, which no Timestamp holds (fuzz_pbjson) */
+	if (*us < INT64_C(-62135596800) * 1000000 ||
+	    *us >= INT64_C(253402300800) * 1000000)
+		return (-1);
 	return (0);
 }

@@ -72,6 +72,19 @@ test_errors_name_the_field(void **state)
 	assert_null(parse(&rekindle__v1__update_campaign_request__descriptor,
 	    "{\"campaign\": {\"holdout_percent\": \"ten\"}}", err));
 	assert_string_equal(err, "campaign.holdout_percent: expected a number");
+	/* a zone that moves the first Timestamp second into year 0 */
+	assert_null(parse(&rekindle__v1__create_offer_request__descriptor,
+	    "{\"offer\": {\"valid_from\": \"1-1-1+00:15\"}}", err));
+	assert_non_null(strstr(err, "offer.valid_from"));
+	{
+		ProtobufCMessage *m = parse(
+		    &rekindle__v1__create_offer_request__descriptor,
+		    "{\"offer\": {\"valid_from\": \"0001-01-01T00:00:00Z\"}}",
+		    err);
+
+		assert_non_null(m);
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
 }
 
 static void
