@@ -231,8 +231,7 @@ train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
 		{"verbosity", "0"},
 	};
 	bool hold = n >= GBT_SPLIT_MIN;
-	struct churn_row *part[2];
-	float *label[2];
+	float *part[2], *label[2];
 	int np[2] = {0, 0}, best = 0, rounds = hold ? GBT_MAX_ROUNDS :
 	    GBT_SMALL_ROUNDS;
 	DMatrixHandle d[2] = {NULL, NULL};
@@ -240,21 +239,25 @@ train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
 	double best_auc = -1;
 	rk_err rc = RK_OK;
 
-	/* part[0] boosts; part[1], every fifth row, is held out. */
+	/* part[0] boosts; part[1], every fifth row, is held out: the
+	 * features only, as the matrices xgboost copies them from */
 	for (int k = 0; k < 2; k++) {
-		part[k] = xmalloc(sizeof(*part[k]) * (size_t)n);
+		part[k] = xmalloc(sizeof(float) * CHURN_NFEAT * (size_t)n);
 		label[k] = xmalloc(sizeof(float) * (size_t)n);
 	}
 	for (int i = 0; i < n; i++) {
 		int k = hold && i % 5 == 4;
 
-		part[k][np[k]] = rows[i];
+		memcpy(part[k] + (size_t)np[k] * CHURN_NFEAT, rows[i].x,
+		    sizeof(float) * CHURN_NFEAT);
 		label[k][np[k]++] = (float)y[i];
 	}
 	for (int k = 0; rc == RK_OK && k < (hold ? 2 : 1); k++) {
-		if ((d[k] = dmatrix(part[k], np[k])) == NULL)
-			rc = RK_EINTERNAL;
-		else
+		rc = xgb_check(XGDMatrixCreateFromMat(part[k], (bst_ulong)np[k],
+		    CHURN_NFEAT, NAN, &d[k]), "creating a DMatrix");
+		free(part[k]);
+		part[k] = NULL;
+		if (rc == RK_OK)
 			rc = xgb_check(XGDMatrixSetFloatInfo(d[k], "label", label[k],
 			    (bst_ulong)np[k]), "setting labels");
 	}

@@ -30,7 +30,7 @@
 #define FIT_CUTS (1 + FIT_TRAIN_CUTS)
 /* At most this many training rows (a uniform reservoir sample of them):
  * the training memory and time are bounded whatever the sample. */
-#define FIT_TRAIN_ROWS 40000
+#define FIT_TRAIN_ROWS 60000
 
 /*
  * Runs the step for run_id (state "fitting"; any other state: nothing to
