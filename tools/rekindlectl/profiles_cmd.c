@@ -27,23 +27,26 @@ day(const Google__Protobuf__Timestamp *t, char *buf, size_t cap)
 	return (buf);
 }
 
-/* A score as text to 2 decimals, or "not scored" when absent. */
+/* A score as text to digits decimals, or "not scored" when absent. */
 static const char *
-dscore(const Google__Protobuf__DoubleValue *v, char *buf, size_t cap)
+dscore(const Google__Protobuf__DoubleValue *v, int digits, char *buf,
+    size_t cap)
 {
 	if (v == NULL)
 		return ("not scored");
-	snprintf(buf, cap, "%.2f", v->value);
+	snprintf(buf, cap, "%.*f", digits, v->value);
 	return (buf);
 }
 
-static const char *
-dscore4(const Google__Protobuf__DoubleValue *v, char *buf, size_t cap)
+/* A reliability table, one bin a line. */
+static void
+print_bins(const char *title, Rekindle__V1__CalibrationBin *const *bins,
+    size_t n)
 {
-	if (v == NULL)
-		return ("not scored");
-	snprintf(buf, cap, "%.4f", v->value);
-	return (buf);
+	printf("  %s: predicted -> observed (customers)\n", title);
+	for (size_t i = 0; i < n; i++)
+		printf("    %.2f -> %.2f (%lld)\n", bins[i]->predicted,
+		    bins[i]->observed, (long long)bins[i]->count);
 }
 
 static const char *
@@ -115,8 +118,8 @@ print_profile(const Rekindle__V1__Profile *p)
 	if (p->p_alive != NULL)
 		printf("  P(alive)               %.2f; expected purchases 30 d "
 		    "%s, 90 d %s\n", p->p_alive->value,
-		    dscore(p->expected_purchases_30d, b[0], sizeof(b[0])),
-		    dscore(p->expected_purchases_90d, b[1], sizeof(b[1])));
+		    dscore(p->expected_purchases_30d, 2, b[0], sizeof(b[0])),
+		    dscore(p->expected_purchases_90d, 2, b[1], sizeof(b[1])));
 	else
 		printf("  P(alive)               not scored (%s)\n",
 		    unscored(p, "p_alive"));
@@ -169,9 +172,9 @@ models(struct ctl *c)
 		    m->btyd_reason);
 		printf("  validation period (%d customers): AUC of 1 - P(alive) "
 		    "%s, of -E[purchases in 90 days] %s; churn model %.4f\n",
-		    m->validation_customers, dscore4(m->p_alive_auc, b[0],
-		    sizeof(b[0])), dscore4(m->expected_purchases_auc, b[1],
-		    sizeof(b[1])), m->churn_auc);
+		    m->validation_customers, dscore(m->p_alive_auc, 4,
+		    b[0], sizeof(b[0])), dscore(m->expected_purchases_auc, 4,
+		    b[1], sizeof(b[1])), m->churn_auc);
 	}
 	if (*m->churn_model) {
 		printf("churn model: %s\n", m->churn_model);
@@ -180,19 +183,10 @@ models(struct ctl *c)
 		printf("  Brier score on the validation period: %.4f before, "
 		    "%.4f after; AUC after %.4f\n", m->brier_before,
 		    m->brier_after, m->calibrated_auc);
-		printf("  reliability before: predicted -> observed (customers)"
-		    "\n");
-		for (size_t i = 0; i < m->n_calibration_before; i++)
-			printf("    %.2f -> %.2f (%lld)\n",
-			    m->calibration_before[i]->predicted,
-			    m->calibration_before[i]->observed,
-			    (long long)m->calibration_before[i]->count);
-		printf("  reliability after (out of fold): predicted -> observed "
-		    "(customers)\n");
-		for (size_t i = 0; i < m->n_calibration; i++)
-			printf("    %.2f -> %.2f (%lld)\n",
-			    m->calibration[i]->predicted, m->calibration[i]->observed,
-			    (long long)m->calibration[i]->count);
+		print_bins("reliability before", m->calibration_before,
+		    m->n_calibration_before);
+		print_bins("reliability after (out of fold)", m->calibration,
+		    m->n_calibration);
 	} else {
 		printf("churn model: not trained yet (run a full profiling run)\n");
 	}
@@ -380,8 +374,8 @@ list(struct ctl *c, int argc, char **argv)
 		    *p->segment ? p->segment : "-",
 		    p->n_top_categories ? p->top_categories[0]->key : "-",
 		    p->n_top_partners ? p->top_partners[0]->key : "-",
-		    p->p_alive ? dscore(p->p_alive, b[1], sizeof(b[1])) : "-",
-		    p->churn_risk ? dscore(p->churn_risk, b[2], sizeof(b[2])) :
+		    p->p_alive ? dscore(p->p_alive, 2, b[1], sizeof(b[1])) : "-",
+		    p->churn_risk ? dscore(p->churn_risk, 2, b[2], sizeof(b[2])) :
 		    "-");
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

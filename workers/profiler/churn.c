@@ -448,57 +448,42 @@ churn_auc(const double *score, const int *y, int n)
 char *
 churn_model_save(const churn_model *m)
 {
+	json_t *o = json_pack("{s:s,s:i}", "kind", m->kind == CHURN_LR ? "lr" :
+	    "gbt", "nfeat", CHURN_NFEAT);
+	char *s;
+
+	if (m->cal.kind != CALIB_NONE)
+		json_object_set_new(o, "calibration", calib_to_json(&m->cal));
 	if (m->kind == CHURN_LR) {
-		json_t *o = json_object(), *mean = json_array(), *sd = json_array(),
-		    *w = json_array();
-		char *s;
+		json_t *mean = json_array(), *sd = json_array(), *w = json_array();
 
 		for (int j = 0; j < CHURN_NFEAT; j++) {
 			json_array_append_new(mean, json_real(m->mean[j]));
 			json_array_append_new(sd, json_real(m->sd[j]));
 			json_array_append_new(w, json_real(m->w[j]));
 		}
-		json_object_set_new(o, "kind", json_string("lr"));
-		json_object_set_new(o, "nfeat", json_integer(CHURN_NFEAT));
 		json_object_set_new(o, "mean", mean);
 		json_object_set_new(o, "sd", sd);
 		json_object_set_new(o, "w", w);
 		json_object_set_new(o, "b", json_real(m->b));
-		if (m->cal.kind != CALIB_NONE)
-			json_object_set_new(o, "calibration",
-			    calib_to_json(&m->cal));
-		s = json_dumps(o, JSON_COMPACT);
-		json_decref(o);
-		return (s);
 	} else {
+		/* xgboost's own JSON, as the value of "model" */
 		const char *raw;
 		bst_ulong len;
-		json_t *cal = calib_to_json(&m->cal);
-		char *s, *ct = cal ? json_dumps(cal, JSON_COMPACT) : NULL;
-		size_t k, cl = ct ? strlen(ct) : 0;
+		json_t *model = NULL;
 
-		json_decref(cal);
 		if (xgb_check(XGBoosterSaveModelToBuffer(m->booster,
-		    "{\"format\": \"json\"}", &len, &raw), "saving") != RK_OK) {
-			free(ct);
+		    "{\"format\": \"json\"}", &len, &raw), "saving") == RK_OK)
+			model = json_loadb(raw, (size_t)len, 0, NULL);
+		if (model == NULL) {
+			json_decref(o);
 			return (NULL);
 		}
-		/* {"kind":"gbt",["calibration":{..},]"model":{..}} */
-		s = xmalloc(len + cl + 96);	/* + the 51 bytes of framing */
-		k = (size_t)snprintf(s, 40, "{\"kind\":\"gbt\",\"nfeat\":%d,",
-		    CHURN_NFEAT);
-		if (ct != NULL) {
-			memcpy(s + k, "\"calibration\":", 14);
-			memcpy(s + k + 14, ct, cl);
-			k += 14 + cl;
-			s[k++] = ',';
-		}
-		memcpy(s + k, "\"model\":", 8);
-		memcpy(s + k + 8, raw, len);
-		memcpy(s + k + 8 + len, "}", 2);
-		free(ct);
-		return (s);
+		json_object_set_new(o, "model", model);
 	}
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return (s);
 }
 
 rk_err

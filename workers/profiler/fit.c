@@ -580,26 +580,23 @@ sample_end(void *ctx)
 		if (r.count == 0)
 			continue;	/* none that counts as one */
 		/* training rows past FIT_TRAIN_ROWS: a reservoir sample
-		 * (Algorithm R), uniform over every row seen, seeded */
-		if (d == 0 && i >= FIT_TRAIN_ROWS) {
-			uint64_t j = next_rand(&s->seed) % (uint64_t)++s->seen;
+		 * (Algorithm R), uniform over every row seen, seeded - a
+		 * row replaces the one at a random index, or is dropped */
+		if (d == 0 && ++s->seen > FIT_TRAIN_ROWS) {
+			uint64_t j = next_rand(&s->seed) % (uint64_t)s->seen;
 
 			if (j >= FIT_TRAIN_ROWS)
 				continue;
-			churn_row_from(&r, churn_tenure_days(&r, s->cut_us[k]),
-			    &s->rows[0][j]);
-			s->y[0][j] = !s->bought_after[k];
-			continue;
+			i = (int)j;
 		}
-		if (d == 0)
-			s->seen++;
 		churn_row_from(&r, churn_tenure_days(&r, s->cut_us[k]),
 		    &s->rows[d][i]);
 		if (d == 1)
 			s->vbtyd[i] = (struct btyd_customer){r.btyd_x, r.btyd_t_x,
 			    r.btyd_T, 1};
 		s->y[d][i] = !s->bought_after[k];
-		s->nrows[d]++;
+		if (i == s->nrows[d])
+			s->nrows[d]++;
 	}
 	return (RK_OK);
 }
