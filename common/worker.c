@@ -9,7 +9,8 @@
  *
  * DIAGNOSTICS
  *	WORKER-START, WORKER-EXIT, JOB-DONE (debug), JOB-FAIL, JOB-LOST
- *	(claim taken over), LEASE-REQUEUE, DB-UNAVAILABLE.
+ *	(claim taken over), JOB-RELEASE (jobs whose failure the database
+ *	was not there to record, given back), LEASE-REQUEUE, DB-UNAVAILABLE.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -59,6 +60,10 @@ const struct cfg_entry worker_cfg[] = {
 
 struct worker {
 	const struct worker_spec *spec;
+	/* a job's failure could not be recorded (the database went away):
+	 * it is still "running" under this worker, and the heartbeat would
+	 * keep its lease alive for ever - released before the next claim */
+	bool stranded;
 };
 
 static struct metric jobs_done = METRIC_COUNTER("rekindle_jobs_total",
@@ -207,9 +212,12 @@ run_job(struct worker *w, db_conn *db, const struct job *job, arena *a)
 		log_error("JOB-FAIL", "job %lld attempt %d failed: %s (%s)",
 		    (long long)job->id, job->attempt, why,
 		    rc == RK_EUNAVAIL || rc == RK_EINTERNAL ? db_errmsg(db) : "");
-		if (jobq_fail(db, job, daemon_id(), why, transient(rc)) != RK_OK)
+		if (jobq_fail(db, job, daemon_id(), why, transient(rc)) !=
+		    RK_OK) {
 			log_warn("DB-UNAVAILABLE", "could not record failure of "
 			    "job %lld: %s", (long long)job->id, db_errmsg(db));
+			w->stranded = true;
+		}
 	}
 	log_set_request_id(NULL);
 	arena_reset(a);
@@ -292,6 +300,13 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 				continue;
 			}
 			goto wait;
+		}
+		/* between batches nothing is in hand: every job still
+		 * "running" under this worker is stranded */
+		if (w.stranded && jobq_release(db, daemon_id()) == RK_OK) {
+			w.stranded = false;
+			log_info("JOB-RELEASE", "jobs whose failure could not be "
+			    "recorded are available again");
 		}
 		rc = jobq_claim(db, spec->queue, daemon_id(), var_worker_batch,
 		    var_lease_seconds, batch_arena, &jobs, &n);

@@ -3,12 +3,15 @@ Fader & Hardie; tests/fixtures/cdnow) loaded through rekindlectl and
 profiled for real, read back through the API from python3-grpcio: what
 is not known is absent, never 0; segments agree with lifecycle states; an
 audience rule on churn risk states what it does with the unscored."""
-import os, re, subprocess, time, unittest
+import calendar, os, re, signal, subprocess, time, unittest
+
+import grpc
 
 from harness import Rekindle, SRC, wait_until
 
 AS_OF = "1998-07-01"          # the day after the data ends
 P, K = "rekindle.v1.ProfileService", "rekindle.v1.CampaignService"
+C = "rekindle.v1.CustomerService"
 ZERO_ONLY = 68                # customers whose only records are $0.00
 # Segments a state allows (the R x F grid, recency bounded by the state).
 ALLOWED = {
@@ -205,6 +208,57 @@ class CdnowTest(unittest.TestCase):
                 self.assertNotIn("in the last", en)
                 quiet += 1
         self.assertGreater(quiet, 5000)
+
+    def test_4_full_run_through_kills_and_a_crash(self):
+        """A full run writes a table of its own and swaps it in: a
+        profiler SIGKILLed mid-run and an immediate PostgreSQL restart lose
+        no profile, leave no run table behind, and a purchase ingested
+        during the run is in the data the profile was computed from (an
+        incremental profile that saw more than the run is carried over by
+        the swap)."""
+        rk = self.rk
+        # slow profilers, so that the faults land while chunks run
+        slow = [rk.start("rekindle-profiler", ["-o", "debug_stall_ms=700",
+                                               "-o", "lease_seconds=3"]) for _ in range(2)]
+        op = rk.call(P, "RunProfiling", rk.msg(
+            "rekindle.v1.RunProfilingRequest", request_id="faults",
+            as_of=rk.msg("google.protobuf.Timestamp", seconds=calendar.timegm(
+                time.strptime(AS_OF, "%Y-%m-%d")))))
+        wait_until(lambda: rk.db.sql("SELECT count(*) FROM pg_tables WHERE tablename "
+                                     "LIKE 'customer\\_profiles\\_run\\_%'") == "1",
+                   60, "the run's table")
+        slow[0].p.send_signal(signal.SIGKILL)
+        slow[0].p.wait()
+        rk.call(C, "IngestTransactions", [rk.msg(
+            "rekindle.v1.IngestTransactionsRequest", transactions=[rk.msg(
+                "rekindle.v1.Transaction", transaction_id="CD-00001-late",
+                customer_id="CD00001", occurred_at=rk.msg(
+                    "google.protobuf.Timestamp", seconds=int(time.time()) - 60),
+                amount_minor=1999, currency="USD", mcc=5735)])])
+        rk.db.crash_restart()
+
+        def done():
+            try:
+                return rk.call(P, "GetOperation", rk.msg(
+                    "rekindle.v1.GetOperationRequest", name=op.name)).done
+            except grpc.RpcError:
+                return False
+        wait_until(done, 120, "the run done after the faults")
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.customer_profiles"),
+                         "23570")
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM pg_tables WHERE tablename "
+                                   "LIKE 'customer\\_profiles\\_run\\_%'"), "0")
+        # the purchase ingested during the run is in the data the
+        # customer's profile was computed from (the run's, as of its date,
+        # or the incremental one's, as of now - whichever saw more)
+        wait_until(lambda: rk.db.sql(
+            "SELECT p.data_watermark >= t.ingested_at FROM rekindle.customer_profiles p "
+            "JOIN rekindle.transactions t USING (customer_id) WHERE t.txn_id = "
+            "'CD-00001-late'") == "t", 60, "the late purchase profiled")
+        # the work in hand when the database died was given back (the
+        # heartbeat would otherwise have kept its lease alive for ever)
+        logs = rk.logs()
+        self.assertTrue("JOB-RELEASE" in logs or "LEASE-REQUEUE" in logs)
 
 
 if __name__ == "__main__":
