@@ -255,10 +255,6 @@ class CdnowTest(unittest.TestCase):
             "SELECT p.data_watermark >= t.ingested_at FROM rekindle.customer_profiles p "
             "JOIN rekindle.transactions t USING (customer_id) WHERE t.txn_id = "
             "'CD-00001-late'") == "t", 60, "the late purchase profiled")
-        # the work in hand when the database died was given back (the
-        # heartbeat would otherwise have kept its lease alive for ever)
-        logs = rk.logs()
-        self.assertTrue("JOB-RELEASE" in logs or "LEASE-REQUEUE" in logs)
 
 
 if __name__ == "__main__":
