@@ -2,15 +2,19 @@
  * worker.c - the worker process skeleton.
  *
  * CONCURRENCY
- *	Two threads: the main loop (claims and handles jobs on its own
- *	connection) and the heartbeat (extends this worker's leases and
- *	re-queues other workers' expired ones, on a second connection). They
- *	share only the stop flag.
+ *	The main loop (claims and handles jobs on its own connection) and
+ *	the heartbeat (extends this worker's leases and re-queues other
+ *	workers' expired ones, on a second connection). A poll pool may run
+ *	more lanes: the same loop in more threads, each with a connection
+ *	and a wake-up socket of its own, so that one lane's database round
+ *	trips overlap another's provider calls. They share only the stop
+ *	flag (and whatever the pool's own code shares, which it guards).
  *
  * DIAGNOSTICS
  *	WORKER-START, WORKER-EXIT, JOB-DONE (debug), JOB-FAIL, JOB-LOST
  *	(claim taken over), JOB-RELEASE (jobs whose failure the database
- *	was not there to record, given back), LEASE-REQUEUE, DB-UNAVAILABLE.
+ *	was not there to record, given back), LEASE-REQUEUE, DB-UNAVAILABLE,
+ *	WORKER-LANES, WORKER-RECYCLE.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -224,19 +228,141 @@ run_job(struct worker *w, db_conn *db, const struct job *job, arena *a)
 	return (rc == RK_OK);
 }
 
+/*
+ * The loop of one lane: claim -> handle -> wait for a wake-up, until the
+ * process stops or recycles. Returns the items it finished.
+ */
+static int
+run_lane(struct worker *w, db_conn *db, bus *b)
+{
+	const struct worker_spec *spec = w->spec;
+	int done = 0;
+	int64_t idle_since = clock_mono_ms();
+	arena *a = arena_create(64 * 1024), *batch_arena = arena_create(64 * 1024);
+
+	while (!daemon_stopping()) {
+		struct job *jobs;
+		int n = 0;
+		rk_err rc;
+
+		if (spec->poll != NULL) {
+			n = spec->poll(w, db, a);
+			arena_reset(a);
+			if (n < 0) {
+				daemon_sleep_ms(var_poll_interval_ms);
+				continue;
+			}
+			done += n;
+			if (n > 0) {
+				idle_since = clock_mono_ms();
+				if (var_max_jobs > 0 && done >= var_max_jobs) {
+					log_info("WORKER-RECYCLE", "exiting after "
+					    "%d items", done);
+					break;
+				}
+				continue;
+			}
+			goto wait;
+		}
+		/* between batches nothing is in hand: every job still
+		 * "running" under this worker is stranded */
+		if (w->stranded && jobq_release(db, daemon_id()) == RK_OK) {
+			w->stranded = false;
+			log_info("JOB-RELEASE", "jobs whose failure could not be "
+			    "recorded are available again");
+		}
+		rc = jobq_claim(db, spec->queue, daemon_id(), var_worker_batch,
+		    var_lease_seconds, batch_arena, &jobs, &n);
+		if (rc != RK_OK) {
+			log_warn("DB-UNAVAILABLE", "could not claim jobs: %s",
+			    db_errmsg(db));
+			daemon_sleep_ms(var_poll_interval_ms);
+			continue;
+		}
+		for (int i = 0; i < n && !daemon_stopping(); i++)
+			done += run_job(w, db, &jobs[i], a);
+		arena_reset(batch_arena);
+		if (n > 0)
+			idle_since = clock_mono_ms();
+		if (var_max_jobs > 0 && done >= var_max_jobs) {
+			log_info("WORKER-RECYCLE", "exiting after %d jobs", done);
+			break;
+		}
+		if (n == var_worker_batch)
+			continue;
+wait:
+		if (var_max_idle > 0 &&
+		    clock_mono_ms() - idle_since > var_max_idle * 1000LL) {
+			log_info("WORKER-RECYCLE", "exiting after %d idle seconds",
+			    var_max_idle);
+			break;
+		}
+		if (b != NULL) {
+			char rid[64];
+
+			if (bus_recv(b, var_poll_interval_ms, NULL, rid,
+			    sizeof(rid)) == RK_OK && *rid != '\0') {
+				log_set_request_id(rid);
+				log_debug("BUS-WAKEUP", "woken for \"%s\"",
+				    spec->queue);
+				log_set_request_id(NULL);
+			}
+		} else
+			daemon_sleep_ms(var_poll_interval_ms);
+	}
+	/* one lane recycling ends the process: its supervisor starts anew */
+	daemon_request_stop();
+	arena_destroy(a);
+	arena_destroy(batch_arena);
+	return (done);
+}
+
+/* A lane beyond the first: a connection and a wake-up socket of its own. */
+struct lane {
+	struct worker *w;
+	int index;
+	int done;
+	pthread_t thread;
+};
+
+static void *
+lane_main(void *arg)
+{
+	struct lane *l = arg;
+	char app[160], err[512];
+	db_conn *db;
+	bus *b = NULL;
+
+	snprintf(app, sizeof(app), "%s/lane%d", l->w->spec->name, l->index);
+	if ((db = daemon_db_open(app)) == NULL) {
+		daemon_request_stop();
+		return (NULL);
+	}
+	if (*var_bus_connect != '\0' && bus_open_sub(var_bus_connect,
+	    l->w->spec->queue, &b, err, sizeof(err)) != RK_OK) {
+		log_error("BUS-OPEN-FAIL", "%s", err);
+		daemon_request_stop();
+		db_close(db);
+		return (NULL);
+	}
+	l->done = run_lane(l->w, db, b);
+	bus_close(b);
+	db_close(db);
+	return (NULL);
+}
+
 int
 worker_main(int argc, char **argv, const struct worker_spec *spec)
 {
 	const struct cfg_entry *tables[16] = {worker_cfg};
 	size_t nt = 1;
 	struct worker w = {.spec = spec};
+	struct lane *lanes = NULL;
 	char err[512];
-	int done = 0;
-	int64_t idle_since;
+	int done, nlanes;
 	pthread_t hb;
 	db_conn *db;
 	bus *b = NULL;
-	arena *a, *batch_arena;
 
 	if (spec->cfg != NULL)
 		tables[nt++] = spec->cfg;
@@ -271,89 +397,32 @@ worker_main(int argc, char **argv, const struct worker_spec *spec)
 		metrics_on_scrape(scrape_queue, &w);
 	if (pthread_create(&hb, NULL, heartbeat_main, &w) != 0)
 		log_fatal("THREAD-FAIL", "could not start heartbeat thread: %m");
+	nlanes = spec->poll != NULL && spec->lanes != NULL && *spec->lanes > 1 ?
+	    *spec->lanes : 1;
+	if (nlanes > 1)
+		lanes = xcalloc((size_t)nlanes, sizeof(*lanes));
+	for (int i = 1; i < nlanes; i++) {
+		lanes[i] = (struct lane){.w = &w, .index = i};
+		if (pthread_create(&lanes[i].thread, NULL, lane_main,
+		    &lanes[i]) != 0)
+			log_fatal("THREAD-FAIL", "could not start lane %d: %m", i);
+	}
 	log_info("WORKER-START", "%s serving queue \"%s\"", daemon_id(),
 	    spec->queue);
-
-	a = arena_create(64 * 1024);
-	batch_arena = arena_create(64 * 1024);
-	idle_since = clock_mono_ms();
-	while (!daemon_stopping()) {
-		struct job *jobs;
-		int n = 0;
-		rk_err rc;
-
-		if (spec->poll != NULL) {
-			n = spec->poll(&w, db, a);
-			arena_reset(a);
-			if (n < 0) {
-				daemon_sleep_ms(var_poll_interval_ms);
-				continue;
-			}
-			done += n;
-			if (n > 0) {
-				idle_since = clock_mono_ms();
-				if (var_max_jobs > 0 && done >= var_max_jobs) {
-					log_info("WORKER-RECYCLE", "exiting after "
-					    "%d items", done);
-					break;
-				}
-				continue;
-			}
-			goto wait;
-		}
-		/* between batches nothing is in hand: every job still
-		 * "running" under this worker is stranded */
-		if (w.stranded && jobq_release(db, daemon_id()) == RK_OK) {
-			w.stranded = false;
-			log_info("JOB-RELEASE", "jobs whose failure could not be "
-			    "recorded are available again");
-		}
-		rc = jobq_claim(db, spec->queue, daemon_id(), var_worker_batch,
-		    var_lease_seconds, batch_arena, &jobs, &n);
-		if (rc != RK_OK) {
-			log_warn("DB-UNAVAILABLE", "could not claim jobs: %s",
-			    db_errmsg(db));
-			daemon_sleep_ms(var_poll_interval_ms);
-			continue;
-		}
-		for (int i = 0; i < n && !daemon_stopping(); i++)
-			done += run_job(&w, db, &jobs[i], a);
-		arena_reset(batch_arena);
-		if (n > 0)
-			idle_since = clock_mono_ms();
-		if (var_max_jobs > 0 && done >= var_max_jobs) {
-			log_info("WORKER-RECYCLE", "exiting after %d jobs", done);
-			break;
-		}
-		if (n == var_worker_batch)
-			continue;
-wait:
-		if (var_max_idle > 0 &&
-		    clock_mono_ms() - idle_since > var_max_idle * 1000LL) {
-			log_info("WORKER-RECYCLE", "exiting after %d idle seconds",
-			    var_max_idle);
-			break;
-		}
-		if (b != NULL) {
-			char rid[64];
-
-			if (bus_recv(b, var_poll_interval_ms, NULL, rid,
-			    sizeof(rid)) == RK_OK && *rid != '\0') {
-				log_set_request_id(rid);
-				log_debug("BUS-WAKEUP", "woken for \"%s\"",
-				    spec->queue);
-				log_set_request_id(NULL);
-			}
-		} else
-			daemon_sleep_ms(var_poll_interval_ms);
+	if (nlanes > 1)
+		log_info("WORKER-LANES", "%d lanes, each claiming on a database "
+		    "connection of its own", nlanes);
+	done = run_lane(&w, db, b);
+	for (int i = 1; i < nlanes; i++) {
+		pthread_join(lanes[i].thread, NULL);
+		done += lanes[i].done;
 	}
+	free(lanes);
 	daemon_request_stop();
 	pthread_join(hb, NULL);
 	if (jobq_release(db, daemon_id()) != RK_OK)
 		log_warn("DB-UNAVAILABLE", "could not release jobs: %s",
 		    db_errmsg(db));
-	arena_destroy(a);
-	arena_destroy(batch_arena);
 	bus_close(b);
 	db_close(db);
 	log_info("WORKER-EXIT", "%s exiting after %d jobs", daemon_id(), done);

@@ -53,6 +53,11 @@ struct worker_spec {
 	 * lease/3 on the heartbeat's own connection (extend its own
 	 * leases, settle the rows of processes that died). */
 	void (*heartbeat)(struct worker *w, db_conn *db, int lease_s);
+	/* Optional, poll pools: how many loops run poll at once, each in a
+	 * thread with a database connection of its own (read once the
+	 * configuration is; NULL or < 2: one). poll must then be safe to
+	 * run in several threads; max_jobs counts per lane. */
+	const int *lanes;
 };
 
 /* Runs the worker; returns the process exit status. */

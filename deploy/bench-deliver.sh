@@ -8,10 +8,14 @@
 # through the send ledger (queued -> sending -> sent, each committed).
 # Then one SIGKILL of a ZNS pool process at full speed: how many messages
 # it leaves uncertain (ZNS does not de-duplicate: they are held), and how
-# many of those the double had in fact taken.
+# many of those the double had in fact taken. Each pool process runs
+# deliver_lanes batches at once (DELIVER_LANES, default the
+# configuration's 2); each channel starts on a vacuumed outbox, so that
+# no channel pays for the dead rows of the one before.
 # Usage: deploy/bench-deliver.sh [CUSTOMERS] [POOL] [CHANNELS]
 #        (default 100,000, 2, "sms zns push email"); PROVIDER_PARALLEL in
-#        the environment: each process's concurrent provider calls (16).
+#        the environment: each lane's concurrent provider calls (16);
+#        DELIVER_LANES: each process's lanes (2).
 customers=${1:-100000}
 pool_size=${2:-2}
 channels=${3:-sms zns push email}
@@ -78,6 +82,7 @@ start_pool() {
       -o email_from=uudai@bank.example -o tracking_secret=bench -o poll_interval_ms=100 \
       -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 -o email_per_day=0 \
       -o lease_seconds=2 -o "provider_parallel=${PROVIDER_PARALLEL:-16}" \
+      -o "deliver_lanes=${DELIVER_LANES:-2}" \
       >>"$work/deliver-$1.log" 2>&1 & pids+=($!); pool+=($!)
   done
 }
@@ -102,6 +107,7 @@ wait_done() {
 for ch in $channels; do
   CH=$(echo "$ch" | tr a-z A-Z)
   launch "BENCH-$CH" "$ch"
+  psql -c "VACUUM ANALYZE rekindle.messages"
   n=$(psql -c "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'BENCH-$CH'")
   echo "== $ch: delivering $n messages with a pool of $pool_size processes"
   t0=$(now)
@@ -158,6 +164,6 @@ if [ "${BENCH_KILL:-1}" = 1 ]; then
   prev=0 each=()
   for c in "${per[@]}"; do each+=($((c - prev))); prev=$c; done
   max=0; for e in "${each[@]}"; do [ "$e" -gt "$max" ] && max=$e; done
-  printf 'SIGKILL at full speed: %d kills left %s ZNS messages uncertain (per kill: %s; mean %.0f, most %d; deliver_batch 256); the double had taken %s of them; none sent again\n' \
-    "$kills" "$unc" "${each[*]}" "$(echo "$unc / $kills" | bc -l)" "$max" "$taken"
+  printf 'SIGKILL at full speed: %d kills left %s ZNS messages uncertain (per kill: %s; mean %.0f, most %d; deliver_batch 256 x %d lanes); the double had taken %s of them; none sent again\n' \
+    "$kills" "$unc" "${each[*]}" "$(echo "$unc / $kills" | bc -l)" "$max" "${DELIVER_LANES:-2}" "$taken"
 fi

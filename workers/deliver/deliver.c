@@ -85,6 +85,7 @@ static struct metric decisions = METRIC_COUNTER(
 static const struct channel_ops *ops;
 static enum on_uncertain policy;
 static char *var_provider_url;
+int deliver_lanes;
 static int var_provider_timeout_ms, var_provider_parallel, var_deliver_batch,
     var_sms_per_day, var_email_per_day, var_sms_from_hour, var_sms_until_hour;
 
@@ -96,8 +97,13 @@ const struct cfg_entry deliver_cfg[] = {
 	{"provider_parallel", CFG_INT, "16", &var_provider_parallel, 1, 256, 0,
 	    "requests in flight at once to the provider, per process"},
 	{"deliver_batch", CFG_INT, "256", &var_deliver_batch, 1, 5000, 0,
-	    "messages a delivery process claims at once (all of them are "
+	    "messages a delivery lane claims at once (all of them are "
 	    "'sending' until their outcome: what a crash leaves uncertain)"},
+	{"deliver_lanes", CFG_INT, "2", &deliver_lanes, 1, 16, 0,
+	    "batches a delivery process runs at once, each on its own "
+	    "database connection: one lane's claim overlaps another's "
+	    "provider calls (a crash leaves up to lanes x deliver_batch "
+	    "uncertain)"},
 	{"sms_per_day", CFG_INT, "3", &var_sms_per_day, 0, 100, 0,
 	    "advertising SMS per number in any 24 hours (Decree 91: 3)"},
 	{"email_per_day", CFG_INT, "3", &var_email_per_day, 0, 100, 0,

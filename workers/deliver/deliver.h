@@ -16,6 +16,11 @@ extern const struct cfg_entry deliver_cfg[];
  * worker_main. */
 extern int deliver_channel;
 
+/* Lanes of a delivery process (deliver_lanes): deliver_poll runs in each
+ * at once, so what it shares is read-only after deliver_init or guarded
+ * (the metrics, the channel's token). */
+extern int deliver_lanes;
+
 rk_err deliver_init(struct worker *w, db_conn *db);
 /* One batch: claim, send, record. How many messages it took, -1 on a
  * database error. */

@@ -3,7 +3,8 @@
  * interface runs a batch of requests concurrently, at most `parallel` at
  * a time, over connections kept open between batches (HTTP keep-alive;
  * SMTP sessions stay open for the next message). A provider far away
- * costs round trips, not throughput. One thread only.
+ * costs round trips, not throughput. Each thread (a delivery lane) has
+ * handles and connections of its own.
  *
  * NEVER TWICE
  *	libcurl sends a request again by itself on a fresh connection when
@@ -49,8 +50,10 @@ struct http_call {
 	void *priv;			/* http.c's own */
 };
 
-/* Sets up libcurl; timeout_ms bounds every request, parallel the number
- * in flight at once. */
+/* Sets up libcurl, before any other thread starts; timeout_ms bounds
+ * every request, parallel the number in flight at once in each thread.
+ * http_fini frees the calling thread's handles (another thread's go when
+ * it ends). */
 void http_init(int timeout_ms, int parallel);
 void http_fini(void);
 

@@ -21,6 +21,7 @@ main(int argc, char **argv)
 		.post_init = deliver_init,
 		.poll = deliver_poll,
 		.heartbeat = deliver_heartbeat,
+		.lanes = &deliver_lanes,
 	};
 	int out = 1;
 

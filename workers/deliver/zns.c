@@ -6,7 +6,16 @@
  * message and charged again. So an ambiguous attempt is not repeated
  * (unless zns_on_uncertain = resend); the OA webhook's
  * user_received_message, recorded as a delivery receipt, settles it.
+ *
+ * THE TOKEN
+ *	The OA access token lives about 25 hours and is refreshed when Zalo
+ *	refuses it; each refresh answers a new refresh token too (Zalo's
+ *	OAuth v4 for Official Accounts, developers.zalo.me). The lanes of a
+ *	process share the token under a lock, and a lane refreshes only if
+ *	no other lane has since it built its requests: one expiry, one
+ *	refresh.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +27,9 @@
 
 static char *var_zns_access_token, *var_zns_refresh_token,
     *var_zns_refresh_url, *var_zns_on_uncertain;
+static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned token_gen;			/* refreshes so far */
+static _Thread_local unsigned token_seen;	/* the one this lane used */
 
 static const struct cfg_entry zns_cfg[] = {
 	{"zns_access_token", CFG_STR, "", &var_zns_access_token, 0, 0,
@@ -123,19 +135,28 @@ zns_request(arena *a, const struct dmsg *m, const struct render *r,
 	    r->key);
 	c->len = strlen(c->body);
 	json_decref(data);
+	pthread_mutex_lock(&token_mu);
 	c->headers[0] = arena_printf(a, "access_token: %s",
 	    var_zns_access_token);
+	token_seen = token_gen;
+	pthread_mutex_unlock(&token_mu);
 }
 
-/* Asks a new access token with the refresh token. */
+/* Asks a new access token with the refresh token, unless another lane
+ * did since this one's requests were built. */
 static void
 zns_refresh(void)
 {
 	char *body;
-	json_t *j, *req = json_pack("{s:s}", "refresh_token",
-	    var_zns_refresh_token);
+	json_t *j, *req;
 	struct http_reply r;
 
+	pthread_mutex_lock(&token_mu);
+	if (token_seen != token_gen) {
+		pthread_mutex_unlock(&token_mu);
+		return;
+	}
+	req = json_pack("{s:s}", "refresh_token", var_zns_refresh_token);
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	http_post_json(var_zns_refresh_url, NULL, body, &r);
@@ -150,12 +171,14 @@ zns_refresh(void)
 			var_zns_refresh_token = xstrdup(json_string_value(
 			    json_object_get(j, "refresh_token")));
 		}
+		token_gen++;
 		log_info("ZNS-TOKEN", "access token refreshed");
 	} else
 		log_warn("ZNS-TOKEN", "could not refresh the access token "
 		    "(HTTP %ld)", r.status);
 	json_decref(j);
 	free(r.body);
+	pthread_mutex_unlock(&token_mu);
 }
 
 const struct channel_ops zns_ops = {
