@@ -2,7 +2,8 @@
 ZNS and SMS pools (rekindle-deliver) to the provider doubles (rkdouble),
 through the contact governor, with one idempotency key per message; a
 customer without Zalo falls back to SMS; a pool killed with SIGKILL
-mid-campaign of some 20,000 messages loses nothing and sends nothing twice.
+mid-campaign of some 20,000 messages loses nothing and sends nothing twice,
+and the OA token that expired meanwhile is refreshed once for both lanes.
 Push goes over FCM HTTP v1 and falls back to e-mail over SMTP: proper MIME
 messages, read back with Python's own e-mail parser. An SMS outside the
 local sending hours waits for them in the outbox, due when they open."""
@@ -70,6 +71,10 @@ class DeliverTest(unittest.TestCase):
                              "'D1' AND state = 'queued' AND channel = 3"))
         self.assertGreater(left, 0)     # killed mid-campaign
         self.pools["zns"].p.wait()
+        # The OA token expires while the pool is down: both lanes of the
+        # new process find it refused (-220), and one refresh serves both
+        # (the refresh token is spent by its use).
+        self.post("/_zns/expire_token", {})
         self.pools["zns"] = self.pool("zns")
         # Every message ends: sent, or - the ZNS batch in flight when its
         # process died - uncertain (Zalo does not de-duplicate: held, not
@@ -131,6 +136,9 @@ class DeliverTest(unittest.TestCase):
         stats_api = rk.call(K, "GetCampaignStats", rk.msg(
             "rekindle.v1.GetCampaignStatsRequest", campaign_id="D1"))
         self.assertEqual(stats_api.sent, len(sent))
+        tokens = [l for l in rk.logs().splitlines() if '"ZNS-TOKEN"' in l]
+        self.assertEqual(len([l for l in tokens if "access token refreshed" in l]),
+                         1, tokens)
 
     def test_push_falls_back_to_email_over_smtp(self):
         rk = self.rk
