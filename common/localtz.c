@@ -1,7 +1,10 @@
 /*
  * localtz.c - local weekday and hour, by arithmetic for fixed-offset
- * zones and through localtime_r(3) for the rest.
+ * zones and through localtime_r(3) for the rest. The zone cache and the
+ * process's TZ are shared by every thread (the lanes of a delivery
+ * process, the API's handlers): one lock guards both.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@ static struct zone {
 } zones[MAX_ZONES];
 static int nzones;
 static char current[64];	/* the zone TZ is set to, "" if none */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Points the C library at zone. */
 static void
@@ -72,9 +76,19 @@ find_zone(const char *name)
 void
 localtz_dow_minute(const char *zone, int64_t unix_us, int *dow, int *minute)
 {
-	const struct zone *z = find_zone(zone);
+	/* this thread's last fixed zone: a cache entry never changes once
+	 * made, so it is read without the lock */
+	static _Thread_local const struct zone *last;
+	const struct zone *z;
 	int64_t s = unix_us / 1000000 - (unix_us % 1000000 < 0);
+	bool locked = false;
 
+	if ((z = last) == NULL || strcmp(z->name, zone) != 0) {
+		pthread_mutex_lock(&mu);
+		locked = true;
+		if ((z = find_zone(zone)) != NULL && z->fixed)
+			last = z;
+	}
 	if (z != NULL && z->fixed && s >= FIXED_FROM && s < FIXED_UNTIL) {
 		int64_t local = s + z->offset, days = local / 86400;
 
@@ -85,11 +99,16 @@ localtz_dow_minute(const char *zone, int64_t unix_us, int *dow, int *minute)
 		time_t t = (time_t)s;
 		struct tm lt;
 
+		if (!locked)
+			pthread_mutex_lock(&mu);
+		locked = true;
 		use_zone(zone);
 		localtime_r(&t, &lt);
 		*dow = lt.tm_wday == 0 ? 7 : lt.tm_wday;
 		*minute = lt.tm_hour * 60 + lt.tm_min;
 	}
+	if (locked)
+		pthread_mutex_unlock(&mu);
 }
 
 void

@@ -76,7 +76,8 @@ static void
 email_request(arena *a, const struct dmsg *m, const struct render *r,
     struct http_call *c)
 {
-	static char subject[1024], text[8192], html[32768];
+	/* a lane's own: the lanes of a process render at once */
+	static _Thread_local char subject[1024], text[8192], html[32768];
 	const char *domain = strchr(var_email_from, '@');
 	struct mail mail = {var_email_from_name, var_email_from, m->email,
 	    subject, text, NULL, arena_printf(a, "%s/unsubscribe",

@@ -2,7 +2,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -69,12 +71,60 @@ test_fast_path_matches_libc(void **state)
 	}
 }
 
+/* Zones that move their clocks go through the process's TZ: threads
+ * asking at once (a delivery process's lanes) get each its own answer. */
+#define NT 4
+#define NQ 4000
+static const char *const moving[] = {"America/New_York", "Europe/Paris",
+    "Australia/Sydney", "Asia/Ho_Chi_Minh"};
+static int64_t when[NQ];
+static int want[NQ][2];
+
+static void *
+ask(void *arg)
+{
+	int bad = 0;
+
+	for (int round = 0; round < 5; round++)
+		for (int i = (int)(intptr_t)arg; i < NQ; i++) {
+			int dow, hour;
+
+			localtz_dow_hour(moving[i % 4], when[i], &dow, &hour);
+			bad += dow != want[i][0] || hour != want[i][1];
+		}
+	return ((void *)(intptr_t)bad);
+}
+
+static void
+test_threads(void **state)
+{
+	pthread_t t[NT];
+
+	(void)state;
+	srand(11);
+	for (int i = 0; i < NQ; i++) {
+		when[i] = (INT64_C(700000000) + (int64_t)rand() %
+		    INT64_C(1500000000)) * US;
+		localtz_dow_hour(moving[i % 4], when[i], &want[i][0], &want[i][1]);
+	}
+	for (int k = 0; k < NT; k++)
+		assert_int_equal(pthread_create(&t[k], NULL, ask,
+		    (void *)(intptr_t)k), 0);
+	for (int k = 0; k < NT; k++) {
+		void *bad;
+
+		pthread_join(t[k], &bad);
+		assert_int_equal((intptr_t)bad, 0);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_instants),
 		cmocka_unit_test(test_fast_path_matches_libc),
+		cmocka_unit_test(test_threads),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
