@@ -3,7 +3,8 @@ ZNS and SMS pools (rekindle-deliver) to the provider doubles (rkdouble),
 through the contact governor, with one idempotency key per message; a
 customer without Zalo falls back to SMS; a pool killed with SIGKILL
 mid-campaign of some 20,000 messages loses nothing and sends nothing twice,
-and the OA token that expired meanwhile is refreshed once for both lanes.
+and the OA token that expired meanwhile is refreshed once for the pool
+(two processes, two lanes each).
 Push goes over FCM HTTP v1 and falls back to e-mail over SMTP: proper MIME
 messages, read back with Python's own e-mail parser. An SMS outside the
 local sending hours waits for them in the outbox, due when they open."""
@@ -71,11 +72,13 @@ class DeliverTest(unittest.TestCase):
                              "'D1' AND state = 'queued' AND channel = 3"))
         self.assertGreater(left, 0)     # killed mid-campaign
         self.pools["zns"].p.wait()
-        # The OA token expires while the pool is down: both lanes of the
-        # new process find it refused (-220), and one refresh serves both
-        # (the refresh token is spent by its use).
+        # The OA token expires while the pool is down. It comes back as
+        # two processes of two lanes each: all four find the token refused
+        # (-220), and one refresh serves them all (the refresh token is
+        # spent by its use: the others take the new pair from the store).
         self.post("/_zns/expire_token", {})
         self.pools["zns"] = self.pool("zns")
+        self.pools["zns2"] = self.pool("zns")
         # Every message ends: sent, or - the ZNS batch in flight when its
         # process died - uncertain (Zalo does not de-duplicate: held, not
         # sent again).
@@ -139,6 +142,10 @@ class DeliverTest(unittest.TestCase):
         tokens = [l for l in rk.logs().splitlines() if '"ZNS-TOKEN"' in l]
         self.assertEqual(len([l for l in tokens if "access token refreshed" in l]),
                          1, tokens)
+        self.assertEqual([l for l in tokens if "could not" in l or "not stored" in l],
+                         [], tokens)
+        self.assertEqual(rk.db.sql("SELECT generation FROM rekindle.provider_tokens "
+                                   "WHERE provider = 'zns'"), "1")
 
     def test_push_falls_back_to_email_over_smtp(self):
         rk = self.rk

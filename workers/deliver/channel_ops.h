@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "cfg.h"
+#include "db.h"
 #include "http.h"
 #include "provider.h"
 #include "template.h"
@@ -51,9 +52,10 @@ struct channel_ops {
 	bool dedups;
 	/* The channel's configuration (CFG_END-terminated). */
 	const struct cfg_entry *cfg;
-	/* Checks the configuration; the default on_uncertain policy is
+	/* Checks the configuration (db: the process's connection, for what
+	 * the pool's processes share); the default on_uncertain policy is
 	 * resend where the provider de-duplicates, hold elsewhere. */
-	rk_err (*init)(enum on_uncertain *policy);
+	rk_err (*init)(db_conn *db, enum on_uncertain *policy);
 	/* The address this channel would use, NULL if the customer has
 	 * none (the caps count per address). */
 	const char *(*address)(const struct dmsg *m);
@@ -66,8 +68,9 @@ struct channel_ops {
 	/* What the reply means. */
 	void (*reply)(const struct http_reply *h, struct send_result *res);
 	/* After a batch in which the provider asked for it
-	 * (SEND_REFRESH_TOKEN), renews the credentials; may be NULL. */
-	void (*refresh)(void);
+	 * (SEND_REFRESH_TOKEN), renews the credentials, on the lane's
+	 * connection (no transaction open); may be NULL. */
+	void (*refresh)(db_conn *db, arena *a);
 	/* A customer-care (not advertising) message's request body (new,
 	 * caller frees) to phone, with key; NULL where the channel sends
 	 * none (care.c). */

@@ -133,8 +133,9 @@ scrape(void *arg)
 rk_err
 deliver_init(struct worker *w, db_conn *db)
 {
+	rk_err rc;
+
 	(void)w;
-	(void)db;
 	if ((ops = channel_ops_of(deliver_channel)) == NULL)
 		log_fatal("CONFIG-INVALID", "not a delivery channel");
 	if (*var_provider_url == '\0')
@@ -146,9 +147,12 @@ deliver_init(struct worker *w, db_conn *db)
 		log_fatal("CONFIG-INVALID", "tracking_url is longer than %d "
 		    "characters: links would not fit {link}",
 		    tmpl_var_max[TV_LINK] - 37);
-	if (ops->init(&policy) != RK_OK)
-		log_fatal("CONFIG-INVALID", "%s channel configuration",
-		    channel_name(deliver_channel));
+	if ((rc = ops->init(db, &policy)) == RK_EUNAVAIL)
+		return (rc);	/* the database: waited out */
+	if (rc != RK_OK)
+		log_fatal("CONFIG-INVALID", "%s channel: %s%s%s",
+		    channel_name(deliver_channel), rk_strerror(rc), rc ==
+		    RK_EINVAL ? "" : ": ", rc == RK_EINVAL ? "" : db_errmsg(db));
 	http_init(var_provider_timeout_ms, var_provider_parallel);
 	metrics_on_scrape(scrape, NULL);
 	log_info("DELIVER-POLICY", "%s: provider %s on our key; an uncertain "
@@ -671,7 +675,7 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 		}
 	}
 	if (b.refresh && ops->refresh != NULL)
-		ops->refresh();
+		ops->refresh(db, a);
 	t2 = clock_mono_ms();
 	if (n > 0)
 		log_debug("DELIVER-BATCH", "%d claimed, %zu sent to the provider: "

@@ -399,3 +399,62 @@ ddb_due(db_conn *db, int channel, int64_t *n, double *oldest_s,
 	db_res_free(r);
 	return (RK_OK);
 }
+
+rk_err
+ddb_token_get(db_conn *db, arena *a, const char *provider, struct ptoken *t)
+{
+	const char *p[1] = {provider};
+	db_res *r;
+	rk_err rc;
+
+	memset(t, 0, sizeof(*t));
+	rc = db_execp(db, "ddb_token_get", "SELECT access_token, refresh_token, "
+	    "generation FROM provider_tokens WHERE provider = $1", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	if (db_res_nrows(r) == 1) {
+		t->access = arena_strdup(a, db_res_str(r, 0, 0));
+		t->refresh = arena_strdup(a, db_res_str(r, 0, 1));
+		t->gen = db_res_int64(r, 0, 2);
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
+ddb_token_seed(db_conn *db, arena *a, const char *provider,
+    const char *access, const char *refresh, const char *seed_digest,
+    struct ptoken *t)
+{
+	const char *p[4] = {provider, access, refresh, seed_digest};
+	rk_err rc;
+
+	rc = db_execp(db, "ddb_token_seed", "INSERT INTO provider_tokens "
+	    "(provider, access_token, refresh_token, seed_digest) VALUES ($1, "
+	    "$2, $3, $4) ON CONFLICT (provider) DO UPDATE SET access_token = "
+	    "EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token, "
+	    "generation = provider_tokens.generation + 1, seed_digest = "
+	    "EXCLUDED.seed_digest, updated_at = now() WHERE "
+	    "provider_tokens.seed_digest <> EXCLUDED.seed_digest", 4, p, NULL);
+	if (rc != RK_OK)
+		return (rc);
+	return (ddb_token_get(db, a, provider, t));
+}
+
+rk_err
+ddb_token_put(db_conn *db, const char *provider, const char *access,
+    const char *refresh, int64_t gen, bool *won)
+{
+	char g[24];
+	const char *p[4] = {provider, access, refresh, g};
+	int64_t n = 0;
+	rk_err rc;
+
+	snprintf(g, sizeof(g), "%lld", (long long)gen);
+	rc = db_execp_count(db, "ddb_token_put", "UPDATE provider_tokens SET "
+	    "access_token = $2, refresh_token = $3, generation = generation + "
+	    "1, updated_at = now() WHERE provider = $1 AND generation = "
+	    "$4::bigint", 4, p, &n);
+	*won = rc == RK_OK && n == 1;
+	return (rc);
+}

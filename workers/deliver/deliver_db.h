@@ -91,4 +91,27 @@ rk_err ddb_sweep(db_conn *db, int channel, bool resend, int max_attempts,
 rk_err ddb_due(db_conn *db, int channel, int64_t *n, double *oldest_s,
     int64_t *uncertain);
 
+/* A provider's shared OAuth tokens (provider_tokens); gen counts the
+ * refreshes. */
+struct ptoken {
+	const char *access, *refresh;
+	int64_t gen;
+};
+
+/*
+ * Stores the configuration's pair for provider unless the stored one
+ * came from the same seed (seed_digest), then reads what is stored into
+ * *t (strings in a; t->access NULL if nothing is).
+ */
+rk_err ddb_token_seed(db_conn *db, arena *a, const char *provider,
+    const char *access, const char *refresh, const char *seed_digest,
+    struct ptoken *t);
+/* Reads the stored pair (t->access NULL if none). */
+rk_err ddb_token_get(db_conn *db, arena *a, const char *provider,
+    struct ptoken *t);
+/* Stores a refreshed pair as generation gen + 1 if the stored one is
+ * still generation gen; *won says whether it was. */
+rk_err ddb_token_put(db_conn *db, const char *provider, const char *access,
+    const char *refresh, int64_t gen, bool *won);
+
 #endif

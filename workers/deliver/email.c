@@ -56,8 +56,9 @@ provider_smtp_reply(const struct http_reply *h, struct send_result *r)
 }
 
 static rk_err
-email_init(enum on_uncertain *policy)
+email_init(db_conn *db, enum on_uncertain *policy)
 {
+	(void)db;
 	return (channel_policy("email_on_uncertain", var_email_on_uncertain,
 	    policy));
 }

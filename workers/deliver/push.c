@@ -102,8 +102,9 @@ provider_fcm_reply(const struct http_reply *h, struct send_result *r)
 }
 
 static rk_err
-push_init(enum on_uncertain *policy)
+push_init(db_conn *db, enum on_uncertain *policy)
 {
+	(void)db;
 	return (channel_policy("push_on_uncertain", var_push_on_uncertain,
 	    policy));
 }

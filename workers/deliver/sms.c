@@ -76,8 +76,9 @@ provider_sms_reply(const struct http_reply *h, struct send_result *r)
 }
 
 static rk_err
-sms_init(enum on_uncertain *policy)
+sms_init(db_conn *db, enum on_uncertain *policy)
 {
+	(void)db;
 	return (channel_policy("sms_on_uncertain", var_sms_on_uncertain,
 	    policy));
 }

@@ -10,11 +10,16 @@
  * THE TOKEN
  *	The OA access token lives about 25 hours and is refreshed when Zalo
  *	refuses it; each refresh answers a new refresh token too (Zalo's
- *	OAuth v4 for Official Accounts, developers.zalo.me). The lanes of a
- *	process share the token under a lock, and a lane refreshes only if
- *	no other lane has since it built its requests: one expiry, one
- *	refresh.
+ *	OAuth v4 for Official Accounts, developers.zalo.me), and the old
+ *	refresh token is spent. So the pair is the pool's, not a process's:
+ *	kept in provider_tokens (migration 025), seeded from the
+ *	configuration, and a refresh is stored under a compare on its
+ *	generation; a process refused (-220) first takes a newer stored pair
+ *	if there is one. The lanes of a process share the pair under a lock,
+ *	and a lane refreshes only if no other lane has since it built its
+ *	requests: one expiry, one refresh.
  */
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +27,15 @@
 
 #include "channel.h"
 #include "channel_ops.h"
+#include "deliver_db.h"
 #include "log.h"
 #include "mem.h"
 
 static char *var_zns_access_token, *var_zns_refresh_token,
     *var_zns_refresh_url, *var_zns_on_uncertain;
 static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned token_gen;			/* refreshes so far */
+static unsigned token_gen;			/* changes of the pair so far */
+static int64_t store_gen = -1;	/* the stored generation held; -1: no store */
 static _Thread_local unsigned token_seen;	/* the one this lane used */
 
 static const struct cfg_entry zns_cfg[] = {
@@ -107,11 +114,63 @@ provider_zns_reply(const struct http_reply *h, struct send_result *r)
 	json_decref(j);
 }
 
-static rk_err
-zns_init(enum on_uncertain *policy)
+/* The pair in use becomes t's (token_mu held). */
+static void
+adopt(const struct ptoken *t)
 {
-	return (channel_policy("zns_on_uncertain", var_zns_on_uncertain,
-	    policy));
+	char *access = xstrdup(t->access), *refresh = xstrdup(t->refresh);
+
+	free(var_zns_access_token);
+	var_zns_access_token = access;
+	free(var_zns_refresh_token);
+	var_zns_refresh_token = refresh;
+	store_gen = t->gen;
+	token_gen++;
+}
+
+/* The other processes' refresh, if one is stored since ours (token_mu
+ * held): true if it was taken. */
+static bool
+adopt_newer(db_conn *db, arena *a)
+{
+	struct ptoken t;
+
+	if (store_gen < 0 || ddb_token_get(db, a, "zns", &t) != RK_OK ||
+	    t.access == NULL || t.gen == store_gen)
+		return (false);
+	adopt(&t);
+	log_info("ZNS-TOKEN", "access token of generation %lld taken from the "
+	    "store (refreshed by another process)", (long long)t.gen);
+	return (true);
+}
+
+static rk_err
+zns_init(db_conn *db, enum on_uncertain *policy)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char digest[2 * SHA256_DIGEST_LENGTH + 1];
+	struct ptoken t;
+	arena *a;
+	rk_err rc;
+
+	if ((rc = channel_policy("zns_on_uncertain", var_zns_on_uncertain,
+	    policy)) != RK_OK || *var_zns_refresh_token == '\0')
+		return (rc);
+	/* the pool's pair: the configuration's, unless it was refreshed
+	 * since it was stored */
+	SHA256((const unsigned char *)var_zns_refresh_token,
+	    strlen(var_zns_refresh_token), md);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(digest + 2 * i, 3, "%02x", md[i]);
+	a = arena_create(1024);
+	rc = ddb_token_seed(db, a, "zns", var_zns_access_token,
+	    var_zns_refresh_token, digest, &t);
+	pthread_mutex_lock(&token_mu);
+	if (rc == RK_OK && t.access != NULL)
+		adopt(&t);
+	pthread_mutex_unlock(&token_mu);
+	arena_destroy(a);
+	return (rc);
 }
 
 static const char *
@@ -142,17 +201,22 @@ zns_request(arena *a, const struct dmsg *m, const struct render *r,
 	pthread_mutex_unlock(&token_mu);
 }
 
-/* Asks a new access token with the refresh token, unless another lane
- * did since this one's requests were built. */
+/*
+ * Asks a new access token with the refresh token, unless another lane
+ * did since this one's requests were built, or another process did (it
+ * is in the store). A new pair is stored under a compare on its
+ * generation, so one refresh serves the pool.
+ */
 static void
-zns_refresh(void)
+zns_refresh(db_conn *db, arena *a)
 {
+	const char *access, *refresh;
 	char *body;
 	json_t *j, *req;
 	struct http_reply r;
 
 	pthread_mutex_lock(&token_mu);
-	if (token_seen != token_gen) {
+	if (token_seen != token_gen || adopt_newer(db, a)) {
 		pthread_mutex_unlock(&token_mu);
 		return;
 	}
@@ -162,18 +226,28 @@ zns_refresh(void)
 	http_post_json(var_zns_refresh_url, NULL, body, &r);
 	free(body);
 	j = r.body ? json_loads(r.body, 0, NULL) : NULL;
-	if (json_string_value(json_object_get(j, "access_token")) != NULL) {
-		free(var_zns_access_token);
-		var_zns_access_token = xstrdup(json_string_value(json_object_get(j,
-		    "access_token")));
-		if (json_string_value(json_object_get(j, "refresh_token"))) {
-			free(var_zns_refresh_token);
-			var_zns_refresh_token = xstrdup(json_string_value(
-			    json_object_get(j, "refresh_token")));
+	access = json_string_value(json_object_get(j, "access_token"));
+	refresh = json_string_value(json_object_get(j, "refresh_token"));
+	if (access != NULL) {
+		struct ptoken t = {access, refresh ? refresh :
+		    var_zns_refresh_token, store_gen};
+		bool won = false;
+
+		if (store_gen >= 0 && ddb_token_put(db, "zns", t.access,
+		    t.refresh, store_gen, &won) != RK_OK)
+			log_warn("ZNS-TOKEN", "access token refreshed but not "
+			    "stored (%s): the pool's other processes keep the "
+			    "old one until this one refreshes again",
+			    db_errmsg(db));
+		if (won)
+			t.gen++;
+		/* not stored because a newer pair is (the configuration was
+		 * seeded again meanwhile): that one */
+		if (store_gen < 0 || won || !adopt_newer(db, a)) {
+			adopt(&t);
+			log_info("ZNS-TOKEN", "access token refreshed");
 		}
-		token_gen++;
-		log_info("ZNS-TOKEN", "access token refreshed");
-	} else
+	} else if (!adopt_newer(db, a))
 		log_warn("ZNS-TOKEN", "could not refresh the access token "
 		    "(HTTP %ld)", r.status);
 	json_decref(j);
