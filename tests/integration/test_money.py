@@ -79,11 +79,14 @@ class MoneyTest(unittest.TestCase):
                                "category = 'travel'")
         shop_mcc = rk.db.sql("SELECT min(mcc) FROM rekindle.mcc_codes WHERE "
                              "category NOT IN ('travel', 'dining')")
-        # A US dollar is 25,400 VND on the day.
+        # A US dollar is 25,400 VND on the day - and the day before: the
+        # purchase ten minutes ago falls on yesterday (Ho Chi Minh City)
+        # when the test runs just after midnight there (17:00 UTC).
         day = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=7)))
         rk.call(C, "UpsertFxRates", rk.msg("rekindle.v1.UpsertFxRatesRequest", rates=[
-            rk.msg("rekindle.v1.FxRate", currency="USD", day=day.strftime("%Y-%m-%d"),
-                   vnd_per_unit=25400, minor_units=2)]))
+            rk.msg("rekindle.v1.FxRate", currency="USD", day=d.strftime("%Y-%m-%d"),
+                   vnd_per_unit=25400, minor_units=2)
+            for d in (day - datetime.timedelta(days=1), day)]))
         at = (datetime.datetime.now(datetime.timezone.utc) +
               datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         rows, spend = [], {}
