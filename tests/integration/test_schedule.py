@@ -95,7 +95,8 @@ class ScheduleTest(RekindleCase):
     def test_1_scheduled_start_survives_restarts(self):
         rk = self.rk
         ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=int(s))
-        start = time.time() + 8
+        # whole seconds: the start sent is the start checked against
+        start = int(time.time()) + 8
         op = self.create("S1", start_time=ts(start))
         self.assertFalse(op.done)              # the launch waits for its start
         self.assertEqual(self.state("S1"), SCHEDULED)
