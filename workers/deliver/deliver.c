@@ -30,7 +30,6 @@
  *	provider call: the committed 'sending' row is what the next batch
  *	counts.
  */
-#include <openssl/sha.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +166,6 @@ deliver_init(struct worker *w, db_conn *db)
 static const char *
 recipient_of(arena *a, const char *address)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
 	char *out = arena_alloc(a, 33), *text;
 
 	text = arena_printf(a, "%s:%s", channel_name(deliver_channel), address);
@@ -175,9 +173,7 @@ recipient_of(arena *a, const char *address)
 		for (char *p = text; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-	SHA256((const unsigned char *)text, strlen(text), md);
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	provider_sha256_hex(text, 16, out);
 	return (out);
 }
 

@@ -1,6 +1,7 @@
 /*
  * provider.c - what every provider's reply shares.
  */
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,4 +44,14 @@ provider_http_verdict(const struct http_reply *h, struct send_result *r)
 		return (true);
 	}
 	return (false);
+}
+
+void
+provider_sha256_hex(const char *text, int nbytes, char *out)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)text, strlen(text), md);
+	for (int i = 0; i < nbytes && i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

@@ -8,7 +8,6 @@
  * replaces a notification with the same tag) and the apns-collapse-id
  * header (APNs: at most 64 bytes; a longer key is sent as its SHA-256).
  */
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,15 +31,11 @@ static const struct cfg_entry push_cfg[] = {
 static void
 collapse_id(const char *key, char out[65])
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-
 	if (strlen(key) <= 64) {
 		snprintf(out, 65, "%s", key);
 		return;
 	}
-	SHA256((const unsigned char *)key, strlen(key), md);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	provider_sha256_hex(key, 32, out);
 }
 
 char *

@@ -19,7 +19,6 @@
  *	and a lane refreshes only if no other lane has since it built its
  *	requests: one expiry, one refresh.
  */
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +146,7 @@ adopt_newer(db_conn *db, arena *a)
 static rk_err
 zns_init(db_conn *db, enum on_uncertain *policy)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	char digest[2 * SHA256_DIGEST_LENGTH + 1];
+	char digest[65];
 	struct ptoken t;
 	arena *a;
 	rk_err rc;
@@ -158,10 +156,7 @@ zns_init(db_conn *db, enum on_uncertain *policy)
 		return (rc);
 	/* the pool's pair: the configuration's, unless it was refreshed
 	 * since it was stored */
-	SHA256((const unsigned char *)var_zns_refresh_token,
-	    strlen(var_zns_refresh_token), md);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(digest + 2 * i, 3, "%02x", md[i]);
+	provider_sha256_hex(var_zns_refresh_token, 32, digest);
 	a = arena_create(1024);
 	rc = ddb_token_seed(db, a, "zns", var_zns_access_token,
 	    var_zns_refresh_token, digest, &t);
