@@ -142,6 +142,18 @@ profiler_db_scan(db_conn *db, arena *a, const struct refdata *ref,
 	if ((rc = load_zones(db, a, selection_sql(db, a, "id", sel), &zones,
 	    &nzones)) != RK_OK)
 		return (rc);
+	/*
+	 * Neither parallel workers nor JIT for the scan: the pool is the
+	 * parallelism (one scan per profiler process, one per core), and a
+	 * chunk whose id range straddles a histogram bound is estimated big
+	 * enough for both - each chunk then paid a Gather Merge of 2 workers
+	 * and 25 ms of JIT compilation: 131 ms for a scan that takes 33 ms
+	 * without them (EXPLAIN ANALYZE, 100,000 rows).
+	 */
+	if ((rc = db_exec(db, "SET LOCAL max_parallel_workers_per_gather = 0",
+	    0, NULL, NULL)) != RK_OK ||
+	    (rc = db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != RK_OK)
+		return (rc);
 	/* spend in another currency in VND where a rate says how much
 	 * (money.h); without one it stays as it was, and only the
 	 * customer's own currency counts */
@@ -594,12 +606,20 @@ profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id)
 	if (rc == RK_OK)
 		rc = db_exec(db, "LOCK TABLE customer_profiles IN ACCESS EXCLUSIVE "
 		    "MODE", 0, NULL, NULL);
-	/* what incremental jobs wrote meanwhile, and whom the run missed */
+	/*
+	 * What incremental jobs wrote meanwhile. Nothing else of the old
+	 * table is kept: the chunks' id ranges cover every id, so the run
+	 * profiled every customer with a transaction at its chunk's
+	 * snapshot, and transactions committed later were profiled by the
+	 * incremental job their ingest enqueued - after the run began. (A
+	 * profile of a customer with no transaction left describes nothing
+	 * and is not carried over; an anti-join of the two tables to find
+	 * such rows took 1.2 s at a million customers.)
+	 */
 	if (rc == RK_OK)
 		rc = upsert(db, a, t, arena_printf(a, "customer_profiles o WHERE "
 		    "o.profiled_at >= (SELECT started_at FROM profile_runs WHERE "
-		    "id = %s) OR NOT EXISTS (SELECT 1 FROM %s n WHERE n.customer_id "
-		    "= o.customer_id)", rid, t), true);
+		    "id = %s)", rid), true);
 	if (rc == RK_OK)
 		rc = db_exec(db, "DROP TABLE customer_profiles", 0, NULL, NULL);
 	if (rc == RK_OK)

@@ -1,7 +1,6 @@
 /*
  * refdata.c - reference data and model parameters for profiling.
  */
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +244,10 @@ refdata_partner(const struct refdata *r, const char *merchant_id,
 	for (int i = 0; i < r->nprefixes; i++) {
 		const char *p = r->prefixes[i].prefix, *n = merchant_name;
 
-		while (*p != '\0' && toupper((unsigned char)*n) == *p) {
+		/* ASCII upper case, as toupper in the C locale the daemons run
+		 * in, without a call per character */
+		while (*p != '\0' && (*n >= 'a' && *n <= 'z' ? *n - 'a' + 'A' :
+		    *n) == *p) {
 			p++;
 			n++;
 		}

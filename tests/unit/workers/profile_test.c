@@ -161,6 +161,52 @@ test_came_back_is_active_since_its_return(void **state)
 	profile_fini(&p);
 }
 
+/* The usual gap and the 90th percentile of gaps in any order, for a few
+ * gaps (sorted by insertion) and for many (by qsort). */
+static void
+test_gap_quantiles_whatever_the_order(void **state)
+{
+	static const int sizes[] = {2, 7, 20, 48, 49, 200};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct profile p = {0};
+		struct profile_result r;
+		int n = sizes[k], count[14] = {0}, sorted[200], m = 0, day = 0;
+		double pos, want[2];
+
+		for (int i = 0; i < n; i++) {
+			int g = (i * 7919) % 13 + 1;
+
+			count[g]++;
+			day += g;
+		}
+		for (int g = 1; g <= 13; g++)
+			for (int c = 0; c < count[g]; c++)
+				sorted[m++] = g;
+		for (int q = 0; q < 2; q++) {
+			pos = (q ? 0.9 : 0.5) * (n - 1);
+			want[q] = (int)pos + 1 < n ? sorted[(int)pos] + (pos -
+			    (int)pos) * (sorted[(int)pos + 1] - sorted[(int)pos]) :
+			    sorted[n - 1];
+		}
+		profile_begin(&p, AS_OF, &rules);
+		day += 1;
+		for (int i = 0; i <= n; i++) {
+			struct profile_txn t = txn(day, 1000, 0, 0);
+
+			profile_add(&p, &t);
+			if (i < n)
+				day -= (i * 7919) % 13 + 1;
+		}
+		profile_finish(&p, &r);
+		assert_int_equal(r.purchase_days, n + 1);
+		assert_true(fabs(r.median_gap_days - want[0]) < 1e-9);
+		assert_true(fabs(r.p90_gap_days - want[1]) < 1e-9);
+		profile_fini(&p);
+	}
+}
+
 int
 main(void)
 {
@@ -170,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_new_lost_and_at_risk_by_rhythm),
 		cmocka_unit_test(test_refunds_lower_spend_but_are_not_purchases),
 		cmocka_unit_test(test_came_back_is_active_since_its_return),
+		cmocka_unit_test(test_gap_quantiles_whatever_the_order),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
