@@ -46,5 +46,6 @@ for set in cdnow online-retail; do
     "$root/build/proto/rekindle.protoset" "$REKINDLE_ADDR" "$token")
   echo "$out"
   got=$(echo "$out" | awk '/^AUC churn risk/ {print $4}')
-  echo "RESULT $set: rekindle churn-risk AUC $got; scikit-learn reference ${ref[$set]}"
+  ci=$(echo "$out" | sed -n 's/^AUC churn risk.*interval \([0-9.]*-[0-9.]*\)).*/\1/p')
+  echo "RESULT $set: rekindle churn-risk AUC $got (95 % bootstrap interval $ci); scikit-learn reference ${ref[$set]}"
 done
