@@ -218,7 +218,9 @@ eval_auc(const char *line)
  * GBT_PATIENCE rounds have passed without a better one (or GBT_MAX_ROUNDS).
  * Trees past that point only fit noise, and every tree costs every score.
  * With fewer than GBT_SPLIT_MIN rows there is too little to hold out:
- * GBT_SMALL_ROUNDS rounds on all of them.
+ * GBT_SMALL_ROUNDS rounds on all of them. One thread: a second one took
+ * 0.08 s off a million customers' fit but kept its own histograms and
+ * malloc arena, 3 MB nearer the profiler's 64 MB.
  */
 static rk_err
 train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
@@ -226,7 +228,7 @@ train_gbt(const struct churn_row *rows, const int *y, int n, churn_model *m)
 	static const char *const params[][2] = {
 		{"objective", "binary:logistic"}, {"max_depth", "4"},
 		{"eta", "0.2"}, {"subsample", "0.8"}, {"min_child_weight", "5"},
-		{"eval_metric", "auc"}, {"nthread", "2"}, {"seed", "1"},
+		{"eval_metric", "auc"}, {"nthread", "1"}, {"seed", "1"},
 		{"tree_method", "hist"},
 		{"verbosity", "0"},
 	};
