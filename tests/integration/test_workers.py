@@ -88,9 +88,6 @@ class ProfilerPoolTest(unittest.TestCase):
             rk.close()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class RecycleTest(unittest.TestCase):
     def test_worker_exits_cleanly_after_max_jobs(self):
@@ -106,3 +103,38 @@ class RecycleTest(unittest.TestCase):
             self.assertIn("WORKER-RECYCLE", rk.logs())
         finally:
             rk.close()
+
+
+class ProfileCurrencyTest(unittest.TestCase):
+    def test_spend_counts_in_the_customers_own_currency(self):
+        """Spend in VND counts for a VND customer; a currency with no
+        exchange rate stays as it was and does not count; a customer whose
+        first purchase was in that currency has it as their own (the scan
+        sends VND as NULL, the profiler reads it back as VND)."""
+        rk = Rekindle(profilers=1)
+        try:
+            now = int(time.time()) - 3600
+            txn = lambda i, c, at, amount, cur: rk.msg(
+                "rekindle.v1.Transaction", transaction_id=i, customer_id=c,
+                occurred_at=rk.msg("google.protobuf.Timestamp", seconds=at),
+                amount_minor=amount, currency=cur, mcc=5411)
+            rk.call(C, "IngestTransactions", [rk.msg(
+                "rekindle.v1.IngestTransactionsRequest", transactions=[
+                    txn("A1", "CUR-A", now - 300, 5000, "VND"),
+                    txn("A2", "CUR-A", now - 200, 300, "EUR"),
+                    txn("A3", "CUR-A", now - 100, 7000, "VND"),
+                    txn("B1", "CUR-B", now - 300, 300, "EUR"),
+                    txn("B2", "CUR-B", now - 100, 5000, "VND")])])
+            wait_until(lambda: rk.db.sql("SELECT count(*) FROM "
+                                         "rekindle.customer_profiles") == "2", 30,
+                       "both customers profiled")
+            self.assertEqual(rk.db.sql(
+                "SELECT customer_id, currency, txn_count, total_spend_minor FROM "
+                "rekindle.customer_profiles ORDER BY customer_id"),
+                "CUR-A|VND|3|12000\nCUR-B|EUR|2|300")
+        finally:
+            rk.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
