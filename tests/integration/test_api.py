@@ -567,10 +567,6 @@ class ShutdownTest(unittest.TestCase):
             rk.close()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class ResilienceTest(unittest.TestCase):
     def test_reconnects_after_database_restart(self):
         rk = Rekindle()
@@ -679,3 +675,7 @@ class IsolationTest(unittest.TestCase):
             self.assertEqual(rk.call(C, "GetCustomer", get).customer_id, "L-1")
         finally:
             rk.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -247,10 +247,6 @@ class DeliverTest(unittest.TestCase):
             stats["fcm"], stats["email"]))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class QuietHoursTest(unittest.TestCase):
     """Decree 91: an advertising SMS outside the customer's local sending
     hours waits for them: each stays queued, due when the window opens,
@@ -301,3 +297,7 @@ class QuietHoursTest(unittest.TestCase):
         # Nothing went to the provider.
         with urllib.request.urlopen(self.base + "/_stats", timeout=10) as r:
             self.assertEqual(json.loads(r.read())["sms"]["accepted"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -123,7 +123,6 @@ class Setup(unittest.TestCase):
             return e.code, dict(e.headers), e.read()
 
 
-
 class EngageTest(Setup):
     """The story: links followed, reminders, tickets worked, the report."""
 
@@ -404,10 +403,6 @@ class EngageTest(Setup):
         self.assertIn("95% CI", out)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class TimerKillTest(Setup):
     """A timer process killed with SIGKILL while reminders fire: its
     timers fire later in another process, each exactly once."""
@@ -507,3 +502,7 @@ class RoutingTest(Setup):
         self.assertEqual(routed("R"), ",".join(["R1", "R2", "R3"] * 3))
         # Skills: these customers speak Vietnamese.
         self.assertEqual(set(routed("S").split(",")), {"VI"})
+
+
+if __name__ == "__main__":
+    unittest.main()
