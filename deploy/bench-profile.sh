@@ -8,6 +8,8 @@
 #        FROM transactions GROUP BY customer_id
 #      on the same table; peak resident memory of each profiler;
 #   2. the BG/NBD and MBG/NBD fits on CDNOW (2,357 customers).
+# Each run also prints the CPU seconds the profilers and PostgreSQL spent
+# on it, and what they come to over this machine's cores.
 # Usage: deploy/bench-profile.sh [CUSTOMERS]   (default 1,000,000, about
 # 20 M transactions from tools/rkgen)
 customers=${1:-1000000}
@@ -45,21 +47,44 @@ t1=$(now); floor=$(echo "$t1 - $t0" | bc -l)
 for i in 1 2; do "$bin/rekindle-profiler" >"$work/profiler$i.log" 2>&1 & pids+=($!); done
 prof=("${pids[@]:1}")   # pids[0] is the API
 sleep 1
-# Two full runs, each after a GROUP BY of its own: the ratio twice.
+# CPU seconds (user + system) so far of the profilers, and of the whole
+# PostgreSQL cluster: the postmaster's children, live and reaped.
+ticks=$(getconf CLK_TCK)
+cpu_profilers() {
+  cat "/proc/${prof[0]}/stat" "/proc/${prof[1]}/stat" |
+    awk -v t="$ticks" '{s += $14 + $15} END {printf "%.2f", s / t}'
+}
+cpu_postgres() {
+  local pm; pm=$(head -1 "$work/pg/data/postmaster.pid")
+  # a backend may exit between the listing and the read: then its time
+  # is in the postmaster's reaped-children fields instead
+  { cat "/proc/$pm/stat" $(pgrep -P "$pm" | sed 's|.*|/proc/&/stat|') \
+      2>/dev/null || true; } |
+    awk -v t="$ticks" '{s += $14 + $15 + $16 + $17} END {printf "%.2f", s / t}'
+}
+# Two full runs, each after a GROUP BY of its own: the ratio twice, and
+# the CPU each run cost - on this machine's cores, a run can take no less
+# than its CPU seconds over the cores.
 ratios=()
 for run in 1 2; do
   t0=$(now)
   psql -c "SELECT count(*) FROM (SELECT customer_id, count(*), max(occurred_at), sum(amount_minor)
            FROM rekindle.transactions GROUP BY customer_id) s" >/dev/null
   t1=$(now); b=$(echo "$t1 - $t0" | bc -l)
+  sleep 0.5   # the GROUP BY's backend gone and reaped, so none of its CPU counts
+  c0=$(cpu_profilers) g0=$(cpu_postgres)
   t0=$(now)
   "$bin/rekindlectl" profiles run --as-of 2025-06-30 --request-id "bench-run-$run" >"$work/run.out"
   t1=$(now); full=$(echo "$t1 - $t0" | bc -l)
+  c1=$(cpu_profilers) g1=$(cpu_postgres)
   cat "$work/run.out"
   r=$(echo "$full / $b" | bc -l)
   ratios+=("$(printf '%.2f' "$r")")
   printf 'run %d: GROUP BY baseline %.2f s; full profiling run %.2f s; ratio %.2f\n' \
     "$run" "$b" "$full" "$r"
+  printf '  CPU: profilers %.2f s, PostgreSQL %.2f s; over %d cores at least %.2f s\n' \
+    "$(echo "$c1 - $c0" | bc -l)" "$(echo "$g1 - $g0" | bc -l)" "$(nproc)" \
+    "$(echo "($c1 - $c0 + $g1 - $g0) / $(nproc)" | bc -l)"
 done
 peak=("$(peak_rss_kb "${prof[0]}")" "$(peak_rss_kb "${prof[1]}")")
 grep -h -E "BTYD-FIT|CHURN-FIT|FIT-DONE" "$work"/profiler*.log | sed 's/.*"msg":"\(.*\)"}/  \1/'
