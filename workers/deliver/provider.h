@@ -64,11 +64,11 @@ struct sms_account {
 	const char *api_key, *secret_key, *brandname;
 };
 
-/* Request bodies (new JSON text, caller frees). */
 /* The first nbytes (at most 32) of the SHA-256 of text, in hex, into out
  * (2 * nbytes + 1 bytes). */
 void provider_sha256_hex(const char *text, int nbytes, char *out);
 
+/* Request bodies (new JSON text, caller frees). */
 char *provider_sms_request(const struct sms_account *a, const char *phone_e164,
     const char *text, const char *key, bool advertising);
 char *provider_zns_request(const char *phone_e164, const char *template_id,

@@ -153,16 +153,15 @@ profiler_db_scan(db_conn *db, arena *a, const struct refdata *ref,
 	    &nzones)) != RK_OK)
 		return (rc);
 	/*
-	 * Neither parallel workers nor JIT for the scan: the pool is the
-	 * parallelism (one scan per profiler process, one per core), and a
-	 * chunk whose id range straddles a histogram bound is estimated big
-	 * enough for both - each chunk then paid a Gather Merge of 2 workers
-	 * and 25 ms of JIT compilation: 131 ms for a scan that takes 33 ms
-	 * without them (EXPLAIN ANALYZE, 100,000 rows).
+	 * No parallel workers for the scan (JIT is off for every session:
+	 * db.c): the pool is the parallelism (one scan per profiler process,
+	 * one per core), and a chunk whose id range straddles a histogram
+	 * bound is estimated big enough for a Gather Merge of 2 workers -
+	 * about 100 ms for a scan that takes 33 ms without them (EXPLAIN
+	 * ANALYZE, 100,000 rows).
 	 */
 	if ((rc = db_exec(db, "SET LOCAL max_parallel_workers_per_gather = 0",
-	    0, NULL, NULL)) != RK_OK ||
-	    (rc = db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != RK_OK)
+	    0, NULL, NULL)) != RK_OK)
 		return (rc);
 	/* spend in another currency in VND where a rate says how much
 	 * (money.h); without one it stays as it was, and only the
