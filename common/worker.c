@@ -95,6 +95,12 @@ worker_lease_seconds(void)
 	return (var_lease_seconds);
 }
 
+int
+worker_poll_interval_ms(void)
+{
+	return (var_poll_interval_ms);
+}
+
 const char *
 worker_id(const struct worker *w)
 {

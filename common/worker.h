@@ -72,6 +72,9 @@ int worker_stopping(void);
 /* The lease of claimed work, seconds (lease_seconds). */
 int worker_lease_seconds(void);
 
+/* The longest wait between polls when no wake-up comes (poll_interval_ms). */
+int worker_poll_interval_ms(void);
+
 /* Sets the rekindle_queue_depth and rekindle_queue_oldest_age_seconds
  * gauges of queue (and channel, "" if none). A job worker reports its
  * queue at each scrape by itself; a poll pool reports its own. */

@@ -34,6 +34,10 @@ struct dmsg {
 	bool ended;		/* a first message after the campaign's end */
 	int window_from_min;	/* the campaign's send window (governor.h) */
 	int window_until_min;
+	int rate;		/* the campaign's provider calls a second, 0:
+				 * no limit */
+	int64_t pace_slot_us;	/* the slot it was deferred to by that rate,
+				 * 0 if none */
 };
 
 /* What a channel's request is made of besides the message. */

@@ -29,6 +29,19 @@
  *	slot of a Decree 91 daily cap. The lock is never held across a
  *	provider call: the committed 'sending' row is what the next batch
  *	counts.
+ *
+ * PACING
+ *	A campaign's provider_rate_per_second holds for every process of the
+ *	channel together: the generic cell rate algorithm (virtual
+ *	scheduling; ITU-T I.371) on the campaign's row of campaign_pace,
+ *	locked inside the claim after the recipients' locks. Each call
+ *	takes the slot max(tat, now) and moves tat on by 1/rate; a message
+ *	whose slot is later is deferred to it, the slot kept with it, and
+ *	spends it when it comes due. A call never goes before its slot, and
+ *	a slot more than S = PACE_STALE_US past is given up for a new one,
+ *	so in any t seconds at most rate x (t + S) + 1 calls of a campaign
+ *	start on a channel (S = 2 s with the default poll interval), and
+ *	over a long run rate a second.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +69,12 @@
 #define MAX_ATTEMPTS 8
 #define OUTCOME_WINDOW_MS 100
 #define OUTCOME_GROUP 256
+/* A message's pace slot further past than this is given up for a new
+ * one: how late a paced call may go, and so how far it may bunch with
+ * others. Twice the poll interval (a deferred message is claimed at the
+ * first poll after its slot), and at least 2 s. */
+#define PACE_STALE_US (2 * INT64_C(1000) * (worker_poll_interval_ms() > \
+	1000 ? worker_poll_interval_ms() : 1000))
 #define STOP_CHECK_MS 250	/* how often a batch asks if its campaigns
 				 * were paused or cancelled */
 
@@ -76,6 +95,9 @@ static struct metric uncertain_now = METRIC_GAUGE(
     "rekindle_messages_uncertain", "Messages written to a provider with no "
     "answer (held, or to be sent again with the same key), by channel.",
     "channel");
+static struct metric paced = METRIC_COUNTER("rekindle_sends_paced_total",
+    "Messages deferred to a later slot by their campaign's provider rate, "
+    "by channel.", "channel");
 static struct metric decisions = METRIC_COUNTER(
     "rekindle_governor_decisions_total", "The contact governor's verdicts, "
     "by channel, verdict (allow, deny, defer) and reason.", "channel",
@@ -302,6 +324,66 @@ decide(arena *a, const struct gov_rules *rules, const struct dmsg *m,
 	}
 	f->decision = "send";
 	return (true);
+}
+
+/* The paced campaigns of one claim, with their pace rows' times. */
+struct pacer {
+	const char **ids;	/* sorted, unique */
+	int64_t *tat_us;	/* theoretical arrival time of the next call */
+	size_t n;
+};
+
+/* Locks the pace rows of the paced campaigns of m[0..n). */
+static rk_err
+pace_begin(db_conn *db, arena *a, const struct dmsg *m, int n,
+    struct pacer *pc)
+{
+	pc->ids = arena_zalloc(a, sizeof(char *) * (size_t)(n + 1));
+	pc->n = 0;
+	for (int i = 0; i < n; i++)
+		if (m[i].rate > 0)
+			pc->ids[pc->n++] = m[i].campaign;
+	pc->n = sort_unique(pc->ids, pc->n);
+	pc->tat_us = arena_zalloc(a, sizeof(int64_t) * (pc->n + 1));
+	return (pc->n == 0 ? RK_OK : ddb_pace_lock(db, a, deliver_channel,
+	    pc->ids, pc->n, pc->tat_us));
+}
+
+/*
+ * True if m, allowed by the governor, may call the provider now under its
+ * campaign's rate (PACING); else f defers it to its slot.
+ */
+static bool
+pace(struct pacer *pc, const struct dmsg *m, int64_t now, struct fate *f)
+{
+	const char **c;
+	int64_t *tat, slot;
+
+	if (m->rate <= 0)
+		return (true);
+	if (m->pace_slot_us > now) {
+		/* made due early (a resumed campaign): its slot stands */
+		slot = m->pace_slot_us;
+		goto defer;
+	}
+	if (m->pace_slot_us != 0 && m->pace_slot_us >= now - PACE_STALE_US)
+		return (true);	/* the slot it was deferred to */
+	c = bsearch(&m->campaign, pc->ids, pc->n, sizeof(char *), cmp_str);
+	if (c == NULL)
+		return (false);	/* not locked: cannot be */
+	tat = &pc->tat_us[c - pc->ids];
+	slot = *tat > now ? *tat : now;
+	/* rounded up: never faster than the rate */
+	*tat = slot + (INT64_C(1000000) + m->rate - 1) / m->rate;
+	if (slot <= now)
+		return (true);
+defer:
+	f->not_before_us = slot;
+	f->pace_slot_us = slot;
+	f->decision = "paced";
+	f->reason = "paced to the campaign's provider rate";
+	metric_add(&paced, 1, channel_name(deliver_channel));
+	return (false);
 }
 
 /* A batch in flight: its messages, their calls and what is not yet
@@ -536,6 +618,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 {
 	arena *a = b->a;
 	struct gov_rules rules;
+	struct pacer pc;
 	struct fate *f;
 	const char **addr, **rcpt, **uniq;
 	int *slots;
@@ -566,6 +649,8 @@ claim(struct batch *b, int *n, size_t *nsend)
 	if (nu > 0 && (rc = ddb_slots(b->db, a, deliver_channel, uniq,
 	    nu, slots, oldest)) != RK_OK)
 		goto out;
+	if ((rc = pace_begin(b->db, a, b->m, *n, &pc)) != RK_OK)
+		goto out;
 	f = arena_zalloc(a, sizeof(*f) * (size_t)*n);
 	b->calls = arena_zalloc(a, sizeof(*b->calls) * (size_t)(*n + 1));
 	b->which = arena_zalloc(a, sizeof(int) * (size_t)(*n + 1));
@@ -583,7 +668,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 		struct http_call *c;
 
 		if (!decide(a, &rules, m, addr[i], held > 0 ? held : 0,
-		    u ? oldest[r] : 0, now, &f[i]))
+		    u ? oldest[r] : 0, now, &f[i]) || !pace(&pc, m, now, &f[i]))
 			continue;
 		snprintf(k.campaign, sizeof(k.campaign), "%s", m->campaign);
 		snprintf(k.customer, sizeof(k.customer), "%s", m->customer);
@@ -618,6 +703,9 @@ claim(struct batch *b, int *n, size_t *nsend)
 	b->ncamps = sort_unique(b->camps, *nsend);
 	b->held = arena_zalloc(a, sizeof(int) * (*nsend + 1));
 	b->checked_ms = clock_mono_ms();
+	if (pc.n > 0 && (rc = ddb_pace_save(b->db, a, deliver_channel, pc.ids,
+	    pc.n, pc.tat_us)) != RK_OK)
+		goto out;
 	rc = ddb_apply(b->db, a, true, worker_id(b->w), b->lease_s, f,
 	    (size_t)*n);
 	for (int i = 0; rc == RK_OK && i < *n; i++)

@@ -11,6 +11,12 @@
 #include "deliver_db.h"
 #include "msgstate.h"
 
+static const char *
+i64(arena *a, int64_t v)
+{
+	return (arena_printf(a, "%lld", (long long)v));
+}
+
 /*
  * Due work: the predicate is the partial index messages_due's, so the
  * claim walks that index in due order and skips rows other claimers
@@ -41,7 +47,9 @@
 	" coalesce(vt.provider_template_id, t.provider_template_id, ''), "  \
 	" k.channel_order::text, k.state, "                                 \
 	" coalesce(m.step = 0 AND k.end_at <= now(), false), "              \
-	" coalesce(k.window_start_min, 0), coalesce(k.window_end_min, 0) "  \
+	" coalesce(k.window_start_min, 0), coalesce(k.window_end_min, 0), " \
+	" k.provider_rate_per_second, "                                     \
+	" coalesce((extract(epoch FROM m.pace_slot) * 1e6)::int8, 0) "      \
 	"FROM due JOIN messages m ON m.id = due.id "                        \
 	"JOIN customers cu ON cu.id = m.customer_id "                       \
 	"JOIN campaign_members mb ON mb.campaign_id = m.campaign_id AND "   \
@@ -112,9 +120,21 @@ ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
 		m->ended = db_res_bool(r, i, k++);
 		m->window_from_min = (int)db_res_int64(r, i, k++);
 		m->window_until_min = (int)db_res_int64(r, i, k++);
+		m->rate = (int)db_res_int64(r, i, k++);
+		m->pace_slot_us = db_res_int64(r, i, k++);
 	}
 	db_res_free(r);
 	return (RK_OK);
+}
+
+/* Row i's first column, an ordinality of an array of n: its index, or n
+ * if out of range. */
+static size_t
+index_of(db_res *r, int i, size_t n)
+{
+	int64_t ord = db_res_int64(r, i, 0);
+
+	return (ord >= 1 && (uint64_t)ord <= n ? (size_t)(ord - 1) : n);
 }
 
 rk_err
@@ -143,15 +163,62 @@ ddb_slots(db_conn *db, arena *a, int channel, const char *const *recipients,
 	if (rc != RK_OK)
 		return (rc);
 	for (int i = 0; i < db_res_nrows(r); i++) {
-		int64_t ord = db_res_int64(r, i, 0);
+		size_t k = index_of(r, i, n);
 
-		if (ord >= 1 && (size_t)ord <= n) {
-			count[ord - 1] = (int)db_res_int64(r, i, 1);
-			oldest_us[ord - 1] = db_res_int64(r, i, 2);
+		if (k < n) {
+			count[k] = (int)db_res_int64(r, i, 1);
+			oldest_us[k] = db_res_int64(r, i, 2);
 		}
 	}
 	db_res_free(r);
 	return (RK_OK);
+}
+
+rk_err
+ddb_pace_lock(db_conn *db, arena *a, int channel, const char *const *ids,
+    size_t n, int64_t *tat_us)
+{
+	const char *p[2] = {arena_printf(a, "%d", channel),
+	    db_text_array(a, ids, n)};
+	db_res *r;
+	rk_err rc;
+
+	rc = db_execp(db, "ddb_pace_new", "INSERT INTO campaign_pace "
+	    "(campaign_id, channel, tat) SELECT x, $1, 'epoch' FROM "
+	    "unnest($2::text[]) x ON CONFLICT DO NOTHING", 2, p, NULL);
+	if (rc == RK_OK)
+		rc = db_execp(db, "ddb_pace_lock", "SELECT x.ord, "
+		    "(extract(epoch FROM c.tat) * 1e6)::int8 FROM "
+		    "unnest($2::text[]) WITH ORDINALITY x(id, ord) JOIN "
+		    "campaign_pace c ON c.campaign_id = x.id AND c.channel = $1 "
+		    "ORDER BY c.campaign_id FOR UPDATE OF c", 2, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	for (int i = 0; i < db_res_nrows(r); i++) {
+		size_t k = index_of(r, i, n);
+
+		if (k < n)
+			tat_us[k] = db_res_int64(r, i, 1);
+	}
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
+ddb_pace_save(db_conn *db, arena *a, int channel, const char *const *ids,
+    size_t n, const int64_t *tat_us)
+{
+	const char *p[3] = {arena_printf(a, "%d", channel),
+	    db_text_array(a, ids, n), NULL};
+	const char **v = arena_zalloc(a, sizeof(char *) * (n + 1));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = i64(a, tat_us[i]);
+	p[2] = db_text_array(a, v, n);
+	return (db_execp(db, "ddb_pace_save", "UPDATE campaign_pace c SET tat = "
+	    "timestamptz 'epoch' + s.tat * interval '1 microsecond' FROM "
+	    "unnest($2::text[], $3::bigint[]) s(id, tat) WHERE c.campaign_id = "
+	    "s.id AND c.channel = $1", 3, p, NULL));
 }
 
 rk_err
@@ -184,11 +251,11 @@ ddb_stopped(db_conn *db, arena *a, const char *const *ids, size_t n,
  * holds an attempt in flight, so the lease goes; a message moved to
  * another channel gets its key when it is sent there.
  */
-#define MOVE_NCOLS 11
+#define MOVE_NCOLS 12
 /* An attempt that ends in a retry or the next channel after its campaign
  * was cancelled is cancelled instead (the cancel saw it 'sending'). */
 #define CANCELLED_SQL                                                     \
-	"(NOT $12 AND s.state = 'queued' AND EXISTS (SELECT 1 FROM "        \
+	"(NOT $13 AND s.state = 'queued' AND EXISTS (SELECT 1 FROM "        \
 	" campaigns k WHERE k.campaign_id = m.campaign_id AND k.state = "   \
 	DB_NUM(CAMPAIGN_CANCELLED) "))"
 #define MOVE_SQL                                                          \
@@ -205,20 +272,16 @@ ddb_stopped(db_conn *db, arena *a, const char *const *ids, size_t n,
 	" last_error = CASE WHEN s.err THEN s.why ELSE m.last_error END, "  \
 	" decision = coalesce(s.decision, m.decision), "                    \
 	" ambiguous = m.ambiguous OR s.amb, resend = s.resend, "            \
+	" pace_slot = timestamptz 'epoch' + s.pace * interval '1 microsecond', " \
 	" locked_by = NULL, lease_expires_at = NULL, updated_at = now() "   \
 	"FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], "   \
 	" $5::smallint[], $6::smallint[], $7::text[], $8::bool[], "         \
-	" $9::text[], $10::bool[], $11::bool[]) s(id, attempt, state, at, " \
-	" ch, idx, why, err, decision, amb, resend) "                       \
-	"WHERE m.id = s.id AND m.attempts = s.attempt AND CASE WHEN $12 "   \
+	" $9::text[], $10::bool[], $11::bool[], $12::bigint[]) "            \
+	" s(id, attempt, state, at, ch, idx, why, err, decision, amb, "     \
+	" resend, pace) "                                                   \
+	"WHERE m.id = s.id AND m.attempts = s.attempt AND CASE WHEN $13 "   \
 	" THEN m.state IN ('queued', 'uncertain') ELSE "                    \
-	" m.state = 'sending' AND m.locked_by = $13 END"
-
-static const char *
-i64(arena *a, int64_t v)
-{
-	return (arena_printf(a, "%lld", (long long)v));
-}
+	" m.state = 'sending' AND m.locked_by = $14 END"
 
 /* The rows of f that are not in state skip (those went by a lean
  * statement), by the general one. */
@@ -247,6 +310,7 @@ move_rest(db_conn *db, arena *a, bool claim, const char *worker,
 		c[8] = f[i].decision;
 		c[9] = f[i].ambiguous ? "t" : "f";
 		c[10] = f[i].resend ? "t" : "f";
+		c[11] = f[i].pace_slot_us ? i64(a, f[i].pace_slot_us) : NULL;
 	}
 	if (rows.n == 0)
 		return (RK_OK);
@@ -265,6 +329,7 @@ move_rest(db_conn *db, arena *a, bool claim, const char *worker,
 	"UPDATE messages m SET state = 'sending', attempts = m.attempts + 1, " \
 	" locked_by = $5, lease_expires_at = now() + $6::int * "            \
 	" interval '1 second', slot_at = now(), recipient = s.recipient, "  \
+	" pace_slot = NULL, "                                               \
 	" idempotency_key = s.key, decision = 'send', reason = NULL, "      \
 	" updated_at = now() "                                              \
 	"FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) "     \

@@ -44,6 +44,19 @@ rk_err ddb_slots(db_conn *db, arena *a, int channel,
 rk_err ddb_stopped(db_conn *db, arena *a, const char *const *ids, size_t n,
     const char ***stopped, int **state, size_t *nstopped);
 
+/*
+ * Inside the claim's transaction, after ddb_slots: locks the pace rows of
+ * the campaigns ids[0..n) on channel (made at the epoch if missing), in
+ * one global order, and reads each one's theoretical arrival time into
+ * tat_us[i]. The locks hold until the claim commits (ddb_pace_save).
+ */
+rk_err ddb_pace_lock(db_conn *db, arena *a, int channel,
+    const char *const *ids, size_t n, int64_t *tat_us);
+
+/* Stores tat_us[i] as the theoretical arrival time of ids[i] on channel. */
+rk_err ddb_pace_save(db_conn *db, arena *a, int channel,
+    const char *const *ids, size_t n, const int64_t *tat_us);
+
 /* One move of the ledger for one message. NULL / 0 / -1: unchanged. */
 struct fate {
 	int64_t id;
@@ -61,6 +74,8 @@ struct fate {
 	bool ambiguous;		/* this attempt may have been taken */
 	bool resend;		/* MSG_UNCERTAIN: send again, same key */
 	int64_t sent_us;	/* MSG_SENT: when the provider took it */
+	int64_t pace_slot_us;	/* deferred to this slot by the campaign's
+				 * rate; 0: none (every other move clears it) */
 };
 
 /*
