@@ -112,3 +112,15 @@ gov_decide(const struct gov_rules *rules, const struct gov_request *q,
 	if (out->verdict == GOV_DEFER)
 		out->not_before_us = t;
 }
+
+int64_t
+gov_pace_slot(int64_t *tat_us, int64_t now_us, int rate)
+{
+	int64_t slot;
+
+	if (rate <= 0)
+		return (now_us);
+	slot = *tat_us > now_us ? *tat_us : now_us;
+	*tat_us = slot + (INT64_C(1000000) + rate - 1) / rate;
+	return (slot);
+}

@@ -81,4 +81,16 @@ struct gov_decision {
 void gov_decide(const struct gov_rules *rules, const struct gov_request *q,
     struct gov_decision *out);
 
+/*
+ * A campaign's provider rate, calls a second: the generic cell rate
+ * algorithm in its virtual-scheduling form (ITU-T I.371). *tat_us is the
+ * theoretical arrival time of the next call; the call at now_us gets the
+ * slot max(*tat_us, now_us), and *tat_us moves on to one emission
+ * interval (1/rate, rounded up to the microsecond: never faster) after
+ * it. So slots are never closer than the interval, and a call that waits
+ * for its slot keeps any t seconds to rate x t + 1 calls. rate <= 0: no
+ * limit, the slot is now and *tat_us is left alone.
+ */
+int64_t gov_pace_slot(int64_t *tat_us, int64_t now_us, int rate);
+
 #endif

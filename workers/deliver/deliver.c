@@ -32,16 +32,17 @@
  *
  * PACING
  *	A campaign's provider_rate_per_second holds for every process of the
- *	channel together: the generic cell rate algorithm (virtual
- *	scheduling; ITU-T I.371) on the campaign's row of campaign_pace,
- *	locked inside the claim after the recipients' locks. Each call
- *	takes the slot max(tat, now) and moves tat on by 1/rate; a message
- *	whose slot is later is deferred to it, the slot kept with it, and
- *	spends it when it comes due. A call never goes before its slot, and
- *	a slot more than S = PACE_STALE_US past is given up for a new one,
- *	so in any t seconds at most rate x (t + S) + 1 calls of a campaign
- *	start on a channel (S = 2 s with the default poll interval), and
- *	over a long run rate a second.
+ *	channel together: the generic cell rate algorithm (gov_pace_slot)
+ *	on the campaign's row of campaign_pace, locked inside the claim
+ *	after the recipients' locks, on the database's clock (the one the
+ *	due predicate reads, the same for every machine of a pool). Each
+ *	call takes the slot max(tat, now) and moves tat on by 1/rate; a
+ *	message whose slot is later is deferred to it, the slot kept with
+ *	it, and spends it when it comes due. A call never goes before its
+ *	slot, and a slot more than S = PACE_STALE_US past is given up for a
+ *	new one, so in any t seconds at most rate x (t + S) + 1 calls of a
+ *	campaign start on a channel (S = 2 s with the default poll
+ *	interval), and over a long run rate a second.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -372,10 +373,7 @@ pace(struct pacer *pc, const struct dmsg *m, int64_t now, struct fate *f)
 	if (c == NULL)
 		return (false);	/* not locked: cannot be */
 	tat = &pc->tat_us[c - pc->ids];
-	slot = *tat > now ? *tat : now;
-	/* rounded up: never faster than the rate */
-	*tat = slot + (INT64_C(1000000) + m->rate - 1) / m->rate;
-	if (slot <= now)
+	if ((slot = gov_pace_slot(tat, now, m->rate)) <= now)
 		return (true);
 defer:
 	f->not_before_us = slot;
@@ -622,7 +620,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 	struct fate *f;
 	const char **addr, **rcpt, **uniq;
 	int *slots;
-	int64_t *oldest, now = clock_now_us();
+	int64_t *oldest, now = clock_now_us(), db_now = now;
 	size_t nu = 0;
 	bool capped;
 	rk_err rc;
@@ -633,7 +631,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 	if ((rc = db_begin(b->db)) != RK_OK)
 		return (rc);
 	if ((rc = ddb_claim(b->db, a, deliver_channel, var_deliver_batch, &b->m,
-	    n)) != RK_OK || *n == 0)
+	    n, &db_now)) != RK_OK || *n == 0)
 		goto out;
 	addr = arena_zalloc(a, sizeof(char *) * (size_t)*n);
 	rcpt = arena_zalloc(a, sizeof(char *) * (size_t)*n);
@@ -668,7 +666,8 @@ claim(struct batch *b, int *n, size_t *nsend)
 		struct http_call *c;
 
 		if (!decide(a, &rules, m, addr[i], held > 0 ? held : 0,
-		    u ? oldest[r] : 0, now, &f[i]) || !pace(&pc, m, now, &f[i]))
+		    u ? oldest[r] : 0, now, &f[i]) || !pace(&pc, m, db_now,
+		    &f[i]))
 			continue;
 		snprintf(k.campaign, sizeof(k.campaign), "%s", m->campaign);
 		snprintf(k.customer, sizeof(k.customer), "%s", m->customer);

@@ -49,7 +49,8 @@ i64(arena *a, int64_t v)
 	" coalesce(m.step = 0 AND k.end_at <= now(), false), "              \
 	" coalesce(k.window_start_min, 0), coalesce(k.window_end_min, 0), " \
 	" k.provider_rate_per_second, "                                     \
-	" coalesce((extract(epoch FROM m.pace_slot) * 1e6)::int8, 0) "      \
+	" coalesce((extract(epoch FROM m.pace_slot) * 1e6)::int8, 0), "     \
+	" (extract(epoch FROM now()) * 1e6)::int8 "                         \
 	"FROM due JOIN messages m ON m.id = due.id "                        \
 	"JOIN customers cu ON cu.id = m.customer_id "                       \
 	"JOIN campaign_members mb ON mb.campaign_id = m.campaign_id AND "   \
@@ -73,7 +74,7 @@ static char claim_sql[sizeof(CLAIM_SQL) + 16];
 
 rk_err
 ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
-    int *n)
+    int *n, int64_t *db_now_us)
 {
 	const char *p[1] = {arena_printf(a, "%d", channel)};
 	db_res *r;
@@ -122,6 +123,7 @@ ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
 		m->window_until_min = (int)db_res_int64(r, i, k++);
 		m->rate = (int)db_res_int64(r, i, k++);
 		m->pace_slot_us = db_res_int64(r, i, k++);
+		*db_now_us = db_res_int64(r, i, k++);
 	}
 	db_res_free(r);
 	return (RK_OK);

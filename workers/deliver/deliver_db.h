@@ -20,10 +20,11 @@
  * or uncertain and to be sent again; FOR UPDATE SKIP LOCKED, oldest due
  * first) and reads each with what sending it needs, sorted by customer.
  * *out (in a) gets *n messages. max is fixed for the process (the first
- * call's).
+ * call's). *db_now_us gets the database's now() (if *n > 0): the clock
+ * the due predicate reads, the same for every process of a pool.
  */
 rk_err ddb_claim(db_conn *db, arena *a, int channel, int max,
-    struct dmsg **out, int *n);
+    struct dmsg **out, int *n, int64_t *db_now_us);
 
 /*
  * Inside the claim's transaction: takes the transaction-scoped advisory

@@ -154,6 +154,59 @@ test_consent_dnc_address_deny(void **state)
 	assert_int_equal(d.verdict, GOV_SEND);
 }
 
+/* The pace: slots an interval apart, rounded up; idle time not banked. */
+static void
+test_pace_slots(void **state)
+{
+	int64_t tat = 0, now = T0;
+
+	(void)state;
+	/* three calls at once at 3 a second: now, then 1/3 s apart */
+	assert_true(gov_pace_slot(&tat, now, 3) == now);
+	assert_true(gov_pace_slot(&tat, now, 3) == now + 333334);
+	assert_true(gov_pace_slot(&tat, now, 3) == now + 666668);
+	assert_true(tat == now + 1000002);
+	/* after a quiet minute the next call goes at once: no burst saved */
+	now += 60 * INT64_C(1000000);
+	assert_true(gov_pace_slot(&tat, now, 3) == now);
+	assert_true(tat == now + 333334);
+	/* no limit */
+	assert_true(gov_pace_slot(&tat, now + 5, 0) == now + 5);
+	assert_true(tat == now + 333334);
+	/* the highest rate still moves on */
+	tat = 0;
+	assert_true(gov_pace_slot(&tat, now, INT32_MAX) == now);
+	assert_true(gov_pace_slot(&tat, now, INT32_MAX) == now + 1);
+}
+
+/* Calls at random times, each going at its slot: in every window of t
+ * seconds at most rate x t + 1 of them. */
+static void
+test_pace_bound(void **state)
+{
+	enum { N = 2000 };
+	static int64_t at[N];
+	int64_t tat = 0, now = T0;
+	unsigned seed = 7;
+	const int rate = 50;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		now += (int64_t)(seed >> 16) % 40000;	/* 0-40 ms apart */
+		at[i] = gov_pace_slot(&tat, now, rate);
+		assert_true(at[i] >= now);
+		if (i > 0)
+			assert_true(at[i] - at[i - 1] >= 1000000 / rate);
+	}
+	for (int64_t w = 1; w <= 5; w++)
+		for (int i = 0, j = 0; i < N; i++) {
+			while (j < N && at[j] < at[i] + w * 1000000)
+				j++;
+			assert_true(j - i <= rate * w + 1);
+		}
+}
+
 int
 main(void)
 {
@@ -162,6 +215,8 @@ main(void)
 		cmocka_unit_test(test_daily_caps_defer_until_a_slot_frees),
 		cmocka_unit_test(test_campaign_window),
 		cmocka_unit_test(test_consent_dnc_address_deny),
+		cmocka_unit_test(test_pace_slots),
+		cmocka_unit_test(test_pace_bound),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
