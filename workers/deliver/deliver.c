@@ -39,8 +39,8 @@
  *	call takes the slot max(tat, now) and moves tat on by 1/rate; a
  *	message whose slot is later is deferred to it, the slot kept with
  *	it, and spends it when it comes due. A call never goes before its
- *	slot, and a slot more than S = PACE_STALE_US past is given up for a
- *	new one, so in any t seconds at most rate x (t + S) + 1 calls of a
+ *	slot, and a slot more than S = pace_stale_us() past is given up for
+ *	a new one, so in any t seconds at most rate x (t + S) + 1 calls of a
  *	campaign start on a channel (S = 2 s with the default poll
  *	interval), and over a long run rate a second.
  */
@@ -70,12 +70,6 @@
 #define MAX_ATTEMPTS 8
 #define OUTCOME_WINDOW_MS 100
 #define OUTCOME_GROUP 256
-/* A message's pace slot further past than this is given up for a new
- * one: how late a paced call may go, and so how far it may bunch with
- * others. Twice the poll interval (a deferred message is claimed at the
- * first poll after its slot), and at least 2 s. */
-#define PACE_STALE_US (2 * INT64_C(1000) * (worker_poll_interval_ms() > \
-	1000 ? worker_poll_interval_ms() : 1000))
 #define STOP_CHECK_MS 250	/* how often a batch asks if its campaigns
 				 * were paused or cancelled */
 
@@ -327,6 +321,20 @@ decide(arena *a, const struct gov_rules *rules, const struct dmsg *m,
 	return (true);
 }
 
+/*
+ * How far past its pace slot a message may still spend it, else it takes
+ * a new one: how late a paced call may go, and so how far it may bunch
+ * with others. Twice the poll interval (a deferred message is claimed at
+ * the first poll after its slot), and at least 2 s.
+ */
+static int64_t
+pace_stale_us(void)
+{
+	int ms = worker_poll_interval_ms();
+
+	return (2 * INT64_C(1000) * (ms > 1000 ? ms : 1000));
+}
+
 /* The paced campaigns of one claim, with their pace rows' times. */
 struct pacer {
 	const char **ids;	/* sorted, unique */
@@ -367,7 +375,7 @@ pace(struct pacer *pc, const struct dmsg *m, int64_t now, struct fate *f)
 		slot = m->pace_slot_us;
 		goto defer;
 	}
-	if (m->pace_slot_us != 0 && m->pace_slot_us >= now - PACE_STALE_US)
+	if (m->pace_slot_us != 0 && m->pace_slot_us >= now - pace_stale_us())
 		return (true);	/* the slot it was deferred to */
 	c = bsearch(&m->campaign, pc->ids, pc->n, sizeof(char *), cmp_str);
 	if (c == NULL)

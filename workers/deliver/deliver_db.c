@@ -185,23 +185,22 @@ ddb_pace_lock(db_conn *db, arena *a, int channel, const char *const *ids,
 	db_res *r;
 	rk_err rc;
 
-	rc = db_execp(db, "ddb_pace_new", "INSERT INTO campaign_pace "
+	/* one statement makes a missing row and locks an existing one, in
+	 * the array's order (sorted: one global order) */
+	rc = db_execp(db, "ddb_pace_lock", "INSERT INTO campaign_pace AS c "
 	    "(campaign_id, channel, tat) SELECT x, $1, 'epoch' FROM "
-	    "unnest($2::text[]) x ON CONFLICT DO NOTHING", 2, p, NULL);
-	if (rc == RK_OK)
-		rc = db_execp(db, "ddb_pace_lock", "SELECT x.ord, "
-		    "(extract(epoch FROM c.tat) * 1e6)::int8 FROM "
-		    "unnest($2::text[]) WITH ORDINALITY x(id, ord) JOIN "
-		    "campaign_pace c ON c.campaign_id = x.id AND c.channel = $1 "
-		    "ORDER BY c.campaign_id FOR UPDATE OF c", 2, p, &r);
+	    "unnest($2::text[]) x ON CONFLICT (campaign_id, channel) DO UPDATE "
+	    "SET tat = c.tat RETURNING c.campaign_id, "
+	    "(extract(epoch FROM c.tat) * 1e6)::int8", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
-	for (int i = 0; i < db_res_nrows(r); i++) {
-		size_t k = index_of(r, i, n);
-
-		if (k < n)
-			tat_us[k] = db_res_int64(r, i, 1);
-	}
+	/* a few campaigns a batch: found by a walk */
+	for (int i = 0; i < db_res_nrows(r); i++)
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(ids[k], db_res_str(r, i, 0)) == 0) {
+				tat_us[k] = db_res_int64(r, i, 1);
+				break;
+			}
 	db_res_free(r);
 	return (RK_OK);
 }
@@ -210,13 +209,17 @@ rk_err
 ddb_pace_save(db_conn *db, arena *a, int channel, const char *const *ids,
     size_t n, const int64_t *tat_us)
 {
-	const char *p[3] = {arena_printf(a, "%d", channel),
-	    db_text_array(a, ids, n), NULL};
-	const char **v = arena_zalloc(a, sizeof(char *) * (n + 1));
+	const char *p[3] = {arena_printf(a, "%d", channel)};
+	struct dbrows rows;
 
-	for (size_t i = 0; i < n; i++)
-		v[i] = i64(a, tat_us[i]);
-	p[2] = db_text_array(a, v, n);
+	dbrows_init(&rows, a, 2, n);
+	for (size_t i = 0; i < n; i++) {
+		const char **c = dbrows_add(&rows);
+
+		c[0] = ids[i];
+		c[1] = i64(a, tat_us[i]);
+	}
+	dbrows_params(&rows, p + 1);
 	return (db_execp(db, "ddb_pace_save", "UPDATE campaign_pace c SET tat = "
 	    "timestamptz 'epoch' + s.tat * interval '1 microsecond' FROM "
 	    "unnest($2::text[], $3::bigint[]) s(id, tat) WHERE c.campaign_id = "

@@ -48,8 +48,8 @@ rk_err ddb_stopped(db_conn *db, arena *a, const char *const *ids, size_t n,
 /*
  * Inside the claim's transaction, after ddb_slots: locks the pace rows of
  * the campaigns ids[0..n) on channel (made at the epoch if missing), in
- * one global order, and reads each one's theoretical arrival time into
- * tat_us[i]. The locks hold until the claim commits (ddb_pace_save).
+ * their order - sorted by strcmp, one global order - and reads each
+ * one's theoretical arrival time into tat_us[i]. The locks hold until the claim commits (ddb_pace_save).
  */
 rk_err ddb_pace_lock(db_conn *db, arena *a, int channel,
     const char *const *ids, size_t n, int64_t *tat_us);
