@@ -10,11 +10,15 @@ messages, read back with Python's own e-mail parser. An SMS outside the
 local sending hours waits for them in the outbox, due when they open.
 A campaign's provider rate holds across a pool of processes, one of them
 killed mid-campaign, with the provider failing some calls: counted at the
-provider double, never faster than the rate."""
+provider double, never faster than the rate. A ZNS token refresh whose
+answer is lost spends the pool's refresh token: the pool stops claiming
+(no message burns its attempts on refusals), counts the failed renewals,
+and sends everything once when an operator restarts one process with a
+new pair from the OA console."""
 import datetime, email, email.policy, json, os, re, signal, time, unittest
 import urllib.request
 
-from harness import Doubles, Rekindle, deliver_args, wait_until
+from harness import Doubles, Rekindle, deliver_args, http_get, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -307,21 +311,17 @@ class QuietHoursTest(unittest.TestCase):
             self.assertEqual(json.loads(r.read())["sms"]["accepted"], 0)
 
 
-class PacingTest(unittest.TestCase):
-    """A campaign's provider_rate_per_second over a ZNS pool of two
-    processes (two lanes each): one is killed with SIGKILL mid-campaign and
-    another started, and the provider answers some calls 500 and 429. The
-    times the double took the messages show the rate kept: on average,
-    and in every window within the documented bound (deliver.c, PACING:
-    at most rate x (t + 2) + 1 calls in any t seconds)."""
+class ZnsPoolCase(unittest.TestCase):
+    """A ZNS-only campaign to CUSTOMERS synthetic customers, all on Zalo,
+    through a pool of processes started by pool()."""
 
-    RATE = 40
+    CUSTOMERS, SEED = 900, 13
 
     @classmethod
     def setUpClass(cls):
-        cls.rk = rk = Rekindle(profilers=1, campaigners=1)
+        cls.rk = rk = Rekindle(profilers=1, campaigners=1, metrics=True)
         cls.dbl = Doubles(rk)
-        rk.load_synthetic(900, 13, AS_OF)
+        rk.load_synthetic(cls.CUSTOMERS, cls.SEED, AS_OF)
         rk.profile_all(AS_OF)
         on_zalo(rk)
         rk.create_fallback_offer()
@@ -330,25 +330,51 @@ class PacingTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.rk.close()
 
+    def pool(self, extra=()):
+        return self.rk.start("rekindle-deliver", deliver_args(
+            "zns", self.dbl.base, extra=["-o", "lease_seconds=3"] + list(extra)))
+
+    def launch(self, cid, name, **kw):
+        """Launches campaign cid on ZNS; count(where) then counts its
+        messages."""
+        rk = self.rk
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                campaign=rk.msg("rekindle.v1.Campaign", campaign_id=cid, name=name,
+                                fallback_offer_id="BACK", channel_order=[ZNS], **kw)))
+        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                             campaign_id=cid))
+        self.count = lambda where: int(rk.db.sql(
+            "SELECT count(*) FROM rekindle.messages WHERE campaign_id = '%s' AND %s"
+            % (cid, where)))
+        wait_until(lambda: self.count("true") > 0, 60, "launch")
+
+
+class PacingTest(ZnsPoolCase):
+    """A campaign's provider_rate_per_second over a ZNS pool of two
+    processes (two lanes each): one is killed with SIGKILL mid-campaign and
+    another started, PostgreSQL is restarted with -m immediate (every
+    connection cut mid-claim or mid-send), and the provider answers some
+    calls 500 and 429. The times the double took the messages show the
+    rate kept: on average, and in every window within the documented bound
+    (deliver.c, PACING: at most rate x (t + 2) + 1 calls in any t
+    seconds)."""
+
+    RATE = 40
+
     def test_rate_kept_by_the_pool_through_a_crash_and_faults(self):
-        rk, dbl, rate = self.rk, self.dbl, self.RATE
-        pool = lambda: rk.start("rekindle-deliver", deliver_args(
-            "zns", dbl.base, extra=["-o", "lease_seconds=3"]))
+        rk, dbl, rate, pool = self.rk, self.dbl, self.RATE, self.pool
         procs = [pool(), pool()]
         dbl.post("/_faults", {"channel": "zns", "rate": {"http_500": 0.05, "http_429": 0.03}})
-        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
-                campaign=rk.msg("rekindle.v1.Campaign", campaign_id="R1", name="Nhịp",
-                                fallback_offer_id="BACK", channel_order=[ZNS],
-                                provider_rate_per_second=rate)))
-        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
-                                             campaign_id="R1"))
-        count = lambda where: int(rk.db.sql(
-            "SELECT count(*) FROM rekindle.messages WHERE campaign_id = 'R1' AND " + where))
-        wait_until(lambda: count("true") > 0, 60, "launch")
+        self.launch("R1", "Nhịp", provider_rate_per_second=rate)
+        count = self.count
         wait_until(lambda: len(dbl.get("/_log/zns")) >= 5 * rate, 60, "five seconds of sends")
         os.kill(procs[0].p.pid, signal.SIGKILL)
         procs[0].p.wait()
         procs.append(pool())
+        crashed_at = len(dbl.get("/_log/zns")) + 5 * rate
+        wait_until(lambda: len(dbl.get("/_log/zns")) >= crashed_at, 60,
+                   "five more seconds of sends")
+        rk.db.crash_restart()
         wait_until(lambda: count("state NOT IN ('sent', 'uncertain', 'failed')") == 0,
                    180, "every message ended")
         total = count("true")
@@ -376,6 +402,71 @@ class PacingTest(unittest.TestCase):
         # the pool kept the campaign's row; the unpaced fallback had none
         self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.campaign_pace "
                                    "WHERE campaign_id = 'R1' AND channel = 3"), "1")
+
+
+def refreshes(rk, n, outcome):
+    """rekindle_provider_token_refreshes_total of the n-th delivery
+    process started, for ZNS and outcome (0 if it is not running)."""
+    status, text = http_get("127.0.0.1:%s" % rk.metrics_port("rekindle-deliver", n),
+                            "/metrics")
+    m = re.search(r'^rekindle_provider_token_refreshes_total\{channel="zns",'
+                  r'outcome="%s"\} (\S+)$' % outcome, text, re.M)
+    return float(m.group(1)) if status == 200 and m else 0
+
+
+class TokenLockoutTest(ZnsPoolCase):
+    """The OA token expires mid-campaign and the first refresh is taken by
+    Zalo but its answer lost: the refresh token the pool holds is spent, and
+    the other process's refresh with it is refused. Until an operator
+    brings a new pair, the pool claims nothing - counted at the double: no
+    more refused sends, and no message failed for it - and says so in its
+    metrics. The operator restarts one process (SIGKILL) with the console's
+    new pair; it seeds the store, the process still running takes the pair
+    from there, and every message goes out once."""
+
+    CUSTOMERS, SEED = 400, 17
+
+    def test_lost_refresh_answer_holds_the_pool_until_a_new_pair(self):
+        rk, dbl, pool = self.rk, self.dbl, self.pool
+        procs = [pool(), pool()]
+        dbl.post("/_zns/expire_token", {"drop_refreshes": 1})
+        self.launch("T1", "Khoá")
+        count = self.count
+        total = count("true")
+        self.assertGreater(total, 100)
+        # both processes were refused and could not renew
+        wait_until(lambda: all(refreshes(rk, n, "failed") >= 1 for n in (0, 1)), 60,
+                   "a failed renewal in each process")
+        zns = lambda: dbl.get("/_stats")["zns"]
+        held = zns()
+        time.sleep(4)
+        now = zns()
+        self.assertEqual(now["accepted"], 0)
+        self.assertEqual(now["rejected"], held["rejected"], "sends while locked out")
+        self.assertGreater(now["refreshes"], held["refreshes"], "no renewal tried")
+        self.assertEqual(count("state = 'failed'"), 0)
+        self.assertEqual(count("state = 'queued'"), total)
+        # the operator: a new pair from the console, one process restarted
+        pair = dbl.post("/_zns/new_pair", {})
+        os.kill(procs[0].p.pid, signal.SIGKILL)
+        procs[0].p.wait()
+        procs.append(pool(["-o", "zns_access_token=" + pair["access_token"],
+                           "-o", "zns_refresh_token=" + pair["refresh_token"]]))
+        wait_until(lambda: count("state NOT IN ('sent', 'uncertain', 'failed')") == 0,
+                   120, "every message ended")
+        # the other process took the new pair from the store
+        wait_until(lambda: refreshes(rk, 1, "taken") >= 1, 90, "the pair taken")
+        sent = set(rk.db.sql("SELECT idempotency_key FROM rekindle.messages WHERE "
+                             "campaign_id = 'T1' AND state = 'sent'").splitlines())
+        self.assertEqual(len(sent), total)
+        self.assertEqual({k["key"] for k in dbl.get("/_keys/zns")}, sent)
+        after = zns()
+        self.assertEqual(after["duplicates"], 0)
+        self.assertEqual(after["accepted"], total)
+        self.assertEqual(after["rejected"], held["rejected"])
+        self.assertEqual(refreshes(rk, 1, "refreshed"), 0)
+        self.assertEqual(rk.db.sql("SELECT generation FROM rekindle.provider_tokens "
+                                   "WHERE provider = 'zns'"), "1")
 
 
 if __name__ == "__main__":

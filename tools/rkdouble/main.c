@@ -48,7 +48,12 @@
  * [to, wall-clock ms]; SMS repeats the gateway dropped are not
  * deliveries), GET /_messages/CHANNEL (the last bodies), POST
  * /_faults, POST /_zns/no_account (phones without Zalo), POST
- * /_zns/expire_token, POST /_email/bounce (addresses that answer 550).
+ * /_zns/expire_token (and {"drop_refreshes": N}: the next N refreshes are
+ * TAKEN - the old refresh token spent, a new pair made - and the
+ * connection closed with no reply), POST /_zns/new_pair (what the OA's
+ * console does: a new pair, answered, the old one void), POST
+ * /_email/bounce (addresses that answer 550). GET /_stats gives the
+ * refresh requests too (zns.refreshes).
  *
  *	rkdouble [--listen PORT] [--port-file FILE] [--smtp-listen PORT]
  *	    [--smtp-port-file FILE]
@@ -103,6 +108,8 @@ static struct {
 	char zns_token[64], zns_refresh[64];
 	bool zns_expired;
 	int token_gen;
+	int refresh_drops;	/* refreshes to take and then drop */
+	long refreshes;		/* refresh requests answered or dropped */
 	long zns_quota_left;
 	unsigned short rng[3];
 	/* what reached a recipient, and when (wall clock ms) */
@@ -516,6 +523,10 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 			    (json_int_t)st.duplicates[i], "rejected",
 			    (json_int_t)st.rejected[i], "keys",
 			    (json_int_t)keyset_size(st.keys[i]), "faults", f));
+			if (i == CH_ZNS)
+				json_object_set_new(json_object_get(out,
+				    chan_name[i]), "refreshes", json_integer(
+				    (json_int_t)st.refreshes));
 		}
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_OK, out, 0));
@@ -600,6 +611,14 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 				(void)keyset_add(st.bounce, json_string_value(p));
 	} else if (strcmp(url, "/_zns/expire_token") == 0) {
 		st.zns_expired = true;
+		st.refresh_drops = (int)json_integer_value(json_object_get(req,
+		    "drop_refreshes"));
+	} else if (strcmp(url, "/_zns/new_pair") == 0) {
+		new_token();
+		out = json_pack("{s:s,s:s}", "access_token", st.zns_token,
+		    "refresh_token", st.zns_refresh);
+		pthread_mutex_unlock(&st.mu);
+		return (reply(c, MHD_HTTP_OK, out, 0));
 	} else {
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error",
@@ -687,6 +706,15 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		ch = CH_FCM;
 	if (ch >= 0)
 		f = fault_pick((enum chan)ch, false, &retry_after, &late, &counted);
+	else if (strcmp(url, "/zns/oa/access_token") == 0) {
+		pthread_mutex_lock(&st.mu);
+		st.refreshes++;
+		if (st.refresh_drops > 0) {
+			st.refresh_drops--;
+			f = F_DROP_AFTER;
+		}
+		pthread_mutex_unlock(&st.mu);
+	}
 	if (f == F_500 || f == F_429)
 		rc = reply(c, f == F_500 ? MHD_HTTP_INTERNAL_SERVER_ERROR :
 		    MHD_HTTP_TOO_MANY_REQUESTS, json_pack("{s:s}", "error",

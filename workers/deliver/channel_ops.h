@@ -46,6 +46,15 @@ struct render {
 	const char *key;	/* the idempotency key (msgkey.h) */
 };
 
+/* Whether a channel's credentials can be used now. */
+enum credentials {
+	CRED_OK,	/* not known bad */
+	CRED_WAIT,	/* known bad: the last renewal failed, the next is
+			 * not due yet */
+	CRED_RENEW	/* known bad, and the next renewal is due (this
+			 * caller's: the others wait) */
+};
+
 /* What the operator wants done with an uncertain message. */
 enum on_uncertain { UNCERTAIN_HOLD, UNCERTAIN_RESEND };
 
@@ -73,8 +82,16 @@ struct channel_ops {
 	void (*reply)(const struct http_reply *h, struct send_result *res);
 	/* After a batch in which the provider asked for it
 	 * (SEND_REFRESH_TOKEN), renews the credentials, on the lane's
-	 * connection (no transaction open); may be NULL. */
-	void (*refresh)(db_conn *db, arena *a);
+	 * connection (no transaction open); may be NULL. Says what came of
+	 * it, counted by the pool (rekindle_provider_token_refreshes_total):
+	 * "refreshed" (a new token, stored for the pool), "taken" (another
+	 * process's, from the store), "unstored" (new, but the store failed),
+	 * "failed" (none answered); NULL if another lane already had. */
+	const char *(*refresh)(db_conn *db, arena *a);
+	/* Asked before each claim where refresh is set: nothing is claimed
+	 * while the credentials are known bad (every attempt would be
+	 * refused, and spend one of the message's attempts). */
+	enum credentials (*credentials)(void);
 	/* A customer-care (not advertising) message's request body (new,
 	 * caller frees) to phone, with key; NULL where the channel sends
 	 * none (care.c). */

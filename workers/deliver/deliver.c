@@ -93,6 +93,11 @@ static struct metric uncertain_now = METRIC_GAUGE(
 static struct metric paced = METRIC_COUNTER("rekindle_sends_paced_total",
     "Messages deferred to a later slot by their campaign's provider rate, "
     "by channel.", "channel");
+static struct metric refreshes = METRIC_COUNTER(
+    "rekindle_provider_token_refreshes_total", "Provider access-token "
+    "renewals, by channel and outcome: refreshed (stored for the pool), "
+    "taken (another process's, from the store), unstored (refreshed, the "
+    "store failed), failed (no new token answered).", "channel", "outcome");
 static struct metric decisions = METRIC_COUNTER(
     "rekindle_governor_decisions_total", "The contact governor's verdicts, "
     "by channel, verdict (allow, deny, defer) and reason.", "channel",
@@ -171,6 +176,7 @@ deliver_init(struct worker *w, db_conn *db)
 		    RK_EINVAL ? "" : ": ", rc == RK_EINVAL ? "" : db_errmsg(db));
 	http_init(var_provider_timeout_ms, var_provider_parallel);
 	metrics_on_scrape(scrape, NULL);
+	metric_register(&refreshes);	/* served before the first renewal */
 	log_info("DELIVER-POLICY", "%s: provider %s on our key; an uncertain "
 	    "message is %s", channel_name(deliver_channel), ops->dedups ?
 	    "de-duplicates" : "does not de-duplicate", policy ==
@@ -730,6 +736,35 @@ out:
 	return (rc);
 }
 
+/* Renews the channel's credentials, counting the outcome. */
+static void
+renew(db_conn *db, arena *a)
+{
+	const char *outcome = ops->refresh(db, a);
+
+	if (outcome != NULL)
+		metric_add(&refreshes, 1, channel_name(deliver_channel), outcome);
+}
+
+/* Whether to claim: not while the channel's credentials are known bad
+ * (a renewal first, when one is due). */
+static bool
+credentials_usable(db_conn *db, arena *a)
+{
+	if (ops->credentials == NULL)
+		return (true);
+	switch (ops->credentials()) {
+	case CRED_OK:
+		return (true);
+	case CRED_RENEW:
+		renew(db, a);
+		return (ops->credentials() == CRED_OK);
+	case CRED_WAIT:
+		break;
+	}
+	return (false);
+}
+
 int
 deliver_poll(struct worker *w, db_conn *db, arena *a)
 {
@@ -740,6 +775,8 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 	int64_t t0 = clock_mono_ms(), t1, t2;
 	rk_err rc;
 
+	if (!credentials_usable(db, a))
+		return (0);
 	/* an opt-out's confirmation first: it is owed at once */
 	care = care_poll(db, a, ops, var_provider_url, b.lease_s);
 	if ((rc = claim(&b, &n, &nsend)) != RK_OK) {
@@ -766,7 +803,7 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 		}
 	}
 	if (b.refresh && ops->refresh != NULL)
-		ops->refresh(db, a);
+		renew(db, a);
 	t2 = clock_mono_ms();
 	if (n > 0)
 		log_debug("DELIVER-BATCH", "%d claimed, %zu sent to the provider: "

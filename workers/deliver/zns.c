@@ -18,6 +18,20 @@
  *	if there is one. The lanes of a process share the pair under a lock,
  *	and a lane refreshes only if no other lane has since it built its
  *	requests: one expiry, one refresh.
+ *
+ *	A refresh whose answer is lost may still have been spent at Zalo:
+ *	then no refresh token the pool holds works any more, and only a new
+ *	pair from the OA's console (zns_access_token and zns_refresh_token,
+ *	then a restart of one process: the seed replaces a stored pair whose
+ *	refresh token it was not seeded with) lets the pool send again.
+ *	Nothing here can tell that from a passing outage. So after a failed
+ *	renewal the process claims nothing - a refused attempt spends one of
+ *	the message's attempts, and eight make it failed for good - and
+ *	tries again after 1 s, doubling to a minute, taking a newer pair
+ *	from the store first (the restarted process's seed); each renewal's
+ *	outcome is counted (rekindle_provider_token_refreshes_total) and
+ *	the operators are alerted on failures
+ *	(deploy/monitoring/rekindle-rules.yml).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +40,7 @@
 
 #include "channel.h"
 #include "channel_ops.h"
+#include "clock.h"
 #include "deliver_db.h"
 #include "log.h"
 #include "mem.h"
@@ -36,6 +51,9 @@ static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned token_gen;			/* changes of the pair so far */
 static int64_t store_gen = -1;	/* the stored generation held; -1: no store */
 static _Thread_local unsigned token_seen;	/* the one this lane used */
+static int64_t renew_at_us;	/* the pair is known bad: no sends before
+				 * this (monotonic); 0: not known bad */
+static int renew_fails;		/* failed renewals in a row */
 
 static const struct cfg_entry zns_cfg[] = {
 	{"zns_access_token", CFG_STR, "", &var_zns_access_token, 0, 0,
@@ -196,24 +214,65 @@ zns_request(arena *a, const struct dmsg *m, const struct render *r,
 	pthread_mutex_unlock(&token_mu);
 }
 
+/* After a renewal (token_mu held): a failed one puts the next off. */
+static void
+renewed(bool ok)
+{
+	int64_t wait_us = INT64_C(60000000);
+
+	if (ok) {
+		renew_at_us = 0;
+		renew_fails = 0;
+		return;
+	}
+	if (renew_fails < 6)
+		wait_us = INT64_C(1000000) << renew_fails;
+	renew_fails++;
+	renew_at_us = clock_mono_us() + wait_us;
+}
+
+static enum credentials
+zns_credentials(void)
+{
+	enum credentials c = CRED_OK;
+
+	pthread_mutex_lock(&token_mu);
+	if (renew_at_us != 0 && clock_mono_us() < renew_at_us)
+		c = CRED_WAIT;
+	else if (renew_at_us != 0) {
+		/* this lane's try: the others wait for it, and it renews
+		 * the pair it knows is bad */
+		c = CRED_RENEW;
+		renew_at_us = clock_mono_us() + INT64_C(60000000);
+		token_seen = token_gen;
+	}
+	pthread_mutex_unlock(&token_mu);
+	return (c);
+}
+
 /*
  * Asks a new access token with the refresh token, unless another lane
  * did since this one's requests were built, or another process did (it
  * is in the store). A new pair is stored under a compare on its
  * generation, so one refresh serves the pool.
  */
-static void
+static const char *
 zns_refresh(db_conn *db, arena *a)
 {
-	const char *access, *refresh;
+	const char *access, *refresh, *outcome = "failed";
 	char *body;
 	json_t *j, *req;
 	struct http_reply r;
 
 	pthread_mutex_lock(&token_mu);
-	if (token_seen != token_gen || adopt_newer(db, a)) {
+	if (token_seen != token_gen) {		/* another lane did */
 		pthread_mutex_unlock(&token_mu);
-		return;
+		return (NULL);
+	}
+	if (adopt_newer(db, a)) {
+		renewed(true);
+		pthread_mutex_unlock(&token_mu);
+		return ("taken");
 	}
 	req = json_pack("{s:s}", "refresh_token", var_zns_refresh_token);
 	body = json_dumps(req, JSON_COMPACT);
@@ -228,12 +287,15 @@ zns_refresh(db_conn *db, arena *a)
 		    var_zns_refresh_token, store_gen};
 		bool won = false;
 
+		outcome = "refreshed";
 		if (store_gen >= 0 && ddb_token_put(db, "zns", t.access,
-		    t.refresh, store_gen, &won) != RK_OK)
+		    t.refresh, store_gen, &won) != RK_OK) {
+			outcome = "unstored";
 			log_warn("ZNS-TOKEN", "access token refreshed but not "
 			    "stored (%s): the pool's other processes keep the "
 			    "old one until this one refreshes again",
 			    db_errmsg(db));
+		}
 		if (won)
 			t.gen++;
 		/* not stored because a newer pair is (the configuration was
@@ -241,13 +303,18 @@ zns_refresh(db_conn *db, arena *a)
 		if (store_gen < 0 || won || !adopt_newer(db, a)) {
 			adopt(&t);
 			log_info("ZNS-TOKEN", "access token refreshed");
-		}
-	} else if (!adopt_newer(db, a))
+		} else
+			outcome = "taken";
+	} else if (adopt_newer(db, a))
+		outcome = "taken";
+	else
 		log_warn("ZNS-TOKEN", "could not refresh the access token "
 		    "(HTTP %ld)", r.status);
 	json_decref(j);
 	free(r.body);
+	renewed(strcmp(outcome, "failed") != 0);
 	pthread_mutex_unlock(&token_mu);
+	return (outcome);
 }
 
 const struct channel_ops zns_ops = {
@@ -259,4 +326,5 @@ const struct channel_ops zns_ops = {
 	.request = zns_request,
 	.reply = provider_zns_reply,
 	.refresh = zns_refresh,
+	.credentials = zns_credentials,
 };
