@@ -74,11 +74,13 @@ launch() {
 # start_pool CH: POOL delivery processes of channel CH (their pids in pool)
 start_pool() {
   pool=()
+  # push mints its FCM tokens with the double's service account
+  [ -s "$work/fcm-sa.json" ] || /usr/bin/python3 -c "import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1]).read())" "$http/_fcm/service_account" >"$work/fcm-sa.json"
   for _ in $(seq 1 "$pool_size"); do
     "$bin/rekindle-deliver" --channel "$1" -o "provider_url=$(provider_of "$1")" \
       -o sms_api_key=bench -o sms_secret_key=bench -o sms_brandname=BENCH \
       -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
-      -o "zns_refresh_url=$http/zns/oa/access_token" -o fcm_access_token=bench \
+      -o "zns_refresh_url=$http/zns/oa/access_token" -o "fcm_service_account=$work/fcm-sa.json" \
       -o email_from=uudai@bank.example -o tracking_secret=bench -o poll_interval_ms=100 \
       -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 -o email_per_day=0 \
       -o lease_seconds=2 -o "provider_parallel=${PROVIDER_PARALLEL:-16}" \

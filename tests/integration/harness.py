@@ -231,13 +231,30 @@ class Doubles:
             return json.loads(r.read())
 
 
+_service_accounts = {}
+
+
+def fcm_service_account(http_base):
+    """The key file of the doubles' Firebase service account (gtoken.h),
+    fetched once per double: push pools mint their FCM tokens with it."""
+    if http_base not in _service_accounts:
+        with urllib.request.urlopen(http_base + "/_fcm/service_account", timeout=30) as r:
+            key = r.read()
+        fd, path = tempfile.mkstemp(prefix="rk-fcm-sa-", suffix=".json")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        _service_accounts[http_base] = path
+    return _service_accounts[http_base]
+
+
 def deliver_args(ch, http_base, smtp_url="", extra=()):
     """rekindle-deliver's arguments for a pool of channel ch against the
     provider doubles (rkdouble) at http_base and smtp_url."""
     url = {"zns": http_base + "/zns/message/template", "sms": http_base + "/sms/send",
            "push": http_base + "/fcm/v1/projects/bank-vn/messages:send",
            "email": smtp_url}[ch]
-    return ["--channel", ch, "-o", "provider_url=" + url, "-o", "fcm_access_token=fcm-t",
+    push = ["-o", "fcm_service_account=" + fcm_service_account(http_base)] if ch == "push" else []
+    return ["--channel", ch, "-o", "provider_url=" + url] + push + [
             "-o", "email_from=uudai@bank.example",
             "-o", "zns_access_token=zns-token-1", "-o", "zns_refresh_token=zns-refresh-1",
             "-o", "zns_refresh_url=" + http_base + "/zns/oa/access_token",
@@ -438,8 +455,8 @@ class Rekindle:
 
     def create_fallback_offer(self, offer_id="BACK", landing_url="https://bank.example/uu-dai",
                               sms_body="{name}: {offer}, HSD {expiry} {link}"):
-        """A 50,000 VND fallback offer valid for 30 days, with an SMS and a
-        ZNS template: what a campaign falls back to in the tests."""
+        """A 50,000 VND fallback offer valid for 30 days, with an SMS, a ZNS
+        and a push template: what a campaign falls back to in the tests."""
         now = int(time.time())
         ts = lambda s: self.msg("google.protobuf.Timestamp", seconds=s)
         self.call("rekindle.v1.OfferService", "CreateOffer", self.msg(
@@ -451,7 +468,9 @@ class Rekindle:
                 landing_url=landing_url, templates=[
                     self.msg("rekindle.v1.MessageTemplate", channel=2, body=sms_body),
                     self.msg("rekindle.v1.MessageTemplate", channel=3,
-                             provider_template_id="231456")])))
+                             provider_template_id="231456"),
+                    self.msg("rekindle.v1.MessageTemplate", channel=4,
+                             subject="Quà cho {name}", body="{offer} - đến {expiry}")])))
 
     def customers_at_midday(self):
         """Every customer lives where it is midday now, so that every send
@@ -507,7 +526,10 @@ class Rekindle:
         self.db.stop()
         if self.net:
             self.net.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("RK_KEEP_LOGS"):    # for a look after a failure
+            print("logs kept in", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         if bad:
             raise AssertionError("\n".join(bad))
 

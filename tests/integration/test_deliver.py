@@ -25,12 +25,23 @@ O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
 EMAIL, SMS, ZNS, PUSH = 1, 2, 3, 4
 
 
+def agreed(rk, channel):
+    """Every customer agreed to marketing on channel."""
+    rk.db.sql("INSERT INTO rekindle.customer_consents (customer_id, channel, purpose, "
+              "granted, granted_at, source) SELECT id, %d, 1, true, now(), 'test' "
+              "FROM rekindle.customers ON CONFLICT DO NOTHING" % channel)
+
+
 def on_zalo(rk):
     """Every customer on Zalo, and agreed to ZNS marketing."""
     rk.db.sql("UPDATE rekindle.customers SET zalo_available = true")
-    rk.db.sql("INSERT INTO rekindle.customer_consents (customer_id, channel, purpose, "
-              "granted, granted_at, source) SELECT id, 3, 1, true, now(), 'test' "
-              "FROM rekindle.customers ON CONFLICT DO NOTHING")
+    agreed(rk, ZNS)
+
+
+def on_app(rk):
+    """Every customer has the bank's app, and agreed to push marketing."""
+    rk.db.sql("UPDATE rekindle.customers SET push_token = 'device-' || id")
+    agreed(rk, PUSH)
 
 
 class DeliverTest(unittest.TestCase):
@@ -311,11 +322,13 @@ class QuietHoursTest(unittest.TestCase):
             self.assertEqual(json.loads(r.read())["sms"]["accepted"], 0)
 
 
-class ZnsPoolCase(unittest.TestCase):
-    """A ZNS-only campaign to CUSTOMERS synthetic customers, all on Zalo,
-    through a pool of processes started by pool()."""
+class PoolCase(unittest.TestCase):
+    """A campaign on channel CH to CUSTOMERS synthetic customers, all
+    reachable on it (reach), through a pool of processes started by
+    pool()."""
 
-    CUSTOMERS, SEED = 900, 13
+    CH, CUSTOMERS, SEED = "zns", 900, 13
+    reach = staticmethod(on_zalo)
 
     @classmethod
     def setUpClass(cls):
@@ -323,7 +336,7 @@ class ZnsPoolCase(unittest.TestCase):
         cls.dbl = Doubles(rk)
         rk.load_synthetic(cls.CUSTOMERS, cls.SEED, AS_OF)
         rk.profile_all(AS_OF)
-        on_zalo(rk)
+        cls.reach(rk)
         rk.create_fallback_offer()
 
     @classmethod
@@ -332,15 +345,16 @@ class ZnsPoolCase(unittest.TestCase):
 
     def pool(self, extra=()):
         return self.rk.start("rekindle-deliver", deliver_args(
-            "zns", self.dbl.base, extra=["-o", "lease_seconds=3"] + list(extra)))
+            self.CH, self.dbl.base, extra=["-o", "lease_seconds=3"] + list(extra)))
 
     def launch(self, cid, name, **kw):
-        """Launches campaign cid on ZNS; count(where) then counts its
+        """Launches campaign cid on CH; count(where) then counts its
         messages."""
         rk = self.rk
         rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
                 campaign=rk.msg("rekindle.v1.Campaign", campaign_id=cid, name=name,
-                                fallback_offer_id="BACK", channel_order=[ZNS], **kw)))
+                                fallback_offer_id="BACK",
+                                channel_order=[{"zns": ZNS, "push": PUSH}[self.CH]], **kw)))
         rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
                                              campaign_id=cid))
         self.count = lambda where: int(rk.db.sql(
@@ -349,7 +363,7 @@ class ZnsPoolCase(unittest.TestCase):
         wait_until(lambda: self.count("true") > 0, 60, "launch")
 
 
-class PacingTest(ZnsPoolCase):
+class PacingTest(PoolCase):
     """A campaign's provider_rate_per_second over a ZNS pool of two
     processes (two lanes each): one is killed with SIGKILL mid-campaign and
     another started, PostgreSQL is restarted with -m immediate (every
@@ -404,17 +418,17 @@ class PacingTest(ZnsPoolCase):
                                    "WHERE campaign_id = 'R1' AND channel = 3"), "1")
 
 
-def refreshes(rk, n, outcome):
+def refreshes(rk, n, outcome, channel="zns"):
     """rekindle_provider_token_refreshes_total of the n-th delivery
-    process started, for ZNS and outcome (0 if it is not running)."""
+    process started, for channel and outcome (0 if it is not running)."""
     status, text = http_get("127.0.0.1:%s" % rk.metrics_port("rekindle-deliver", n),
                             "/metrics")
-    m = re.search(r'^rekindle_provider_token_refreshes_total\{channel="zns",'
-                  r'outcome="%s"\} (\S+)$' % outcome, text, re.M)
+    m = re.search(r'^rekindle_provider_token_refreshes_total\{channel="%s",'
+                  r'outcome="%s"\} (\S+)$' % (channel, outcome), text, re.M)
     return float(m.group(1)) if status == 200 and m else 0
 
 
-class TokenLockoutTest(ZnsPoolCase):
+class TokenLockoutTest(PoolCase):
     """The OA token expires mid-campaign and the first refresh is taken by
     Zalo but its answer lost: the refresh token the pool holds is spent, and
     the other process's refresh with it is refused. Until an operator
@@ -467,6 +481,54 @@ class TokenLockoutTest(ZnsPoolCase):
         self.assertEqual(refreshes(rk, 1, "refreshed"), 0)
         self.assertEqual(rk.db.sql("SELECT generation FROM rekindle.provider_tokens "
                                    "WHERE provider = 'zns'"), "1")
+
+
+class PushTokenTest(PoolCase):
+    """FCM access tokens minted with the service account (the double's
+    lives 4 s here, Google's an hour): renewed before they expire while a
+    paced campaign runs, and minted anew when FCM refuses them (every
+    token revoked mid-campaign) - with a pool process SIGKILLed at the
+    same moment. Counted at the double: nothing sent twice, every message
+    the pool calls sent taken there, none failed for the token."""
+
+    CH, CUSTOMERS, SEED = "push", 400, 19
+    reach = staticmethod(on_app)
+
+    def test_tokens_renewed_before_expiry_and_after_a_refusal(self):
+        rk, dbl, pool = self.rk, self.dbl, self.pool
+        fcm = lambda: dbl.get("/_stats")["fcm"]
+        dbl.post("/_fcm/token_life", {"seconds": 4})
+        procs = [pool(), pool()]
+        self.launch("P1", "Ứng dụng", provider_rate_per_second=25)
+        count = self.count
+        total = count("true")
+        self.assertGreater(total, 200)
+        wait_until(lambda: fcm()["accepted"] >= total // 3, 60, "a third sent")
+        before = fcm()
+        dbl.post("/_fcm/revoke_tokens", {})
+        os.kill(procs[0].p.pid, signal.SIGKILL)
+        procs[0].p.wait()
+        procs.append(pool())
+        wait_until(lambda: count("state NOT IN ('sent', 'uncertain', 'failed')") == 0,
+                   120, "every message ended")
+        after = fcm()
+        print("\nP1: %d push messages; double: %s" % (total, after))
+        self.assertEqual(count("state = 'failed'"), 0)
+        sent = set(rk.db.sql("SELECT idempotency_key FROM rekindle.messages WHERE "
+                             "campaign_id = 'P1' AND state = 'sent'").splitlines())
+        held = set(rk.db.sql("SELECT idempotency_key FROM rekindle.messages WHERE "
+                             "campaign_id = 'P1' AND state = 'uncertain'").splitlines())
+        taken = {k["key"] for k in dbl.get("/_keys/fcm")}
+        self.assertEqual(sent - taken, set())
+        self.assertEqual(taken - sent - held, set())
+        self.assertEqual(after["duplicates"], 0)
+        self.assertEqual(len(sent) + len(held), total)
+        # the revocation was met with a 401 and a new token; the tokens
+        # of the whole run, renewed as they aged
+        self.assertGreater(after["rejected"], before["rejected"])
+        self.assertGreaterEqual(after["tokens_minted"], 5)
+        self.assertGreaterEqual(refreshes(rk, 1, "refreshed", "push"), 2)
+        self.assertEqual(refreshes(rk, 1, "failed", "push"), 0)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 shapes - Zalo ZNS, an eSMS-style brand-name SMS gateway, FCM HTTP v1, an
 SMTP relay - keep every idempotency key they accepted, and inject faults on
 demand. Checked with plain HTTP and smtplib from the standard library."""
-import json, os, signal, smtplib, socket, subprocess, tempfile, threading, time, unittest
-import urllib.error, urllib.request
+import base64, json, os, signal, smtplib, socket, subprocess, tempfile, threading, time
+import unittest
+import urllib.error, urllib.parse, urllib.request
 
 from harness import BIN, read_port, wait_until
 
@@ -71,10 +72,74 @@ class DoubleTest(unittest.TestCase):
         fresh = self.post("/zns/oa/access_token", {"refresh_token": "zns-refresh-1"})[2]
         self.assertEqual(send(fresh["access_token"], tid="y")[2]["error"], 0)
 
+    def assertion(self, sa, key_pem=None, **claims):
+        """A JWT for the service account sa, signed RS256 by the openssl
+        command with its key (or key_pem); claims override the good ones."""
+        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+        now = int(time.time())
+        c = dict({"iss": sa["client_email"], "aud": sa["token_uri"], "iat": now,
+                  "exp": now + 3600, "scope": "https://www.googleapis.com/auth/firebase.messaging"},
+                 **claims)
+        signed = b".".join([b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()),
+                            b64(json.dumps(c).encode())])
+        kf = os.path.join(self.tmp, "sa-key.pem")
+        with open(kf, "w") as fh:
+            fh.write(key_pem or sa["private_key"])
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", kf], input=signed,
+                             capture_output=True, check=True).stdout
+        return (signed + b"." + b64(sig)).decode()
+
+    def mint(self, assertion):
+        form = urllib.parse.urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                       "assertion": assertion}).encode()
+        req = urllib.request.Request(self.base + "/oauth2/token", form,
+                                     {"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def test_fcm_token_by_the_jwt_bearer_grant(self):
+        """Google's checks: the key's signature, the account, the audience,
+        the scope, an hour at most; FCM takes only a live minted token."""
+        sa = self.get("/_fcm/service_account")
+        self.assertEqual((sa["type"], sa["token_uri"]),
+                         ("service_account", self.base + "/oauth2/token"))
+        other = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA"],
+                               capture_output=True, check=True, text=True).stdout
+        for bad, why in ((self.assertion(sa, key_pem=other), "Signature"),
+                         (self.assertion(sa, aud="https://oauth2.googleapis.com/token"), "aud"),
+                         (self.assertion(sa, scope="https://www.googleapis.com/auth/cloud"),
+                          "scope"),
+                         (self.assertion(sa, exp=int(time.time()) + 7200), "short-lived"),
+                         (self.assertion(sa, iss="x@y"), "iss")):
+            code, body = self.mint(bad)
+            self.assertEqual((code, body["error"]), (400, "invalid_grant"), why)
+            self.assertIn(why, body["error_description"])
+        code, tok = self.mint(self.assertion(sa))
+        self.assertEqual((code, tok["token_type"], tok["expires_in"]), (200, "Bearer", 3599))
+        send = lambda bearer, tid: self.post("/fcm/v1/projects/bank/messages:send", {
+            "message": {"token": "device-9", "data": {"tracking_id": tid}}},
+            {"Authorization": "Bearer " + bearer})
+        self.assertEqual(send("made-up", "g1")[0], 401)
+        self.assertEqual(send(tok["access_token"], "g1")[0], 200)
+        # an expired token, and a revoked one
+        self.post("/_fcm/token_life", {"seconds": 1})
+        short = self.mint(self.assertion(sa))[1]
+        self.post("/_fcm/token_life", {"seconds": 3599})
+        time.sleep(1.2)
+        code, _, body = send(short["access_token"], "g2")
+        self.assertEqual((code, body["error"]["status"]), (401, "UNAUTHENTICATED"))
+        self.post("/_fcm/revoke_tokens", {})
+        self.assertEqual(send(tok["access_token"], "g2")[0], 401)
+
     def test_fcm_shape_and_injected_faults(self):
+        sa = self.get("/_fcm/service_account")
+        bearer = "Bearer " + self.mint(self.assertion(sa))[1]["access_token"]
         send = lambda data: self.post("/fcm/v1/projects/bank/messages:send", {
             "message": {"token": "device-1", "notification": {"title": "Quà", "body": "x"},
-                        "data": data}}, {"Authorization": "Bearer t"})
+                        "data": data}}, {"Authorization": bearer})
         self.assertEqual(send({"tracking_id": "f1", "offer": 5})[0], 400)  # not a string
         code, _, body = send({"tracking_id": "f1", "offer": "TIKI"})
         self.assertEqual((code, body["name"]), (200, "projects/bank/messages/f1"))
@@ -88,7 +153,7 @@ class DoubleTest(unittest.TestCase):
         req = urllib.request.Request(
             self.base + "/fcm/v1/projects/bank/messages:send",
             json.dumps({"message": {"token": "d", "data": {"tracking_id": "f3"}}}).encode(),
-            {"Authorization": "Bearer t"})
+            {"Authorization": bearer})
         with self.assertRaises(Exception):
             urllib.request.urlopen(req, timeout=0.5)
         wait_until(lambda: self.get("/_stats")["fcm"]["accepted"] == 3, 5, "stalled send")

@@ -101,7 +101,7 @@ control(const char *path, const char *body)
 
 	snprintf(url, sizeof(url), "%s%s", http_base, path);
 	/* the double's read endpoints answer a POST as well */
-	http_post_json(url, NULL, body != NULL ? body : "{}", &r);
+	http_post(url, NULL, NULL, body != NULL ? body : "{}", &r);
 	if (r.status != 200)
 		fail_msg("%s: HTTP %ld (%s)", url, r.status, r.error);
 	j = json_loads(r.body, 0, NULL);

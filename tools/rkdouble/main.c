@@ -13,7 +13,14 @@
  *					must start with "[QC]")
  *	POST /fcm/v1/projects/P/messages:send
  *					FCM HTTP v1 (data values must be
- *					strings; data.tracking_id is the key)
+ *					strings; data.tracking_id is the key;
+ *					a bearer token minted below, else 401)
+ *	POST /oauth2/token		Google's OAuth 2.0 JWT bearer grant
+ *					for the double's service account
+ *					(gtoken.h: GET /_fcm/service_account
+ *					gives its key file; POST
+ *					/_fcm/token_life {"seconds"}, POST
+ *					/_fcm/revoke_tokens)
  *
  * and an SMTP relay (smtp.h) that takes advertising e-mail: a message must
  * have Subject, Message-ID, MIME-Version, List-Unsubscribe and
@@ -72,6 +79,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gtoken.h"
 #include "keyset.h"
 #include "mem.h"
 #include "smtp.h"
@@ -446,9 +454,17 @@ fcm_send(struct MHD_Connection *c, json_t *req, const char *body,
 	const char *k, *tid;
 	char name[300];
 
-	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
-		return (reply(c, MHD_HTTP_UNAUTHORIZED, json_pack("{s:{s:i,s:s}}",
-		    "error", "code", 401, "status", "UNAUTHENTICATED"), 0));
+	if (!gtoken_valid(auth)) {
+		pthread_mutex_lock(&st.mu);
+		st.rejected[CH_FCM]++;
+		pthread_mutex_unlock(&st.mu);
+		return (reply(c, MHD_HTTP_UNAUTHORIZED, json_pack(
+		    "{s:{s:i,s:s,s:s}}", "error", "code", 401, "status",
+		    "UNAUTHENTICATED", "message", "Request had invalid "
+		    "authentication credentials. Expected OAuth 2 access "
+		    "token, login cookie or other valid authentication "
+		    "credential."), 0));
+	}
 	data = json_object_get(m, "data");
 	json_object_foreach(data, k, v)
 		if (!json_is_string(v))
@@ -501,6 +517,15 @@ chan_of(const char *s)
 	return (-1);
 }
 
+/* The host:port the client called, for URLs that point back here. */
+static const char *
+host_of(struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+
+	return (h != NULL ? h : "127.0.0.1");
+}
+
 static enum MHD_Result
 control(struct MHD_Connection *c, const char *method, const char *url,
     json_t *req)
@@ -527,6 +552,10 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 				json_object_set_new(json_object_get(out,
 				    chan_name[i]), "refreshes", json_integer(
 				    (json_int_t)st.refreshes));
+			if (i == CH_FCM)
+				json_object_set_new(json_object_get(out,
+				    chan_name[i]), "tokens_minted", json_integer(
+				    (json_int_t)gtoken_minted()));
 		}
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_OK, out, 0));
@@ -562,9 +591,19 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_OK, out, 0));
 	}
+	if (strcmp(url, "/_fcm/service_account") == 0)
+		return (reply(c, MHD_HTTP_OK, gtoken_service_account(host_of(c)),
+		    0));
 	if (strcmp(method, "POST") != 0 || req == NULL)
 		return (reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error",
 		    "no such endpoint"), 0));
+	if (strcmp(url, "/_fcm/token_life") == 0)
+		gtoken_set_life((int)json_integer_value(json_object_get(req,
+		    "seconds")));
+	if (strcmp(url, "/_fcm/revoke_tokens") == 0)
+		gtoken_revoke_all();
+	if (strncmp(url, "/_fcm/", 6) == 0)
+		return (reply(c, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1), 0));
 	pthread_mutex_lock(&st.mu);
 	if (strcmp(url, "/_faults") == 0 && (ch = chan_of(json_string_value(
 	    json_object_get(req, "channel")) ? json_string_value(json_object_get(
@@ -691,6 +730,15 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		rc = control(c, method, url, req);
 		json_decref(req);
 		return (rc);
+	}
+	if (strcmp(url, "/oauth2/token") == 0 && strcmp(method, "POST") == 0) {
+		/* a form, not JSON */
+		json_t *out = NULL;
+		unsigned code = gtoken_mint(host_of(c), cn->body ? cn->body :
+		    "", &out);
+
+		json_decref(req);
+		return (reply(c, code, out, 0));
 	}
 	if (strcmp(method, "POST") != 0 || req == NULL) {
 		json_decref(req);

@@ -63,7 +63,7 @@ care_poll(db_conn *db, arena *a, const struct channel_ops *ops,
 		} else {
 			body = ops->care_request(db_res_str(r, i, 3),
 			    db_res_str(r, i, 1), arena_printf(a, "care:%s", id));
-			http_post_json(url, NULL, body, &h);
+			http_post(url, NULL, NULL, body, &h);
 			free(body);
 			ops->reply(&h, &res);
 			free(h.body);

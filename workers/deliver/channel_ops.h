@@ -55,6 +55,15 @@ enum credentials {
 			 * caller's: the others wait) */
 };
 
+/* Retries of a credential renewal that failed: 1 s after the first
+ * failure, doubling to a minute (channel_ops.c). */
+struct renewal {
+	int64_t at_us;		/* the next try, monotonic; 0: none failed */
+	int fails;		/* in a row */
+};
+void renewal_failed(struct renewal *r);
+void renewal_ok(struct renewal *r);
+
 /* What the operator wants done with an uncertain message. */
 enum on_uncertain { UNCERTAIN_HOLD, UNCERTAIN_RESEND };
 

@@ -193,7 +193,11 @@ start(CURLM *multi, CURL *e, struct http_call *c, struct running *r)
 		curl_easy_setopt(e, CURLOPT_READDATA, r);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
 	} else {
-		r->list = curl_slist_append(NULL, "Content-Type: application/json");
+		char ct[96];
+
+		snprintf(ct, sizeof(ct), "Content-Type: %s", c->content_type ?
+		    c->content_type : "application/json");
+		r->list = curl_slist_append(NULL, ct);
 		for (int i = 0; c->headers[i] != NULL; i++)
 			r->list = curl_slist_append(r->list, c->headers[i]);
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->list);
@@ -325,10 +329,11 @@ http_run(struct http_call *calls, size_t n,
 }
 
 void
-http_post_json(const char *url, const char *const *headers, const char *body,
-    struct http_reply *r)
+http_post(const char *url, const char *content_type,
+    const char *const *headers, const char *body, struct http_reply *r)
 {
-	struct http_call c = {.url = url, .body = body, .len = strlen(body)};
+	struct http_call c = {.url = url, .content_type = content_type,
+	    .body = body, .len = strlen(body)};
 
 	for (int i = 0; headers != NULL && headers[i] != NULL && i < 2; i++)
 		c.headers[i] = headers[i];

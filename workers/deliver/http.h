@@ -34,11 +34,12 @@ struct http_reply {
 				 * end (CURLINFO_TOTAL_TIME); 0 withheld */
 };
 
-/* One request: an HTTP POST of a JSON body, or, when mail_rcpt is set,
- * an SMTP submission of an RFC 5322 message. */
+/* One request: an HTTP POST of a JSON body (or of content_type), or,
+ * when mail_rcpt is set, an SMTP submission of an RFC 5322 message. */
 struct http_call {
 	const char *url;		/* http(s)://... or smtp(s)://... */
 	const char *headers[3];		/* "Name: value", NULL-ended */
+	const char *content_type;	/* NULL: application/json */
 	const char *body;		/* JSON text or the message */
 	size_t len;			/* of body */
 	const char *mail_from, *mail_rcpt;
@@ -66,8 +67,8 @@ void http_fini(void);
 void http_run(struct http_call *calls, size_t n,
     void (*done)(void *ctx, struct http_call *c), void *ctx);
 
-/* One JSON POST, waited for. */
-void http_post_json(const char *url, const char *const *headers,
-    const char *body, struct http_reply *r);
+/* One POST of body as content_type (NULL: JSON), waited for. */
+void http_post(const char *url, const char *content_type,
+    const char *const *headers, const char *body, struct http_reply *r);
 
 #endif

@@ -7,24 +7,71 @@
  * first instead of showing twice: android.notification.tag (Android
  * replaces a notification with the same tag) and the apns-collapse-id
  * header (APNs: at most 64 bytes; a longer key is sent as its SHA-256).
+ *
+ * THE TOKEN
+ *	HTTP v1 takes an OAuth 2.0 access token that lives an hour
+ *	(firebase.google.com/docs/cloud-messaging/auth-server). With
+ *	fcm_service_account (the JSON key file the Firebase console gives)
+ *	each process mints its own (gauth.h) before the first send and again
+ *	five minutes before it expires, one lane minting while the others
+ *	go on with the old one. A 401 (UNAUTHENTICATED: the error model of
+ *	Google APIs, cloud.google.com/apis/design/errors) means the token
+ *	was refused and nothing was sent: the message is queued again and
+ *	the token minted anew. While none can be minted the process claims
+ *	nothing, trying again after 1 s doubling to a minute, and counts
+ *	each failure (rekindle_provider_token_refreshes_total). A fixed
+ *	fcm_access_token is taken as it is, for tests and short runs: once
+ *	refused the pool waits for a restart with a new one.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "channel.h"
 #include "channel_ops.h"
+#include "clock.h"
+#include "gauth.h"
+#include "log.h"
+#include "mem.h"
 
-static char *var_fcm_access_token, *var_push_on_uncertain;
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define FCM_SCOPE "https://www.googleapis.com/auth/firebase.messaging"
+/* A token is minted anew five minutes (or a quarter of its life) before
+ * it expires, and not used in its last minute (or tenth): a request may
+ * take that long. */
+#define RENEW_BEFORE_US INT64_C(300000000)
+#define UNUSED_LAST_US INT64_C(60000000)
+
+static char *var_fcm_access_token, *var_fcm_service_account,
+    *var_push_on_uncertain;
 
 static const struct cfg_entry push_cfg[] = {
 	{"fcm_access_token", CFG_STR, "", &var_fcm_access_token, 0, 0,
-	    CFG_SECRET, "FCM OAuth2 bearer token"},
+	    CFG_SECRET, "FCM OAuth2 bearer token, taken as it is (it lives an "
+	    "hour: fcm_service_account for a pool that runs longer)"},
+	{"fcm_service_account", CFG_STR, "", &var_fcm_service_account, 0, 0, 0,
+	    "the Firebase service account's JSON key file: FCM access tokens "
+	    "are minted with it"},
 	{"push_on_uncertain", CFG_STR, "hold", &var_push_on_uncertain, 0, 0, 0,
 	    "a push that may have been taken: hold (FCM does not "
 	    "de-duplicate) or resend (the device folds it by tag)"},
 	CFG_END,
 };
+
+/* The bearer token, shared by the lanes under token_mu. */
+static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct gauth_account account;
+static bool minting;		/* a service account: tokens are minted */
+static char *token;		/* in use; NULL: none yet */
+static int64_t token_expires_us;	/* wall clock; 0: not known */
+static int64_t token_life_us;
+static unsigned token_gen;		/* tokens so far */
+static _Thread_local unsigned token_seen;	/* the one this lane used */
+static _Thread_local bool lane_renews;	/* push_credentials chose this lane */
+static bool token_refused;	/* by FCM (401), or none could be minted */
+static bool renewing;		/* a lane is minting */
+static struct renewal renewal;	/* after a failure: not before at_us */
 
 /* The APNs collapse id of key: itself, or its SHA-256 in hex if longer
  * than APNs allows. */
@@ -86,7 +133,10 @@ provider_fcm_reply(const struct http_reply *h, struct send_result *r)
 		provider_set(r, SEND_OK, "accepted");
 		snprintf(r->provider_id, sizeof(r->provider_id), "%s",
 		    json_string_value(json_object_get(j, "name")));
-	} else if (h->status == 404 || (status && strcmp(status,
+	} else if (h->status == 401)
+		provider_set(r, SEND_REFRESH_TOKEN, "FCM refused the access "
+		    "token (401 %s)", status ? status : "");
+	else if (h->status == 404 || (status && strcmp(status,
 	    "UNREGISTERED") == 0))
 		provider_set(r, SEND_NEXT_CHANNEL, "device token no longer "
 		    "registered");
@@ -99,9 +149,141 @@ provider_fcm_reply(const struct http_reply *h, struct send_result *r)
 static rk_err
 push_init(db_conn *db, enum on_uncertain *policy)
 {
+	char why[256];
+	rk_err rc;
+
 	(void)db;
-	return (channel_policy("push_on_uncertain", var_push_on_uncertain,
-	    policy));
+	if ((rc = channel_policy("push_on_uncertain", var_push_on_uncertain,
+	    policy)) != RK_OK)
+		return (rc);
+	if ((*var_fcm_service_account != '\0') == (*var_fcm_access_token !=
+	    '\0')) {
+		log_error("CONFIG-INVALID", "push: set fcm_service_account (or, "
+		    "for a token taken as it is, fcm_access_token), not both");
+		return (RK_EINVAL);
+	}
+	if (*var_fcm_access_token != '\0') {
+		token = xstrdup(var_fcm_access_token);
+		token_gen = 1;
+		return (RK_OK);
+	}
+	if (gauth_load(var_fcm_service_account, &account, why, sizeof(why)) !=
+	    RK_OK) {
+		log_error("CONFIG-INVALID", "fcm_service_account: %s", why);
+		return (RK_EINVAL);
+	}
+	minting = true;
+	return (RK_OK);
+}
+
+static enum credentials
+push_credentials(void)
+{
+	int64_t now = clock_now_us();
+	enum credentials c;
+	bool usable, due;
+
+	pthread_mutex_lock(&token_mu);
+	usable = token != NULL && !token_refused && (token_expires_us == 0 ||
+	    now < token_expires_us - MIN(UNUSED_LAST_US, token_life_us / 10));
+	due = !renewing && clock_mono_us() >= renewal.at_us && (token_refused ||
+	    (minting && (token == NULL || now >= token_expires_us -
+	    MIN(RENEW_BEFORE_US, token_life_us / 4))));
+	if (due) {
+		renewing = true;
+		lane_renews = true;
+		c = CRED_RENEW;
+	} else
+		c = usable ? CRED_OK : CRED_WAIT;
+	pthread_mutex_unlock(&token_mu);
+	return (c);
+}
+
+/* A new token from the service account, NULL if none was given (the
+ * HTTP status in *status). No lock held: it is a network call. */
+static char *
+mint(int *life_s, long *status)
+{
+	char *jwt, *form, *tok = NULL;
+	struct http_reply r;
+
+	*status = 0;
+	if ((jwt = gauth_assertion(&account, FCM_SCOPE, clock_now_us() /
+	    1000000)) == NULL)
+		return (NULL);
+	form = gauth_form(jwt);
+	http_post(account.token_uri, "application/x-www-form-urlencoded",
+	    NULL, form, &r);
+	if ((*status = r.status) == 200)
+		tok = gauth_token_of(r.body, life_s);
+	free(r.body);
+	free(form);
+	free(jwt);
+	return (tok);
+}
+
+/*
+ * Mints a token: when one is due (push_credentials said so), or after a
+ * batch FCM answered 401 - unless a lane has had a new token since this
+ * one built its requests, or another is minting.
+ */
+static const char *
+push_refresh(db_conn *db, arena *a)
+{
+	char *tok = NULL;
+	int life_s = 0;
+	long status = 0;
+	int64_t asked_us;
+	const char *outcome;
+
+	(void)db;
+	(void)a;
+	pthread_mutex_lock(&token_mu);
+	if (!lane_renews) {
+		/* a 401: the token this lane sent was refused - unless a
+		 * newer one came since, or another lane is minting one */
+		if (token_seen != token_gen)
+			goto done;
+		token_refused = true;
+		if (renewing)
+			goto done;
+		renewing = true;
+	}
+	lane_renews = false;
+	pthread_mutex_unlock(&token_mu);
+	asked_us = clock_now_us();	/* its life counts from the asking */
+	if (minting)
+		tok = mint(&life_s, &status);
+	pthread_mutex_lock(&token_mu);
+	renewing = false;
+	if (tok != NULL) {
+		free(token);
+		token = tok;
+		token_life_us = (int64_t)life_s * 1000000;
+		token_expires_us = asked_us + token_life_us;
+		token_refused = false;
+		token_gen++;
+		renewal_ok(&renewal);
+		outcome = "refreshed";
+	} else {
+		renewal_failed(&renewal);
+		outcome = "failed";
+	}
+	pthread_mutex_unlock(&token_mu);
+	if (tok == NULL && minting)
+		log_warn("FCM-TOKEN", "no access token minted at the service "
+		    "account's token_uri (HTTP %ld)", status);
+	else if (tok == NULL)
+		log_warn("FCM-TOKEN", "fcm_access_token was refused and cannot "
+		    "be renewed: a new one (or fcm_service_account) and a "
+		    "restart");
+	else
+		log_info("FCM-TOKEN", "access token minted, good for %d s",
+		    life_s);
+	return (outcome);
+done:
+	pthread_mutex_unlock(&token_mu);
+	return (NULL);
 }
 
 static const char *
@@ -123,8 +305,11 @@ push_request(arena *a, const struct dmsg *m, const struct render *r,
 	c->body = provider_fcm_request(m->push_token, title, text, data, r->key);
 	c->len = strlen(c->body);
 	json_decref(data);
-	c->headers[0] = arena_printf(a, "Authorization: Bearer %s",
-	    var_fcm_access_token);
+	pthread_mutex_lock(&token_mu);
+	c->headers[0] = arena_printf(a, "Authorization: Bearer %s", token ?
+	    token : "");
+	token_seen = token_gen;
+	pthread_mutex_unlock(&token_mu);
 }
 
 const struct channel_ops push_ops = {
@@ -135,4 +320,6 @@ const struct channel_ops push_ops = {
 	.address = push_address,
 	.request = push_request,
 	.reply = provider_fcm_reply,
+	.refresh = push_refresh,
+	.credentials = push_credentials,
 };

@@ -51,9 +51,8 @@ static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned token_gen;			/* changes of the pair so far */
 static int64_t store_gen = -1;	/* the stored generation held; -1: no store */
 static _Thread_local unsigned token_seen;	/* the one this lane used */
-static int64_t renew_at_us;	/* the pair is known bad: no sends before
-				 * this (monotonic); 0: not known bad */
-static int renew_fails;		/* failed renewals in a row */
+static struct renewal renewal;	/* at_us set: the pair is known bad,
+					 * no sends before it */
 
 static const struct cfg_entry zns_cfg[] = {
 	{"zns_access_token", CFG_STR, "", &var_zns_access_token, 0, 0,
@@ -214,36 +213,19 @@ zns_request(arena *a, const struct dmsg *m, const struct render *r,
 	pthread_mutex_unlock(&token_mu);
 }
 
-/* After a renewal (token_mu held): a failed one puts the next off. */
-static void
-renewed(bool ok)
-{
-	int64_t wait_us = INT64_C(60000000);
-
-	if (ok) {
-		renew_at_us = 0;
-		renew_fails = 0;
-		return;
-	}
-	if (renew_fails < 6)
-		wait_us = INT64_C(1000000) << renew_fails;
-	renew_fails++;
-	renew_at_us = clock_mono_us() + wait_us;
-}
-
 static enum credentials
 zns_credentials(void)
 {
 	enum credentials c = CRED_OK;
 
 	pthread_mutex_lock(&token_mu);
-	if (renew_at_us != 0 && clock_mono_us() < renew_at_us)
+	if (renewal.at_us != 0 && clock_mono_us() < renewal.at_us)
 		c = CRED_WAIT;
-	else if (renew_at_us != 0) {
+	else if (renewal.at_us != 0) {
 		/* this lane's try: the others wait for it, and it renews
 		 * the pair it knows is bad */
 		c = CRED_RENEW;
-		renew_at_us = clock_mono_us() + INT64_C(60000000);
+		renewal.at_us = clock_mono_us() + INT64_C(60000000);
 		token_seen = token_gen;
 	}
 	pthread_mutex_unlock(&token_mu);
@@ -270,14 +252,14 @@ zns_refresh(db_conn *db, arena *a)
 		return (NULL);
 	}
 	if (adopt_newer(db, a)) {
-		renewed(true);
+		renewal_ok(&renewal);
 		pthread_mutex_unlock(&token_mu);
 		return ("taken");
 	}
 	req = json_pack("{s:s}", "refresh_token", var_zns_refresh_token);
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	http_post_json(var_zns_refresh_url, NULL, body, &r);
+	http_post(var_zns_refresh_url, NULL, NULL, body, &r);
 	free(body);
 	j = r.body ? json_loads(r.body, 0, NULL) : NULL;
 	access = json_string_value(json_object_get(j, "access_token"));
@@ -312,7 +294,10 @@ zns_refresh(db_conn *db, arena *a)
 		    "(HTTP %ld)", r.status);
 	json_decref(j);
 	free(r.body);
-	renewed(strcmp(outcome, "failed") != 0);
+	if (strcmp(outcome, "failed") == 0)
+		renewal_failed(&renewal);
+	else
+		renewal_ok(&renewal);
 	pthread_mutex_unlock(&token_mu);
 	return (outcome);
 }

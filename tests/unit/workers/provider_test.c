@@ -130,6 +130,9 @@ test_reply_meanings(void **state)
 		    SEND_NEXT_CHANNEL, false},
 		{2, 400, NULL, "{\"error\":{\"status\":\"INVALID_ARGUMENT\"}}",
 		    SEND_FAILED, false},
+		/* the access token refused: nothing sent, a new token */
+		{2, 401, NULL, "{\"error\":{\"code\":401,\"status\":"
+		    "\"UNAUTHENTICATED\"}}", SEND_REFRESH_TOKEN, false},
 	};
 
 	(void)state;
