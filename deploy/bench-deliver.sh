@@ -80,7 +80,8 @@ start_pool() {
     "$bin/rekindle-deliver" --channel "$1" -o "provider_url=$(provider_of "$1")" \
       -o sms_api_key=bench -o sms_secret_key=bench -o sms_brandname=BENCH \
       -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
-      -o "zns_refresh_url=$http/zns/oa/access_token" -o "fcm_service_account=$work/fcm-sa.json" \
+      -o "zns_refresh_url=$http/v4/oa/access_token" -o "fcm_service_account=$work/fcm-sa.json" \
+      -o zns_app_id=zns-app-1 -o zns_secret_key=zns-secret-1 \
       -o email_from=uudai@bank.example -o tracking_secret=bench -o poll_interval_ms=100 \
       -o sms_from_hour=0 -o sms_until_hour=24 -o sms_per_day=0 -o email_per_day=0 \
       -o lease_seconds=2 -o "provider_parallel=${PROVIDER_PARALLEL:-16}" \

@@ -218,7 +218,8 @@ for ch in zns sms; do
   mport=$((mport + 1))
   "$bin/rekindle-deliver" --channel "$ch" -o "provider_url=http://127.0.0.1:$dport$path" \
     -o zns_access_token=zns-token-1 -o zns_refresh_token=zns-refresh-1 \
-    -o "zns_refresh_url=http://127.0.0.1:$dport/zns/oa/access_token" \
+    -o "zns_refresh_url=http://127.0.0.1:$dport/v4/oa/access_token" \
+    -o zns_app_id=zns-app-1 -o zns_secret_key=zns-secret-1 \
     -o sms_api_key=demo -o sms_secret_key=demo -o sms_brandname=REKINDLE \
     -o "tracking_url=$track/t/" -o poll_interval_ms=200 -o sms_from_hour=0 -o sms_until_hour=24 \
     -o "metrics_listen=127.0.0.1:$mport" >"$state/deliver-$ch.log" 2>&1 & extra+=($!)

@@ -257,7 +257,8 @@ def deliver_args(ch, http_base, smtp_url="", extra=()):
     return ["--channel", ch, "-o", "provider_url=" + url] + push + [
             "-o", "email_from=uudai@bank.example",
             "-o", "zns_access_token=zns-token-1", "-o", "zns_refresh_token=zns-refresh-1",
-            "-o", "zns_refresh_url=" + http_base + "/zns/oa/access_token",
+            "-o", "zns_refresh_url=" + http_base + "/v4/oa/access_token",
+            "-o", "zns_app_id=zns-app-1", "-o", "zns_secret_key=zns-secret-1",
             "-o", "sms_api_key=k", "-o", "sms_secret_key=s", "-o", "sms_brandname=BANK",
             "-o", "tracking_secret=" + TRACKING_SECRET, "-o", "poll_interval_ms=200",
             "-o", "sms_from_hour=0", "-o", "sms_until_hour=24"] + list(extra)

@@ -485,7 +485,7 @@ class TokenLockoutTest(PoolCase):
 
 class PushTokenTest(PoolCase):
     """FCM access tokens minted with the service account (the double's
-    lives 4 s here, Google's an hour): renewed before they expire while a
+    lives 8 s here, Google's an hour): renewed before they expire while a
     paced campaign runs, and minted anew when FCM refuses them (every
     token revoked mid-campaign) - with a pool process SIGKILLed at the
     same moment. Counted at the double: nothing sent twice, every message
@@ -497,20 +497,20 @@ class PushTokenTest(PoolCase):
     def test_tokens_renewed_before_expiry_and_after_a_refusal(self):
         rk, dbl, pool = self.rk, self.dbl, self.pool
         fcm = lambda: dbl.get("/_stats")["fcm"]
-        dbl.post("/_fcm/token_life", {"seconds": 4})
+        dbl.post("/_fcm/token_life", {"seconds": 8})
         procs = [pool(), pool()]
-        self.launch("P1", "Ứng dụng", provider_rate_per_second=25)
+        self.launch("P1", "Ứng dụng", provider_rate_per_second=15)
         count = self.count
         total = count("true")
         self.assertGreater(total, 200)
         # two tokens each, the second minted before the first expired
         wait_until(lambda: fcm()["tokens_minted"] >= 4, 30, "tokens renewed as they age")
         self.assertEqual(fcm()["rejected"], 0)
-        # hour-long tokens from now; after 4 s every process holds one
-        # (a 4-second token is renewed a second before it expires), so
-        # none is renewed before the revocation is met with a 401
+        # hour-long tokens from now; after 8 s every process holds one
+        # (an 8-second token is renewed 2 s before it expires), so none
+        # is renewed before the revocation is met with a 401
         dbl.post("/_fcm/token_life", {"seconds": 3599})
-        time.sleep(4)
+        time.sleep(8)
         before = fcm()
         self.assertLess(before["accepted"], total)
         dbl.post("/_fcm/revoke_tokens", {})

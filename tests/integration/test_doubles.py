@@ -69,8 +69,19 @@ class DoubleTest(unittest.TestCase):
         self.assertEqual(send(token, phone="84900000001", tid="x")[2]["error"], -118)
         self.post("/_zns/expire_token", {})
         self.assertEqual(send(token, tid="y")[2]["error"], -220)
-        fresh = self.post("/zns/oa/access_token", {"refresh_token": "zns-refresh-1"})[2]
+        # Zalo's refresh: a form for the app, its secret_key in a header
+        refresh = lambda secret, **form: json.loads(urllib.request.urlopen(
+            urllib.request.Request(self.base + "/v4/oa/access_token",
+                                   urllib.parse.urlencode(form).encode(),
+                                   {"secret_key": secret}), timeout=10).read())
+        good = dict(app_id="zns-app-1", grant_type="refresh_token", refresh_token="zns-refresh-1")
+        self.assertEqual(refresh("wrong", **good)["error"], -14002)
+        self.assertEqual(refresh("zns-secret-1", **dict(good, refresh_token="x"))["error"],
+                         -14014)
+        fresh = refresh("zns-secret-1", **good)
         self.assertEqual(send(fresh["access_token"], tid="y")[2]["error"], 0)
+        # the refresh token served once
+        self.assertEqual(refresh("zns-secret-1", **good)["error"], -14014)
 
     def assertion(self, sa, key_pem=None, **claims):
         """A JWT for the service account sa, signed RS256 by the openssl

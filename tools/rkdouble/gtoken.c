@@ -96,9 +96,7 @@ unb64url(const char *s, size_t n, unsigned char **out)
 	return (len);
 }
 
-/* The value of name in an application/x-www-form-urlencoded body, new;
- * NULL if absent. */
-static char *
+char *
 form_value(const char *form, const char *name)
 {
 	size_t nl = strlen(name);

@@ -6,7 +6,11 @@
  *					phone 84..., template_id,
  *					template_data, tracking_id; quota in
  *					every reply; -118, -124, -220)
- *	POST /zns/oa/access_token	token refresh (refresh_token)
+ *	POST /v4/oa/access_token	Zalo OA token refresh, as
+ *					oauth.zaloapp.com takes it: a form
+ *					(app_id zns-app-1, grant_type
+ *					refresh_token, refresh_token) and the
+ *					app's secret_key header (zns-secret-1)
  *	POST /sms/send			eSMS-style brand-name SMS (RequestId is
  *					the idempotency key: a repeat is
  *					CodeResult 124; advertising content
@@ -87,6 +91,11 @@
 enum chan { CH_SMS, CH_ZNS, CH_FCM, CH_EMAIL, NCH };
 static const char *const chan_name[NCH] = {"sms", "zns", "fcm", "email"};
 
+/* Zalo's OA token refresh (oauth.zaloapp.com), and the app the double
+ * knows. */
+#define ZNS_REFRESH_PATH "/v4/oa/access_token"
+#define ZNS_APP "zns-app-1"
+#define ZNS_SECRET "zns-secret-1"
 #define KEEP_BODIES 50
 #define MAX_BODY (1 << 20)
 #define ZNS_DAILY_QUOTA 1000000
@@ -389,23 +398,39 @@ zns_send(struct MHD_Connection *c, json_t *req, const char *body)
 	return (reply(c, MHD_HTTP_OK, out, 0));
 }
 
+/* A refresh: a new pair for the refresh token, which is then spent
+ * (one use only). Errors come as HTTP 200 with an error code, as Zalo's;
+ * the codes for a wrong app or secret are the double's own - rekindle
+ * reads only whether an access_token came. */
 static enum MHD_Result
-zns_refresh(struct MHD_Connection *c, json_t *req)
+zns_refresh(struct MHD_Connection *c, const char *form)
 {
-	const char *rt = json_string_value(json_object_get(req,
-	    "refresh_token"));
+	const char *secret = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "secret_key");
+	char *app = form_value(form, "app_id"), *grant = form_value(form,
+	    "grant_type"), *rt = form_value(form, "refresh_token");
 	json_t *out;
 
 	pthread_mutex_lock(&st.mu);
-	if (rt == NULL || strcmp(rt, st.zns_refresh) != 0) {
-		pthread_mutex_unlock(&st.mu);
-		return (reply(c, MHD_HTTP_OK, json_pack("{s:i,s:s}", "error", -14014,
-		    "error_description", "Invalid refresh token"), 0));
+	if (secret == NULL || strcmp(secret, ZNS_SECRET) != 0 || app == NULL ||
+	    strcmp(app, ZNS_APP) != 0)
+		out = json_pack("{s:i,s:s}", "error", -14002, "error_description",
+		    "Invalid app_id or secret_key");
+	else if (grant == NULL || strcmp(grant, "refresh_token") != 0)
+		out = json_pack("{s:i,s:s}", "error", -14003, "error_description",
+		    "Invalid grant_type");
+	else if (rt == NULL || strcmp(rt, st.zns_refresh) != 0)
+		out = json_pack("{s:i,s:s}", "error", -14014, "error_description",
+		    "Invalid refresh token");
+	else {
+		new_token();
+		out = json_pack("{s:s,s:s,s:s}", "access_token", st.zns_token,
+		    "refresh_token", st.zns_refresh, "expires_in", "90000");
 	}
-	new_token();
-	out = json_pack("{s:s,s:s,s:s}", "access_token", st.zns_token,
-	    "refresh_token", st.zns_refresh, "expires_in", "90000");
 	pthread_mutex_unlock(&st.mu);
+	free(app);
+	free(grant);
+	free(rt);
 	return (reply(c, MHD_HTTP_OK, out, 0));
 }
 
@@ -678,8 +703,8 @@ serve(struct MHD_Connection *c, int ch, const char *url, json_t *req,
 		return (sms_send(c, req, body));
 	if (ch == CH_FCM)
 		return (fcm_send(c, req, body, url));
-	if (strcmp(url, "/zns/oa/access_token") == 0)
-		return (zns_refresh(c, req));
+	if (strcmp(url, ZNS_REFRESH_PATH) == 0)
+		return (zns_refresh(c, body != NULL ? body : ""));
 	return (reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error",
 	    "no such endpoint"), 0));
 }
@@ -740,7 +765,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		json_decref(req);
 		return (reply(c, code, out, 0));
 	}
-	if (strcmp(method, "POST") != 0 || req == NULL) {
+	if (strcmp(method, "POST") != 0 || (req == NULL && strcmp(url,
+	    ZNS_REFRESH_PATH) != 0)) {
 		json_decref(req);
 		return (reply(c, MHD_HTTP_BAD_REQUEST, json_pack("{s:s}", "error",
 		    "expected a POST with a JSON body"), 0));
@@ -754,7 +780,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		ch = CH_FCM;
 	if (ch >= 0)
 		f = fault_pick((enum chan)ch, false, &retry_after, &late, &counted);
-	else if (strcmp(url, "/zns/oa/access_token") == 0) {
+	else if (strcmp(url, ZNS_REFRESH_PATH) == 0) {
 		pthread_mutex_lock(&st.mu);
 		st.refreshes++;
 		if (st.refresh_drops > 0) {

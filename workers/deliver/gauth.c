@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gauth.h"
+#include "http.h"
 #include "mem.h"
 
 /* The longest Google takes between iat and exp. */
@@ -152,11 +153,11 @@ gauth_assertion(const struct gauth_account *acct, const char *scope,
 char *
 gauth_form(const char *assertion)
 {
-	/* base64url and dots: nothing in it to escape */
-	char *s = xmalloc(sizeof(grant) + strlen("&assertion=") +
-	    strlen(assertion));
+	char *a = http_form_escape(assertion), *s = xmalloc(sizeof(grant) +
+	    strlen("&assertion=") + strlen(a));
 
-	sprintf(s, "%s&assertion=%s", grant, assertion);
+	sprintf(s, "%s&assertion=%s", grant, a);
+	free(a);
 	return (s);
 }
 

@@ -328,6 +328,27 @@ http_run(struct http_call *calls, size_t n,
 	free(run);
 }
 
+char *
+http_form_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = xmalloc(3 * strlen(s) + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
+	    p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
+			*o++ = (char)*p;
+		else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return (out);
+}
+
 void
 http_post(const char *url, const char *content_type,
     const char *const *headers, const char *body, struct http_reply *r)

@@ -67,6 +67,10 @@ void http_fini(void);
 void http_run(struct http_call *calls, size_t n,
     void (*done)(void *ctx, struct http_call *c), void *ctx);
 
+/* s percent-encoded for an application/x-www-form-urlencoded body (all
+ * but RFC 3986's unreserved characters), new. */
+char *http_form_escape(const char *s);
+
 /* One POST of body as content_type (NULL: JSON), waited for. */
 void http_post(const char *url, const char *content_type,
     const char *const *headers, const char *body, struct http_reply *r);

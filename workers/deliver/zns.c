@@ -11,7 +11,11 @@
  *	The OA access token lives about 25 hours and is refreshed when Zalo
  *	refuses it; each refresh answers a new refresh token too (Zalo's
  *	OAuth v4 for Official Accounts, developers.zalo.me), and the old
- *	refresh token is spent. So the pair is the pool's, not a process's:
+ *	refresh token is spent. The refresh is a form POSTed to
+ *	oauth.zaloapp.com/v4/oa/access_token - app_id, grant_type
+ *	refresh_token, refresh_token - with the app's secret_key header, and
+ *	answers {access_token, refresh_token, expires_in}; a refresh token
+ *	serves once, for three months. So the pair is the pool's, not a process's:
  *	kept in provider_tokens (migration 025), seeded from the
  *	configuration, and a refresh is stored under a compare on its
  *	generation; a process refused (-220) first takes a newer stored pair
@@ -46,7 +50,8 @@
 #include "mem.h"
 
 static char *var_zns_access_token, *var_zns_refresh_token,
-    *var_zns_refresh_url, *var_zns_on_uncertain;
+    *var_zns_refresh_url, *var_zns_app_id, *var_zns_secret_key,
+    *var_zns_on_uncertain;
 static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned token_gen;			/* changes of the pair so far */
 static int64_t store_gen = -1;	/* the stored generation held; -1: no store */
@@ -59,8 +64,13 @@ static const struct cfg_entry zns_cfg[] = {
 	    CFG_SECRET, "Zalo OA access token (refreshed when it expires)"},
 	{"zns_refresh_token", CFG_STR, "", &var_zns_refresh_token, 0, 0,
 	    CFG_SECRET, "Zalo OA refresh token"},
-	{"zns_refresh_url", CFG_STR, "", &var_zns_refresh_url, 0, 0, 0,
+	{"zns_refresh_url", CFG_STR, "https://oauth.zaloapp.com/v4/oa/"
+	    "access_token", &var_zns_refresh_url, 0, 0, 0,
 	    "Zalo OA token refresh endpoint"},
+	{"zns_app_id", CFG_STR, "", &var_zns_app_id, 0, 0, 0,
+	    "the Zalo app's id (refreshing the OA token)"},
+	{"zns_secret_key", CFG_STR, "", &var_zns_secret_key, 0, 0, CFG_SECRET,
+	    "the Zalo app's secret key (refreshing the OA token)"},
 	{"zns_on_uncertain", CFG_STR, "hold", &var_zns_on_uncertain, 0, 0, 0,
 	    "a ZNS message that may have been taken: hold (Zalo does not "
 	    "de-duplicate) or resend"},
@@ -171,6 +181,11 @@ zns_init(db_conn *db, enum on_uncertain *policy)
 	if ((rc = channel_policy("zns_on_uncertain", var_zns_on_uncertain,
 	    policy)) != RK_OK || *var_zns_refresh_token == '\0')
 		return (rc);
+	if (*var_zns_app_id == '\0' || *var_zns_secret_key == '\0') {
+		log_error("CONFIG-INVALID", "zns_refresh_token needs zns_app_id "
+		    "and zns_secret_key: Zalo refreshes only for the app");
+		return (RK_EINVAL);
+	}
 	/* the pool's pair: the configuration's, unless it was refreshed
 	 * since it was stored */
 	provider_sha256_hex(var_zns_refresh_token, 32, digest);
@@ -242,8 +257,9 @@ static const char *
 zns_refresh(db_conn *db, arena *a)
 {
 	const char *access, *refresh, *outcome = "failed";
-	char *body;
-	json_t *j, *req;
+	const char *hdr[2] = {NULL, NULL};
+	char *body, *app, *rt;
+	json_t *j;
 	struct http_reply r;
 
 	pthread_mutex_lock(&token_mu);
@@ -256,10 +272,16 @@ zns_refresh(db_conn *db, arena *a)
 		pthread_mutex_unlock(&token_mu);
 		return ("taken");
 	}
-	req = json_pack("{s:s}", "refresh_token", var_zns_refresh_token);
-	body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	http_post(var_zns_refresh_url, NULL, NULL, body, &r);
+	app = http_form_escape(var_zns_app_id);
+	rt = http_form_escape(var_zns_refresh_token);
+	body = xmalloc(strlen(app) + strlen(rt) + 64);
+	sprintf(body, "app_id=%s&grant_type=refresh_token&refresh_token=%s",
+	    app, rt);
+	hdr[0] = arena_printf(a, "secret_key: %s", var_zns_secret_key);
+	http_post(var_zns_refresh_url, "application/x-www-form-urlencoded",
+	    hdr, body, &r);
+	free(app);
+	free(rt);
 	free(body);
 	j = r.body ? json_loads(r.body, 0, NULL) : NULL;
 	access = json_string_value(json_object_get(j, "access_token"));

@@ -1,7 +1,8 @@
 /* gauth_test.c - the service account's JWT, checked as Google checks it:
  * a key file read, the assertion's RS256 signature verified with the
  * account's public key, its header and claims decoded; the token
- * request's form and the token answer's reading. */
+ * request's form (and http_form_escape, which Zalo's refresh form uses
+ * too) and the token answer's reading. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "gauth.h"
+#include "http.h"
 
 #define SCOPE "https://www.googleapis.com/auth/firebase.messaging"
 
@@ -172,6 +174,10 @@ test_form_and_token(void **state)
 	s = gauth_form("aaa.bbb.c-_");
 	assert_string_equal(s, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3A"
 	    "grant-type%3Ajwt-bearer&assertion=aaa.bbb.c-_");
+	free(s);
+	/* form values: all but RFC 3986's unreserved characters escaped */
+	s = http_form_escape("a+b/c=d&e f~Đ");
+	assert_string_equal(s, "a%2Bb%2Fc%3Dd%26e%20f~%C4%90");
 	free(s);
 	s = gauth_token_of("{\"access_token\":\"ya29.x\",\"expires_in\":3599,"
 	    "\"token_type\":\"Bearer\"}", &life);
