@@ -210,8 +210,11 @@ class DeliverTest(unittest.TestCase):
         total = lambda: int(rk.db.sql("SELECT count(*) FROM rekindle.messages "
                                       "WHERE campaign_id = 'D2'") or 0)
         wait_until(lambda: total() > 0, 60, "launch")
+        # handled: none waiting, none in flight (an e-mail 'sending' has its
+        # outcome on the way)
         wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
-                                     "campaign_id = 'D2' AND state = 'queued'") == "0",
+                                     "campaign_id = 'D2' AND state IN ('queued', "
+                                     "'sending')") == "0",
                    120, "every message handled")
         rows = [l.split("|") for l in rk.db.sql(
             "SELECT m.customer_id, m.channel, m.state, coalesce(m.reason, ''), "

@@ -92,7 +92,7 @@ class Setup(unittest.TestCase):
         wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
                                      "campaign_id = 'E1'") not in ("", "0"), 60, "launch")
         wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
-                                     "campaign_id = 'E1' AND state = 'queued'") == "0",
+                                     "campaign_id = 'E1' AND state IN ('queued', 'sending')") == "0",
                    60, "first messages sent")
         rows = rk.db.sql("SELECT customer_id || '|' || id || '|' || channel FROM "
                          "rekindle.messages WHERE campaign_id = 'E1' AND step = 0 "
@@ -421,7 +421,7 @@ class TimerKillTest(Setup):
             "SELECT id FROM rekindle.messages WHERE campaign_id = 'E2' AND step = 0 "
             "AND state = 'sent' ORDER BY id").splitlines()]
         wait_until(lambda: rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
-                                     "campaign_id = 'E2' AND state = 'queued'") == "0"
+                                     "campaign_id = 'E2' AND state IN ('queued', 'sending')") == "0"
                    and ids(), 60, "E2 sent")
         sent = ids()
         # Everyone clicks, in ten waves: reminders fall due over 2-3 s.
