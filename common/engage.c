@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "dbrows.h"
 #include "engage.h"
+#include "strv.h"
 
 int var_policy_hour_seconds;
 static int var_machine_open_seconds, var_machine_click_seconds;
@@ -177,12 +178,6 @@ cmp_msg_row(const void *x, const void *y)
 	return ((a > b) - (a < b));
 }
 
-static int
-cmp_str(const void *x, const void *y)
-{
-	return (strcmp(*(const char *const *)x, *(const char *const *)y));
-}
-
 /* Every event's message, one query; *out sorted by id. */
 static rk_err
 load_messages(db_conn *db, arena *a, const struct engage_event *ev, size_t n,
@@ -282,13 +277,13 @@ insert_events(db_conn *db, arena *a, struct engage_event *ev, size_t n,
 	for (size_t i = 0; i < ngot; i++)
 		got[i] = arena_strdup(a, db_res_str(r, (int)i, 0));
 	db_res_free(r);
-	qsort(got, ngot, sizeof(*got), cmp_str);
+	qsort(got, ngot, sizeof(*got), strv_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const char **hit;
 
 		if (ev[i].result == ENGAGE_UNKNOWN)
 			continue;
-		hit = bsearch(&ev[i].event_id, got, ngot, sizeof(*got), cmp_str);
+		hit = bsearch(&ev[i].event_id, got, ngot, sizeof(*got), strv_cmp);
 		if (hit != NULL && !taken[hit - got]) {
 			taken[hit - got] = true;
 			ev[i].result = ENGAGE_RECORDED;

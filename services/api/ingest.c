@@ -30,6 +30,7 @@
 #include "pbtime.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
 #include "rekindle/v1/customer.pb-c.h"
+#include "strv.h"
 #include "validate.h"
 #include "wakeup.h"
 
@@ -106,25 +107,6 @@ check_row(const Rekindle__V1__Transaction *t, int64_t now_s, const char **why)
 	return (NULL);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return (strcmp(*(const char *const *)a, *(const char *const *)b));
-}
-
-/* Sorts ids and drops repeats; returns the new count. */
-static size_t
-uniq(const char **ids, size_t n)
-{
-	size_t k = 0;
-
-	qsort(ids, n, sizeof(*ids), cmp_str);
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || strcmp(ids[k - 1], ids[i]) != 0)
-			ids[k++] = ids[i];
-	return (k);
-}
-
 /* Orders row indexes by id, then by position (stable "first wins"). */
 static _Thread_local const char **sort_seen;
 
@@ -186,7 +168,7 @@ probe_stored(rpc_call *c, Rekindle__V1__Transaction *const *t, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		fresh[i] = ok[i] && (nknown == 0 ||
 		    bsearch(&t[i]->transaction_id, known, nknown,
-		    sizeof(char *), cmp_str) == NULL);
+		    sizeof(char *), strv_cmp) == NULL);
 		if (ok[i] && !fresh[i])
 			(*dups)++;
 	}
@@ -234,7 +216,7 @@ write_batch(rpc_call *c, struct ingest *st,
 		db_rollback(db);
 		return (RK_OK);
 	}
-	ncust = uniq(custs, ncust);
+	ncust = strv_sort_unique(custs, ncust);
 	copybin_reset(&st->buf);
 	copybin_header(&st->buf);
 	for (size_t i = 0; i < n; i++) {

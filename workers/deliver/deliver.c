@@ -65,6 +65,7 @@
 #include "msgkey.h"
 #include "msgstate.h"
 #include "msgtoken.h"
+#include "strv.h"
 #include "template.h"
 
 #define MAX_ATTEMPTS 8
@@ -198,25 +199,6 @@ recipient_of(arena *a, const char *address)
 				*p = (char)(*p - 'A' + 'a');
 	provider_sha256_hex(text, 16, out);
 	return (out);
-}
-
-static int
-cmp_str(const void *pa, const void *pb)
-{
-	return (strcmp(*(const char *const *)pa, *(const char *const *)pb));
-}
-
-/* Sorts v[0..n) and drops repeats; returns how many are left. */
-static size_t
-sort_unique(const char **v, size_t n)
-{
-	size_t j = 0;
-
-	qsort(v, n, sizeof(char *), cmp_str);
-	for (size_t i = 0; i < n; i++)
-		if (j == 0 || strcmp(v[i], v[j - 1]) != 0)
-			v[j++] = v[i];
-	return (j);
 }
 
 /* Backoff before attempt n + 1: 2^n s (at most 32) with up to 1 s of
@@ -358,7 +340,7 @@ pace_begin(db_conn *db, arena *a, const struct dmsg *m, int n,
 	for (int i = 0; i < n; i++)
 		if (m[i].rate > 0)
 			pc->ids[pc->n++] = m[i].campaign;
-	pc->n = sort_unique(pc->ids, pc->n);
+	pc->n = strv_sort_unique(pc->ids, pc->n);
 	pc->tat_us = arena_zalloc(a, sizeof(int64_t) * (pc->n + 1));
 	return (pc->n == 0 ? RK_OK : ddb_pace_lock(db, a, deliver_channel,
 	    pc->ids, pc->n, pc->tat_us));
@@ -383,7 +365,7 @@ pace(struct pacer *pc, const struct dmsg *m, int64_t now, struct fate *f)
 	}
 	if (m->pace_slot_us != 0 && m->pace_slot_us >= now - pace_stale_us())
 		return (true);	/* the slot it was deferred to */
-	c = bsearch(&m->campaign, pc->ids, pc->n, sizeof(char *), cmp_str);
+	c = bsearch(&m->campaign, pc->ids, pc->n, sizeof(char *), strv_cmp);
 	if (c == NULL)
 		return (false);	/* not locked: cannot be */
 	tat = &pc->tat_us[c - pc->ids];
@@ -655,7 +637,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 			rcpt[i] = recipient_of(a, addr[i]);
 			uniq[nu++] = rcpt[i];
 		}
-	nu = sort_unique(uniq, nu);
+	nu = strv_sort_unique(uniq, nu);
 	slots = arena_zalloc(a, sizeof(int) * (nu + 1));
 	oldest = arena_zalloc(a, sizeof(int64_t) * (nu + 1));
 	if (nu > 0 && (rc = ddb_slots(b->db, a, deliver_channel, uniq,
@@ -669,7 +651,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 	for (int i = 0; i < *n; i++) {
 		struct dmsg *m = &b->m[i];
 		const char **u = rcpt[i] ? bsearch(&rcpt[i], uniq, nu,
-		    sizeof(char *), cmp_str) : NULL;
+		    sizeof(char *), strv_cmp) : NULL;
 		size_t r = u ? (size_t)(u - uniq) : 0;
 		/* a message sent again holds its slot already */
 		int held = u ? slots[r] - (m->uncertain ? 1 : 0) : 0;
@@ -713,7 +695,7 @@ claim(struct batch *b, int *n, size_t *nsend)
 	b->camps = arena_zalloc(a, sizeof(char *) * (*nsend + 1));
 	for (size_t k = 0; k < *nsend; k++)
 		b->camps[k] = b->m[b->which[k]].campaign;
-	b->ncamps = sort_unique(b->camps, *nsend);
+	b->ncamps = strv_sort_unique(b->camps, *nsend);
 	b->held = arena_zalloc(a, sizeof(int) * (*nsend + 1));
 	b->checked_ms = clock_mono_ms();
 	if (pc.n > 0 && (rc = ddb_pace_save(b->db, a, deliver_channel, pc.ids,
