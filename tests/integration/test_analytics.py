@@ -2,7 +2,7 @@
 generator (tools/rkgen) makes Tiki and Shopee shoppers, travellers, weekend
 shoppers, promotion-driven customers and customers who go quiet at a known
 date; a full profiling run must recover what the generator put in."""
-import csv, datetime, os, subprocess, unittest
+import csv, datetime, hashlib, os, subprocess, unittest
 
 from harness import BIN, Rekindle
 
@@ -189,6 +189,94 @@ class GroundTruthTest(unittest.TestCase):
                             for r in ex.reasons), list(ex.reasons))
         self.assertEqual(len(ex.reasons_vi), len(ex.reasons))
         self.assertTrue(ex.reasons_vi[0].startswith("không giao dịch "), list(ex.reasons_vi))
+
+
+M64 = (1 << 64) - 1
+
+
+def splitmix64(state):
+    """The first output of splitmix64 from state (Vigna; fit.c's
+    next_rand)."""
+    z = (state + 0x9E3779B97F4A7C15) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+class FitSampleTest(unittest.TestCase):
+    """The fit sample is uniform and seeded: the customers whose first 32
+    bits of md5(id) fall in a window of 2^32 n / customers placed by the
+    seed, wrapping at 2^32 - recomputed here from the ids alone and
+    compared with what the model report says the BTYD fit took."""
+
+    N, SAMPLE = 900, 300
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = rk = Rekindle()
+        out = os.path.join(rk.tmp, "gen")
+        subprocess.run([os.path.join(BIN, "rkgen"), "--customers", str(cls.N),
+                        "--seed", "5", "--as-of", AS_OF, "--days", "730",
+                        "--out", out], check=True, capture_output=True)
+        for f in ("customers.csv", "transactions.csv"):
+            rk.ctl("customers", "import", os.path.join(out, f))
+        cls.keys = {}
+        for cid in rk.db.sql("SELECT id FROM rekindle.customers").splitlines():
+            cls.keys[cid] = int(hashlib.md5(cid.encode()).hexdigest()[:8], 16)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rk.close()
+
+    def window(self, seed):
+        start = splitmix64(seed) >> 32
+        width = (1 << 32) * self.SAMPLE // len(self.keys)
+        return start, width, {c for c, k in self.keys.items()
+                              if (k - start) % (1 << 32) < width}
+
+    def fitted(self, seed, run):
+        rk = self.rk
+        p = rk.start("rekindle-profiler", ["-o", "profile_fit_sample=%d" % self.SAMPLE,
+                                           "-o", "profile_fit_seed=%d" % seed])
+        try:
+            r = rk.ctl("profiles", "run", "--as-of", AS_OF, "--request-id", run)
+            self.assertIn("done: ok", r.stdout, r.stdout + r.stderr)
+        finally:
+            p.stop()
+        rep = rk.call("rekindle.v1.ProfileService", "GetModelReport",
+                      rk.msg("rekindle.v1.GetModelReportRequest"))
+        return {f.model: f for f in rep.fits}
+
+    def test_the_sample_is_the_seeds_window(self):
+        rk = self.rk
+        # the stored key is md5's, as computed here
+        for line in rk.db.sql("SELECT id, sample_key FROM rekindle.customers "
+                              "LIMIT 50").splitlines():
+            cid, key = line.split("|")
+            self.assertEqual(int(key), self.keys[cid], cid)
+        # a seed whose window wraps past 2^32, and one whose does not
+        wraps = next(s for s in range(1, 100000)
+                     if self.window(s)[0] + self.window(s)[1] > (1 << 32) + 1000)
+        plain = next(s for s in range(1, 100000)
+                     if self.window(s)[0] + self.window(s)[1] < (1 << 32) - 1000)
+        fits = {}
+        for seed in (wraps, plain):
+            start, width, members = self.window(seed)
+            self.assertGreater(len(members), self.SAMPLE * 0.7)
+            self.assertLess(len(members), self.SAMPLE * 1.3)
+            fits[seed] = self.fitted(seed, "sample-%d" % seed)
+            # the BTYD fit takes the sampled customers with a history
+            # (T > 0): exactly those of the window
+            hist = set(rk.db.sql("SELECT customer_id FROM rekindle.customer_profiles "
+                                 "WHERE btyd_t > 0").splitlines())
+            self.assertEqual(fits[seed]["BG/NBD"].customers, len(members & hist),
+                             "seed %d: window [%d, +%d)" % (seed, start, width))
+        # another seed, another sample; the same seed, the same fit
+        self.assertNotEqual(dict(fits[wraps]["BG/NBD"].parameters),
+                            dict(fits[plain]["BG/NBD"].parameters))
+        again = self.fitted(wraps, "sample-again")
+        self.assertEqual(dict(again["BG/NBD"].parameters),
+                         dict(fits[wraps]["BG/NBD"].parameters))
 
 
 if __name__ == "__main__":

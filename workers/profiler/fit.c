@@ -21,8 +21,9 @@
  * 1 - P(alive) and of -E[purchases in 90 days] on the same validation
  * period and customers as the churn models'.
  *
- * The sample: customers whose md5(seed:id) falls below a threshold, so it
- * is uniform over all customers and the same for the same seed and data
+ * The sample: customers whose md5(id) falls in a window placed by the
+ * seed, so it is uniform over all customers and the same for the same
+ * seed and data
  * (profile_fit_seed); the BTYD fit takes FIT_BTYD_CUSTOMERS of it after a
  * seeded shuffle, never the first ones in id order (on CDNOW those are
  * the customers who first bought in January).
@@ -612,28 +613,38 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 {
 	struct scan_sink sink = {s, sample_begin, sample_add, sample_end};
 	struct profile_selection sel = {0};
-	char lim[16], seed[24];
-	const char *p[2] = {lim, seed};
+	char lim[16], from[24];
+	const char *p[2] = {lim, from};
+	uint64_t start;
 	db_res *res;
 	const char **ids;
 	int got;
 	rk_err rc;
 
 	/*
-	 * Each customer with probability n / customers, decided by a hash of
-	 * seed and id: about n of them, uniform, reproducible, in one scan.
-	 * md5 (0.43 s over a million customers), not hashtextextended
-	 * (0.05 s): that one is internal and undocumented, and PostgreSQL's
-	 * developers keep the right to change it (pgsql-hackers, "Document
-	 * hashtext() and Friends?", Tom Lane, 2012); md5's values are fixed
-	 * by RFC 1321, so the same seed and data give the same sample on any
-	 * release.
+	 * Each customer with probability n / customers: those whose
+	 * sample_key (the first 32 bits of md5(id), 027_sample_key.sql) lies
+	 * in a window of width 2^32 n / customers starting at a point drawn
+	 * from the seed, wrapping at 2^32. md5 is uniform over ids, so the
+	 * sample is uniform over customers; the same seed and data give the
+	 * same sample on any release (md5's values are fixed by RFC 1321; not
+	 * hashtextextended, which is internal and PostgreSQL's developers
+	 * keep the right to change: pgsql-hackers, "Document hashtext() and
+	 * Friends?", Tom Lane, 2012). The key is stored and indexed: one or
+	 * two index ranges, not an md5 over every customer at every run.
 	 */
+	{
+		uint64_t st = s->seed;
+
+		start = next_rand(&st) >> 32;
+	}
 	snprintf(lim, sizeof(lim), "%d", n);
-	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)s->seed);
-	rc = db_exec(db, "SELECT id FROM customers WHERE ('x' || substr(md5($2 "
-	    "|| ':' || id), 1, 8))::bit(32)::int8 < (SELECT 4294967296.0 * "
-	    "$1::int / greatest(count(*), 1) FROM customers)", 2, p, &res);
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)start);
+	rc = db_exec(db, "WITH w AS (SELECT least(4294967296.0 * $1::int / "
+	    "greatest(count(*), 1), 4294967296.0)::int8 AS w FROM customers) "
+	    "SELECT id FROM customers, w WHERE (sample_key >= $2::int8 AND "
+	    "sample_key < $2::int8 + w.w) OR sample_key < $2::int8 + w.w - "
+	    "4294967296", 2, p, &res);
 	if (rc != RK_OK)
 		return (rc);
 	got = db_res_nrows(res);

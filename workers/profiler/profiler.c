@@ -61,7 +61,8 @@ static struct metric profiled = METRIC_COUNTER(
     "kind");
 static struct metric run_seconds = METRIC_HISTOGRAM(
     "rekindle_profile_run_duration_seconds", "Full profiling runs, from start "
-    "to the last chunk, as counted by the process that finished them.",
+    "to their profiles swapped in, as counted by the process that "
+    "finished them.",
     metric_long_buckets, NULL);
 static struct metric progress = METRIC_GAUGE(
     "rekindle_profile_run_progress_ratio", "Customers profiled out of those "
@@ -107,7 +108,9 @@ profiler_init(struct worker *w, db_conn *db)
 /*
  * Counts a finished chunk of a full run, in the chunk's transaction; the
  * chunk that completes the run closes it, exactly once, and swaps its
- * table in.
+ * table in. The run's end is stamped after the swap, by the clock: now()
+ * is the start of the transaction, which began before this chunk was
+ * profiled.
  */
 static rk_err
 chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
@@ -124,21 +127,24 @@ chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
 	rc = db_exec(db, "UPDATE profile_runs SET chunks_done = chunks_done + 1, "
 	    "customers_done = customers_done + $2, updated_at = now(), "
 	    "state = CASE WHEN chunks_done + 1 = chunks_total THEN 'done' "
-	    " ELSE state END, "
-	    "finished_at = CASE WHEN chunks_done + 1 = chunks_total THEN now() "
-	    " END "
-	    "WHERE id = $1 RETURNING chunks_done = chunks_total, "
-	    "extract(epoch FROM now() - started_at)::float8", 2, p, &r);
+	    " ELSE state END "
+	    "WHERE id = $1 RETURNING chunks_done = chunks_total", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	done = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
-	if (done)
-		metric_observe(&run_seconds, db_res_double(r, 0, 1));
 	db_res_free(r);
 	if (!done)
 		return (RK_OK);
 	if ((rc = profiler_db_run_swap(db, a, pj->run_id)) != RK_OK)
 		return (rc);
+	if ((rc = db_exec(db, "UPDATE profile_runs SET finished_at = "
+	    "clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1 "
+	    "RETURNING extract(epoch FROM finished_at - started_at)::float8",
+	    1, p, &r)) != RK_OK)
+		return (rc);
+	if (db_res_nrows(r) == 1)
+		metric_observe(&run_seconds, db_res_double(r, 0, 0));
+	db_res_free(r);
 	log_info("PROFILE-RUN-DONE", "run %lld done", (long long)pj->run_id);
 	/* customers may newly match an always-on campaign */
 	return (campaign_entries_due(db, pj->run_id));
