@@ -77,6 +77,17 @@ rk_err campaign_launch(db_conn *db, arena *a, const char *campaign_id,
     const char *request_id, int64_t *launch_id, bool *queued);
 
 /*
+ * What campaign_id's messages would have no words for: each channel of its
+ * plan (and of its reminders, if it sends any) with offers a member may
+ * get there - in a variant without a template of its own on it - that
+ * have none either. Every such message would fail at delivery. One entry
+ * per channel in *gaps (arena a), "sms for offers A, B (variant V)", the
+ * first five offers named; *n: how many channels.
+ */
+rk_err campaign_template_gaps(db_conn *db, arena *a, const char *campaign_id,
+    const char ***gaps, int *n);
+
+/*
  * A start timer fired: queues the launch job of a launch still waiting
  * for it (*queued), unless the campaign was cancelled meanwhile.
  */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "channel.h"
 #include "jobq.h"
 #include "log.h"
 #include "rekindle/bus/v1/bus.pb-c.h"
@@ -43,6 +44,56 @@ queue_job(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id)
 	return (db_execp(db, "campaign_job", "UPDATE campaign_launches SET "
 	    "job_id = $2, state = 'running', updated_at = now() WHERE id = $1",
 	    2, p, NULL));
+}
+
+rk_err
+campaign_template_gaps(db_conn *db, arena *a, const char *campaign_id,
+    const char ***gaps, int *n)
+{
+	const char *p[1] = {campaign_id};
+	db_res *r;
+	rk_err rc;
+
+	/*
+	 * The offers a member of a variant may get: the variant's own, or
+	 * (none given, or no variants) one of the campaign's by affinity;
+	 * the fallback in either case (a capped offer falls back to it).
+	 */
+	rc = db_execp(db, "campaign_template_gaps", "WITH k AS (SELECT * FROM "
+	    "campaigns WHERE campaign_id = $1), "
+	    "ch AS (SELECT DISTINCT c FROM k, unnest(k.channel_order || CASE "
+	    " WHEN k.rem_max > 0 THEN k.rem_channels ELSE '{}' END) c), "
+	    "v AS (SELECT variant_id, offer_id FROM campaign_variants WHERE "
+	    " campaign_id = $1 UNION ALL SELECT NULL, NULL WHERE NOT EXISTS "
+	    " (SELECT 1 FROM campaign_variants WHERE campaign_id = $1)), "
+	    "vo AS (SELECT v.variant_id, o.offer_id FROM v, k, LATERAL ("
+	    " SELECT v.offer_id WHERE v.offer_id IS NOT NULL UNION "
+	    " SELECT unnest(k.offer_ids) WHERE v.offer_id IS NULL UNION "
+	    " SELECT k.fallback_offer_id WHERE k.fallback_offer_id IS NOT NULL"
+	    ") o(offer_id)) "
+	    "SELECT ch.c, array_to_string((array_agg(vo.offer_id || "
+	    " coalesce(' (variant ' || vo.variant_id || ')', '') ORDER BY "
+	    " vo.offer_id, vo.variant_id))[1:5], ', '), count(*) FROM ch, vo "
+	    "WHERE NOT EXISTS (SELECT 1 FROM offer_templates t WHERE "
+	    " t.offer_id = vo.offer_id AND t.channel = ch.c) "
+	    "AND NOT EXISTS (SELECT 1 FROM variant_templates t WHERE "
+	    " t.campaign_id = $1 AND t.variant_id = vo.variant_id AND "
+	    " t.channel = ch.c) "
+	    "GROUP BY ch.c ORDER BY ch.c", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*n = db_res_nrows(r);
+	*gaps = arena_alloc(a, sizeof(**gaps) * (size_t)(*n + 1));
+	for (int i = 0; i < *n; i++) {
+		int64_t all = db_res_int64(r, i, 2);
+
+		(*gaps)[i] = arena_printf(a, "%s for %s %s%s",
+		    channel_name((int)db_res_int64(r, i, 0)), all > 1 ?
+		    "offers" : "offer", db_res_str(r, i, 1), all > 5 ?
+		    arena_printf(a, " and %lld more", (long long)(all - 5)) : "");
+	}
+	db_res_free(r);
+	return (RK_OK);
 }
 
 rk_err

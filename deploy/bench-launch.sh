@@ -31,7 +31,8 @@ offer() {
     \"amount\": {\"amount_minor\": 100000, \"currency\": \"VND\"},
     \"valid_from\": \"$(date -u -d '-1 day' +%FT%TZ)\", \"valid_until\": \"$(date -u -d '+30 days' +%FT%TZ)\",
     \"landing_url\": \"https://bank.example/uu-dai\",
-    \"templates\": [{\"channel\": \"CHANNEL_SMS\", \"body\": \"{name}: {offer} {link}\"}]}}" >/dev/null
+    \"templates\": [{\"channel\": \"CHANNEL_SMS\", \"body\": \"{name}: {offer} {link}\"},
+      {\"channel\": \"CHANNEL_EMAIL\", \"subject\": \"{name}: {offer}\", \"body\": \"{offer} {link}\"}]}}" >/dev/null
 }
 offer '"offer_id": "TIKI", "partner_id": "TIKI", "quantity_cap": 50000'
 offer '"offer_id": "SHOPEE", "partner_id": "SHOPEE"'

@@ -150,6 +150,7 @@ offer() {   # ID, offer fields, SMS text
     \"amount\": {\"amount_minor\": 100000, \"currency\": \"VND\"},
     \"templates\": [{\"channel\": \"CHANNEL_SMS\", \"body\": \"$3\"},
      {\"channel\": \"CHANNEL_ZNS\", \"provider_template_id\": \"231456\"},
+     {\"channel\": \"CHANNEL_PUSH\", \"subject\": \"Quà cho {name}\", \"body\": \"{offer} - đến {expiry}\"},
      {\"channel\": \"CHANNEL_EMAIL\", \"subject\": \"{name}, quà của bạn đang chờ\",
       \"body\": \"Chào {name},\\n{offer}, hết hạn {expiry}.\\n{link}\"}]}}" >/dev/null
 }

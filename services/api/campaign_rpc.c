@@ -13,7 +13,10 @@
  * records the launch and enqueues its job for the campaigner pool (which
  * selects the audience, splits the control group, gives offers and writes
  * the outbox in one transaction of its own). A campaign launches once:
- * asking again returns the same operation.
+ * asking again returns the same operation. A campaign with a channel (of
+ * its plan or reminders) on which an offer it may give has no template
+ * is refused (FAILED_PRECONDITION, naming them): each such message would
+ * fail at delivery.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -946,6 +949,25 @@ launch_campaign(rpc_call *c, const ProtobufCMessage *req,
 		goto fail;
 	}
 	if (*id == '\0') {
+		/* a message with no words would fail at delivery: said now */
+		const char **gaps;
+		int ngaps;
+
+		if ((rc = campaign_template_gaps(rpc_db(c), rpc_arena(c),
+		    r->campaign_id, &gaps, &ngaps)) != RK_OK)
+			goto fail;
+		if (ngaps > 0) {
+			const char *list = gaps[0];
+
+			for (int i = 1; i < ngaps; i++)
+				list = arena_printf(rpc_arena(c), "%s; %s", list,
+				    gaps[i]);
+			rc = rpc_error(c, RK_EPRECOND, "no message template: %s "
+			    "- every such message would fail; add one to the "
+			    "offer (or variant), or take the channel out of the "
+			    "plan", list);
+			goto fail;
+		}
 		/* now, or a start timer at its start time */
 		rc = campaign_launch(rpc_db(c), rpc_arena(c), r->campaign_id, p[1],
 		    &launch_id, &queued);

@@ -20,6 +20,15 @@ def bucket(campaign, customer):
     return int(hashlib.md5(("%s:%s" % (campaign, customer)).encode()).hexdigest()[:8], 16) % 10000
 
 
+def every_channel(rk):
+    """A template on each channel of the campaigns' plan (a launch with
+    none on one of them is refused)."""
+    t = lambda ch, **kw: rk.msg("rekindle.v1.MessageTemplate", channel=ch, **kw)
+    return [t(SMS, body="{name}: {offer} {link}"), t(ZNS, provider_template_id="231456"),
+            t(PUSH, subject="{offer}", body="{name}: {offer}"),
+            t(EMAIL, subject="Quà cho {name}", body="{offer} - đến {expiry} {link}")]
+
+
 class LaunchTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -58,14 +67,14 @@ class LaunchTest(unittest.TestCase):
             assert e.code() == grpc.StatusCode.INVALID_ARGUMENT
         now = int(time.time())
         ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
-        sms = rk.msg("rekindle.v1.MessageTemplate", channel=SMS, body="{name}: {offer} {link}")
 
         def offer(oid, kind=3, **kw):
             rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
                 "rekindle.v1.Offer", offer_id=oid, title="Ưu đãi " + oid, kind=kind,
                 amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
                 valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
-                landing_url="https://bank.example/uu-dai", templates=[sms], **kw)))
+                landing_url="https://bank.example/uu-dai", templates=every_channel(rk),
+                **kw)))
         offer("TIKI-V", kind=1, partner_id="TIKI", quantity_cap=5)
         rk.call(O, "AddVoucherCodes", rk.msg("rekindle.v1.AddVoucherCodesRequest",
                                              offer_id="TIKI-V",
@@ -245,6 +254,69 @@ class LaunchTest(unittest.TestCase):
         self.launch("RULE-4")
         self.assertFalse({c for c, m in self.members("RULE-4").items() if m[1] == "cooldown"})
 
+    def test_a_channel_with_no_words_is_refused(self):
+        """A launch whose messages would have no template on a channel of
+        its plan or its reminders is refused (FAILED_PRECONDITION), naming
+        the channel and offers, and writes nothing; a variant's own
+        template covers its gap."""
+        rk = self.rk
+        now = int(time.time())
+        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+        tpl = lambda ch, **kw: rk.msg("rekindle.v1.MessageTemplate", channel=ch, **kw)
+        rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
+            "rekindle.v1.Offer", offer_id="SMS-ONLY", title="Chỉ SMS", kind=3,
+            category="travel",
+            amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
+            valid_from=ts(now - 60), valid_until=ts(now + 86400),
+            landing_url="https://bank.example/x", templates=[tpl(SMS, body="{link}")])))
+        aud = rk.msg("rekindle.v1.AudienceRule", states=[4])
+
+        def refused(cid, *says, lacks=()):
+            with self.assertRaises(grpc.RpcError) as e:
+                rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                                     campaign_id=cid))
+            self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+            for s in says:
+                self.assertIn(s, e.exception.details())
+            for s in lacks:
+                self.assertNotIn(s, e.exception.details())
+            # nothing written: still a draft, no launch, no member, no timer
+            self.assertEqual(rk.db.sql(
+                "SELECT state FROM rekindle.campaigns WHERE campaign_id = '%s'" % cid), "1")
+            for t in ("campaign_launches", "campaign_members", "timers"):
+                self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.%s WHERE "
+                                           "campaign_id = '%s'" % (t, cid)), "0", t)
+
+        # the plan: ZNS has no words for SMS-ONLY (the fallback has)
+        self.campaign("GAP-1", audience=aud, offer_ids=["SMS-ONLY"], channel_order=[ZNS, SMS])
+        refused("GAP-1", "zns for offer SMS-ONLY", lacks=("FALLBACK", "sms for"))
+        # the reminders' channel
+        self.campaign("GAP-2", audience=aud, offer_ids=["SMS-ONLY"], channel_order=[SMS],
+                      reminders=rk.msg("rekindle.v1.ReminderPolicy", delay_hours=48,
+                                       max_reminders=1, interval_hours=24,
+                                       channels=[EMAIL]))
+        refused("GAP-2", "email for offer SMS-ONLY")
+        # variants: A's own ZNS template covers every offer; B's offer
+        # has none
+        self.campaign("GAP-3", audience=aud, offer_ids=["TIKI-V"], channel_order=[ZNS, SMS],
+                      variants=[rk.msg("rekindle.v1.Variant", variant_id="A",
+                                       templates=[tpl(ZNS, provider_template_id="1")]),
+                                rk.msg("rekindle.v1.Variant", variant_id="B",
+                                       offer_id="SMS-ONLY")])
+        refused("GAP-3", "zns for offer SMS-ONLY (variant B)", lacks=("variant A", "TIKI-V"))
+        # with B's own, it launches (to no one: the other tests count
+        # the offers' room and who is in a running campaign)
+        self.campaign("GAP-4", audience=rk.msg("rekindle.v1.AudienceRule", states=[4],
+                                               min_past_spend_minor=10 ** 15),
+                      offer_ids=["TIKI-V"], channel_order=[ZNS, SMS],
+                      holdout_percent=0,
+                      variants=[rk.msg("rekindle.v1.Variant", variant_id="A",
+                                       templates=[tpl(ZNS, provider_template_id="1")]),
+                                rk.msg("rekindle.v1.Variant", variant_id="B",
+                                       offer_id="SMS-ONLY", templates=[
+                                           tpl(ZNS, provider_template_id="2")])])
+        self.launch("GAP-4")
+
     def test_parallel_launches_never_overspend(self):
         rk = self.rk
         now = int(time.time())
@@ -253,8 +325,7 @@ class LaunchTest(unittest.TestCase):
             "rekindle.v1.Offer", offer_id="SHARED", title="Chung", kind=3, fallback=True,
             amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
             quantity_cap=30, valid_from=ts(now - 60), valid_until=ts(now + 86400),
-            landing_url="https://bank.example/x",
-            templates=[rk.msg("rekindle.v1.MessageTemplate", channel=SMS, body="{link}")])))
+            landing_url="https://bank.example/x", templates=every_channel(rk))))
         ids = ["PAR-%d" % i for i in range(4)]
         for cid in ids:
             self.campaign(cid, offer_ids=[], fallback_offer_id="SHARED", holdout_percent=0,
