@@ -365,6 +365,22 @@ class PoolCase(unittest.TestCase):
             % (cid, where)))
         wait_until(lambda: self.count("true") > 0, 60, "launch")
 
+    def assert_each_once(self, cid, channel, total):
+        """Counted at the double: every message the pool calls sent was
+        taken there, nothing it took is not sent or held uncertain,
+        nothing twice; none failed."""
+        rk = self.rk
+        self.assertEqual(self.count("state = 'failed'"), 0)
+        keys = lambda state: set(rk.db.sql(
+            "SELECT idempotency_key FROM rekindle.messages WHERE campaign_id = '%s' "
+            "AND state = '%s'" % (cid, state)).splitlines())
+        sent, held = keys("sent"), keys("uncertain")
+        taken = {k["key"] for k in self.dbl.get("/_keys/" + channel)}
+        self.assertEqual(sent - taken, set())
+        self.assertEqual(taken - sent - held, set())
+        self.assertEqual(self.dbl.get("/_stats")[channel]["duplicates"], 0)
+        self.assertEqual(len(sent) + len(held), total)
+
 
 class PacingTest(PoolCase):
     """A campaign's provider_rate_per_second over a ZNS pool of two
@@ -524,22 +540,59 @@ class PushTokenTest(PoolCase):
                    120, "every message ended")
         after = fcm()
         print("\nP1: %d push messages; double: %s" % (total, after))
-        self.assertEqual(count("state = 'failed'"), 0)
-        sent = set(rk.db.sql("SELECT idempotency_key FROM rekindle.messages WHERE "
-                             "campaign_id = 'P1' AND state = 'sent'").splitlines())
-        held = set(rk.db.sql("SELECT idempotency_key FROM rekindle.messages WHERE "
-                             "campaign_id = 'P1' AND state = 'uncertain'").splitlines())
-        taken = {k["key"] for k in dbl.get("/_keys/fcm")}
-        self.assertEqual(sent - taken, set())
-        self.assertEqual(taken - sent - held, set())
-        self.assertEqual(after["duplicates"], 0)
-        self.assertEqual(len(sent) + len(held), total)
+        self.assert_each_once("P1", "fcm", total)
         # the revocation was met with a 401 and a new token (the new
         # process mints its own)
         self.assertGreater(after["rejected"], before["rejected"])
         self.assertGreaterEqual(after["tokens_minted"], before["tokens_minted"] + 2)
         self.assertGreaterEqual(refreshes(rk, 1, "refreshed", "push"), 3)
         self.assertEqual(refreshes(rk, 1, "failed", "push"), 0)
+
+
+class ZnsTokenLifeTest(PoolCase):
+    """The OA token renewed before it expires: Zalo's lives 25 hours, the
+    double's 8 s here. The configured pair's expiry is not known until its
+    first refresh (the double expires it once to force that one); after
+    it every renewal comes ahead of the expiry - counted at the double: no
+    send refused as expired (-220) - while a paced campaign runs, a pool
+    process is SIGKILLed and another started (it takes the stored pair
+    and its expiry), and PostgreSQL is restarted with -m immediate. Every
+    message once, none failed."""
+
+    CUSTOMERS, SEED = 400, 23
+
+    def test_renewed_ahead_through_a_crash_and_a_database_restart(self):
+        rk, dbl, pool = self.rk, self.dbl, self.pool
+        zns = lambda: dbl.get("/_stats")["zns"]
+        dbl.post("/_zns/token_life", {"seconds": 8})
+        dbl.post("/_zns/expire_token", {})
+        procs = [pool()]
+        self.launch("Z1", "Hạn", provider_rate_per_second=12)
+        count = self.count
+        total = count("true")
+        self.assertGreater(total, 200)
+        wait_until(lambda: zns()["refreshes"] >= 1 and zns()["accepted"] > 0, 30,
+                   "the first refresh")
+        first = zns()
+        self.assertEqual(rk.db.sql("SELECT expires_at > now() FROM "
+                                   "rekindle.provider_tokens WHERE provider = 'zns'"), "t")
+        # renewed ahead, twice or more, before anything else happens
+        wait_until(lambda: zns()["refreshes"] >= first["refreshes"] + 2, 30,
+                   "renewals ahead of expiry")
+        os.kill(procs[0].p.pid, signal.SIGKILL)
+        procs[0].p.wait()
+        procs.append(pool())
+        wait_until(lambda: zns()["refreshes"] >= first["refreshes"] + 3, 30,
+                   "a renewal by the new process")
+        rk.db.crash_restart()
+        wait_until(lambda: count("state NOT IN ('sent', 'uncertain', 'failed')") == 0,
+                   120, "every message ended")
+        after = zns()
+        print("\nZ1: %d ZNS messages; double: %s" % (total, after))
+        self.assertEqual(after["token_expired"], first["token_expired"],
+                         "a send refused as expired after the first refresh")
+        self.assertGreaterEqual(after["refreshes"], first["refreshes"] + 4)
+        self.assert_each_once("Z1", "zns", total)
 
 
 if __name__ == "__main__":

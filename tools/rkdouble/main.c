@@ -63,8 +63,14 @@
  * TAKEN - the old refresh token spent, a new pair made - and the
  * connection closed with no reply), POST /_zns/new_pair (what the OA's
  * console does: a new pair, answered, the old one void), POST
+ * /_zns/token_life {"seconds": N} (pairs made from then on expire N s
+ * after they are made, -220 afterwards, and the refresh answers
+ * expires_in N; 0: only /_zns/expire_token expires one), POST
  * /_email/bounce (addresses that answer 550). GET /_stats gives the
- * refresh requests too (zns.refreshes).
+ * refresh requests too (zns.refreshes), and the sends refused for the
+ * token: zns.token_invalid (-124: not the newest pair's - a refresh
+ * voids the old pair at once, which Zalo may not do, but a double is
+ * never friendlier) and zns.token_expired (-220).
  *
  *	rkdouble [--listen PORT] [--port-file FILE] [--smtp-listen PORT]
  *	    [--smtp-port-file FILE]
@@ -124,6 +130,11 @@ static struct {
 	keyset *no_zalo, *bounce;
 	char zns_token[64], zns_refresh[64];
 	bool zns_expired;
+	int zns_life_s;		/* pairs made from now expire after; 0: never */
+	int zns_pair_life_s;	/* the pair's, as it was made */
+	time_t zns_made;	/* when the pair was made */
+	long token_invalid;	/* sends refused for the token: -124 */
+	long token_expired;	/* and -220 */
 	int token_gen;
 	int refresh_drops;	/* refreshes to take and then drop */
 	long refreshes;		/* refresh requests answered or dropped */
@@ -170,6 +181,8 @@ new_token(void)
 	snprintf(st.zns_refresh, sizeof(st.zns_refresh), "zns-refresh-%d",
 	    st.token_gen);
 	st.zns_expired = false;
+	st.zns_made = time(NULL);
+	st.zns_pair_life_s = st.zns_life_s;
 }
 
 static enum MHD_Result
@@ -357,7 +370,8 @@ zns_send(struct MHD_Connection *c, json_t *req, const char *body)
 	if (token == NULL || strcmp(token, st.zns_token) != 0) {
 		err = -124;
 		msg = "Access token is invalid";
-	} else if (st.zns_expired) {
+	} else if (st.zns_expired || (st.zns_pair_life_s > 0 && time(NULL) >=
+	    st.zns_made + st.zns_pair_life_s)) {
 		err = -220;
 		msg = "Access token has expired";
 	} else if (!zns_phone(phone) || tid == NULL || *tid == '\0' ||
@@ -374,6 +388,10 @@ zns_send(struct MHD_Connection *c, json_t *req, const char *body)
 	}
 	if (err != 0) {
 		st.rejected[CH_ZNS]++;
+		if (err == -124)
+			st.token_invalid++;
+		else if (err == -220)
+			st.token_expired++;
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_OK, json_pack("{s:i,s:s}", "error", err,
 		    "message", msg), 0));
@@ -423,9 +441,14 @@ zns_refresh(struct MHD_Connection *c, const char *form)
 		out = json_pack("{s:i,s:s}", "error", -14014, "error_description",
 		    "Invalid refresh token");
 	else {
+		char life[16];
+
 		new_token();
+		/* Zalo answers expires_in as a string */
+		snprintf(life, sizeof(life), "%d", st.zns_life_s > 0 ?
+		    st.zns_life_s : 90000);
 		out = json_pack("{s:s,s:s,s:s}", "access_token", st.zns_token,
-		    "refresh_token", st.zns_refresh, "expires_in", "90000");
+		    "refresh_token", st.zns_refresh, "expires_in", life);
 	}
 	pthread_mutex_unlock(&st.mu);
 	free(app);
@@ -577,6 +600,14 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 				json_object_set_new(json_object_get(out,
 				    chan_name[i]), "refreshes", json_integer(
 				    (json_int_t)st.refreshes));
+			if (i == CH_ZNS) {
+				json_object_set_new(json_object_get(out,
+				    chan_name[i]), "token_invalid", json_integer(
+				    (json_int_t)st.token_invalid));
+				json_object_set_new(json_object_get(out,
+				    chan_name[i]), "token_expired", json_integer(
+				    (json_int_t)st.token_expired));
+			}
 			if (i == CH_FCM)
 				json_object_set_new(json_object_get(out,
 				    chan_name[i]), "tokens_minted", json_integer(
@@ -677,6 +708,11 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 		st.zns_expired = true;
 		st.refresh_drops = (int)json_integer_value(json_object_get(req,
 		    "drop_refreshes"));
+	} else if (strcmp(url, "/_zns/token_life") == 0) {
+		json_int_t n = json_integer_value(json_object_get(req,
+		    "seconds"));
+
+		st.zns_life_s = n > 0 && n <= 86400 * 366 ? (int)n : 0;
 	} else if (strcmp(url, "/_zns/new_pair") == 0) {
 		new_token();
 		out = json_pack("{s:s,s:s}", "access_token", st.zns_token,

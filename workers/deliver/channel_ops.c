@@ -5,7 +5,6 @@
 
 #include "channel.h"
 #include "channel_ops.h"
-#include "clock.h"
 #include "log.h"
 
 static const struct channel_ops *const all[] = {
@@ -45,19 +44,4 @@ channel_policy(const char *name, const char *value, enum on_uncertain *out)
 		return (RK_EINVAL);
 	}
 	return (RK_OK);
-}
-
-void
-renewal_failed(struct renewal *r)
-{
-	r->at_us = clock_mono_us() + (r->fails < 6 ? INT64_C(1000000) <<
-	    r->fails : INT64_C(60000000));
-	r->fails++;
-}
-
-void
-renewal_ok(struct renewal *r)
-{
-	r->at_us = 0;
-	r->fails = 0;
 }

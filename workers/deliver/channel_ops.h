@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "cfg.h"
+#include "cred.h"
 #include "db.h"
 #include "http.h"
 #include "provider.h"
@@ -45,24 +46,6 @@ struct render {
 	const char *vals[TV_N];	/* the template values, {link} included */
 	const char *key;	/* the idempotency key (msgkey.h) */
 };
-
-/* Whether a channel's credentials can be used now. */
-enum credentials {
-	CRED_OK,	/* not known bad */
-	CRED_WAIT,	/* known bad: the last renewal failed, the next is
-			 * not due yet */
-	CRED_RENEW	/* known bad, and the next renewal is due (this
-			 * caller's: the others wait) */
-};
-
-/* Retries of a credential renewal that failed: 1 s after the first
- * failure, doubling to a minute (channel_ops.c). */
-struct renewal {
-	int64_t at_us;		/* the next try, monotonic; 0: none failed */
-	int fails;		/* in a row */
-};
-void renewal_failed(struct renewal *r);
-void renewal_ok(struct renewal *r);
 
 /* What the operator wants done with an uncertain message. */
 enum on_uncertain { UNCERTAIN_HOLD, UNCERTAIN_RESEND };

@@ -479,13 +479,17 @@ ddb_token_get(db_conn *db, arena *a, const char *provider, struct ptoken *t)
 
 	memset(t, 0, sizeof(*t));
 	rc = db_execp(db, "ddb_token_get", "SELECT access_token, refresh_token, "
-	    "generation FROM provider_tokens WHERE provider = $1", 1, p, &r);
+	    "generation, coalesce((extract(epoch FROM expires_at) * 1e6)::int8, "
+	    "0), coalesce((extract(epoch FROM expires_at - updated_at) * "
+	    "1e6)::int8, 0) FROM provider_tokens WHERE provider = $1", 1, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	if (db_res_nrows(r) == 1) {
 		t->access = arena_strdup(a, db_res_str(r, 0, 0));
 		t->refresh = arena_strdup(a, db_res_str(r, 0, 1));
 		t->gen = db_res_int64(r, 0, 2);
+		t->expires_us = db_res_int64(r, 0, 3);
+		t->life_us = db_res_int64(r, 0, 4);
 	}
 	db_res_free(r);
 	return (RK_OK);
@@ -503,6 +507,7 @@ ddb_token_seed(db_conn *db, arena *a, const char *provider,
 	    "(provider, access_token, refresh_token, seed_digest) VALUES ($1, "
 	    "$2, $3, $4) ON CONFLICT (provider) DO UPDATE SET access_token = "
 	    "EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token, "
+	    "expires_at = NULL, "
 	    "generation = provider_tokens.generation + 1, seed_digest = "
 	    "EXCLUDED.seed_digest, updated_at = now() WHERE "
 	    "provider_tokens.seed_digest <> EXCLUDED.seed_digest", 4, p, NULL);
@@ -513,18 +518,20 @@ ddb_token_seed(db_conn *db, arena *a, const char *provider,
 
 rk_err
 ddb_token_put(db_conn *db, const char *provider, const char *access,
-    const char *refresh, int64_t gen, bool *won)
+    const char *refresh, int64_t expires_us, int64_t gen, bool *won)
 {
-	char g[24];
-	const char *p[4] = {provider, access, refresh, g};
+	char g[24], e[24];
+	const char *p[5] = {provider, access, refresh, g, expires_us ? e : NULL};
 	int64_t n = 0;
 	rk_err rc;
 
 	snprintf(g, sizeof(g), "%lld", (long long)gen);
+	snprintf(e, sizeof(e), "%lld", (long long)expires_us);
 	rc = db_execp_count(db, "ddb_token_put", "UPDATE provider_tokens SET "
-	    "access_token = $2, refresh_token = $3, generation = generation + "
-	    "1, updated_at = now() WHERE provider = $1 AND generation = "
-	    "$4::bigint", 4, p, &n);
+	    "access_token = $2, refresh_token = $3, expires_at = "
+	    "to_timestamp($5::int8 / 1e6), generation = generation + 1, "
+	    "updated_at = now() WHERE provider = $1 AND generation = $4::bigint",
+	    5, p, &n);
 	*won = rc == RK_OK && n == 1;
 	return (rc);
 }

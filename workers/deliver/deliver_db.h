@@ -108,10 +108,12 @@ rk_err ddb_due(db_conn *db, int channel, int64_t *n, double *oldest_s,
     int64_t *uncertain);
 
 /* A provider's shared OAuth tokens (provider_tokens); gen counts the
- * refreshes. */
+ * refreshes; expires_us: when the access token expires, life_us: how long
+ * it was given for (0 if not known). */
 struct ptoken {
 	const char *access, *refresh;
 	int64_t gen;
+	int64_t expires_us, life_us;
 };
 
 /*
@@ -125,9 +127,10 @@ rk_err ddb_token_seed(db_conn *db, arena *a, const char *provider,
 /* Reads the stored pair (t->access NULL if none). */
 rk_err ddb_token_get(db_conn *db, arena *a, const char *provider,
     struct ptoken *t);
-/* Stores a refreshed pair as generation gen + 1 if the stored one is
- * still generation gen; *won says whether it was. */
+/* Stores a refreshed pair (expiring at expires_us, 0: not known) as
+ * generation gen + 1 if the stored one is still generation gen; *won says
+ * whether it was. */
 rk_err ddb_token_put(db_conn *db, const char *provider, const char *access,
-    const char *refresh, int64_t gen, bool *won);
+    const char *refresh, int64_t expires_us, int64_t gen, bool *won);
 
 #endif

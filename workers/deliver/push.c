@@ -14,16 +14,15 @@
  *	fcm_service_account (the JSON key file the Firebase console gives)
  *	each process mints its own (gauth.h) before the first send and again
  *	five minutes before it expires, one lane minting while the others
- *	go on with the old one. A 401 (UNAUTHENTICATED: the error model of
- *	Google APIs, cloud.google.com/apis/design/errors) means the token
- *	was refused and nothing was sent: the message is queued again and
- *	the token minted anew. While none can be minted the process claims
- *	nothing, trying again after 1 s doubling to a minute, and counts
- *	each failure (rekindle_provider_token_refreshes_total). A fixed
+ *	go on with the old one (cred.h). A 401 (UNAUTHENTICATED: the error
+ *	model of Google APIs, cloud.google.com/apis/design/errors) means the
+ *	token was refused and nothing was sent: the message is queued again
+ *	and the token minted anew. While none can be minted the process
+ *	claims nothing, trying again after 1 s doubling to a minute, and
+ *	counts each failure (rekindle_provider_token_refreshes_total). A fixed
  *	fcm_access_token is taken as it is, for tests and short runs: once
  *	refused the pool waits for a restart with a new one.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +34,7 @@
 #include "log.h"
 #include "mem.h"
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FCM_SCOPE "https://www.googleapis.com/auth/firebase.messaging"
-/* A token is minted anew five minutes (or a quarter of its life) before
- * it expires, and not used in its last minute (or tenth): a request may
- * take that long. */
-#define RENEW_BEFORE_US INT64_C(300000000)
-#define UNUSED_LAST_US INT64_C(60000000)
 
 static char *var_fcm_access_token, *var_fcm_service_account,
     *var_push_on_uncertain;
@@ -59,19 +52,12 @@ static const struct cfg_entry push_cfg[] = {
 	CFG_END,
 };
 
-/* The bearer token, shared by the lanes under token_mu. */
-static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The bearer token, shared by the lanes. */
+static struct cred cred = CRED_INITIALIZER;
 static struct gauth_account account;
 static bool minting;		/* a service account: tokens are minted */
-static char *token;		/* in use; NULL: none yet */
-static int64_t token_expires_us;	/* wall clock; 0: not known */
-static int64_t token_life_us;
-static unsigned token_gen;		/* tokens so far */
 static _Thread_local unsigned token_seen;	/* the one this lane used */
 static _Thread_local bool lane_renews;	/* push_credentials chose this lane */
-static bool token_refused;	/* by FCM (401), or none could be minted */
-static bool renewing;		/* a lane is minting */
-static struct renewal renewal;	/* after a failure: not before at_us */
 
 /* The APNs collapse id of key: itself, or its SHA-256 in hex if longer
  * than APNs allows. */
@@ -163,8 +149,7 @@ push_init(db_conn *db, enum on_uncertain *policy)
 		return (RK_EINVAL);
 	}
 	if (*var_fcm_access_token != '\0') {
-		token = xstrdup(var_fcm_access_token);
-		token_gen = 1;
+		cred_init(&cred, var_fcm_access_token, NULL, 0, 0, false);
 		return (RK_OK);
 	}
 	if (gauth_load(var_fcm_service_account, &account, why, sizeof(why)) !=
@@ -173,30 +158,15 @@ push_init(db_conn *db, enum on_uncertain *policy)
 		return (RK_EINVAL);
 	}
 	minting = true;
+	cred_init(&cred, NULL, NULL, 0, 0, true);
 	return (RK_OK);
 }
 
 static enum credentials
 push_credentials(void)
 {
-	int64_t now = clock_now_us();
-	enum credentials c;
-	bool usable, due;
-
-	pthread_mutex_lock(&token_mu);
-	usable = token != NULL && !token_refused && (token_expires_us == 0 ||
-	    now < token_expires_us - MIN(UNUSED_LAST_US, token_life_us / 10));
-	due = !renewing && clock_mono_us() >= renewal.at_us && (token_refused ||
-	    (minting && (token == NULL || now >= token_expires_us -
-	    MIN(RENEW_BEFORE_US, token_life_us / 4))));
-	if (due) {
-		renewing = true;
-		lane_renews = true;
-		c = CRED_RENEW;
-	} else
-		c = usable ? CRED_OK : CRED_WAIT;
-	pthread_mutex_unlock(&token_mu);
-	return (c);
+	return (cred_state(&cred, clock_now_us(), clock_mono_us(),
+	    &lane_renews));
 }
 
 /* A new token from the service account, NULL if none was given (the
@@ -238,38 +208,13 @@ push_refresh(db_conn *db, arena *a)
 
 	(void)db;
 	(void)a;
-	pthread_mutex_lock(&token_mu);
-	if (!lane_renews) {
-		/* a 401: the token this lane sent was refused - unless a
-		 * newer one came since, or another lane is minting one */
-		if (token_seen != token_gen)
-			goto done;
-		token_refused = true;
-		if (renewing)
-			goto done;
-		renewing = true;
-	}
-	lane_renews = false;
-	pthread_mutex_unlock(&token_mu);
+	if (!cred_begin(&cred, token_seen, &lane_renews))
+		return (NULL);
 	asked_us = clock_now_us();	/* its life counts from the asking */
 	if (minting)
 		tok = mint(&life_s, &status);
-	pthread_mutex_lock(&token_mu);
-	renewing = false;
-	if (tok != NULL) {
-		free(token);
-		token = tok;
-		token_life_us = (int64_t)life_s * 1000000;
-		token_expires_us = asked_us + token_life_us;
-		token_refused = false;
-		token_gen++;
-		renewal_ok(&renewal);
-		outcome = "refreshed";
-	} else {
-		renewal_failed(&renewal);
-		outcome = "failed";
-	}
-	pthread_mutex_unlock(&token_mu);
+	cred_end(&cred, tok, NULL, tok ? asked_us + (int64_t)life_s * 1000000 :
+	    0, (int64_t)life_s * 1000000, clock_mono_us());
 	if (tok == NULL && minting)
 		log_warn("FCM-TOKEN", "no access token minted at the service "
 		    "account's token_uri (HTTP %ld)", status);
@@ -280,10 +225,9 @@ push_refresh(db_conn *db, arena *a)
 	else
 		log_info("FCM-TOKEN", "access token minted, good for %d s",
 		    life_s);
+	outcome = tok ? "refreshed" : "failed";
+	free(tok);
 	return (outcome);
-done:
-	pthread_mutex_unlock(&token_mu);
-	return (NULL);
 }
 
 static const char *
@@ -305,11 +249,8 @@ push_request(arena *a, const struct dmsg *m, const struct render *r,
 	c->body = provider_fcm_request(m->push_token, title, text, data, r->key);
 	c->len = strlen(c->body);
 	json_decref(data);
-	pthread_mutex_lock(&token_mu);
-	c->headers[0] = arena_printf(a, "Authorization: Bearer %s", token ?
-	    token : "");
-	token_seen = token_gen;
-	pthread_mutex_unlock(&token_mu);
+	c->headers[0] = arena_printf(a, "Authorization: Bearer %s",
+	    cred_use(&cred, a, &token_seen));
 }
 
 const struct channel_ops push_ops = {

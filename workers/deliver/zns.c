@@ -8,20 +8,23 @@
  * user_received_message, recorded as a delivery receipt, settles it.
  *
  * THE TOKEN
- *	The OA access token lives about 25 hours and is refreshed when Zalo
- *	refuses it; each refresh answers a new refresh token too (Zalo's
- *	OAuth v4 for Official Accounts, developers.zalo.me), and the old
- *	refresh token is spent. The refresh is a form POSTed to
+ *	The OA access token lives about 25 hours (expires_in, 90000 s);
+ *	each refresh answers a new refresh token too (Zalo's OAuth v4 for
+ *	Official Accounts, developers.zalo.me), and the old refresh token is
+ *	spent. The refresh is a form POSTed to
  *	oauth.zaloapp.com/v4/oa/access_token - app_id, grant_type
  *	refresh_token, refresh_token - with the app's secret_key header, and
  *	answers {access_token, refresh_token, expires_in}; a refresh token
- *	serves once, for three months. So the pair is the pool's, not a process's:
- *	kept in provider_tokens (migration 025), seeded from the
- *	configuration, and a refresh is stored under a compare on its
- *	generation; a process refused (-220) first takes a newer stored pair
- *	if there is one. The lanes of a process share the pair under a lock,
- *	and a lane refreshes only if no other lane has since it built its
- *	requests: one expiry, one refresh.
+ *	serves once, for three months. So the pair is the pool's, not a
+ *	process's: kept in provider_tokens (migrations 025, 028), seeded
+ *	from the configuration, and a refresh is stored under a compare on
+ *	its generation, with its expiry; a process due to renew first takes
+ *	a newer stored pair if there is one. The lanes share the pair
+ *	(cred.h): it is renewed five minutes before it expires, one lane
+ *	renewing while the others send with the old one, and at once when
+ *	Zalo refuses it (-124, -220) - a pair seeded from the configuration
+ *	has no known expiry until its first refresh. No lock is held across
+ *	the refresh: one slow answer stalls no other lane.
  *
  *	A refresh whose answer is lost may still have been spent at Zalo:
  *	then no refresh token the pool holds works any more, and only a new
@@ -29,15 +32,14 @@
  *	then a restart of one process: the seed replaces a stored pair whose
  *	refresh token it was not seeded with) lets the pool send again.
  *	Nothing here can tell that from a passing outage. So after a failed
- *	renewal the process claims nothing - a refused attempt spends one of
- *	the message's attempts, and eight make it failed for good - and
- *	tries again after 1 s, doubling to a minute, taking a newer pair
- *	from the store first (the restarted process's seed); each renewal's
- *	outcome is counted (rekindle_provider_token_refreshes_total) and
- *	the operators are alerted on failures
- *	(deploy/monitoring/rekindle-rules.yml).
+ *	renewal of a refused token the process claims nothing - a refused
+ *	attempt spends one of the message's attempts, and eight make it
+ *	failed for good - and tries again after 1 s, doubling to a minute,
+ *	taking a newer pair from the store first (the restarted process's
+ *	seed); each renewal's outcome is counted
+ *	(rekindle_provider_token_refreshes_total) and the operators are
+ *	alerted on failures (deploy/monitoring/rekindle-rules.yml).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,12 +54,13 @@
 static char *var_zns_access_token, *var_zns_refresh_token,
     *var_zns_refresh_url, *var_zns_app_id, *var_zns_secret_key,
     *var_zns_on_uncertain;
-static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned token_gen;			/* changes of the pair so far */
-static int64_t store_gen = -1;	/* the stored generation held; -1: no store */
+/* The pair, shared by the lanes. */
+static struct cred cred = CRED_INITIALIZER;
+/* The stored generation held, -1: no store (no refresh token); read and
+ * written only by the lane renewing (and zns_init, before the lanes). */
+static int64_t store_gen = -1;
 static _Thread_local unsigned token_seen;	/* the one this lane used */
-static struct renewal renewal;	/* at_us set: the pair is known bad,
-					 * no sends before it */
+static _Thread_local bool lane_renews;	/* zns_credentials chose this lane */
 
 static const struct cfg_entry zns_cfg[] = {
 	{"zns_access_token", CFG_STR, "", &var_zns_access_token, 0, 0,
@@ -140,31 +143,19 @@ provider_zns_reply(const struct http_reply *h, struct send_result *r)
 	json_decref(j);
 }
 
-/* The pair in use becomes t's (token_mu held). */
-static void
-adopt(const struct ptoken *t)
-{
-	char *access = xstrdup(t->access), *refresh = xstrdup(t->refresh);
-
-	free(var_zns_access_token);
-	var_zns_access_token = access;
-	free(var_zns_refresh_token);
-	var_zns_refresh_token = refresh;
-	store_gen = t->gen;
-	token_gen++;
-}
-
-/* The other processes' refresh, if one is stored since ours (token_mu
- * held): true if it was taken. */
+/* The renewing lane: a pair stored by another process since ours, taken
+ * (the renewal ends); false if there is none. */
 static bool
-adopt_newer(db_conn *db, arena *a)
+take_newer(db_conn *db, arena *a)
 {
 	struct ptoken t;
 
 	if (store_gen < 0 || ddb_token_get(db, a, "zns", &t) != RK_OK ||
 	    t.access == NULL || t.gen == store_gen)
 		return (false);
-	adopt(&t);
+	store_gen = t.gen;
+	cred_end(&cred, t.access, t.refresh, t.expires_us, t.life_us,
+	    clock_mono_us());
 	log_info("ZNS-TOKEN", "access token of generation %lld taken from the "
 	    "store (refreshed by another process)", (long long)t.gen);
 	return (true);
@@ -179,8 +170,19 @@ zns_init(db_conn *db, enum on_uncertain *policy)
 	rk_err rc;
 
 	if ((rc = channel_policy("zns_on_uncertain", var_zns_on_uncertain,
-	    policy)) != RK_OK || *var_zns_refresh_token == '\0')
+	    policy)) != RK_OK)
 		return (rc);
+	if (*var_zns_access_token == '\0' && *var_zns_refresh_token == '\0') {
+		log_error("CONFIG-INVALID", "zns: zns_access_token or "
+		    "zns_refresh_token (or both) from the OA's console");
+		return (RK_EINVAL);
+	}
+	/* until the store says otherwise: renewed ahead only with a
+	 * refresh token (with it alone, the first send waits for one) */
+	cred_init(&cred, var_zns_access_token, var_zns_refresh_token, 0, 0,
+	    *var_zns_refresh_token != '\0');
+	if (*var_zns_refresh_token == '\0')
+		return (RK_OK);
 	if (*var_zns_app_id == '\0' || *var_zns_secret_key == '\0') {
 		log_error("CONFIG-INVALID", "zns_refresh_token needs zns_app_id "
 		    "and zns_secret_key: Zalo refreshes only for the app");
@@ -192,10 +194,11 @@ zns_init(db_conn *db, enum on_uncertain *policy)
 	a = arena_create(1024);
 	rc = ddb_token_seed(db, a, "zns", var_zns_access_token,
 	    var_zns_refresh_token, digest, &t);
-	pthread_mutex_lock(&token_mu);
-	if (rc == RK_OK && t.access != NULL)
-		adopt(&t);
-	pthread_mutex_unlock(&token_mu);
+	if (rc == RK_OK && t.access != NULL) {
+		store_gen = t.gen;
+		cred_init(&cred, t.access, t.refresh, t.expires_us, t.life_us,
+		    true);
+	}
 	arena_destroy(a);
 	return (rc);
 }
@@ -221,106 +224,107 @@ zns_request(arena *a, const struct dmsg *m, const struct render *r,
 	    r->key);
 	c->len = strlen(c->body);
 	json_decref(data);
-	pthread_mutex_lock(&token_mu);
-	c->headers[0] = arena_printf(a, "access_token: %s",
-	    var_zns_access_token);
-	token_seen = token_gen;
-	pthread_mutex_unlock(&token_mu);
+	c->headers[0] = arena_printf(a, "access_token: %s", cred_use(&cred, a,
+	    &token_seen));
 }
 
 static enum credentials
 zns_credentials(void)
 {
-	enum credentials c = CRED_OK;
+	return (cred_state(&cred, clock_now_us(), clock_mono_us(),
+	    &lane_renews));
+}
 
-	pthread_mutex_lock(&token_mu);
-	if (renewal.at_us != 0 && clock_mono_us() < renewal.at_us)
-		c = CRED_WAIT;
-	else if (renewal.at_us != 0) {
-		/* this lane's try: the others wait for it, and it renews
-		 * the pair it knows is bad */
-		c = CRED_RENEW;
-		renewal.at_us = clock_mono_us() + INT64_C(60000000);
-		token_seen = token_gen;
-	}
-	pthread_mutex_unlock(&token_mu);
-	return (c);
+/* expires_in, in seconds: Zalo answers it as a string ("90000"); a
+ * number is taken too. 0 if absent or out of range (1 s .. a year). */
+static int64_t
+life_of(const json_t *e)
+{
+	const char *s = json_string_value(e);
+	long long v = json_is_integer(e) ? json_integer_value(e) : s ?
+	    strtoll(s, NULL, 10) : 0;
+
+	return (v >= 1 && v <= 366LL * 86400 ? (int64_t)v * 1000000 : 0);
 }
 
 /*
- * Asks a new access token with the refresh token, unless another lane
- * did since this one's requests were built, or another process did (it
- * is in the store). A new pair is stored under a compare on its
- * generation, so one refresh serves the pool.
+ * Renews the pair: when it is due (zns_credentials said so), or after a
+ * batch Zalo refused the token this lane used - unless another lane has
+ * since, or another process has (it is in the store). A new pair is
+ * stored under a compare on its generation, so one refresh serves the
+ * pool. No lock is held across the call.
  */
 static const char *
 zns_refresh(db_conn *db, arena *a)
 {
-	const char *access, *refresh, *outcome = "failed";
+	const char *access, *refresh, *rt, *outcome;
 	const char *hdr[2] = {NULL, NULL};
-	char *body, *app, *rt;
+	char *body, *app, *form_rt;
+	int64_t asked_us, life_us, expires_us = 0;
 	json_t *j;
 	struct http_reply r;
 
-	pthread_mutex_lock(&token_mu);
-	if (token_seen != token_gen) {		/* another lane did */
-		pthread_mutex_unlock(&token_mu);
+	if (!cred_begin(&cred, token_seen, &lane_renews))
 		return (NULL);
-	}
-	if (adopt_newer(db, a)) {
-		renewal_ok(&renewal);
-		pthread_mutex_unlock(&token_mu);
+	if (take_newer(db, a))
 		return ("taken");
+	if (*(rt = cred_refresh(&cred, a)) == '\0') {
+		cred_end(&cred, NULL, NULL, 0, 0, clock_mono_us());
+		log_warn("ZNS-TOKEN", "zns_access_token was refused and there is "
+		    "no zns_refresh_token: a new pair and a restart");
+		return ("failed");
 	}
 	app = http_form_escape(var_zns_app_id);
-	rt = http_form_escape(var_zns_refresh_token);
-	body = xmalloc(strlen(app) + strlen(rt) + 64);
+	form_rt = http_form_escape(rt);
+	body = xmalloc(strlen(app) + strlen(form_rt) + 64);
 	sprintf(body, "app_id=%s&grant_type=refresh_token&refresh_token=%s",
-	    app, rt);
+	    app, form_rt);
 	hdr[0] = arena_printf(a, "secret_key: %s", var_zns_secret_key);
+	asked_us = clock_now_us();	/* its life counts from the asking */
 	http_post(var_zns_refresh_url, "application/x-www-form-urlencoded",
 	    hdr, body, &r);
 	free(app);
-	free(rt);
+	free(form_rt);
 	free(body);
 	j = r.body ? json_loads(r.body, 0, NULL) : NULL;
 	access = json_string_value(json_object_get(j, "access_token"));
 	refresh = json_string_value(json_object_get(j, "refresh_token"));
+	if ((life_us = life_of(json_object_get(j, "expires_in"))) > 0)
+		expires_us = asked_us + life_us;
 	if (access != NULL) {
-		struct ptoken t = {access, refresh ? refresh :
-		    var_zns_refresh_token, store_gen};
 		bool won = false;
 
 		outcome = "refreshed";
-		if (store_gen >= 0 && ddb_token_put(db, "zns", t.access,
-		    t.refresh, store_gen, &won) != RK_OK) {
+		if (store_gen >= 0 && ddb_token_put(db, "zns", access, refresh ?
+		    refresh : rt, expires_us, store_gen, &won) != RK_OK) {
 			outcome = "unstored";
 			log_warn("ZNS-TOKEN", "access token refreshed but not "
 			    "stored (%s): the pool's other processes keep the "
-			    "old one until this one refreshes again",
-			    db_errmsg(db));
+			    "old one until they renew it", db_errmsg(db));
 		}
-		if (won)
-			t.gen++;
 		/* not stored because a newer pair is (the configuration was
 		 * seeded again meanwhile): that one */
-		if (store_gen < 0 || won || !adopt_newer(db, a)) {
-			adopt(&t);
-			log_info("ZNS-TOKEN", "access token refreshed");
-		} else
+		if (store_gen >= 0 && !won && strcmp(outcome, "unstored") != 0 &&
+		    take_newer(db, a))
 			outcome = "taken";
-	} else if (adopt_newer(db, a))
+		else {
+			if (won)
+				store_gen++;
+			cred_end(&cred, access, refresh, expires_us, life_us,
+			    clock_mono_us());
+			log_info("ZNS-TOKEN", "access token refreshed, good for "
+			    "%lld s", (long long)(life_us / 1000000));
+		}
+	} else if (take_newer(db, a))
 		outcome = "taken";
-	else
+	else {
+		cred_end(&cred, NULL, NULL, 0, 0, clock_mono_us());
+		outcome = "failed";
 		log_warn("ZNS-TOKEN", "could not refresh the access token "
 		    "(HTTP %ld)", r.status);
+	}
 	json_decref(j);
 	free(r.body);
-	if (strcmp(outcome, "failed") == 0)
-		renewal_failed(&renewal);
-	else
-		renewal_ok(&renewal);
-	pthread_mutex_unlock(&token_mu);
 	return (outcome);
 }
 
