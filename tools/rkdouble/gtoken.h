@@ -33,8 +33,4 @@ void gtoken_revoke_all(void);
 /* Tokens minted so far. */
 long gtoken_minted(void);
 
-/* The value of name in an application/x-www-form-urlencoded body, new;
- * NULL if absent. */
-char *form_value(const char *form, const char *name);
-
 #endif

@@ -89,6 +89,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "form.h"
 #include "gtoken.h"
 #include "keyset.h"
 #include "mem.h"
