@@ -547,6 +547,44 @@ stage(db_conn *db, arena *a, struct writer *w, const char *table)
 }
 
 /*
+ * The columns the queries filter or join on - audiences (audience.c),
+ * ListProfiles (profile_rpc.c), the swap's merge: the only ones ANALYZE
+ * keeps statistics for. The others (the shares' JSON, the reasons'
+ * arrays, the model's inputs) are read, never searched: analysing all
+ * 47 columns took 0.8-0.9 s of the run's serial end at a million
+ * customers, these 0.35-0.5 s.
+ */
+static const char *const searched_cols[] = {"customer_id", "txn_count",
+    "state", "segment", "days_since_last", "churn_risk", "p_alive",
+    "total_spend_minor", "top_category", "top_partner", "profiled_at",
+    NULL};
+
+/* The columns of profile_cols but the key and those in skip (may be
+ * NULL), in order, NULL-terminated (in a). */
+static const char **
+other_cols(arena *a, const char *const *skip)
+{
+	const char **out = arena_alloc(a, sizeof(*out) * 64);
+	int n = 0;
+
+	for (const char *p = strchr(profile_cols, ',') + 2; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		bool skipped = false;
+
+		for (int i = 0; skip != NULL && skip[i] != NULL; i++)
+			if (strlen(skip[i]) == len && strncmp(p, skip[i], len) == 0)
+				skipped = true;
+		if (!skipped && n < 63)
+			out[n++] = arena_strndup(a, p, len);
+		p += len;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	out[n] = NULL;
+	return (out);
+}
+
+/*
  * INSERT INTO target SELECT .. FROM source ON CONFLICT: each profile
  * replaced only by one computed from no less data (strictly: from more -
  * the row already there keeps a tie).
@@ -559,18 +597,10 @@ upsert(db_conn *db, arena *a, const char *target, const char *source,
 	    "SELECT %s, profiled_at FROM %s ON CONFLICT (customer_id) DO UPDATE "
 	    "SET profiled_at = EXCLUDED.profiled_at", target, profile_cols,
 	    profile_cols, source);
-	const char *p;
 
 	/* SET col = EXCLUDED.col for every column but the key. */
-	for (p = strchr(profile_cols, ',') + 2; *p != '\0';) {
-		size_t len = strcspn(p, ",");
-
-		sql = arena_printf(a, "%s, %.*s = EXCLUDED.%.*s", sql, (int)len, p,
-		    (int)len, p);
-		p += len;
-		while (*p == ',' || *p == ' ')
-			p++;
-	}
+	for (const char **c = other_cols(a, NULL); *c != NULL; c++)
+		sql = arena_printf(a, "%s, %s = EXCLUDED.%s", sql, *c, *c);
 	/* Two jobs re-profiling one customer concurrently: the one that saw
 	 * less data may commit last; it must not win. */
 	sql = arena_printf(a, "%s WHERE cp.data_watermark IS NULL OR "
@@ -582,7 +612,9 @@ upsert(db_conn *db, arena *a, const char *target, const char *source,
 rk_err
 profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id)
 {
+	const char *t = run_table(a, run_id);
 	db_res *r = NULL;
+	char *stats;
 	rk_err rc;
 
 	rc = db_exec(db, "SELECT t.tablename FROM pg_tables t WHERE "
@@ -599,7 +631,16 @@ profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id)
 	if (rc == RK_OK)
 		rc = db_exec(db, arena_printf(a, "CREATE TABLE %s (LIKE "
 		    "customer_profiles INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
-		    "WITH (fillfactor = 70)", run_table(a, run_id)), 0, NULL, NULL);
+		    "WITH (fillfactor = 70)", t), 0, NULL, NULL);
+	/* statistics for the searched columns only (searched_cols); the
+	 * table keeps the setting when it is swapped in */
+	stats = arena_printf(a, "ALTER TABLE %s", t);
+	for (const char **c0 = other_cols(a, searched_cols), **c = c0;
+	    *c != NULL; c++)
+		stats = arena_printf(a, "%s%s ALTER COLUMN %s SET STATISTICS 0",
+		    stats, c == c0 ? "" : ",", *c);
+	if (rc == RK_OK)
+		rc = db_exec(db, stats, 0, NULL, NULL);
 	return (rc);
 }
 
