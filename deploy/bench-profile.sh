@@ -87,7 +87,7 @@ for run in 1 2; do
     "$(echo "($c1 - $c0 + $g1 - $g0) / $(nproc)" | bc -l)"
 done
 peak=("$(peak_rss_kb "${prof[0]}")" "$(peak_rss_kb "${prof[1]}")")
-grep -h -E "BTYD-FIT|CHURN-FIT|FIT-DONE" "$work"/profiler*.log | sed 's/.*"msg":"\(.*\)"}/  \1/'
+grep -h -E "BTYD-FIT|CHURN-FIT|FIT-DONE|PROFILE-RUN-DONE" "$work"/profiler*.log | sed 's/.*"msg":"\(.*\)"}/  \1/'
 printf 'profiling: %s customers, %s transactions; first GROUP BY %.2f s; full run / GROUP BY: %s\n' \
   "$customers" "$rows" "$base" "${ratios[*]}"
 printf 'reading the profile columns in customer order (2 x COPY to /dev/null): %.2f s (%.2f x the GROUP BY)\n' \

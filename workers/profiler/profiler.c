@@ -118,6 +118,8 @@ chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
 {
 	char run[24], n[24];
 	const char *p[2] = {run, n};
+	int64_t t0, t1;
+	double secs;
 	db_res *r;
 	rk_err rc;
 	bool done;
@@ -135,17 +137,20 @@ chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
 	db_res_free(r);
 	if (!done)
 		return (RK_OK);
+	t0 = clock_mono_ms();
 	if ((rc = profiler_db_run_swap(db, a, pj->run_id)) != RK_OK)
 		return (rc);
+	t1 = clock_mono_ms();
 	if ((rc = db_exec(db, "UPDATE profile_runs SET finished_at = "
 	    "clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1 "
 	    "RETURNING extract(epoch FROM finished_at - started_at)::float8",
 	    1, p, &r)) != RK_OK)
 		return (rc);
-	if (db_res_nrows(r) == 1)
-		metric_observe(&run_seconds, db_res_double(r, 0, 0));
+	secs = db_res_nrows(r) == 1 ? db_res_double(r, 0, 0) : 0;
 	db_res_free(r);
-	log_info("PROFILE-RUN-DONE", "run %lld done", (long long)pj->run_id);
+	metric_observe(&run_seconds, secs);
+	log_info("PROFILE-RUN-DONE", "run %lld done in %.2f s (the swap: "
+	    "%lld ms)", (long long)pj->run_id, secs, (long long)(t1 - t0));
 	/* customers may newly match an always-on campaign */
 	return (campaign_entries_due(db, pj->run_id));
 }
