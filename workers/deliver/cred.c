@@ -128,8 +128,10 @@ cred_end(struct cred *c, const char *token, const char *refresh,
 	pthread_mutex_lock(&c->mu);
 	c->renewing = false;
 	if (token != NULL) {
+		/* "": a refresh token alone (a pair seeded without its access
+		 * token) - renewed at the next claim */
 		free(c->token);
-		c->token = xstrdup(token);
+		c->token = *token ? xstrdup(token) : NULL;
 		if (refresh != NULL) {
 			free(c->refresh);
 			c->refresh = xstrdup(refresh);

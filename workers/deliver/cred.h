@@ -80,7 +80,8 @@ const char *cred_refresh(struct cred *c, arena *a);
 bool cred_begin(struct cred *c, unsigned seen, bool *lane_renews);
 
 /* The renewal's end: a new token (refresh NULL: the same one; expires_us
- * and life_us 0 if not known), or NULL if none could be had. */
+ * and life_us 0 if not known; "" with a refresh token: none yet, renewed
+ * at the next cred_state), or NULL if none could be had. */
 void cred_end(struct cred *c, const char *token, const char *refresh,
     int64_t expires_us, int64_t life_us, int64_t mono_us);
 

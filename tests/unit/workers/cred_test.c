@@ -109,6 +109,14 @@ test_refused_and_retried(void **state)
 	assert_true(cred_begin(&c, seen_c, &b));
 	cred_end(&c, NULL, NULL, 0, 0, m);
 	assert_int_equal(cred_state(&c, t, m + S, &cl), CRED_RENEW);
+	/* the chosen lane takes a stored refresh token alone: no token
+	 * yet, renewed at once */
+	assert_true(cred_begin(&c, 0, &cl));
+	cred_end(&c, "", "rt-seeded", 0, 0, m);
+	assert_string_equal(cred_use(&c, ar, &seen_c), "");
+	assert_int_equal(cred_state(&c, t, m, &cl), CRED_RENEW);
+	assert_int_equal(cred_state(&c, t, m, &b), CRED_WAIT);
+	assert_string_equal(cred_refresh(&c, ar), "rt-seeded");
 	cred_fini(&c);
 	arena_destroy(ar);
 }
