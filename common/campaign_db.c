@@ -48,7 +48,7 @@ queue_job(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id)
 
 rk_err
 campaign_template_gaps(db_conn *db, arena *a, const char *campaign_id,
-    const char ***gaps, int *n)
+    const char **gaps)
 {
 	const char *p[1] = {campaign_id};
 	db_res *r;
@@ -82,18 +82,46 @@ campaign_template_gaps(db_conn *db, arena *a, const char *campaign_id,
 	    "GROUP BY ch.c ORDER BY ch.c", 1, p, &r);
 	if (rc != RK_OK)
 		return (rc);
-	*n = db_res_nrows(r);
-	*gaps = arena_alloc(a, sizeof(**gaps) * (size_t)(*n + 1));
-	for (int i = 0; i < *n; i++) {
+	*gaps = NULL;
+	for (int i = 0; i < db_res_nrows(r); i++) {
 		int64_t all = db_res_int64(r, i, 2);
-
-		(*gaps)[i] = arena_printf(a, "%s for %s %s%s",
+		const char *one = arena_printf(a, "%s for %s %s%s",
 		    channel_name((int)db_res_int64(r, i, 0)), all > 1 ?
 		    "offers" : "offer", db_res_str(r, i, 1), all > 5 ?
 		    arena_printf(a, " and %lld more", (long long)(all - 5)) : "");
+
+		*gaps = *gaps ? arena_printf(a, "%s; %s", *gaps, one) : one;
 	}
 	db_res_free(r);
 	return (RK_OK);
+}
+
+rk_err
+campaign_offer_gaps(db_conn *db, arena *a, const char *offer_id,
+    const char **campaign, const char **gaps)
+{
+	const char *p[1] = {offer_id};
+	db_res *r;
+	rk_err rc;
+
+	*campaign = *gaps = NULL;
+	rc = db_execp(db, "campaign_offer_users", "SELECT k.campaign_id FROM "
+	    "campaigns k WHERE k.state IN (" DB_NUM(CAMPAIGN_SCHEDULED) ", "
+	    DB_NUM(CAMPAIGN_RUNNING) ", " DB_NUM(CAMPAIGN_PAUSED) ") AND ($1 = "
+	    "ANY (k.offer_ids) OR k.fallback_offer_id = $1 OR EXISTS (SELECT 1 "
+	    "FROM campaign_variants v WHERE v.campaign_id = k.campaign_id AND "
+	    "v.offer_id = $1)) ORDER BY k.campaign_id", 1, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	for (int i = 0; rc == RK_OK && *gaps == NULL && i < db_res_nrows(r);
+	    i++) {
+		*campaign = arena_strdup(a, db_res_str(r, i, 0));
+		rc = campaign_template_gaps(db, a, *campaign, gaps);
+	}
+	if (*gaps == NULL)
+		*campaign = NULL;
+	db_res_free(r);
+	return (rc);
 }
 
 rk_err

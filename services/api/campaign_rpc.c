@@ -950,22 +950,16 @@ launch_campaign(rpc_call *c, const ProtobufCMessage *req,
 	}
 	if (*id == '\0') {
 		/* a message with no words would fail at delivery: said now */
-		const char **gaps;
-		int ngaps;
+		const char *gaps;
 
 		if ((rc = campaign_template_gaps(rpc_db(c), rpc_arena(c),
-		    r->campaign_id, &gaps, &ngaps)) != RK_OK)
+		    r->campaign_id, &gaps)) != RK_OK)
 			goto fail;
-		if (ngaps > 0) {
-			const char *list = gaps[0];
-
-			for (int i = 1; i < ngaps; i++)
-				list = arena_printf(rpc_arena(c), "%s; %s", list,
-				    gaps[i]);
+		if (gaps != NULL) {
 			rc = rpc_error(c, RK_EPRECOND, "no message template: %s "
 			    "- every such message would fail; add one to the "
 			    "offer (or variant), or take the channel out of the "
-			    "plan", list);
+			    "plan", gaps);
 			goto fail;
 		}
 		/* now, or a start timer at its start time */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "campaign.h"
 #include "idem.h"
 #include "log.h"
 #include "offer_rpc.h"
@@ -579,6 +580,18 @@ update_offer(rpc_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp)
 	}
 	if (rc == RK_OK && (mask & U_TEMPLATES))
 		rc = write_templates(c, o);
+	/* a campaign under way that gives it must keep its words */
+	if (rc == RK_OK && (mask & U_TEMPLATES)) {
+		const char *k, *gaps;
+
+		if ((rc = campaign_offer_gaps(rpc_db(c), rpc_arena(c),
+		    o->offer_id, &k, &gaps)) == RK_OK && k != NULL) {
+			rc = rpc_error(c, RK_EPRECOND, "campaign %s, under way, "
+			    "would have no message template: %s - keep the "
+			    "offer's template for it", k, gaps);
+			goto fail;
+		}
+	}
 	if (rc == RK_OK)
 		rc = load_offer(c, o->offer_id, false, &out);
 	if (rc == RK_OK)

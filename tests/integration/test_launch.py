@@ -258,7 +258,8 @@ class LaunchTest(unittest.TestCase):
         """A launch whose messages would have no template on a channel of
         its plan or its reminders is refused (FAILED_PRECONDITION), naming
         the channel and offers, and writes nothing; a variant's own
-        template covers its gap."""
+        template covers its gap. Once a campaign is under way, an offer
+        edit that would take its words away is refused the same way."""
         rk = self.rk
         now = int(time.time())
         ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
@@ -316,6 +317,28 @@ class LaunchTest(unittest.TestCase):
                                        offer_id="SMS-ONLY", templates=[
                                            tpl(ZNS, provider_template_id="2")])])
         self.launch("GAP-4")
+        # and once a campaign is under way (here: scheduled for
+        # tomorrow), its offers keep their words
+        self.campaign("GAP-5", audience=aud, offer_ids=["SMS-ONLY"], channel_order=[SMS],
+                      start_time=ts(now + 86400))
+        rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                             campaign_id="GAP-5"))
+        upd = lambda *t: rk.call(O, "UpdateOffer", rk.msg(
+            "rekindle.v1.UpdateOfferRequest", offer=rk.msg(
+                "rekindle.v1.Offer", offer_id="SMS-ONLY", templates=list(t)),
+            update_mask=rk.msg("google.protobuf.FieldMask", paths=["templates"])))
+        email = tpl(EMAIL, subject="{offer}", body="{offer} {link}")
+        with self.assertRaises(grpc.RpcError) as e:
+            upd(email)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        # GAP-4 (its variant B's offer) or GAP-5, whichever comes first
+        self.assertRegex(e.exception.details(), r"campaign GAP-[45], under way")
+        self.assertIn("sms for offer SMS-ONLY", e.exception.details())
+        self.assertEqual(rk.db.sql("SELECT string_agg(channel::text, ',' ORDER BY channel) "
+                                   "FROM rekindle.offer_templates WHERE offer_id = "
+                                   "'SMS-ONLY'"), "2")
+        got = upd(tpl(SMS, body="{offer} {link}"), email)
+        self.assertEqual(sorted(t.channel for t in got.templates), [EMAIL, SMS])
 
     def test_parallel_launches_never_overspend(self):
         rk = self.rk
