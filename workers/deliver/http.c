@@ -331,21 +331,14 @@ http_run(struct http_call *calls, size_t n,
 char *
 http_form_escape(const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = xmalloc(3 * strlen(s) + 1), *o = out;
+	/* libcurl encodes all but RFC 3986's unreserved characters */
+	char *e = curl_easy_escape(NULL, s, 0), *out;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
-	    p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
-			*o++ = (char)*p;
-		else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
+	if (e == NULL)
+		log_fatal("MEM-EXHAUSTED", "out of memory escaping %zu bytes",
+		    strlen(s));
+	out = xstrdup(e);
+	curl_free(e);
 	return (out);
 }
 

@@ -633,11 +633,7 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 	 * Friends?", Tom Lane, 2012). The key is stored and indexed: one or
 	 * two index ranges, not an md5 over every customer at every run.
 	 */
-	{
-		uint64_t st = s->seed;
-
-		start = next_rand(&st) >> 32;
-	}
+	start = next_rand(&(uint64_t){s->seed}) >> 32;
 	snprintf(lim, sizeof(lim), "%d", n);
 	snprintf(from, sizeof(from), "%llu", (unsigned long long)start);
 	rc = db_exec(db, "WITH w AS (SELECT least(4294967296.0 * $1::int / "

@@ -564,8 +564,12 @@ static const char *const searched_cols[] = {"customer_id", "txn_count",
 static const char **
 other_cols(arena *a, const char *const *skip)
 {
-	const char **out = arena_alloc(a, sizeof(*out) * 64);
-	int n = 0;
+	size_t n = 0, cap = 1;
+	const char **out;
+
+	for (const char *p = profile_cols; *p != '\0'; p++)
+		cap += *p == ',';
+	out = arena_alloc(a, sizeof(*out) * (cap + 1));
 
 	for (const char *p = strchr(profile_cols, ',') + 2; *p != '\0';) {
 		size_t len = strcspn(p, ",");
@@ -574,7 +578,7 @@ other_cols(arena *a, const char *const *skip)
 		for (int i = 0; skip != NULL && skip[i] != NULL; i++)
 			if (strlen(skip[i]) == len && strncmp(p, skip[i], len) == 0)
 				skipped = true;
-		if (!skipped && n < 63)
+		if (!skipped)
 			out[n++] = arena_strndup(a, p, len);
 		p += len;
 		while (*p == ',' || *p == ' ')
