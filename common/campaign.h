@@ -80,18 +80,20 @@ rk_err campaign_launch(db_conn *db, arena *a, const char *campaign_id,
  * What campaign_id's messages would have no words for: each channel of its
  * plan (and of its reminders, if it sends any) with offers a member may
  * get there - in a variant without a template of its own on it - that
- * have none either. Every such message would fail at delivery. *gaps:
- * NULL if there are none, else one entry per channel, "sms for offers A,
- * B (variant V); zns for offer C" (the first five offers named; in a).
+ * have none either (only offer_id, unless it is NULL). Every such message
+ * would fail at delivery. *gaps: NULL if there are none, else one entry
+ * per channel, "sms for offers A, B (variant V); zns for offer C" (the
+ * first five offers named; in a).
  */
 rk_err campaign_template_gaps(db_conn *db, arena *a, const char *campaign_id,
-    const char **gaps);
+    const char *offer_id, const char **gaps);
 
 /*
  * After offer_id's templates changed (in the open transaction): the first
  * campaign under way - scheduled, running or paused - that may give it
- * and would now have no words somewhere (campaign_template_gaps), in
- * *campaign with its *gaps; both NULL if none.
+ * and would now have no words for it (campaign_template_gaps; another
+ * offer's gap is not this edit's), in *campaign with its *gaps; both NULL
+ * if none.
  */
 rk_err campaign_offer_gaps(db_conn *db, arena *a, const char *offer_id,
     const char **campaign, const char **gaps);

@@ -48,9 +48,9 @@ queue_job(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id)
 
 rk_err
 campaign_template_gaps(db_conn *db, arena *a, const char *campaign_id,
-    const char **gaps)
+    const char *offer_id, const char **gaps)
 {
-	const char *p[1] = {campaign_id};
+	const char *p[2] = {campaign_id, offer_id};
 	db_res *r;
 	rk_err rc;
 
@@ -78,8 +78,8 @@ campaign_template_gaps(db_conn *db, arena *a, const char *campaign_id,
 	    " t.offer_id = vo.offer_id AND t.channel = ch.c) "
 	    "AND NOT EXISTS (SELECT 1 FROM variant_templates t WHERE "
 	    " t.campaign_id = $1 AND t.variant_id = vo.variant_id AND "
-	    " t.channel = ch.c) "
-	    "GROUP BY ch.c ORDER BY ch.c", 1, p, &r);
+	    " t.channel = ch.c) AND ($2::text IS NULL OR vo.offer_id = $2) "
+	    "GROUP BY ch.c ORDER BY ch.c", 2, p, &r);
 	if (rc != RK_OK)
 		return (rc);
 	*gaps = NULL;
@@ -116,7 +116,7 @@ campaign_offer_gaps(db_conn *db, arena *a, const char *offer_id,
 	for (int i = 0; rc == RK_OK && *gaps == NULL && i < db_res_nrows(r);
 	    i++) {
 		*campaign = arena_strdup(a, db_res_str(r, i, 0));
-		rc = campaign_template_gaps(db, a, *campaign, gaps);
+		rc = campaign_template_gaps(db, a, *campaign, offer_id, gaps);
 	}
 	if (*gaps == NULL)
 		*campaign = NULL;

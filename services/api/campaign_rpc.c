@@ -953,7 +953,7 @@ launch_campaign(rpc_call *c, const ProtobufCMessage *req,
 		const char *gaps;
 
 		if ((rc = campaign_template_gaps(rpc_db(c), rpc_arena(c),
-		    r->campaign_id, &gaps)) != RK_OK)
+		    r->campaign_id, NULL, &gaps)) != RK_OK)
 			goto fail;
 		if (gaps != NULL) {
 			rc = rpc_error(c, RK_EPRECOND, "no message template: %s "

@@ -339,6 +339,22 @@ class LaunchTest(unittest.TestCase):
                                    "'SMS-ONLY'"), "2")
         got = upd(tpl(SMS, body="{offer} {link}"), email)
         self.assertEqual(sorted(t.channel for t in got.templates), [EMAIL, SMS])
+        # another offer's gap (a campaign launched before the check, made
+        # here by hand) is not this edit's: it passes; taking this
+        # offer's words is still refused, naming this offer only
+        rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
+            "rekindle.v1.Offer", offer_id="OLD-GAP", title="Cũ", kind=3, category="travel",
+            amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
+            valid_from=ts(now - 60), valid_until=ts(now + 86400),
+            landing_url="https://bank.example/x", templates=[tpl(SMS, body="{link}")])))
+        rk.db.sql("UPDATE rekindle.campaigns SET offer_ids = '{SMS-ONLY,OLD-GAP}', "
+                  "rem_max = 1, rem_delay_hours = 24, rem_channels = '{%d}' "
+                  "WHERE campaign_id = 'GAP-5'" % EMAIL)
+        upd(tpl(SMS, body="{offer}: {link}"), email)
+        with self.assertRaises(grpc.RpcError) as e:
+            upd(tpl(SMS, body="{offer} {link}"))
+        self.assertIn("email for offer SMS-ONLY -", e.exception.details())
+        self.assertNotIn("OLD-GAP", e.exception.details())
 
     def test_parallel_launches_never_overspend(self):
         rk = self.rk
