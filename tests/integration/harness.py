@@ -213,10 +213,11 @@ class Doubles:
     the ZNS, SMS-gateway and FCM endpoints, the SMTP relay's URL, and
     their control endpoints (faults, stats, keys, delivery logs)."""
 
-    def __init__(self, rk):
+    def __init__(self, rk, args=()):
         pf = os.path.join(rk.tmp, "double.port")
         spf = os.path.join(rk.tmp, "double.smtp-port")
-        self.proc = rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf])
+        self.proc = rk.start("rkdouble", ["--port-file", pf, "--smtp-port-file", spf] +
+                             list(args))
         self.base = "http://127.0.0.1:%s" % read_port(pf)
         self.smtp = "smtp://127.0.0.1:%s" % read_port(spf)
 
@@ -455,9 +456,11 @@ class Rekindle:
         assert "done: ok" in r.stdout, r.stdout + r.stderr
 
     def create_fallback_offer(self, offer_id="BACK", landing_url="https://bank.example/uu-dai",
-                              sms_body="{name}: {offer}, HSD {expiry} {link}"):
+                              sms_body="{name}: {offer}, HSD {expiry} {link}",
+                              email_subject=None):
         """A 50,000 VND fallback offer valid for 30 days, with an SMS, a ZNS
-        and a push template: what a campaign falls back to in the tests."""
+        and a push template (and an e-mail one with email_subject): what a
+        campaign falls back to in the tests."""
         now = int(time.time())
         ts = lambda s: self.msg("google.protobuf.Timestamp", seconds=s)
         self.call("rekindle.v1.OfferService", "CreateOffer", self.msg(
@@ -471,7 +474,10 @@ class Rekindle:
                     self.msg("rekindle.v1.MessageTemplate", channel=3,
                              provider_template_id="231456"),
                     self.msg("rekindle.v1.MessageTemplate", channel=4,
-                             subject="Quà cho {name}", body="{offer} - đến {expiry}")])))
+                             subject="Quà cho {name}", body="{offer} - đến {expiry}")] +
+                ([self.msg("rekindle.v1.MessageTemplate", channel=1, subject=email_subject,
+                           body="Chào {name},\n{offer} dành cho bạn đến {expiry}: {link}")]
+                 if email_subject else []))))
 
     def customers_at_midday(self):
         """Every customer lives where it is midday now, so that every send

@@ -15,7 +15,7 @@ answer is lost spends the pool's refresh token: the pool stops claiming
 (no message burns its attempts on refusals), counts the failed renewals,
 and sends everything once when an operator restarts one process with a
 new pair from the OA console."""
-import datetime, email, email.policy, json, os, re, signal, time, unittest
+import datetime, email, email.policy, json, os, re, signal, subprocess, time, unittest
 import urllib.request
 
 from harness import Doubles, Rekindle, deliver_args, http_get, wait_until
@@ -332,15 +332,21 @@ class PoolCase(unittest.TestCase):
 
     CH, CUSTOMERS, SEED = "zns", 900, 13
     reach = staticmethod(on_zalo)
+    FALLBACK = {}       # create_fallback_offer's arguments
+
+    @classmethod
+    def double_args(cls, rk):
+        """What the double is started with (rkdouble's options)."""
+        return []
 
     @classmethod
     def setUpClass(cls):
         cls.rk = rk = Rekindle(profilers=1, campaigners=1, metrics=True)
-        cls.dbl = Doubles(rk)
+        cls.dbl = Doubles(rk, cls.double_args(rk))
         rk.load_synthetic(cls.CUSTOMERS, cls.SEED, AS_OF)
         rk.profile_all(AS_OF)
         cls.reach(rk)
-        rk.create_fallback_offer()
+        rk.create_fallback_offer(**cls.FALLBACK)
 
     @classmethod
     def tearDownClass(cls):
@@ -348,7 +354,8 @@ class PoolCase(unittest.TestCase):
 
     def pool(self, extra=()):
         return self.rk.start("rekindle-deliver", deliver_args(
-            self.CH, self.dbl.base, extra=["-o", "lease_seconds=3"] + list(extra)))
+            self.CH, self.dbl.base, self.dbl.smtp,
+            extra=["-o", "lease_seconds=3"] + list(extra)))
 
     def launch(self, cid, name, **kw):
         """Launches campaign cid on CH; count(where) then counts its
@@ -357,7 +364,8 @@ class PoolCase(unittest.TestCase):
         rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
                 campaign=rk.msg("rekindle.v1.Campaign", campaign_id=cid, name=name,
                                 fallback_offer_id="BACK",
-                                channel_order=[{"zns": ZNS, "push": PUSH}[self.CH]], **kw)))
+                                channel_order=[{"zns": ZNS, "push": PUSH,
+                                                "email": EMAIL}[self.CH]], **kw)))
         rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
                                              campaign_id=cid))
         self.count = lambda where: int(rk.db.sql(
@@ -593,6 +601,82 @@ class ZnsTokenLifeTest(PoolCase):
                          "a send refused as expired after the first refresh")
         self.assertGreaterEqual(after["refreshes"], first["refreshes"] + 4)
         self.assert_each_once("Z1", "zns", total)
+
+
+class SmtpLoginTest(PoolCase):
+    """A bank's submission relay asks for STARTTLS and a login (the double
+    with a certificate of its own and a user). The e-mail pool is started
+    with the wrong password: the relay refuses the login (535), and the
+    pool claims nothing more - counted at the double: no message taken,
+    no more logins tried, none failed. The operator restarts it with the
+    right password; a campaign paced at 40 a second goes out over TLS,
+    through 451s, a SIGKILL of the pool's process and an immediate
+    PostgreSQL restart. Counted at the double: every message the pool
+    calls sent taken once, none twice, none in clear (no MAIL refused for
+    want of TLS or a login)."""
+
+    CH, CUSTOMERS, SEED = "email", 400, 23
+    FALLBACK = {"email_subject": "{name}, quà đang chờ bạn"}
+
+    @staticmethod
+    def reach(rk):
+        agreed(rk, EMAIL)
+
+    @classmethod
+    def double_args(cls, rk):
+        cls.cert = os.path.join(rk.tmp, "relay.pem")
+        key = os.path.join(rk.tmp, "relay.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cls.cert], check=True, capture_output=True)
+        return ["--smtp-cert", cls.cert, "--smtp-key", key,
+                "--smtp-auth", "rk-relay:relay-pass-7"]
+
+    def relay_pool(self, password):
+        return self.pool(["-o", "email_tls=required", "-o", "email_ca_file=" + self.cert,
+                          "-o", "email_user=rk-relay", "-o", "email_password=" + password])
+
+    def test_refused_login_holds_the_pool_then_sent_over_tls(self):
+        rk, dbl = self.rk, self.dbl
+        mail = lambda: dbl.get("/_stats")["email"]
+        procs = [self.relay_pool("relay-pass-6")]
+        self.launch("E1", "Thư", provider_rate_per_second=40)
+        count = self.count
+        total = count("true")
+        self.assertGreater(total, 200)
+        wait_until(lambda: refreshes(rk, 0, "failed", "email") >= 1, 60,
+                   "the refused login seen")
+        held = mail()
+        time.sleep(4)
+        now = mail()
+        self.assertEqual(now["accepted"] + now["duplicates"], 0)
+        self.assertGreaterEqual(held["auth_failed"], 1)
+        self.assertEqual(now["auth_failed"], held["auth_failed"], "logins while held")
+        self.assertEqual(count("state = 'failed'"), 0)
+        self.assertEqual(count("state = 'queued'"), total)
+        self.assertIn("EMAIL-LOGIN", rk.logs())
+        self.assertNotIn("relay-pass-6", rk.logs())
+        # the operator: the right password, the pool restarted
+        os.kill(procs[0].p.pid, signal.SIGKILL)
+        procs[0].p.wait()
+        dbl.post("/_faults", {"channel": "email", "http_500": 6, "stage": "rcpt"})
+        procs.append(self.relay_pool("relay-pass-7"))
+        wait_until(lambda: mail()["accepted"] > 60, 60, "sends under way")
+        os.kill(procs[1].p.pid, signal.SIGKILL)
+        procs[1].p.wait()
+        procs.append(self.relay_pool("relay-pass-7"))
+        wait_until(lambda: mail()["accepted"] > 150, 60, "sends under way again")
+        rk.db.crash_restart()
+        wait_until(lambda: count("state NOT IN ('sent', 'uncertain', 'failed')") == 0,
+                   120, "every message ended")
+        after = mail()
+        print("\nE1: %d e-mail messages; double: %s" % (total, after))
+        self.assert_each_once("E1", "email", total)
+        self.assertGreaterEqual(after["starttls"], 2)
+        self.assertGreaterEqual(after["auth_ok"], 2)
+        self.assertEqual(after["refused"], 0)
+        self.assertEqual(after["faults"]["http_500"], 6)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,10 @@
 
 static char dir[] = "/tmp/rk-smtp-XXXXXX";
 static char http_base[64], smtp_url[64];
-static pid_t dbl;
+static pid_t dbl, secure;	/* the plain double, the one that asks */
 static int seq;
+/* what send_one sends besides the message (test_smtp_tls_and_login) */
+static struct http_call how;
 
 static void
 sleep_ms(int ms)
@@ -54,25 +57,43 @@ read_port(const char *name)
 	return (port);
 }
 
-static int
-setup(void **state)
+/* Starts a double whose port files are named after tag, with the extra
+ * arguments (NULL-ended, at most 6); points http_base and smtp_url at
+ * it. */
+static pid_t
+start_double(const char *tag, const char *const *extra)
 {
-	char pf[256], sf[256];
+	char pf[256], sf[256], pn[64], sn[64];
+	const char *argv[16] = {"rkdouble", "--port-file", pf,
+	    "--smtp-port-file", sf};
+	int n = 5;
+	pid_t pid;
 
-	(void)state;
-	if (mkdtemp(dir) == NULL)
-		return (-1);
-	snprintf(pf, sizeof(pf), "%s/port", dir);
-	snprintf(sf, sizeof(sf), "%s/smtp-port", dir);
-	if ((dbl = fork()) == 0) {
-		execl(RK_DOUBLE, "rkdouble", "--port-file", pf, "--smtp-port-file",
-		    sf, (char *)NULL);
+	snprintf(pn, sizeof(pn), "%s.port", tag);
+	snprintf(sn, sizeof(sn), "%s.smtp-port", tag);
+	snprintf(pf, sizeof(pf), "%s/%s", dir, pn);
+	snprintf(sf, sizeof(sf), "%s/%s", dir, sn);
+	for (int i = 0; extra != NULL && extra[i] != NULL && n < 15; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		execv(RK_DOUBLE, (char *const *)(uintptr_t)argv);
 		_exit(127);
 	}
 	snprintf(http_base, sizeof(http_base), "http://127.0.0.1:%d",
-	    read_port("port"));
+	    read_port(pn));
 	snprintf(smtp_url, sizeof(smtp_url), "smtp://127.0.0.1:%d",
-	    read_port("smtp-port"));
+	    read_port(sn));
+	return (pid);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return (-1);
+	dbl = start_double("plain", NULL);
 	/* a short timeout: a reply held 1.5 s is one that never came */
 	http_init(500, 4);
 	return (0);
@@ -87,6 +108,10 @@ teardown(void **state)
 	http_fini();
 	kill(dbl, SIGTERM);
 	waitpid(dbl, NULL, 0);
+	if (secure > 0) {	/* a failed test left it */
+		kill(secure, SIGTERM);
+		waitpid(secure, NULL, 0);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return (system(cmd) == 0 ? 0 : -1);
 }
@@ -145,12 +170,14 @@ message(size_t *len)
 static enum send_outcome
 send_one(const char *rcpt, bool *was_taken)
 {
-	struct http_call c = {.url = smtp_url, .mail_from = "uudai@bank.example",
-	    .mail_rcpt = rcpt};
+	struct http_call c = how;
 	struct send_result r;
 	long before = taken();
 	char *body = message(&c.len);
 
+	c.url = smtp_url;
+	c.mail_from = "uudai@bank.example";
+	c.mail_rcpt = rcpt;
 	c.body = body;
 	http_run(&c, 1, NULL, NULL);
 	provider_smtp_reply(&c.reply, &r);
@@ -247,12 +274,115 @@ test_smtp_refusals(void **state)
 	assert_int_equal(r.outcome, SEND_FAILED);
 }
 
+/* One of the double's e-mail counters (rkdouble: starttls, auth_ok,
+ * auth_failed, refused). */
+static long
+counter(const char *name)
+{
+	json_t *s = control("/_stats", NULL);
+	long n = (long)json_integer_value(json_object_get(json_object_get(s,
+	    "email"), name));
+
+	json_decref(s);
+	return (n);
+}
+
+/* A fresh connection for the next call: libcurl (7.88) reuses an
+ * upgraded (STARTTLS) connection without comparing TLS settings, and a
+ * pool's settings never change, but these cases do. */
+static void
+new_connections(void)
+{
+	http_fini();
+	http_init(500, 4);
+}
+
+/*
+ * A relay that asks for STARTTLS and a login, as a bank's does: sent
+ * only over TLS with a certificate that verifies and a login it takes;
+ * a refused login (535) or none (530) is SEND_REFRESH_TOKEN - the pool
+ * stops claiming (email.c) - and nothing is taken; with TLS required,
+ * a certificate that does not verify, or a relay that offers no
+ * STARTTLS, gets nothing at all (no downgrade to clear text).
+ */
+static void
+test_smtp_tls_and_login(void **state)
+{
+	char cert[300], key[300], cmd[1024], plain_base[64], plain_url[64];
+	const char *extra[7] = {"--smtp-cert", cert, "--smtp-key", key,
+	    "--smtp-auth", "relay-user:relay-pass-1", NULL};
+	bool was;
+
+	(void)state;
+	snprintf(cert, sizeof(cert), "%s/relay.pem", dir);
+	snprintf(key, sizeof(key), "%s/relay.key", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+	    "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+	    "2>/dev/null", key, cert);
+	assert_int_equal(system(cmd), 0);
+	snprintf(plain_base, sizeof(plain_base), "%s", http_base);
+	snprintf(plain_url, sizeof(plain_url), "%s", smtp_url);
+	secure = start_double("secure", extra);
+
+	/* TLS, a verified certificate, the right login: taken */
+	how = (struct http_call){.tls_required = true, .ca_file = cert,
+	    .user = "relay-user", .password = "relay-pass-1"};
+	new_connections();
+	assert_int_equal(send_one("kh@example.com", &was), SEND_OK);
+	assert_true(was);
+	assert_true(counter("starttls") >= 1);
+	assert_int_equal(counter("auth_ok"), 1);
+	/* the wrong password: 535, nothing taken */
+	how.password = "relay-pass-0";
+	new_connections();
+	assert_int_equal(send_one("kh@example.com", &was), SEND_REFRESH_TOKEN);
+	assert_false(was);
+	assert_int_equal(counter("auth_failed"), 1);
+	/* no login at all: 530 at MAIL, nothing taken */
+	how.user = how.password = NULL;
+	new_connections();
+	assert_int_equal(send_one("kh@example.com", &was), SEND_REFRESH_TOKEN);
+	assert_false(was);
+	assert_int_equal(counter("refused"), 1);
+	/* a certificate the CAs given do not vouch for: not even a login is
+	 * tried (the password never leaves), nothing taken, retried later */
+	how = (struct http_call){.tls_required = true, .user = "relay-user",
+	    .password = "relay-pass-1"};
+	new_connections();
+	assert_int_equal(send_one("kh@example.com", &was), SEND_RETRY);
+	assert_false(was);
+	assert_int_equal(counter("auth_ok") + counter("auth_failed"), 2);
+	/* TLS not asked for: no STARTTLS, so no AUTH offered, MAIL refused */
+	how.tls_required = false;
+	how.ca_file = cert;
+	new_connections();
+	assert_int_equal(send_one("kh@example.com", &was), SEND_REFRESH_TOKEN);
+	assert_false(was);
+	assert_int_equal(counter("refused"), 2);
+	assert_int_equal(counter("auth_ok") + counter("auth_failed"), 2);
+	kill(secure, SIGTERM);
+	waitpid(secure, NULL, 0);
+	secure = 0;
+
+	/* TLS required of a relay that offers no STARTTLS: nothing sent */
+	snprintf(http_base, sizeof(http_base), "%s", plain_base);
+	snprintf(smtp_url, sizeof(smtp_url), "%s", plain_url);
+	how = (struct http_call){.tls_required = true, .user = "relay-user",
+	    .password = "relay-pass-1"};
+	new_connections();
+	assert_int_equal(send_one("kh@example.com", &was), SEND_RETRY);
+	assert_false(was);
+	how = (struct http_call){0};
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smtp_outcomes_at_every_stage),
 		cmocka_unit_test(test_smtp_refusals),
+		cmocka_unit_test(test_smtp_tls_and_login),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -72,8 +72,15 @@
  * voids the old pair at once, which Zalo may not do, but a double is
  * never friendlier) and zns.token_expired (-220).
  *
+ * The relay asks what a bank's submission relay can be told to (smtp.h):
+ * with --smtp-cert and --smtp-key, STARTTLS before MAIL; with --smtp-auth
+ * USER:PASSWORD, AUTH PLAIN or LOGIN before MAIL (over TLS when it is
+ * offered). GET /_stats counts them under email: starttls (TLS sessions),
+ * auth_ok, auth_failed (535) and refused (MAIL answered 530).
+ *
  *	rkdouble [--listen PORT] [--port-file FILE] [--smtp-listen PORT]
- *	    [--smtp-port-file FILE]
+ *	    [--smtp-port-file FILE] [--smtp-cert PEM --smtp-key PEM]
+ *	    [--smtp-auth USER:PASSWORD]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -139,6 +146,7 @@ static struct {
 	int token_gen;
 	int refresh_drops;	/* refreshes to take and then drop */
 	long refreshes;		/* refresh requests answered or dropped */
+	long smtp_events[SMTPE_REFUSED + 1];	/* smtp.h's, by kind */
 	long zns_quota_left;
 	unsigned short rng[3];
 	/* what reached a recipient, and when (wall clock ms) */
@@ -148,6 +156,10 @@ static struct {
 		size_t n, cap;
 	} log[NCH];
 } st = {.mu = PTHREAD_MUTEX_INITIALIZER, .rng = {0x1234, 0x5678, 0x9abc}};
+
+/* GET /_stats's names of smtp.h's events. */
+static const char *const smtp_event_name[SMTPE_REFUSED + 1] = {"starttls",
+    "auth_ok", "auth_failed", "refused"};
 
 static volatile sig_atomic_t stop;
 
@@ -613,6 +625,12 @@ control(struct MHD_Connection *c, const char *method, const char *url,
 				json_object_set_new(json_object_get(out,
 				    chan_name[i]), "tokens_minted", json_integer(
 				    (json_int_t)gtoken_minted()));
+			if (i == CH_EMAIL)
+				for (int e = 0; e <= SMTPE_REFUSED; e++)
+					json_object_set_new(json_object_get(out,
+					    chan_name[i]), smtp_event_name[e],
+					    json_integer((json_int_t)
+					    st.smtp_events[e]));
 		}
 		pthread_mutex_unlock(&st.mu);
 		return (reply(c, MHD_HTTP_OK, out, 0));
@@ -941,6 +959,14 @@ mail_message(const char *from, const char *rcpt, const char *data,
 	    "queued as", key);
 }
 
+static void
+mail_event(enum smtp_event e)
+{
+	pthread_mutex_lock(&st.mu);
+	st.smtp_events[e]++;
+	pthread_mutex_unlock(&st.mu);
+}
+
 /*
  * The e-mail faults (smtp.h): one drawn per transaction at MAIL, for a
  * stage drawn too; *slot keeps it (1 + fault * 8 + stage) till then.
@@ -1022,10 +1048,14 @@ main(int argc, char **argv)
 		{"port-file", required_argument, NULL, 'p'},
 		{"smtp-listen", required_argument, NULL, 's'},
 		{"smtp-port-file", required_argument, NULL, 'f'},
+		{"smtp-cert", required_argument, NULL, 'c'},
+		{"smtp-key", required_argument, NULL, 'k'},
+		{"smtp-auth", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct smtp_hooks hooks = {mail_rcpt, mail_message,
-	    mail_fault};
+	    mail_fault, mail_event};
+	struct smtp_secure sec = {0};
 	const char *port_file = NULL, *smtp_port_file = NULL;
 	int smtp_port = 0;
 	const union MHD_DaemonInfo *info;
@@ -1042,12 +1072,26 @@ main(int argc, char **argv)
 			smtp_port = atoi(optarg);
 		else if (opt == 'f')
 			smtp_port_file = optarg;
-		else {
+		else if (opt == 'c')
+			sec.cert_file = optarg;
+		else if (opt == 'k')
+			sec.key_file = optarg;
+		else if (opt == 'a' && strchr(optarg, ':') != NULL) {
+			sec.user = optarg;
+			sec.password = strchr(optarg, ':') + 1;
+			*strchr(optarg, ':') = '\0';
+		} else {
 			fprintf(stderr, "usage: rkdouble [--listen PORT] "
 			    "[--port-file FILE] [--smtp-listen PORT] "
-			    "[--smtp-port-file FILE]\n");
+			    "[--smtp-port-file FILE] [--smtp-cert PEM --smtp-key "
+			    "PEM] [--smtp-auth USER:PASSWORD]\n");
 			return (2);
 		}
+	}
+	if ((sec.cert_file == NULL) != (sec.key_file == NULL)) {
+		fprintf(stderr, "rkdouble: --smtp-cert and --smtp-key go "
+		    "together\n");
+		return (2);
 	}
 	for (int i = 0; i < NCH; i++) {
 		st.keys[i] = keyset_new();
@@ -1073,7 +1117,7 @@ main(int argc, char **argv)
 		return (1);
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	if ((smtp_port = smtp_serve(smtp_port, &hooks)) < 0) {
+	if ((smtp_port = smtp_serve(smtp_port, &hooks, &sec)) < 0) {
 		fprintf(stderr, "rkdouble: cannot listen for SMTP: %s\n",
 		    strerror(errno));
 		return (1);

@@ -2,7 +2,9 @@
  * smtp.c - one thread, non-blocking sockets and epoll: each connection
  * is a state machine over its input buffer. Replies to what a client
  * pipelined go back in one write; a delayed reply (an injected stall)
- * holds that connection alone, not the others.
+ * holds that connection alone, not the others. After STARTTLS the bytes
+ * go through OpenSSL on the same non-blocking socket (conn_recv,
+ * conn_send); its handshake is driven by the same loop.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,6 +19,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "mem.h"
 #include "smtp.h"
@@ -47,13 +53,72 @@ struct conn {
 	uint32_t interest;	/* the epoll events asked for */
 	bool closing;		/* close once out is written */
 	bool dead;		/* dropped: nothing more is written */
+	bool start_tls;		/* STARTTLS said 220: TLS once that is out */
+	bool handshaking;	/* SSL_accept not done yet */
+	SSL *ssl;		/* the TLS session, NULL before STARTTLS */
+	bool authed;		/* AUTH took the credentials */
+	int auth_step;		/* the line expected: AUTH_* */
+	char login_user[256];	/* AUTH LOGIN: the user name given */
 	int fault_slot;		/* the fault hook's */
 	struct conn *next;	/* the held connections */
 };
 
+/* An AUTH exchange's next line (RFC 4954: a base64 response). */
+enum { AUTH_NONE, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS };
+
 static const struct smtp_hooks *served;
 static int listen_fd, ep;
 static struct conn *held;
+static SSL_CTX *tls;			/* NULL: no STARTTLS */
+static const char *auth_user, *auth_pass;	/* NULL: no AUTH */
+
+static void
+event(enum smtp_event e)
+{
+	if (served->event != NULL)
+		served->event(e);
+}
+
+/* What an SSL_read or SSL_write that returned n means, as recv(2) and
+ * send(2) say it: > 0 bytes, 0 the peer closed, -1 with errno (EAGAIN:
+ * not now - the handshake or the peer has yet to move). */
+static ssize_t
+ssl_result(struct conn *c, int n)
+{
+	if (n > 0)
+		return (n);
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return (-1);
+	case SSL_ERROR_ZERO_RETURN:
+		return (0);
+	default:
+		errno = EIO;
+		return (-1);
+	}
+}
+
+/* recv(2) through the TLS session once there is one. */
+static ssize_t
+conn_recv(struct conn *c, void *buf, size_t cap)
+{
+	if (c->ssl == NULL)
+		return (recv(c->fd, buf, cap, 0));
+	ERR_clear_error();
+	return (ssl_result(c, SSL_read(c->ssl, buf, (int)cap)));
+}
+
+/* send(2) the same way (partial writes allowed: SSL_MODE_*). */
+static ssize_t
+conn_send(struct conn *c, const void *buf, size_t len)
+{
+	if (c->ssl == NULL)
+		return (send(c->fd, buf, len, MSG_NOSIGNAL));
+	ERR_clear_error();
+	return (ssl_result(c, SSL_write(c->ssl, buf, (int)len)));
+}
 
 static int64_t
 now_ms(void)
@@ -100,8 +165,7 @@ flush(struct conn *c)
 	size_t off = 0;
 
 	while (off < c->olen) {
-		ssize_t n = send(c->fd, c->out + off, c->olen - off,
-		    MSG_NOSIGNAL);
+		ssize_t n = conn_send(c, c->out + off, c->olen - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -129,6 +193,7 @@ drop(struct conn *c)
 			break;
 		}
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c->data);
 	free(c->out);
@@ -153,6 +218,120 @@ reset(struct conn *c)
 	c->have_from = false;
 	c->from[0] = '\0';
 	c->nrcpt = 0;
+}
+
+/* Whether user and password are the relay's. */
+static bool
+credentials_ok(const char *user, size_t ulen, const char *pass, size_t plen)
+{
+	return (auth_user != NULL && ulen == strlen(auth_user) &&
+	    memcmp(user, auth_user, ulen) == 0 && plen == strlen(auth_pass) &&
+	    memcmp(pass, auth_pass, plen) == 0);
+}
+
+/* base64 text into out (at most cap - 1 bytes, NUL added); its length,
+ * or -1 if it is not base64. */
+static int
+unbase64(const char *text, unsigned char *out, size_t cap)
+{
+	size_t len = strlen(text);
+	int n;
+
+	if (len == 0 || len % 4 != 0 || len / 4 * 3 >= cap)
+		return (len == 0 ? 0 : -1);
+	if ((n = EVP_DecodeBlock(out, (const unsigned char *)text,
+	    (int)len)) < 0)
+		return (-1);
+	n -= (text[len - 1] == '=') + (text[len - 2] == '=');
+	out[n] = '\0';
+	return (n);
+}
+
+static void
+auth_result(struct conn *c, bool ok)
+{
+	c->auth_step = AUTH_NONE;
+	c->authed = ok;
+	event(ok ? SMTPE_AUTH_OK : SMTPE_AUTH_FAILED);
+	say(c, ok ? "235 2.7.0 Authentication successful" :
+	    "535 5.7.8 Authentication credentials invalid");
+}
+
+/*
+ * One base64 line of an AUTH exchange: PLAIN's "authzid NUL user NUL
+ * password" (RFC 4616), or LOGIN's user name, then password; "*" gives
+ * up (RFC 4954 section 4).
+ */
+static void
+auth_line(struct conn *c, const char *line)
+{
+	unsigned char buf[768];
+	int n;
+
+	if (strcmp(line, "*") == 0) {
+		c->auth_step = AUTH_NONE;
+		say(c, "501 5.7.0 authentication cancelled");
+		return;
+	}
+	if ((n = unbase64(line, buf, sizeof(buf))) < 0) {
+		c->auth_step = AUTH_NONE;
+		say(c, "501 5.5.2 cannot decode the response");
+		return;
+	}
+	switch (c->auth_step) {
+	case AUTH_PLAIN: {
+		const unsigned char *u = memchr(buf, '\0', (size_t)n), *p;
+
+		p = u ? memchr(u + 1, '\0', (size_t)(buf + n - u - 1)) : NULL;
+		auth_result(c, p != NULL && credentials_ok((const char *)u + 1,
+		    (size_t)(p - u - 1), (const char *)p + 1,
+		    (size_t)(buf + n - p - 1)));
+		break;
+	}
+	case AUTH_LOGIN_USER:
+		snprintf(c->login_user, sizeof(c->login_user), "%.*s",
+		    (int)sizeof(c->login_user) - 1, (const char *)buf);
+		c->auth_step = AUTH_LOGIN_PASS;
+		say(c, "334 UGFzc3dvcmQ6");	/* "Password:" */
+		break;
+	default:
+		auth_result(c, credentials_ok(c->login_user,
+		    strlen(c->login_user), (const char *)buf, (size_t)n));
+		memset(c->login_user, 0, sizeof(c->login_user));
+		break;
+	}
+}
+
+/* AUTH mechanism [initial-response] */
+static void
+auth(struct conn *c, const char *arg)
+{
+	const char *sp = strchr(arg, ' ');
+	size_t mlen = sp ? (size_t)(sp - arg) : strlen(arg);
+
+	if (auth_user == NULL)
+		say(c, "502 5.5.1 AUTH not offered");
+	else if (tls != NULL && c->ssl == NULL)
+		say(c, "538 5.7.11 encryption required for requested "
+		    "authentication mechanism");
+	else if (c->authed)
+		say(c, "503 5.5.1 already authenticated");
+	else if (mlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0) {
+		c->auth_step = AUTH_PLAIN;
+		if (sp != NULL && strcmp(sp + 1, "=") != 0)
+			auth_line(c, sp + 1);
+		else
+			say(c, "334 ");
+	} else if (mlen == 5 && strncasecmp(arg, "LOGIN", 5) == 0) {
+		if (sp != NULL) {
+			c->auth_step = AUTH_LOGIN_USER;
+			auth_line(c, sp + 1);
+		} else {
+			c->auth_step = AUTH_LOGIN_USER;
+			say(c, "334 VXNlcm5hbWU6");	/* "Username:" */
+		}
+	} else
+		say(c, "504 5.5.4 mechanism not supported");
 }
 
 /* An injected drop: the connection closes with nothing more said. */
@@ -263,6 +442,8 @@ data_line(struct conn *c, const char *p, size_t l, bool whole)
 	}
 }
 
+static bool readable(struct conn *c);
+
 static void
 command(struct conn *c, char *line)
 {
@@ -272,6 +453,10 @@ command(struct conn *c, char *line)
 	if (strncasecmp(line, "EHLO", 4) == 0) {
 		reset(c);
 		say(c, "250-rkdouble greets you");
+		if (tls != NULL && c->ssl == NULL)
+			say(c, "250-STARTTLS");
+		if (auth_user != NULL && (tls == NULL || c->ssl != NULL))
+			say(c, "250-AUTH PLAIN LOGIN");
 		say(c, "250-PIPELINING");
 		say(c, "250-8BITMIME");
 		say(c, "250 SIZE 4194304");
@@ -280,7 +465,13 @@ command(struct conn *c, char *line)
 		say(c, "250 rkdouble");
 	} else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {
 		c->fault_slot = 0;	/* a new transaction */
-		if (faulted(c, SMTP_MAIL))
+		if (tls != NULL && c->ssl == NULL) {
+			event(SMTPE_REFUSED);
+			say(c, "530 5.7.0 must issue a STARTTLS command first");
+		} else if (auth_user != NULL && !c->authed) {
+			event(SMTPE_REFUSED);
+			say(c, "530 5.7.0 authentication required");
+		} else if (faulted(c, SMTP_MAIL))
 			;
 		else if (c->have_from)
 			say(c, "503 5.5.1 sender already given");
@@ -321,6 +512,17 @@ command(struct conn *c, char *line)
 			c->line_start = true;
 			c->big = false;
 		}
+	} else if (strcasecmp(line, "STARTTLS") == 0) {
+		if (tls == NULL)
+			say(c, "502 5.5.1 STARTTLS not offered");
+		else if (c->ssl != NULL)
+			say(c, "503 5.5.1 TLS already active");
+		else {
+			say(c, "220 2.0.0 ready to start TLS");
+			c->start_tls = true;
+		}
+	} else if (strncasecmp(line, "AUTH ", 5) == 0) {
+		auth(c, line + 5);
 	} else if (strcasecmp(line, "RSET") == 0) {
 		reset(c);
 		say(c, "250 2.0.0 reset");
@@ -342,7 +544,8 @@ work(struct conn *c)
 {
 	size_t at = 0;
 
-	while (at < c->have && !c->closing && c->hold_until_ms == 0) {
+	while (at < c->have && !c->closing && c->hold_until_ms == 0 &&
+	    !c->start_tls) {
 		char *p = c->in + at, *nl = memchr(p, '\n', c->have - at);
 		size_t l;
 
@@ -372,11 +575,62 @@ work(struct conn *c)
 			say(c, "500 5.5.6 line too long");
 		else {
 			p[l] = '\0';
-			command(c, p);
+			if (c->auth_step != AUTH_NONE)
+				auth_line(c, p);
+			else
+				command(c, p);
 		}
 	}
+	/* what came after STARTTLS in the clear is thrown away (RFC 3207
+	 * section 6: a man in the middle may have put it there) */
+	if (c->start_tls)
+		at = c->have;
 	memmove(c->in, c->in + at, c->have - at);
 	c->have -= at;
+}
+
+/*
+ * Drives the TLS handshake; false if it failed. Once done the session
+ * starts over (RFC 3207 section 4.2: the client says EHLO again, and
+ * nothing said before counts), and what the client already sent is read.
+ */
+static bool
+handshake(struct conn *c)
+{
+	int r;
+
+	ERR_clear_error();
+	if ((r = SSL_accept(c->ssl)) == 1) {
+		c->handshaking = false;
+		c->authed = false;
+		c->auth_step = AUTH_NONE;
+		reset(c);
+		event(SMTPE_STARTTLS);
+		interest(c, EPOLLIN);
+		return (readable(c) && flush(c));
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		interest(c, EPOLLIN);
+		return (true);
+	case SSL_ERROR_WANT_WRITE:
+		interest(c, EPOLLIN | EPOLLOUT);
+		return (true);
+	default:
+		return (false);
+	}
+}
+
+/* STARTTLS's 220 is out: the handshake begins. */
+static bool
+begin_tls(struct conn *c)
+{
+	c->start_tls = false;
+	if ((c->ssl = SSL_new(tls)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+		return (false);
+	SSL_set_accept_state(c->ssl);
+	c->handshaking = true;
+	return (handshake(c));
 }
 
 /* Reads what has come; false if the connection ended. */
@@ -386,9 +640,10 @@ readable(struct conn *c)
 	for (;;) {
 		ssize_t n;
 
-		if (c->have == IN_CAP)
-			return (true);	/* held: read more once it is let go */
-		n = recv(c->fd, c->in + c->have, IN_CAP - c->have, 0);
+		if (c->have == IN_CAP || c->start_tls)
+			return (true);	/* held: read more once it is let go;
+					 * or the rest is TLS's */
+		n = conn_recv(c, c->in + c->have, IN_CAP - c->have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -485,6 +740,11 @@ loop(void *arg)
 					drop(c);
 				continue;
 			}
+			if (c->handshaking) {
+				if (!handshake(c))
+					drop(c);
+				continue;
+			}
 			if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 			    !readable(c)) {
 				drop(c);
@@ -492,15 +752,37 @@ loop(void *arg)
 			}
 			if (c->hold_until_ms != 0)
 				continue;
-			if (!flush(c) || (c->closing && c->olen == 0))
+			if (!flush(c) || (c->closing && c->olen == 0) ||
+			    (c->start_tls && c->olen == 0 && !begin_tls(c)))
 				drop(c);
 		}
 	}
 	return (NULL);
 }
 
+/* The TLS context of sec's certificate and key; false if they would not
+ * load. */
+static bool
+tls_setup(const struct smtp_secure *sec)
+{
+	if ((tls = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_use_certificate_chain_file(tls, sec->cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(tls, sec->key_file,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(tls) != 1) {
+		SSL_CTX_free(tls);
+		tls = NULL;
+		return (false);
+	}
+	SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
+	/* flush() moves its buffer and writes what it can */
+	SSL_CTX_set_mode(tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return (true);
+}
+
 int
-smtp_serve(int port, const struct smtp_hooks *hooks)
+smtp_serve(int port, const struct smtp_hooks *hooks,
+    const struct smtp_secure *sec)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 	    .sin_port = htons((uint16_t)port),
@@ -511,6 +793,14 @@ smtp_serve(int port, const struct smtp_hooks *hooks)
 	int on = 1;
 
 	served = hooks;
+	if (sec != NULL && sec->cert_file != NULL && !tls_setup(sec)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	if (sec != NULL && sec->user != NULL) {
+		auth_user = sec->user;
+		auth_pass = sec->password ? sec->password : "";
+	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return (-1);
 	if ((listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |

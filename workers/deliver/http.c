@@ -182,6 +182,8 @@ start(CURLM *multi, CURL *e, struct http_call *c, struct running *r)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
+	if (c->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 	if (c->mail_rcpt != NULL) {
 		r->list = curl_slist_append(NULL, c->mail_rcpt);
 		r->up = c->body;
@@ -192,6 +194,13 @@ start(CURLM *multi, CURL *e, struct http_call *c, struct running *r)
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(e, CURLOPT_READDATA, r);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
+		if (c->tls_required)
+			curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		if (c->user != NULL) {
+			curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
+			curl_easy_setopt(e, CURLOPT_PASSWORD, c->password ?
+			    c->password : "");
+		}
 	} else {
 		char ct[96];
 

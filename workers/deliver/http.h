@@ -43,6 +43,14 @@ struct http_call {
 	const char *body;		/* JSON text or the message */
 	size_t len;			/* of body */
 	const char *mail_from, *mail_rcpt;
+	/* SMTP: STARTTLS required before MAIL (an smtps:// URL is TLS from
+	 * the start; either way the relay's certificate and name are
+	 * verified); AUTH's user and password (user NULL: no AUTH) */
+	bool tls_required;
+	const char *user, *password;
+	const char *ca_file;		/* the CA bundle the provider's
+					 * certificate is checked against;
+					 * NULL: the system's */
 	bool withheld;			/* set by the caller (in its done
 					 * callback) to keep a call not yet
 					 * started from starting: it ends at

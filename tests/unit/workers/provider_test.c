@@ -176,6 +176,12 @@ test_smtp_reply_meanings(void **state)
 		{452, false, SEND_RETRY}, {550, false, SEND_NEXT_CHANNEL},
 		{551, false, SEND_NEXT_CHANNEL}, {553, false, SEND_NEXT_CHANNEL},
 		{554, false, SEND_FAILED}, {552, false, SEND_FAILED},
+		/* the login (RFC 4954 section 6): refused, wanted, too weak,
+		 * in clear - every message alike, so the pool stops; 454 is
+		 * a temporary failure */
+		{535, false, SEND_REFRESH_TOKEN}, {530, false, SEND_REFRESH_TOKEN},
+		{534, false, SEND_REFRESH_TOKEN}, {538, false, SEND_REFRESH_TOKEN},
+		{454, false, SEND_RETRY},
 	};
 
 	(void)state;
