@@ -634,7 +634,7 @@ class SmtpLoginTest(PoolCase):
                 "--smtp-auth", "rk-relay:relay-pass-7"]
 
     def relay_pool(self, password):
-        return self.pool(["-o", "email_tls=required", "-o", "email_ca_file=" + self.cert,
+        return self.pool(["-o", "email_tls=required", "-o", "provider_ca_file=" + self.cert,
                           "-o", "email_user=rk-relay", "-o", "email_password=" + password])
 
     def test_refused_login_holds_the_pool_then_sent_over_tls(self):

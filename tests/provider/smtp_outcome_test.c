@@ -95,7 +95,7 @@ setup(void **state)
 		return (-1);
 	dbl = start_double("plain", NULL);
 	/* a short timeout: a reply held 1.5 s is one that never came */
-	http_init(500, 4);
+	http_init(500, 4, NULL);
 	return (0);
 }
 
@@ -291,10 +291,10 @@ counter(const char *name)
  * upgraded (STARTTLS) connection without comparing TLS settings, and a
  * pool's settings never change, but these cases do. */
 static void
-new_connections(void)
+new_connections(const char *ca_file)
 {
 	http_fini();
-	http_init(500, 4);
+	http_init(500, 4, ca_file);
 }
 
 /*
@@ -326,37 +326,36 @@ test_smtp_tls_and_login(void **state)
 	secure = start_double("secure", extra);
 
 	/* TLS, a verified certificate, the right login: taken */
-	how = (struct http_call){.tls_required = true, .ca_file = cert,
-	    .user = "relay-user", .password = "relay-pass-1"};
-	new_connections();
+	how = (struct http_call){.tls_required = true, .user = "relay-user",
+	    .password = "relay-pass-1"};
+	new_connections(cert);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_OK);
 	assert_true(was);
 	assert_true(counter("starttls") >= 1);
 	assert_int_equal(counter("auth_ok"), 1);
 	/* the wrong password: 535, nothing taken */
 	how.password = "relay-pass-0";
-	new_connections();
+	new_connections(cert);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_REFRESH_TOKEN);
 	assert_false(was);
 	assert_int_equal(counter("auth_failed"), 1);
 	/* no login at all: 530 at MAIL, nothing taken */
 	how.user = how.password = NULL;
-	new_connections();
+	new_connections(cert);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_REFRESH_TOKEN);
 	assert_false(was);
 	assert_int_equal(counter("refused"), 1);
 	/* a certificate the CAs given do not vouch for: not even a login is
 	 * tried (the password never leaves), nothing taken, retried later */
-	how = (struct http_call){.tls_required = true, .user = "relay-user",
-	    .password = "relay-pass-1"};
-	new_connections();
+	how.user = "relay-user";
+	how.password = "relay-pass-1";
+	new_connections(NULL);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_RETRY);
 	assert_false(was);
 	assert_int_equal(counter("auth_ok") + counter("auth_failed"), 2);
 	/* TLS not asked for: no STARTTLS, so no AUTH offered, MAIL refused */
 	how.tls_required = false;
-	how.ca_file = cert;
-	new_connections();
+	new_connections(cert);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_REFRESH_TOKEN);
 	assert_false(was);
 	assert_int_equal(counter("refused"), 2);
@@ -368,9 +367,8 @@ test_smtp_tls_and_login(void **state)
 	/* TLS required of a relay that offers no STARTTLS: nothing sent */
 	snprintf(http_base, sizeof(http_base), "%s", plain_base);
 	snprintf(smtp_url, sizeof(smtp_url), "%s", plain_url);
-	how = (struct http_call){.tls_required = true, .user = "relay-user",
-	    .password = "relay-pass-1"};
-	new_connections();
+	how.tls_required = true;
+	new_connections(cert);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_RETRY);
 	assert_false(was);
 	how = (struct http_call){0};

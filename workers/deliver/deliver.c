@@ -106,7 +106,7 @@ static struct metric decisions = METRIC_COUNTER(
 
 static const struct channel_ops *ops;
 static enum on_uncertain policy;
-static char *var_provider_url;
+static char *var_provider_url, *var_provider_ca_file;
 int deliver_lanes;
 static int var_provider_timeout_ms, var_provider_parallel, var_deliver_batch,
     var_sms_per_day, var_email_per_day, var_sms_from_hour, var_sms_until_hour;
@@ -114,6 +114,10 @@ static int var_provider_timeout_ms, var_provider_parallel, var_deliver_batch,
 const struct cfg_entry deliver_cfg[] = {
 	{"provider_url", CFG_STR, "", &var_provider_url, 0, 0, 0,
 	    "the channel provider's send endpoint (deliver pools)"},
+	{"provider_ca_file", CFG_STR, "", &var_provider_ca_file, 0, 0, 0,
+	    "CA bundle (PEM) the provider's certificate is checked against - "
+	    "its sends, token renewals and mail relay alike; empty: the "
+	    "system's"},
 	{"provider_timeout_ms", CFG_INT, "10000", &var_provider_timeout_ms, 100,
 	    120000, 0, "longest wait for a provider's reply"},
 	{"provider_parallel", CFG_INT, "16", &var_provider_parallel, 1, 256, 0,
@@ -175,7 +179,8 @@ deliver_init(struct worker *w, db_conn *db)
 		log_fatal("CONFIG-INVALID", "%s channel: %s%s%s",
 		    channel_name(deliver_channel), rk_strerror(rc), rc ==
 		    RK_EINVAL ? "" : ": ", rc == RK_EINVAL ? "" : db_errmsg(db));
-	http_init(var_provider_timeout_ms, var_provider_parallel);
+	http_init(var_provider_timeout_ms, var_provider_parallel,
+	    var_provider_ca_file);
 	metrics_on_scrape(scrape, NULL);
 	metric_register(&refreshes);	/* served before the first renewal */
 	log_info("DELIVER-POLICY", "%s: provider %s on our key; an uncertain "

@@ -8,7 +8,7 @@
  * A bank's submission relay asks for TLS and a login (RFC 6409 section
  * 4.3, RFC 4954): email_tls = required makes STARTTLS (RFC 3207) a
  * condition of sending - a relay that does not offer it, or whose
- * certificate does not verify against email_ca_file (or the system's
+ * certificate does not verify against provider_ca_file (or the system's
  * CAs) for the URL's host, is sent nothing, so no message and no
  * password crosses the network in clear; email_user and email_password
  * log in (libcurl picks the mechanism the relay offers). A relay that
@@ -31,7 +31,7 @@
 #include "mime.h"
 
 static char *var_email_from, *var_email_from_name, *var_email_on_uncertain;
-static char *var_email_tls, *var_email_ca_file, *var_email_user;
+static char *var_email_tls, *var_email_user;
 static char *var_email_password;
 static bool tls_required;
 /* Whether the relay took the login (cred.h; its token stands for the
@@ -51,11 +51,8 @@ static const struct cfg_entry email_cfg[] = {
 	    "repeat) or resend"},
 	{"email_tls", CFG_STR, "none", &var_email_tls, 0, 0, 0,
 	    "required: STARTTLS before anything is sent, the relay's "
-	    "certificate verified (an smtps:// provider_url is TLS anyway); "
-	    "none: as the relay offers"},
-	{"email_ca_file", CFG_STR, "", &var_email_ca_file, 0, 0, 0,
-	    "CA bundle (PEM) the relay's certificate is checked against; "
-	    "empty: the system's"},
+	    "certificate verified (provider_ca_file; an smtps:// provider_url "
+	    "is TLS anyway); none: no STARTTLS"},
 	{"email_user", CFG_STR, "", &var_email_user, 0, 0, 0,
 	    "the relay's login (SMTP AUTH); empty: none"},
 	{"email_password", CFG_STR, "", &var_email_password, 0, 0, CFG_SECRET,
@@ -180,7 +177,6 @@ email_request(arena *a, const struct dmsg *m, const struct render *r,
 	c->mail_from = var_email_from;
 	c->mail_rcpt = m->email;
 	c->tls_required = tls_required;
-	c->ca_file = *var_email_ca_file ? var_email_ca_file : NULL;
 	(void)cred_use(&login, a, &login_seen);
 	if (*var_email_user != '\0') {
 		c->user = var_email_user;

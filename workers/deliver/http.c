@@ -30,6 +30,7 @@ struct lane {
 };
 
 static int nparallel, timeout;
+static char ca_bundle[4096];	/* "": the system's */
 static pthread_key_t lane_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
@@ -148,9 +149,10 @@ lane(void)
 }
 
 void
-http_init(int timeout_ms, int parallel)
+http_init(int timeout_ms, int parallel, const char *ca_file)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(ca_bundle, sizeof(ca_bundle), "%s", ca_file ? ca_file : "");
 	pthread_once(&key_once, make_key);
 	nparallel = parallel > 0 ? parallel : 1;
 	timeout = timeout_ms;
@@ -182,8 +184,8 @@ start(CURLM *multi, CURL *e, struct http_call *c, struct running *r)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
-	if (c->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	if (*ca_bundle != '\0')
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle);
 	if (c->mail_rcpt != NULL) {
 		r->list = curl_slist_append(NULL, c->mail_rcpt);
 		r->up = c->body;

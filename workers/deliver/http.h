@@ -48,9 +48,6 @@ struct http_call {
 	 * verified); AUTH's user and password (user NULL: no AUTH) */
 	bool tls_required;
 	const char *user, *password;
-	const char *ca_file;		/* the CA bundle the provider's
-					 * certificate is checked against;
-					 * NULL: the system's */
 	bool withheld;			/* set by the caller (in its done
 					 * callback) to keep a call not yet
 					 * started from starting: it ends at
@@ -60,10 +57,12 @@ struct http_call {
 };
 
 /* Sets up libcurl, before any other thread starts; timeout_ms bounds
- * every request, parallel the number in flight at once in each thread.
- * http_fini frees the calling thread's handles (another thread's go when
- * it ends). */
-void http_init(int timeout_ms, int parallel);
+ * every request, parallel the number in flight at once in each thread;
+ * every provider's certificate is checked against the CA bundle ca_file
+ * (NULL or "": the system's - a bank whose outbound TLS goes through a
+ * proxy of its own gives that proxy's CA). http_fini frees the calling
+ * thread's handles (another thread's go when it ends). */
+void http_init(int timeout_ms, int parallel, const char *ca_file);
 void http_fini(void);
 
 /*
