@@ -318,8 +318,8 @@ auth(struct conn *c, const char *arg)
 		say(c, "503 5.5.1 already authenticated");
 	else if (mlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0) {
 		c->auth_step = AUTH_PLAIN;
-		if (sp != NULL && strcmp(sp + 1, "=") != 0)
-			auth_line(c, sp + 1);
+		if (sp != NULL)		/* "=": an empty one (RFC 4954 4) */
+			auth_line(c, strcmp(sp + 1, "=") == 0 ? "" : sp + 1);
 		else
 			say(c, "334 ");
 	} else if (mlen == 5 && strncasecmp(arg, "LOGIN", 5) == 0) {
