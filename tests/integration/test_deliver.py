@@ -647,6 +647,8 @@ class SmtpLoginTest(PoolCase):
         self.assertGreater(total, 200)
         wait_until(lambda: refreshes(rk, 0, "failed", "email") >= 1, 60,
                    "the refused login seen")
+        # the other lane's batch, claimed before the refusal, ends too
+        wait_until(lambda: count("state = 'sending'") == 0, 30, "no batch in flight")
         held = mail()
         time.sleep(4)
         now = mail()
@@ -677,6 +679,69 @@ class SmtpLoginTest(PoolCase):
         self.assertGreaterEqual(after["auth_ok"], 2)
         self.assertEqual(after["refused"], 0)
         self.assertEqual(after["faults"]["http_500"], 6)
+
+
+def provider_down(rk, n, channel="zns"):
+    """rekindle_provider_down of the n-th delivery process started (None if
+    it does not answer)."""
+    status, text = http_get("127.0.0.1:%s" % rk.metrics_port("rekindle-deliver", n),
+                            "/metrics")
+    m = re.search(r'^rekindle_provider_down\{channel="%s"\} (\S+)$' % channel, text, re.M)
+    return float(m.group(1)) if status == 200 and m else None
+
+
+class ProviderOutageTest(PoolCase):
+    """Zalo answers nothing but 500s for a while (an outage): the pool's
+    first batches fail, and then it stops sending - one message now and
+    then to try the provider - instead of spending every queued message's
+    eight attempts within two minutes (failing the campaign) or making
+    each one uncertain. Its process is SIGKILLed during the outage and
+    PostgreSQL restarted with -m immediate; the new process finds the
+    provider down the same way. Counted at the double: the requests
+    during the outage are the first batches and the probes, not every
+    message again and again; once Zalo answers, every message goes out
+    once and none has failed."""
+
+    CUSTOMERS, SEED = 500, 29
+
+    def test_an_outage_stops_the_pool_and_spends_no_attempts(self):
+        rk, dbl = self.rk, self.dbl
+        zns = lambda: dbl.get("/_stats")["zns"]
+        batch = 40
+        pool = lambda: self.pool(["-o", "deliver_batch=%d" % batch])
+        dbl.post("/_faults", {"channel": "zns", "rate": {"http_500": 1.0}})
+        procs = [pool()]
+        self.launch("O1", "Sự cố")
+        count = self.count
+        total = count("true")
+        self.assertGreater(total, 300)
+        wait_until(lambda: provider_down(rk, 0) == 1, 60, "the provider seen down")
+        time.sleep(6)
+        os.kill(procs[0].p.pid, signal.SIGKILL)
+        procs[0].p.wait()
+        procs.append(pool())
+        rk.db.crash_restart()
+        wait_until(lambda: provider_down(rk, 1) == 1, 60, "seen down by the new process")
+        time.sleep(6)
+        during = zns()
+        self.assertEqual(during["accepted"], 0)
+        # each process: its two lanes' first batches, then probes (1 s,
+        # 2 s, 4 s ... apart) - without the gate every message would have
+        # been tried three or four times by now
+        self.assertLessEqual(during["faults"]["http_500"], 2 * 2 * batch + 20)
+        self.assertLess(count("attempts > 0"), 2 * 2 * batch + 20)
+        self.assertEqual(count("state = 'failed'"), 0)
+        self.assertIn("PROVIDER-DOWN", rk.logs())
+        # Zalo is back
+        dbl.post("/_faults", {"channel": "zns", "rate": {}})
+        wait_until(lambda: count("state NOT IN ('sent', 'uncertain', 'failed')") == 0,
+                   150, "every message ended")
+        after = zns()
+        print("\nO1: %d ZNS messages, %d 500s during the outage; double: %s" % (
+            total, during["faults"]["http_500"], after))
+        self.assert_each_once("O1", "zns", total)
+        self.assertEqual(provider_down(rk, 1), 0)
+        self.assertIn("PROVIDER-UP", rk.logs())
 
 
 if __name__ == "__main__":

@@ -1103,6 +1103,9 @@ main(int argc, char **argv)
 	new_token();
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	/* OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a client gone
+	 * mid-reply (a pool SIGKILLed) is EPIPE, not the end of the double */
+	signal(SIGPIPE, SIG_IGN);
 	if (pthread_create(&wt, NULL, waker, NULL) != 0) {
 		fprintf(stderr, "rkdouble: cannot start a thread\n");
 		return (1);

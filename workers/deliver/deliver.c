@@ -58,6 +58,7 @@
 #include "deliver.h"
 #include "daemon.h"
 #include "deliver_db.h"
+#include "gate.h"
 #include "governor.h"
 #include "log.h"
 #include "mem.h"
@@ -91,6 +92,10 @@ static struct metric uncertain_now = METRIC_GAUGE(
     "rekindle_messages_uncertain", "Messages written to a provider with no "
     "answer (held, or to be sent again with the same key), by channel.",
     "channel");
+static struct metric provider_down = METRIC_GAUGE(
+    "rekindle_provider_down", "1 while this process's provider answers "
+    "nothing (gate.h: nothing claimed but one message now and then to try "
+    "it), else 0, by channel.", "channel");
 static struct metric paced = METRIC_COUNTER("rekindle_sends_paced_total",
     "Messages deferred to a later slot by their campaign's provider rate, "
     "by channel.", "channel");
@@ -106,6 +111,7 @@ static struct metric decisions = METRIC_COUNTER(
 
 static const struct channel_ops *ops;
 static enum on_uncertain policy;
+static struct gate gate = GATE_INITIALIZER;
 static char *var_provider_url, *var_provider_ca_file;
 int deliver_lanes;
 static int var_provider_timeout_ms, var_provider_parallel, var_deliver_batch,
@@ -150,6 +156,8 @@ scrape(void *arg)
 	double age;
 
 	(void)arg;
+	metric_set(&provider_down, gate_shut(&gate) ? 1 : 0,
+	    channel_name(deliver_channel));
 	if (db == NULL || ddb_due(db, deliver_channel, &n, &age, &unc) != RK_OK)
 		return;
 	worker_queue_gauge("deliver", channel_name(deliver_channel), n, age);
@@ -399,6 +407,9 @@ struct batch {
 	int64_t first_ms;	/* when the oldest of them came */
 	int lease_s;
 	bool refresh;		/* the provider asked for new credentials */
+	bool probe;		/* one message, to try a provider that was
+				 * down (gate.h) */
+	int answered, unanswered;	/* calls, for the gate */
 	int counts[MSG_UNCERTAIN + 1];
 	int *held;		/* held[k]: calls[k]'s campaign's state when
 				 * it was withheld, else 0 */
@@ -449,8 +460,10 @@ outcome(struct batch *b, const struct dmsg *m, const struct send_result *res,
 			f->state = MSG_UNCERTAIN;
 			f->resend = again;
 		} else
-			f->state = attempt >= MAX_ATTEMPTS ? MSG_FAILED :
-			    MSG_QUEUED;
+			/* a probe's failure is the provider's, not the
+			 * message's: it does not use up its attempts */
+			f->state = attempt >= MAX_ATTEMPTS && !b->probe ?
+			    MSG_FAILED : MSG_QUEUED;
 		return;
 	case SEND_NEXT_CHANNEL:
 	case SEND_FAILED:
@@ -555,6 +568,22 @@ count_reply(const struct http_reply *h)
 	    "429" : st >= 500 ? "5xx" : st >= 400 ? "4xx" : "ok");
 }
 
+/*
+ * Whether the provider did not act on the call (gate.h): no connection
+ * or no reply, a 5xx, an SMTP 4xx ("try later") - not a 429, which is an
+ * answer (its Retry-After paces the message), nor any refusal.
+ */
+static bool
+unanswered(const struct http_call *c, const struct send_result *res)
+{
+	long st = c->reply.status;
+
+	if (res->outcome != SEND_AMBIGUOUS && !(res->outcome == SEND_RETRY &&
+	    res->retry_after_s == 0))
+		return (false);
+	return (st == 0 || st >= 500 || (c->mail_rcpt != NULL && st >= 400));
+}
+
 /* http_run's callback: a finished call's outcome, gathered; the group
  * committed when it is large or old enough. */
 static void
@@ -578,6 +607,10 @@ on_done(void *ctx, struct http_call *c)
 
 		ops->reply(&c->reply, &res);
 		count_reply(&c->reply);
+		if (unanswered(c, &res))
+			b->unanswered++;
+		else
+			b->answered++;
 		outcome(b, m, &res, &b->out[b->nout++]);
 		if (res.outcome == SEND_AMBIGUOUS)
 			log_warn("DELIVER-UNCERTAIN", "message %lld attempt %d: %s",
@@ -631,8 +664,8 @@ claim(struct batch *b, int *n, size_t *nsend)
 	*nsend = 0;
 	if ((rc = db_begin(b->db)) != RK_OK)
 		return (rc);
-	if ((rc = ddb_claim(b->db, a, deliver_channel, var_deliver_batch, &b->m,
-	    n, &db_now)) != RK_OK || *n == 0)
+	if ((rc = ddb_claim(b->db, a, deliver_channel, b->probe ? 1 :
+	    var_deliver_batch, &b->m, n, &db_now)) != RK_OK || *n == 0)
 		goto out;
 	addr = arena_zalloc(a, sizeof(char *) * (size_t)*n);
 	rcpt = arena_zalloc(a, sizeof(char *) * (size_t)*n);
@@ -764,11 +797,22 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 
 	if (!credentials_usable(db, a))
 		return (0);
+	switch (gate_state(&gate, clock_mono_us())) {
+	case GATE_SHUT:
+		return (0);
+	case GATE_PROBE:
+		b.probe = true;
+		break;
+	case GATE_OPEN:
+		break;
+	}
 	/* an opt-out's confirmation first: it is owed at once */
 	care = care_poll(db, a, ops, var_provider_url, b.lease_s);
 	if ((rc = claim(&b, &n, &nsend)) != RK_OK) {
 		log_warn("DB-UNAVAILABLE", "could not claim messages: %s",
 		    db_errmsg(db));
+		if (b.probe)	/* another lane (or this one) tries later */
+			(void)gate_result(&gate, clock_mono_us(), 0, 0, true);
 		return (-1);
 	}
 	t1 = clock_mono_ms();
@@ -788,6 +832,17 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 			}
 			nanosleep(&ts, NULL);
 		}
+	}
+	if ((b.answered + b.unanswered > 0 || b.probe) && gate_result(&gate,
+	    clock_mono_us(), b.answered, b.unanswered, b.probe)) {
+		if (b.answered > 0)
+			log_info("PROVIDER-UP", "%s: the provider answers again",
+			    channel_name(deliver_channel));
+		else
+			log_warn("PROVIDER-DOWN", "%s: none of %d calls answered "
+			    "(no connection, no reply, or a server error): nothing "
+			    "is claimed but one message now and then to try it",
+			    channel_name(deliver_channel), b.unanswered);
 	}
 	if (b.refresh && ops->refresh != NULL)
 		renew(db, a);
