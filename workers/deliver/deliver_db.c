@@ -534,8 +534,41 @@ ddb_token_put(db_conn *db, const char *provider, const char *access,
 	rc = db_execp_count(db, "ddb_token_put", "UPDATE provider_tokens SET "
 	    "access_token = $2, refresh_token = $3, expires_at = "
 	    "to_timestamp($5::int8 / 1e6), generation = generation + 1, "
+	    "refreshing_until = NULL, "
 	    "updated_at = now() WHERE provider = $1 AND generation = $4::bigint",
 	    5, p, &n);
 	*won = rc == RK_OK && n == 1;
 	return (rc);
+}
+
+rk_err
+ddb_token_lease(db_conn *db, const char *provider, int64_t gen,
+    int lease_ms, bool *got)
+{
+	char g[24], ms[16];
+	const char *p[3] = {provider, g, ms};
+	int64_t n = 0;
+	rk_err rc;
+
+	snprintf(g, sizeof(g), "%lld", (long long)gen);
+	snprintf(ms, sizeof(ms), "%d", lease_ms);
+	rc = db_execp_count(db, "ddb_token_lease", "UPDATE provider_tokens SET "
+	    "refreshing_until = clock_timestamp() + $3::int * interval '1 ms' "
+	    "WHERE provider = $1 AND generation = $2::bigint AND "
+	    "(refreshing_until IS NULL OR refreshing_until < clock_timestamp())",
+	    3, p, &n);
+	*got = rc == RK_OK && n == 1;
+	return (rc);
+}
+
+rk_err
+ddb_token_unlease(db_conn *db, const char *provider, int64_t gen)
+{
+	char g[24];
+	const char *p[2] = {provider, g};
+
+	snprintf(g, sizeof(g), "%lld", (long long)gen);
+	return (db_execp(db, "ddb_token_unlease", "UPDATE provider_tokens SET "
+	    "refreshing_until = NULL WHERE provider = $1 AND generation = "
+	    "$2::bigint", 2, p, NULL));
 }

@@ -132,5 +132,14 @@ rk_err ddb_token_get(db_conn *db, arena *a, const char *provider,
  * whether it was. */
 rk_err ddb_token_put(db_conn *db, const char *provider, const char *access,
     const char *refresh, int64_t expires_us, int64_t gen, bool *won);
+/*
+ * The lease to refresh generation gen of provider's pair for lease_ms,
+ * committed (no transaction may be open); *got says whether this process
+ * has it - not while another's runs, nor once a newer pair is stored.
+ * ddb_token_put ends it; ddb_token_unlease gives it up after a failure.
+ */
+rk_err ddb_token_lease(db_conn *db, const char *provider, int64_t gen,
+    int lease_ms, bool *got);
+rk_err ddb_token_unlease(db_conn *db, const char *provider, int64_t gen);
 
 #endif

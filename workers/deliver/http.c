@@ -158,6 +158,12 @@ http_init(int timeout_ms, int parallel, const char *ca_file)
 	timeout = timeout_ms;
 }
 
+int
+http_timeout_ms(void)
+{
+	return (timeout);
+}
+
 void
 http_fini(void)
 {

@@ -63,6 +63,8 @@ struct http_call {
  * proxy of its own gives that proxy's CA). http_fini frees the calling
  * thread's handles (another thread's go when it ends). */
 void http_init(int timeout_ms, int parallel, const char *ca_file);
+/* The longest a request may take (http_init's timeout_ms). */
+int http_timeout_ms(void);
 void http_fini(void);
 
 /*

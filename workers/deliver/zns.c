@@ -250,9 +250,11 @@ life_of(const json_t *e)
 /*
  * Renews the pair: when it is due (zns_credentials said so), or after a
  * batch Zalo refused the token this lane used - unless another lane has
- * since, or another process has (it is in the store). A new pair is
- * stored under a compare on its generation, so one refresh serves the
- * pool. No lock is held across the call.
+ * since, or another process has (it is in the store), or is renewing it
+ * now (its lease: 029_token_refresh_lease.sql - the refresh token is
+ * single-use, so two at once had one refused). A new pair is stored under
+ * a compare on its generation, so one refresh serves the pool. No lock is
+ * held across the call.
  */
 static const char *
 zns_refresh(db_conn *db, arena *a)
@@ -268,8 +270,23 @@ zns_refresh(db_conn *db, arena *a)
 		return (NULL);
 	if (take_newer(db, a))
 		return ("taken");
+	if (store_gen >= 0) {
+		bool got = false;
+
+		if (ddb_token_lease(db, "zns", store_gen, http_timeout_ms() + 5000,
+		    &got) != RK_OK || !got) {
+			/* another process renews it (or the store is away):
+			 * its pair is taken from the store when it comes */
+			if (take_newer(db, a))
+				return ("taken");
+			cred_end(&cred, NULL, NULL, 0, 0, clock_mono_us());
+			return (NULL);
+		}
+	}
 	if (*(rt = cred_refresh(&cred, a)) == '\0') {
 		cred_end(&cred, NULL, NULL, 0, 0, clock_mono_us());
+		if (store_gen >= 0)
+			(void)ddb_token_unlease(db, "zns", store_gen);
 		log_warn("ZNS-TOKEN", "zns_access_token was refused and there is "
 		    "no zns_refresh_token: a new pair and a restart");
 		return ("failed");
@@ -322,6 +339,10 @@ zns_refresh(db_conn *db, arena *a)
 		outcome = "failed";
 		log_warn("ZNS-TOKEN", "could not refresh the access token "
 		    "(HTTP %ld)", r.status);
+		/* another process may try (its own refresh token may differ:
+		 * a pair seeded again) */
+		if (store_gen >= 0)
+			(void)ddb_token_unlease(db, "zns", store_gen);
 	}
 	json_decref(j);
 	free(r.body);
