@@ -478,6 +478,8 @@ class TokenLockoutTest(PoolCase):
         # both processes were refused and could not renew
         wait_until(lambda: all(refreshes(rk, n, "failed") >= 1 for n in (0, 1)), 60,
                    "a failed renewal in each process")
+        # batches claimed before the lockout end too
+        wait_until(lambda: count("state = 'sending'") == 0, 30, "no batch in flight")
         zns = lambda: dbl.get("/_stats")["zns"]
         held = zns()
         time.sleep(4)

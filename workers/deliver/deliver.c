@@ -460,10 +460,8 @@ outcome(struct batch *b, const struct dmsg *m, const struct send_result *res,
 			f->state = MSG_UNCERTAIN;
 			f->resend = again;
 		} else
-			/* a probe's failure is the provider's, not the
-			 * message's: it does not use up its attempts */
-			f->state = attempt >= MAX_ATTEMPTS && !b->probe ?
-			    MSG_FAILED : MSG_QUEUED;
+			f->state = attempt >= MAX_ATTEMPTS ? MSG_FAILED :
+			    MSG_QUEUED;
 		return;
 	case SEND_NEXT_CHANNEL:
 	case SEND_FAILED:

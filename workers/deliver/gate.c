@@ -4,6 +4,9 @@
 #include "gate.h"
 
 #define RETRY_FIRST_US INT64_C(1000000)
+/* Unanswered calls that shut an open gate: one or two failing at a
+ * campaign's tail are faults, not an outage. */
+#define SHUT_MIN 3
 #define RETRY_MAX_US INT64_C(60000000)
 
 enum gate_state
@@ -36,7 +39,7 @@ gate_result(struct gate *g, int64_t mono_us, int answered, int unanswered,
 		changed = g->shut;
 		g->shut = false;
 		g->fails = 0;
-	} else if (unanswered > 0 && (probe || !g->shut)) {
+	} else if (probe ? unanswered > 0 : !g->shut && unanswered >= SHUT_MIN) {
 		/* a batch sent before the gate shut, ending after, says
 		 * nothing new: only the probe moves the wait on */
 		changed = !g->shut;

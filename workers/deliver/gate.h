@@ -2,16 +2,17 @@
  * gate.h - a provider that answers nothing is not sent to: the circuit
  * breaker of a delivery process, shared by its lanes.
  *
- * A batch whose every call went unanswered - no connection, no reply in
- * time, a 5xx or an SMTP 4xx: the provider did not act on any of it -
- * says the provider is down. Sending on would spend every queued
+ * A batch whose every call (three or more) went unanswered - no
+ * connection, no reply in time, a 5xx or an SMTP 4xx: the provider did
+ * not act on any of it - says the provider is down. Sending on would spend every queued
  * message's attempts on it (eight within about two minutes: a longer
  * outage would fail the whole campaign) and, where a call was written
  * and timed out, make each message uncertain, held for good where the
  * provider does not de-duplicate. So the gate shuts: nothing is claimed
  * for 1 s, doubling to a minute; then one lane sends one message (the
- * probe) while the others wait. An answer of any kind - sent, refused,
- * rate-limited - opens the gate again.
+ * probe) while the others wait; a probe unanswered keeps it shut. An
+ * answer of any kind - sent, refused, rate-limited - opens the gate
+ * again.
  *
  * Pure: the clock is the caller's (monotonic), so the rules are tested
  * without waiting.
