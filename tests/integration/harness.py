@@ -6,7 +6,7 @@ grpc-proto package, compiled here with protoc.
 
 The cluster must start: if it cannot, the tests fail (never skip).
 """
-import importlib, json, os, shutil, signal, socket, subprocess, tempfile, time
+import atexit, importlib, json, os, shutil, signal, socket, subprocess, tempfile, time
 import unittest
 import urllib.request
 
@@ -19,13 +19,25 @@ ADMIN = "it-admin-token-0123456789abcdef"
 TRACKING_SECRET = "test-secret"
 
 _gen = None
+_scratch = None
+
+
+def scratch():
+    """This test process's own directory for what outlives one test (the
+    compiled protos, the doubles' key files), removed when it exits: a
+    service account's private key is not left behind in /tmp."""
+    global _scratch
+    if _scratch is None:
+        _scratch = tempfile.mkdtemp(prefix="rk-test-")
+        atexit.register(shutil.rmtree, _scratch, True)
+    return _scratch
 
 
 def grpc_protos():
     """Compiles Debian's reflection and health protos for Python once."""
     global _gen
     if _gen is None:
-        _gen = tempfile.mkdtemp(prefix="rk-pb-")
+        _gen = tempfile.mkdtemp(prefix="pb-", dir=scratch())
         subprocess.run(["protoc", "-I/usr/share/grpc-proto", "--python_out=" + _gen,
                         "grpc/reflection/v1/reflection.proto",
                         "grpc/reflection/v1alpha/reflection.proto",
@@ -241,7 +253,7 @@ def fcm_service_account(http_base):
     if http_base not in _service_accounts:
         with urllib.request.urlopen(http_base + "/_fcm/service_account", timeout=30) as r:
             key = r.read()
-        fd, path = tempfile.mkstemp(prefix="rk-fcm-sa-", suffix=".json")
+        fd, path = tempfile.mkstemp(prefix="fcm-sa-", suffix=".json", dir=scratch())
         with os.fdopen(fd, "wb") as fh:
             fh.write(key)
         _service_accounts[http_base] = path

@@ -18,7 +18,7 @@ new pair from the OA console."""
 import datetime, email, email.policy, json, os, re, signal, subprocess, time, unittest
 import urllib.request
 
-from harness import Doubles, Rekindle, deliver_args, http_get, wait_until
+from harness import SRC, Doubles, Rekindle, deliver_args, http_get, wait_until
 
 AS_OF = "2025-06-30"
 O, K = "rekindle.v1.OfferService", "rekindle.v1.CampaignService"
@@ -628,10 +628,7 @@ class SmtpLoginTest(PoolCase):
     def double_args(cls, rk):
         cls.cert = os.path.join(rk.tmp, "relay.pem")
         key = os.path.join(rk.tmp, "relay.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", key, "-out", cls.cert], check=True, capture_output=True)
+        subprocess.run([os.path.join(SRC, "tests/provider/relay-cert.sh"), rk.tmp], check=True)
         return ["--smtp-cert", cls.cert, "--smtp-key", key,
                 "--smtp-auth", "rk-relay:relay-pass-7"]
 

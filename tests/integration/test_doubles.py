@@ -6,13 +6,13 @@ import base64, json, os, signal, smtplib, socket, subprocess, tempfile, threadin
 import unittest
 import urllib.error, urllib.parse, urllib.request
 
-from harness import BIN, read_port, wait_until
+from harness import BIN, read_port, scratch, wait_until
 
 
 class DoubleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="rk-double-")
+        cls.tmp = tempfile.mkdtemp(prefix="double-", dir=scratch())
         pf = os.path.join(cls.tmp, "port")
         sf = os.path.join(cls.tmp, "smtp-port")
         cls.log = open(os.path.join(cls.tmp, "double.log"), "wb")

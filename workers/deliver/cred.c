@@ -86,6 +86,17 @@ cred_use(struct cred *c, arena *a, unsigned *seen)
 	return (t);
 }
 
+unsigned
+cred_gen(struct cred *c)
+{
+	unsigned gen;
+
+	pthread_mutex_lock(&c->mu);
+	gen = c->gen;
+	pthread_mutex_unlock(&c->mu);
+	return (gen);
+}
+
 const char *
 cred_refresh(struct cred *c, arena *a)
 {

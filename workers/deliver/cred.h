@@ -69,6 +69,11 @@ enum credentials cred_state(struct cred *c, int64_t now_us, int64_t mono_us,
  * *seen (a thread-local of the caller's). */
 const char *cred_use(struct cred *c, arena *a, unsigned *seen);
 
+/* The generation alone, for a channel whose token is not sent (a login
+ * configured once: email.c) but whose refusal must still be matched to
+ * the token it refused. */
+unsigned cred_gen(struct cred *c);
+
 /* The refresh token (in a, "" if none). */
 const char *cred_refresh(struct cred *c, arena *a);
 

@@ -44,11 +44,13 @@
  *	campaign start on a channel (S = 2 s with the default poll
  *	interval), and over a long run rate a second.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "campaign.h"
 #include "channel.h"
@@ -181,6 +183,12 @@ deliver_init(struct worker *w, db_conn *db)
 		log_fatal("CONFIG-INVALID", "tracking_url is longer than %d "
 		    "characters: links would not fit {link}",
 		    tmpl_var_max[TV_LINK] - 37);
+	/* an unreadable bundle would fail every call as if the provider were
+	 * down: said once, at start */
+	if (*var_provider_ca_file != '\0' && access(var_provider_ca_file,
+	    R_OK) != 0)
+		log_fatal("CONFIG-INVALID", "provider_ca_file: %s",
+		    strerror(errno));
 	if ((rc = ops->init(db, &policy)) == RK_EUNAVAIL)
 		return (rc);	/* the database: waited out */
 	if (rc != RK_OK)
@@ -553,17 +561,31 @@ check_stopped(struct batch *b, int64_t now)
 	}
 }
 
+/*
+ * One reading of a provider's status, for the metrics and the gate: no
+ * reply at all, 429, another 4xx, a 5xx, or a success. SMTP's reply codes
+ * are three digits too, so 4xx is also its "try later".
+ */
+enum reply_class { REPLY_NONE, REPLY_429, REPLY_4XX, REPLY_5XX, REPLY_OK };
+
+static enum reply_class
+reply_class(long status)
+{
+	return (status == 0 ? REPLY_NONE : status == 429 ? REPLY_429 :
+	    status >= 500 ? REPLY_5XX : status >= 400 ? REPLY_4XX : REPLY_OK);
+}
+
 /* The provider's answer in the metrics. */
 static void
 count_reply(const struct http_reply *h)
 {
+	static const char *const label[] = {[REPLY_NONE] = "no_reply",
+	    [REPLY_429] = "429", [REPLY_4XX] = "4xx", [REPLY_5XX] = "5xx",
+	    [REPLY_OK] = "ok"};
 	const char *ch = channel_name(deliver_channel);
-	long st = h->status;
 
 	metric_observe(&provider_seconds, h->seconds, ch);
-	/* SMTP's 2xx/4xx/5xx reply codes are three digits too */
-	metric_add(&provider_replies, 1, ch, st == 0 ? "no_reply" : st == 429 ?
-	    "429" : st >= 500 ? "5xx" : st >= 400 ? "4xx" : "ok");
+	metric_add(&provider_replies, 1, ch, label[reply_class(h->status)]);
 }
 
 /*
@@ -574,12 +596,13 @@ count_reply(const struct http_reply *h)
 static bool
 unanswered(const struct http_call *c, const struct send_result *res)
 {
-	long st = c->reply.status;
+	enum reply_class rc = reply_class(c->reply.status);
 
 	if (res->outcome != SEND_AMBIGUOUS && !(res->outcome == SEND_RETRY &&
 	    res->retry_after_s == 0))
 		return (false);
-	return (st == 0 || st >= 500 || (c->mail_rcpt != NULL && st >= 400));
+	return (rc == REPLY_NONE || rc == REPLY_5XX || (c->mail_rcpt != NULL &&
+	    rc == REPLY_4XX));
 }
 
 /* http_run's callback: a finished call's outcome, gathered; the group

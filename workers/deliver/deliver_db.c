@@ -69,24 +69,21 @@ i64(arena *a, int64_t v)
  * the text, so that the plan PostgreSQL caches for it is one that knows
  * the LIMIT (with LIMIT a parameter it planned the join again on every
  * claim: 3 ms of a 7 ms statement); a claim of one message (a probe of a
- * provider that was down: gate.h) has its own.
+ * provider that was down: gate.h) has its own. A connection prepares a
+ * name once, so max is the process's batch size or 1, never another.
+ * The text is built per call in the caller's arena (a few kB, next to a
+ * claim's milliseconds): lanes share no buffer.
  */
-static char claim_sql[sizeof(CLAIM_SQL) + 16];
-static char claim_one_sql[sizeof(CLAIM_SQL) + 16];
-
 rk_err
 ddb_claim(db_conn *db, arena *a, int channel, int max, struct dmsg **out,
     int *n, int64_t *db_now_us)
 {
 	const char *p[1] = {arena_printf(a, "%d", channel)};
-	char *sql = max == 1 ? claim_one_sql : claim_sql;
 	db_res *r;
 	rk_err rc;
 
-	if (*sql == '\0')
-		snprintf(sql, sizeof(claim_sql), CLAIM_SQL, max);
-	if ((rc = db_execp(db, max == 1 ? "ddb_claim_one" : "ddb_claim", sql, 1,
-	    p, &r)) != RK_OK)
+	if ((rc = db_execp(db, max == 1 ? "ddb_claim_one" : "ddb_claim",
+	    arena_printf(a, CLAIM_SQL, max), 1, p, &r)) != RK_OK)
 		return (rc);
 	*n = db_res_nrows(r);
 	*out = arena_zalloc(a, sizeof(**out) * (size_t)(*n + 1));

@@ -177,7 +177,7 @@ email_request(arena *a, const struct dmsg *m, const struct render *r,
 	c->mail_from = var_email_from;
 	c->mail_rcpt = m->email;
 	c->tls_required = tls_required;
-	(void)cred_use(&login, a, &login_seen);
+	login_seen = cred_gen(&login);
 	if (*var_email_user != '\0') {
 		c->user = var_email_user;
 		c->password = var_email_password;

@@ -30,7 +30,7 @@ struct lane {
 };
 
 static int nparallel, timeout;
-static char ca_bundle[4096];	/* "": the system's */
+static char *ca_bundle;		/* NULL: the system's */
 static pthread_key_t lane_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
@@ -152,7 +152,9 @@ void
 http_init(int timeout_ms, int parallel, const char *ca_file)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(ca_bundle, sizeof(ca_bundle), "%s", ca_file ? ca_file : "");
+	free(ca_bundle);
+	ca_bundle = ca_file != NULL && *ca_file != '\0' ? xstrdup(ca_file) :
+	    NULL;
 	pthread_once(&key_once, make_key);
 	nparallel = parallel > 0 ? parallel : 1;
 	timeout = timeout_ms;
@@ -190,7 +192,7 @@ start(CURLM *multi, CURL *e, struct http_call *c, struct running *r)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
-	if (*ca_bundle != '\0')
+	if (ca_bundle != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle);
 	if (c->mail_rcpt != NULL) {
 		r->list = curl_slist_append(NULL, c->mail_rcpt);
