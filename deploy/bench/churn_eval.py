@@ -12,6 +12,15 @@
       prints, over the customers who bought before the cut-off, the AUC
       of churn risk (with its 95 % bootstrap interval), of recency alone and of 1 - P(alive) against the
       labels, and the reliability table of the churn risk.
+  churn_eval.py reference DIR CUTOFF
+      the scikit-learn reference of issue 16, measured in this run on the
+      same customers and label: StandardScaler + LogisticRegression and
+      HistGradientBoosting on eleven features (recency, frequency,
+      monetary, average ticket, tenure, median gap, overdue, spend in the
+      last 90 days and the 90 before, trend, weekend share) trained one
+      horizon earlier (features as of CUTOFF - 90 days, label: no purchase
+      in [CUTOFF - 90, CUTOFF)), scored as of CUTOFF on the customers who
+      bought before it. Needs python3-sklearn.
 """
 import csv, os, random, sys
 from datetime import date, datetime, timedelta
@@ -45,6 +54,55 @@ def cut(d, cutoff):
         for row in r:
             w.writerow(row)
             lw.writerow([row[0], int(row[0] not in bought)])
+
+
+def reference_features(purchases, cut):
+    """The reference's features as of cut and its label (no purchase in
+    [cut, cut + 90 days)), for each customer with a purchase before cut."""
+    import statistics
+    X, y, ids = [], [], []
+    for c, rs in purchases.items():
+        before = [(d, a) for d, a in rs if d < cut]
+        if not before:
+            continue
+        days = sorted({d for d, _ in before})
+        rec, ten = (cut - days[-1]).days, (cut - days[0]).days
+        spend = sum(a for _, a in before)
+        gaps = [(b - a).days for a, b in zip(days, days[1:])] or [0]
+        med = float(statistics.median(gaps))
+        s90 = sum(a for d, a in before if (cut - d).days <= 90)
+        p90 = sum(a for d, a in before if 90 < (cut - d).days <= 180)
+        X.append([rec, len(before), spend, spend / len(before), ten, med,
+                  rec / med if med > 0 else 0, s90, p90,
+                  (s90 - p90) / max(s90 + p90, 1),
+                  sum(a for d, a in before if d.weekday() >= 5) / spend])
+        y.append(0 if any(cut <= d < cut + timedelta(days=90) for d, _ in rs) else 1)
+        ids.append(c)
+    return X, y, ids
+
+
+def reference(d, cutoff):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    c = date.fromisoformat(cutoff)
+    purchases = {}
+    with open(os.path.join(d, "transactions.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            if int(row["amount_minor"]) > 0:
+                purchases.setdefault(row["customer_id"], []).append(
+                    (datetime.fromisoformat(row["occurred_at"]).date(),
+                     int(row["amount_minor"])))
+    Xr, yr, _ = reference_features(purchases, c - timedelta(days=90))
+    Xt, yt, _ = reference_features(purchases, c)
+    sc = StandardScaler().fit(Xr)
+    lr = LogisticRegression(max_iter=5000).fit(sc.transform(Xr), yr)
+    hgb = HistGradientBoostingClassifier(random_state=0).fit(Xr, yr)
+    a_lr = auc(list(lr.predict_proba(sc.transform(Xt))[:, 1]), yt)
+    a_hgb = auc(list(hgb.predict_proba(Xt)[:, 1]), yt)
+    print("scikit-learn reference, this run (%d customers): logistic %.4f, "
+          "gradient boosting %.4f" % (len(yt), a_lr, a_hgb))
+    print("REFERENCE %.4f" % max(a_lr, a_hgb))
 
 
 def auc(scores, labels):
@@ -142,5 +200,7 @@ def score(d, protoset, addr, token):
 if __name__ == "__main__":
     if sys.argv[1] == "cut":
         cut(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "reference":
+        reference(sys.argv[2], sys.argv[3])
     else:
         score(*sys.argv[2:6])
