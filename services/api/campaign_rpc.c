@@ -52,7 +52,8 @@
 	"rem_interval_hours, rem_channels::text, rem_escalate, "              \
 	"coalesce(rem_ticket_team_id, ''), attribution_days, "                \
 	PBTIME_US("created_at") ", " PBTIME_US("updated_at") ", kind, "     \
-	"reentry_days, adaptive_split, aud_include_unscored"
+	"reentry_days, adaptive_split, aud_include_unscored, aud_min_p_alive, " \
+	"aud_max_p_alive"
 
 /* "{1,2,3}" from n enum values. */
 static char *
@@ -112,6 +113,15 @@ check_channels(rpc_call *c, const char *f, const Rekindle__V1__Channel *ch,
 	}
 }
 
+/* A probability range of a rule: both ends 0..1 (NaN is not), hi 0 for
+ * "up to 1", else at least lo. */
+static bool
+unit_range(double lo, double hi)
+{
+	return (lo >= 0 && lo <= 1 && hi >= 0 && hi <= 1 && (hi == 0 ||
+	    hi >= lo));
+}
+
 static void
 check_audience(rpc_call *c, const Rekindle__V1__AudienceRule *r)
 {
@@ -127,11 +137,12 @@ check_audience(rpc_call *c, const Rekindle__V1__AudienceRule *r)
 	    r->min_dormant_days))
 		rpc_bad_field(c, "campaign.audience.max_dormant_days", "the range "
 		    "is min_dormant_days..max_dormant_days (0: no upper bound)");
-	if (r->min_churn_risk < 0 || r->min_churn_risk > 1 ||
-	    r->max_churn_risk < 0 || r->max_churn_risk > 1 ||
-	    (r->max_churn_risk > 0 && r->max_churn_risk < r->min_churn_risk))
+	if (!unit_range(r->min_churn_risk, r->max_churn_risk))
 		rpc_bad_field(c, "campaign.audience.max_churn_risk", "risks are "
 		    "0..1, min_churn_risk..max_churn_risk (0: up to 1)");
+	if (!unit_range(r->min_p_alive, r->max_p_alive))
+		rpc_bad_field(c, "campaign.audience.max_p_alive", "P(alive) is "
+		    "0..1, min_p_alive..max_p_alive (0: up to 1)");
 	if (r->min_past_spend_minor < 0)
 		rpc_bad_field(c, "campaign.audience.min_past_spend_minor", "must "
 		    "not be negative");
@@ -380,6 +391,8 @@ campaign_view(arena *a, db_res *r, int row)
 	cp->reentry_days = (int32_t)db_res_int64(r, row, k++);
 	cp->adaptive_split = db_res_bool(r, row, k++);
 	au->include_unscored = db_res_bool(r, row, k++);
+	au->min_p_alive = db_res_double(r, row, k++);
+	au->max_p_alive = db_res_double(r, row, k++);
 	return (cp);
 }
 
@@ -467,6 +480,8 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 	p[k++] = arena_printf(a, "%d", cp->reentry_days);
 	p[k++] = cp->adaptive_split ? "true" : "false";
 	p[k++] = au->include_unscored ? "true" : "false";
+	p[k++] = arena_printf(a, "%.17g", au->min_p_alive);
+	p[k++] = arena_printf(a, "%.17g", au->max_p_alive);
 	if (insert)
 		rc = db_execp(rpc_db(c), "campaign_insert", "INSERT INTO campaigns "
 		    "(campaign_id, name, aud_states, aud_min_dormant_days, "
@@ -478,11 +493,13 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 		    "start_at, end_at, rem_delay_hours, rem_max, "
 		    "rem_interval_hours, rem_channels, rem_escalate, "
 		    "rem_ticket_team_id, attribution_days, kind, reentry_days, "
-		    "adaptive_split, aud_include_unscored) "
+		    "adaptive_split, aud_include_unscored, aud_min_p_alive, "
+		    "aud_max_p_alive) "
 		    "VALUES ($1, $2, $3, $4, "
 		    "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
 		    "$18, $19, $20, " PBTIME_SQL(21) ", " PBTIME_SQL(22) ", $23, "
-		    "$24, $25, $26, $27, $28, $29, $30, $31, $32, $33) ON CONFLICT (campaign_id) DO "
+		    "$24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35) "
+		    "ON CONFLICT (campaign_id) DO "
 		    "NOTHING RETURNING 1", k, p, &r);
 	else
 		rc = db_execp(rpc_db(c), "campaign_update", "UPDATE campaigns SET "
@@ -500,6 +517,7 @@ store_campaign(rpc_call *c, const Rekindle__V1__Campaign *cp, bool insert,
 		    "rem_escalate = $27, rem_ticket_team_id = $28, "
 		    "attribution_days = $29, kind = $30, reentry_days = $31, "
 		    "adaptive_split = $32, aud_include_unscored = $33, "
+		    "aud_min_p_alive = $34, aud_max_p_alive = $35, "
 		    "updated_at = now() "
 		    "WHERE campaign_id = $1 RETURNING 1", k, p, &r);
 	if (rc != RK_OK)

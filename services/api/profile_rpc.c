@@ -97,8 +97,9 @@ list_profiles(rpc_call *c, const ProtobufCMessage *req,
 	    (why = validate_id(r->page_token)) != NULL)
 		return (rpc_bad_field(c, "page_token", "is not a token this "
 		    "server issued"));
-	if (r->min_churn_risk < 0 || r->max_churn_risk < 0 ||
-	    r->min_churn_risk > 1 || r->max_churn_risk > 1)
+	/* written so that NaN fails too */
+	if (!(r->min_churn_risk >= 0 && r->max_churn_risk >= 0 &&
+	    r->min_churn_risk <= 1 && r->max_churn_risk <= 1))
 		return (rpc_bad_field(c, "min_churn_risk", "risks are 0..1"));
 	if (r->min_dormant_days < 0 || r->max_dormant_days < 0)
 		return (rpc_bad_field(c, "min_dormant_days", "must be >= 0"));

@@ -86,6 +86,12 @@ class CdnowTest(unittest.TestCase):
         c = rk.call(K, "GetCampaign", rk.msg("rekindle.v1.GetCampaignRequest",
                                              campaign_id="RISKY-ALL"))
         self.assertTrue(c.audience.include_unscored)
+        # a rule on P(alive) the same: nobody has one before a fit
+        got = self.launch("ALIVE-EARLY", states=[5], min_p_alive=0.3)
+        self.assertEqual(got, {"not_scored": str(buyers)})
+        got = self.launch("ALIVE-EARLY-ALL", states=[5], min_p_alive=0.3,
+                          include_unscored=True)
+        self.assertEqual(got, {"no_consent": str(buyers)})
         p = rk.call(P, "ExplainChurnRisk", rk.msg("rekindle.v1.ExplainChurnRiskRequest",
                                                    customer_id="CD00001"))
         self.assertFalse(p.HasField("churn_risk"))
@@ -208,6 +214,21 @@ class CdnowTest(unittest.TestCase):
                 self.assertNotIn("in the last", en)
                 quiet += 1
         self.assertGreater(quiet, 5000)
+
+        # A rule on P(alive) once it is scored: the lost who are still
+        # likely to come back (or who are not), every one of them and no
+        # one else; nobody who bought is unscored on CDNOW.
+        for cid, rule, cond in (("ALIVE-LOST", dict(min_p_alive=0.3), "p_alive >= 0.3"),
+                                ("GONE-LOST", dict(max_p_alive=0.1, min_churn_risk=0.5),
+                                 "p_alive <= 0.1 AND churn_risk >= 0.5")):
+            want = self.rk.db.sql("SELECT count(*) FROM rekindle.customer_profiles WHERE "
+                                  "txn_count > 0 AND state = 'lost' AND " + cond)
+            self.assertGreater(int(want), 100, cid)
+            self.assertEqual(self.launch(cid, states=[5], **rule), {"no_consent": want})
+            c = rk.call(K, "GetCampaign", rk.msg("rekindle.v1.GetCampaignRequest",
+                                                 campaign_id=cid))
+            self.assertEqual((c.audience.min_p_alive, c.audience.max_p_alive),
+                             (rule.get("min_p_alive", 0), rule.get("max_p_alive", 0)))
 
     def test_4_full_run_through_kills_and_a_crash(self):
         """A full run writes a table of its own and swaps it in: a

@@ -635,6 +635,16 @@ settings(FILE *fp, const Rekindle__V1__Campaign *cp)
 			    label("days")->vi);
 		if (au->min_churn_risk > 0)
 			fprintf(fp, "; churn ≥ %.2f", au->min_churn_risk);
+		if (au->max_churn_risk > 0)
+			fprintf(fp, "; churn ≤ %.2f", au->max_churn_risk);
+		if (au->min_p_alive > 0)
+			fprintf(fp, "; P(alive) ≥ %.2f", au->min_p_alive);
+		if (au->max_p_alive > 0)
+			fprintf(fp, "; P(alive) ≤ %.2f", au->max_p_alive);
+		if (au->include_unscored && (au->min_churn_risk > 0 ||
+		    au->max_churn_risk > 0 || au->min_p_alive > 0 ||
+		    au->max_p_alive > 0))
+			fprintf(fp, " (+ not scored)");
 		for (size_t i = 0; i < au->n_categories; i++) {
 			fprintf(fp, "%s", i ? ", " : "; ");
 			esc(fp, au->categories[i]);

@@ -2,13 +2,15 @@
  * audience.c - the audience statement, written from the campaign's row.
  *
  * RULES (rekindle.v1.AudienceRule)
- *	Lifecycle states, dormant-days and churn-risk ranges (an upper
- *	bound of 0 is none; a customer without a risk is excluded as
- *	not_scored unless include_unscored), lifetime spend, segments;
+ *	Lifecycle states, dormant-days, churn-risk and P(alive) ranges (an
+ *	upper bound of 0 is none; a customer without the score a rule is on
+ *	is excluded as not_scored unless include_unscored), lifetime spend,
+ *	segments;
  *	affinity matches when
  *	the customer's top category or top partner is one of those listed
  *	(both lists empty: everyone). Exclusions, the first that applies:
- *	not_scored (a churn-risk rule, no risk, unscored not included),
+ *	not_scored (a churn-risk or P(alive) rule, no such score, unscored
+ *	not included),
  *	no_consent (no marketing consent on any channel of the plan),
  *	do_not_call (reachable only by SMS, and on the list), no_channel (no
  *	address for any consented channel), in_running_campaign, cooldown.
@@ -91,7 +93,8 @@ state_array(arena *a, const char *nums)
 	" round(holdout_percent * 100)::int, "                                \
 	" cardinality(aud_states), cardinality(aud_segments), "              \
 	" cardinality(aud_categories) + cardinality(aud_partner_ids), "      \
-	" reentry_days, aud_include_unscored "                               \
+	" reentry_days, aud_include_unscored, aud_min_p_alive, "              \
+	" aud_max_p_alive "                                                   \
 	"FROM campaigns WHERE campaign_id = $1"
 
 rk_err
@@ -100,7 +103,7 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 {
 	const char *p[1] = {campaign_id}, *pick, *plan, *id, *where, *reason,
 	    *joins = "", *entry = "1", *split;
-	bool churn_rule;
+	const char *unscored = NULL;
 	char **chans;
 	size_t nch;
 	db_res *r;
@@ -130,19 +133,28 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		where = arena_printf(a, "%s AND p.days_since_last <= %s::int", where,
 		    param(a, s, arena_strdup(a, db_res_str(r, 0, 3))));
 	/*
-	 * A churn-risk rule: a customer without a risk matches only if the
-	 * campaign includes the unscored, else is excluded as not_scored
-	 * (below) - never read as risk 0.
+	 * A rule on a score (churn risk, P(alive)): a customer without that
+	 * score matches only if the campaign includes the unscored, else is
+	 * excluded as not_scored (below) - never read as 0.
 	 */
-	churn_rule = db_res_double(r, 0, 4) > 0 || db_res_double(r, 0, 5) > 0;
-	if (db_res_double(r, 0, 4) > 0)
-		where = arena_printf(a, "%s AND (p.churn_risk IS NULL OR "
-		    "p.churn_risk >= %s::float8)", where, param(a, s,
-		    arena_strdup(a, db_res_str(r, 0, 4))));
-	if (db_res_double(r, 0, 5) > 0)
-		where = arena_printf(a, "%s AND (p.churn_risk IS NULL OR "
-		    "p.churn_risk <= %s::float8)", where, param(a, s,
-		    arena_strdup(a, db_res_str(r, 0, 5))));
+	for (int k = 0; k < 2; k++) {
+		static const char *const col[2] = {"p.churn_risk", "p.p_alive"};
+		static const int lo_col[2] = {4, 18};	/* then hi */
+		bool rule = false;
+
+		for (int hi = 0; hi < 2; hi++)
+			if (db_res_double(r, 0, lo_col[k] + hi) > 0) {
+				rule = true;
+				where = arena_printf(a, "%s AND (%s IS NULL OR %s %s "
+				    "%s::float8)", where, col[k], col[k], hi ? "<=" :
+				    ">=", param(a, s, arena_strdup(a, db_res_str(r, 0,
+				    lo_col[k] + hi))));
+			}
+		if (rule)
+			unscored = unscored == NULL ? arena_printf(a, "%s IS NULL",
+			    col[k]) : arena_printf(a, "%s OR %s IS NULL", unscored,
+			    col[k]);
+	}
 	if (db_res_int64(r, 0, 6) > 0)
 		where = arena_printf(a, "%s AND p.total_spend_minor >= %s::int8",
 		    where, param(a, s, arena_strdup(a, db_res_str(r, 0, 6))));
@@ -156,8 +168,8 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		    arena_strdup(a, db_res_str(r, 0, 9))));
 
 	/* The exclusions, each a set joined once. */
-	reason = churn_rule && !db_res_bool(r, 0, 17) ? "CASE WHEN "
-	    "p.churn_risk IS NULL THEN 'not_scored' WHEN" : "CASE WHEN";
+	reason = unscored != NULL && !db_res_bool(r, 0, 17) ? arena_printf(a,
+	    "CASE WHEN %s THEN 'not_scored' WHEN", unscored) : "CASE WHEN";
 	reason = arena_printf(a, "%1$s cs.chans IS NULL OR NOT cs.chans && "
 	    "%2$s::smallint[] THEN 'no_consent' "
 	    "WHEN (%3$s) IS NULL AND dnc.phone_e164 IS NOT NULL "

@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "btyd.h"
 #include "clock.h"
@@ -90,13 +89,11 @@ struct sample {
 /* The RFM percentile tables of the sample (rfm.h), with the window they
  * were taken over. */
 static rk_err
-fit_rfm(db_conn *db, struct sample *s, const char *as_of, const char *rid,
-    const char **why)
+fit_rfm(db_conn *db, struct sample *s, int64_t run_id, const char **why)
 {
 	struct rfm_table t[3];
 	double *v[3] = {s->rec, s->freq, s->mon};
-	char *params, n[24];
-	const char *p[4] = {NULL, as_of, rid, n};
+	char *params;
 	size_t len = 0, cap = 3 * RFM_POINTS * 26 + 64;
 	rk_err rc;
 
@@ -115,28 +112,12 @@ fit_rfm(db_conn *db, struct sample *s, const char *as_of, const char *rid,
 		len += (size_t)snprintf(params + len, cap - len, "]");
 	}
 	snprintf(params + len, cap - len, "}");
-	p[0] = params;
-	snprintf(n, sizeof(n), "%zu", s->nrfm);
-	rc = db_exec(db, "INSERT INTO model_fits (model, params, as_of, run_id, "
-	    "customers) VALUES ('rfm', $1, $2, $3, $4)", 4, p, NULL);
+	rc = profiler_db_fit_store(db, run_id, s->as_of_us, "rfm", params, NAN,
+	    (int64_t)s->nrfm);
 	free(params);
 	if (rc != RK_OK)
 		*why = "storing RFM percentiles";
 	return (rc);
-}
-
-static rk_err
-store_fit(db_conn *db, const char *model, const char *params, double ll,
-    size_t n, const char *as_of, const char *rid)
-{
-	char sll[32], sn[24];
-	const char *p[6] = {model, params, sll, sn, as_of, rid};
-
-	snprintf(sll, sizeof(sll), "%.6f", ll);
-	snprintf(sn, sizeof(sn), "%zu", n);
-	return (db_exec(db, "INSERT INTO model_fits (model, params, "
-	    "log_likelihood, customers, as_of, run_id) VALUES ($1, $2, $3, $4, "
-	    "$5, $6)", 6, p, NULL));
 }
 
 /* splitmix64: the seeded shuffle's generator. */
@@ -201,8 +182,7 @@ json_num_or_null(double v)
 }
 
 static rk_err
-fit_btyd(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
-    const char *rid, const char **why)
+fit_btyd(db_conn *db, struct sample *s, int64_t run_id, const char **why)
 {
 	static const char *const key[2] = {"bgnbd", "mbgnbd"};
 	struct btyd_customer *c = s->btyd;
@@ -242,8 +222,8 @@ fit_btyd(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
 		    degen[m] ? json_string(degen[m]) : json_null());
 		text = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
-		rc = store_fit(db, key[m], text, fit[m].log_likelihood, n, as_of,
-		    rid);
+		rc = profiler_db_fit_store(db, run_id, s->as_of_us, key[m], text,
+		    fit[m].log_likelihood, (int64_t)n);
 		free(text);
 		if (rc != RK_OK) {
 			*why = "storing a BTYD fit";
@@ -333,8 +313,8 @@ fit_btyd(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
 	}
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	rc = store_fit(db, "btyd", text, best >= 0 ? fit[best].log_likelihood :
-	    0, n, as_of, rid);
+	rc = profiler_db_fit_store(db, run_id, s->as_of_us, "btyd", text, best >=
+	    0 ? fit[best].log_likelihood : NAN, (int64_t)n);
 	free(text);
 	if (rc != RK_OK)
 		*why = "storing the BTYD choice";
@@ -453,8 +433,7 @@ calibrate(churn_model *m, const struct churn_row *val, const int *yval,
  * stores it with its reliability tables.
  */
 static rk_err
-fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
-    const char *rid, const char **why)
+fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char **why)
 {
 	const struct churn_row *train = s->rows[0], *val = s->rows[1];
 	const int *ytrain = s->y[0], *yval = s->y[1];
@@ -483,8 +462,6 @@ fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
 	{
 		json_t *o = json_object(), *cal, *model;
 		char *saved, *text;
-		const char *p[4];
-		char sn[24];
 
 		cal = calibrate(m[kept], val, yval, nval, score, o);
 		saved = churn_model_save(m[kept]);
@@ -504,13 +481,8 @@ fit_churn(db_conn *db, struct sample *s, int64_t run_id, const char *as_of,
 		json_object_set_new(o, "calibration", cal);
 		json_object_set_new(o, "model", model ? model : json_null());
 		text = json_dumps(o, JSON_COMPACT);
-		snprintf(sn, sizeof(sn), "%d", ntrain);
-		p[0] = text;
-		p[1] = sn;
-		p[2] = as_of;
-		p[3] = rid;
-		rc = db_exec(db, "INSERT INTO model_fits (model, params, customers, "
-		    "as_of, run_id) VALUES ('churn', $1, $2, $3, $4)", 4, p, NULL);
+		rc = profiler_db_fit_store(db, run_id, s->as_of_us, "churn", text,
+		    NAN, ntrain);
 		if (rc != RK_OK)
 			*why = "storing the churn model";
 		else
@@ -613,10 +585,7 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 {
 	struct scan_sink sink = {s, sample_begin, sample_add, sample_end};
 	struct profile_selection sel = {0};
-	char lim[16], from[24];
-	const char *p[2] = {lim, from};
 	uint64_t start;
-	db_res *res;
 	const char **ids;
 	int got;
 	rk_err rc;
@@ -634,20 +603,8 @@ take_sample(db_conn *db, arena *a, const struct refdata *ref,
 	 * two index ranges, not an md5 over every customer at every run.
 	 */
 	start = next_rand(&(uint64_t){s->seed}) >> 32;
-	snprintf(lim, sizeof(lim), "%d", n);
-	snprintf(from, sizeof(from), "%llu", (unsigned long long)start);
-	rc = db_exec(db, "WITH w AS (SELECT least(4294967296.0 * $1::int / "
-	    "greatest(count(*), 1), 4294967296.0)::int8 AS w FROM customers) "
-	    "SELECT id FROM customers, w WHERE (sample_key >= $2::int8 AND "
-	    "sample_key < $2::int8 + w.w) OR sample_key < $2::int8 + w.w - "
-	    "4294967296", 2, p, &res);
-	if (rc != RK_OK)
+	if ((rc = profiler_db_sample_ids(db, a, n, start, &ids, &got)) != RK_OK)
 		return (rc);
-	got = db_res_nrows(res);
-	ids = arena_alloc(a, sizeof(*ids) * (size_t)(got + 1));
-	for (int i = 0; i < got; i++)
-		ids[i] = arena_strdup(a, db_res_str(res, i, 0));
-	db_res_free(res);
 	s->btyd = xcalloc((size_t)got + 1, sizeof(*s->btyd));
 	s->rec = xcalloc((size_t)got + 1, sizeof(double));
 	s->freq = xcalloc((size_t)got + 1, sizeof(double));
@@ -706,36 +663,23 @@ enqueue_chunk(db_conn *db, arena *a, int64_t run_id, int64_t as_of_us,
 /* Splits the customers into id ranges of chunk customers, one job each. */
 static rk_err
 enqueue_chunks(db_conn *db, arena *a, int64_t run_id, int64_t as_of_us,
-    int chunk, const char *rid, const char **why)
+    int chunk, const char **why)
 {
-	char sz[16], nchunks[16];
-	const char *p[2] = {sz, NULL};
-	int64_t chunks;
-	db_res *res;
+	const char **starts;
+	int n;
 	rk_err rc;
 
-	snprintf(sz, sizeof(sz), "%d", chunk);
 	/* Range starts: every chunk-th id; the first range starts at ''. */
-	rc = db_exec(db, "SELECT id FROM (SELECT id, row_number() OVER "
-	    "(ORDER BY id) - 1 AS rn FROM customers) s "
-	    "WHERE rn % $1::int = 0 AND rn > 0 ORDER BY id", 1, p, &res);
-	if (rc != RK_OK) {
+	if ((rc = profiler_db_chunk_starts(db, a, chunk, &starts, &n)) !=
+	    RK_OK) {
 		*why = "splitting customers into chunks";
 		return (rc);
 	}
-	chunks = db_res_nrows(res) + 1;
-	for (int64_t i = 0; rc == RK_OK && i < chunks; i++)
-		rc = enqueue_chunk(db, a, run_id, as_of_us,
-		    i == 0 ? "" : db_res_str(res, (int)i - 1, 0),
-		    i + 1 < chunks ? db_res_str(res, (int)i, 0) : "");
-	db_res_free(res);
-	snprintf(nchunks, sizeof(nchunks), "%lld", (long long)chunks);
-	p[0] = rid;
-	p[1] = nchunks;
+	for (int i = 0; rc == RK_OK && i <= n; i++)
+		rc = enqueue_chunk(db, a, run_id, as_of_us, i == 0 ? "" :
+		    starts[i - 1], i < n ? starts[i] : "");
 	if (rc == RK_OK)
-		rc = db_exec(db, "UPDATE profile_runs SET state = 'running', "
-		    "chunks_total = $2, updated_at = now() WHERE id = $1", 2, p,
-		    NULL);
+		rc = profiler_db_run_running(db, run_id, (int64_t)n + 1);
 	if (rc != RK_OK)
 		*why = "enqueueing chunks";
 	return (rc);
@@ -764,29 +708,15 @@ fit_run(db_conn *db, arena *a, struct refdata *ref,
     int sample, int seed, int chunk, const char **why)
 {
 	struct sample s;
-	char rid[24], as_of[40];
-	const char *p[1] = {rid};
 	int64_t t0, t1, t2, t3;
-	db_res *res;
 	bool fitting;
 	rk_err rc;
 
-	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
-	{
-		time_t sec = (time_t)(as_of_us / 1000000);
-		struct tm tm;
-
-		gmtime_r(&sec, &tm);
-		strftime(as_of, sizeof(as_of), "%Y-%m-%d %H:%M:%S+00", &tm);
-	}
 	/* A fit job run twice (an expired lease) fits and splits once. */
-	if ((rc = db_exec(db, "SELECT state = 'fitting' FROM profile_runs "
-	    "WHERE id = $1 FOR UPDATE", 1, p, &res)) != RK_OK) {
+	if ((rc = profiler_db_run_lock(db, run_id, &fitting)) != RK_OK) {
 		*why = "locking the run";
 		return (rc);
 	}
-	fitting = db_res_nrows(res) == 1 && db_res_bool(res, 0, 0);
-	db_res_free(res);
 	if (!fitting)
 		return (RK_OK);
 	memset(&s, 0, sizeof(s));
@@ -802,11 +732,11 @@ fit_run(db_conn *db, arena *a, struct refdata *ref,
 		goto out;
 	}
 	t1 = clock_mono_ms();
-	if ((rc = fit_rfm(db, &s, as_of, rid, why)) != RK_OK ||
-	    (rc = fit_btyd(db, &s, run_id, as_of, rid, why)) != RK_OK)
+	if ((rc = fit_rfm(db, &s, run_id, why)) != RK_OK ||
+	    (rc = fit_btyd(db, &s, run_id, why)) != RK_OK)
 		goto out;
 	t2 = clock_mono_ms();
-	if ((rc = fit_churn(db, &s, run_id, as_of, rid, why)) != RK_OK)
+	if ((rc = fit_churn(db, &s, run_id, why)) != RK_OK)
 		goto out;
 	t3 = clock_mono_ms();
 	if ((rc = refdata_load(ref, db, true)) != RK_OK) {
@@ -817,7 +747,7 @@ fit_run(db_conn *db, arena *a, struct refdata *ref,
 		*why = "creating the run's table";
 		goto out;
 	}
-	rc = enqueue_chunks(db, a, run_id, as_of_us, chunk, rid, why);
+	rc = enqueue_chunks(db, a, run_id, as_of_us, chunk, why);
 	if (rc == RK_OK)
 		log_info("FIT-DONE", "run %lld: sample of %zu customers %lld ms, "
 		    "RFM and BTYD %lld ms, churn models %lld ms", (long long)run_id,

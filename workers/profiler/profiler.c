@@ -116,38 +116,20 @@ static rk_err
 chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
     int64_t customers)
 {
-	char run[24], n[24];
-	const char *p[2] = {run, n};
 	int64_t t0, t1;
 	double secs;
-	db_res *r;
 	rk_err rc;
 	bool done;
 
-	snprintf(run, sizeof(run), "%lld", (long long)pj->run_id);
-	snprintf(n, sizeof(n), "%lld", (long long)customers);
-	rc = db_exec(db, "UPDATE profile_runs SET chunks_done = chunks_done + 1, "
-	    "customers_done = customers_done + $2, updated_at = now(), "
-	    "state = CASE WHEN chunks_done + 1 = chunks_total THEN 'done' "
-	    " ELSE state END "
-	    "WHERE id = $1 RETURNING chunks_done = chunks_total", 2, p, &r);
-	if (rc != RK_OK)
+	if ((rc = profiler_db_chunk_done(db, pj->run_id, customers, &done)) !=
+	    RK_OK || !done)
 		return (rc);
-	done = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
-	db_res_free(r);
-	if (!done)
-		return (RK_OK);
 	t0 = clock_mono_ms();
 	if ((rc = profiler_db_run_swap(db, a, pj->run_id)) != RK_OK)
 		return (rc);
 	t1 = clock_mono_ms();
-	if ((rc = db_exec(db, "UPDATE profile_runs SET finished_at = "
-	    "clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1 "
-	    "RETURNING extract(epoch FROM finished_at - started_at)::float8",
-	    1, p, &r)) != RK_OK)
+	if ((rc = profiler_db_run_finished(db, pj->run_id, &secs)) != RK_OK)
 		return (rc);
-	secs = db_res_nrows(r) == 1 ? db_res_double(r, 0, 0) : 0;
-	db_res_free(r);
 	metric_observe(&run_seconds, secs);
 	log_info("PROFILE-RUN-DONE", "run %lld done in %.2f s (the swap: "
 	    "%lld ms)", (long long)pj->run_id, secs, (long long)(t1 - t0));

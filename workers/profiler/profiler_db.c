@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "btyd.h"
 #include "churn.h"
@@ -770,6 +771,148 @@ profiler_db_progress(db_conn *db, double *ratio, int64_t *running)
 		return (rc);
 	*ratio = db_res_double(r, 0, 0);
 	*running = db_res_int64(r, 0, 1);
+	db_res_free(r);
+	return (RK_OK);
+}
+
+/* A run's life in profile_runs and model_fits (fit.c, profiler.c). */
+
+rk_err
+profiler_db_run_lock(db_conn *db, int64_t run_id, bool *fitting)
+{
+	char rid[24];
+	const char *p[1] = {rid};
+	db_res *r;
+	rk_err rc;
+
+	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	if ((rc = db_exec(db, "SELECT state = 'fitting' FROM profile_runs "
+	    "WHERE id = $1 FOR UPDATE", 1, p, &r)) != RK_OK)
+		return (rc);
+	*fitting = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
+profiler_db_fit_store(db_conn *db, int64_t run_id, int64_t as_of_us,
+    const char *model, const char *params, double log_likelihood,
+    int64_t customers)
+{
+	char rid[24], as_of[40], ll[32], n[24];
+	const char *p[6] = {model, params, isnan(log_likelihood) ? NULL : ll,
+	    n, as_of, rid};
+	time_t sec = (time_t)(as_of_us / 1000000);
+	struct tm tm;
+
+	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	gmtime_r(&sec, &tm);
+	strftime(as_of, sizeof(as_of), "%Y-%m-%d %H:%M:%S+00", &tm);
+	snprintf(ll, sizeof(ll), "%.6f", log_likelihood);
+	snprintf(n, sizeof(n), "%lld", (long long)customers);
+	return (db_exec(db, "INSERT INTO model_fits (model, params, "
+	    "log_likelihood, customers, as_of, run_id) VALUES ($1, $2, $3, $4, "
+	    "$5, $6)", 6, p, NULL));
+}
+
+/* The ids a query returns (its first column), NULL-terminated in a. */
+static rk_err
+id_list(db_conn *db, arena *a, const char *sql, int np,
+    const char *const *p, const char ***ids, int *n)
+{
+	db_res *r;
+	rk_err rc;
+
+	if ((rc = db_exec(db, sql, np, p, &r)) != RK_OK)
+		return (rc);
+	*n = db_res_nrows(r);
+	*ids = arena_alloc(a, sizeof(**ids) * (size_t)(*n + 1));
+	for (int i = 0; i < *n; i++)
+		(*ids)[i] = arena_strdup(a, db_res_str(r, i, 0));
+	(*ids)[*n] = NULL;
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
+profiler_db_sample_ids(db_conn *db, arena *a, int n, uint64_t start,
+    const char ***ids, int *got)
+{
+	char lim[16], from[24];
+	const char *p[2] = {lim, from};
+
+	snprintf(lim, sizeof(lim), "%d", n);
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)start);
+	return (id_list(db, a, "WITH w AS (SELECT least(4294967296.0 * $1::int "
+	    "/ greatest(count(*), 1), 4294967296.0)::int8 AS w FROM customers) "
+	    "SELECT id FROM customers, w WHERE (sample_key >= $2::int8 AND "
+	    "sample_key < $2::int8 + w.w) OR sample_key < $2::int8 + w.w - "
+	    "4294967296", 2, p, ids, got));
+}
+
+rk_err
+profiler_db_chunk_starts(db_conn *db, arena *a, int chunk,
+    const char ***starts, int *n)
+{
+	char sz[16];
+	const char *p[1] = {sz};
+
+	snprintf(sz, sizeof(sz), "%d", chunk);
+	return (id_list(db, a, "SELECT id FROM (SELECT id, row_number() OVER "
+	    "(ORDER BY id) - 1 AS rn FROM customers) s "
+	    "WHERE rn % $1::int = 0 AND rn > 0 ORDER BY id", 1, p, starts, n));
+}
+
+rk_err
+profiler_db_run_running(db_conn *db, int64_t run_id, int64_t chunks)
+{
+	char rid[24], n[24];
+	const char *p[2] = {rid, n};
+
+	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	snprintf(n, sizeof(n), "%lld", (long long)chunks);
+	return (db_exec(db, "UPDATE profile_runs SET state = 'running', "
+	    "chunks_total = $2, updated_at = now() WHERE id = $1", 2, p, NULL));
+}
+
+rk_err
+profiler_db_chunk_done(db_conn *db, int64_t run_id, int64_t customers,
+    bool *last)
+{
+	char rid[24], n[24];
+	const char *p[2] = {rid, n};
+	db_res *r;
+	rk_err rc;
+
+	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	snprintf(n, sizeof(n), "%lld", (long long)customers);
+	rc = db_exec(db, "UPDATE profile_runs SET chunks_done = chunks_done + 1, "
+	    "customers_done = customers_done + $2, updated_at = now(), "
+	    "state = CASE WHEN chunks_done + 1 = chunks_total THEN 'done' "
+	    " ELSE state END "
+	    "WHERE id = $1 RETURNING chunks_done = chunks_total", 2, p, &r);
+	if (rc != RK_OK)
+		return (rc);
+	*last = db_res_nrows(r) == 1 && db_res_bool(r, 0, 0);
+	db_res_free(r);
+	return (RK_OK);
+}
+
+rk_err
+profiler_db_run_finished(db_conn *db, int64_t run_id, double *seconds)
+{
+	char rid[24];
+	const char *p[1] = {rid};
+	db_res *r;
+	rk_err rc;
+
+	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
+	if ((rc = db_exec(db, "UPDATE profile_runs SET finished_at = "
+	    "clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1 "
+	    "RETURNING extract(epoch FROM finished_at - started_at)::float8",
+	    1, p, &r)) != RK_OK)
+		return (rc);
+	*seconds = db_res_nrows(r) == 1 ? db_res_double(r, 0, 0) : 0;
 	db_res_free(r);
 	return (RK_OK);
 }

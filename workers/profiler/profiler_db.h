@@ -6,6 +6,7 @@
 #ifndef RK_PROFILER_DB_H
 #define RK_PROFILER_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,35 @@ rk_err profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id);
  * the old table dropped. Readers wait only for the carry-over.
  */
 rk_err profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id);
+
+/*
+ * A full run, from its fit job to its last chunk. The fit job locks the
+ * run's row (FOR UPDATE) and goes on only if *fitting (a job run twice
+ * after an expired lease fits and splits once); stores each fitted model
+ * (model_fits: params as JSON, log_likelihood NaN for none, the customers
+ * it was fitted on, as of as_of_us to the second); takes the sample's
+ * ids - every customer whose sample_key lies in a window of width
+ * 2^32 n / customers from start, wrapping at 2^32 (fit.c says why) - and
+ * the chunks' range starts (every chunk-th id, the first range's ''
+ * not among them; both lists NULL-terminated, in a); and marks the run
+ * running with its number of chunks. Each chunk counts itself done,
+ * *last for the one that completes the run (state 'done', once); after
+ * the swap, the run's end is stamped by the clock (now() is its
+ * transaction's start) and *seconds is how long it took.
+ */
+rk_err profiler_db_run_lock(db_conn *db, int64_t run_id, bool *fitting);
+rk_err profiler_db_fit_store(db_conn *db, int64_t run_id, int64_t as_of_us,
+    const char *model, const char *params, double log_likelihood,
+    int64_t customers);
+rk_err profiler_db_sample_ids(db_conn *db, arena *a, int n, uint64_t start,
+    const char ***ids, int *got);
+rk_err profiler_db_chunk_starts(db_conn *db, arena *a, int chunk,
+    const char ***starts, int *n);
+rk_err profiler_db_run_running(db_conn *db, int64_t run_id, int64_t chunks);
+rk_err profiler_db_chunk_done(db_conn *db, int64_t run_id, int64_t customers,
+    bool *last);
+rk_err profiler_db_run_finished(db_conn *db, int64_t run_id,
+    double *seconds);
 
 /* For the metrics: the newest full run's customers done out of its
  * total (*ratio, 1 if none), and how many runs are under way (*running). */
