@@ -880,16 +880,18 @@ cancel_campaign(rpc_call *c, const ProtobufCMessage *req,
 	    BIT(CAMPAIGN_PAUSED), CAMPAIGN_CANCELLED, "cancel", after_cancel));
 }
 
-/* The launch's Operation from its campaign_launches row. */
+/* The launch's Operation from its campaign_launches row: its tallies,
+ * then each exclusion reason's count as excluded_<reason>. */
 static rk_err
 load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 {
-	static const char *const keys[5] = {"customers_considered",
+	static const char *const tally[5] = {"customers_considered",
 	    "treatment", "control", "excluded", "messages_queued"};
-	const char *p[1] = {id};
+	const char *p[1] = {id}, **keys;
 	arena *a = rpc_arena(c);
 	Rekindle__V1__Operation *op;
-	int64_t v[5];
+	int64_t *v;
+	int n;
 	db_res *r;
 	rk_err rc;
 	double secs;
@@ -900,18 +902,30 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 	    "treatment, control, excluded, messages, coalesce(l.error, "
 	    "j.last_error, ''), " PBTIME_US("started_at") ", "
 	    PBTIME_US("updated_at") ", "
-	    "extract(epoch from coalesce(l.finished_at, now()) - started_at) "
+	    "extract(epoch from coalesce(l.finished_at, now()) - started_at), "
+	    "x.key, x.value::int8 "
 	    "FROM campaign_launches l LEFT JOIN jobs j ON j.id = l.job_id "
-	    "WHERE l.id = $1", 1, p, &r);
+	    "LEFT JOIN LATERAL jsonb_each_text(l.exclusions) x ON true "
+	    "WHERE l.id = $1 ORDER BY x.key", 1, p, &r);
 	if (rc != RK_OK)
 		return (rc);
-	if (db_res_nrows(r) == 0) {
+	if ((n = db_res_nrows(r)) == 0) {
 		db_res_free(r);
 		return (rpc_error(c, RK_ENOTFOUND, "operation not found"));
 	}
-	for (int i = 0; i < 5; i++)
+	/* one row per reason (one row, its key NULL, if none) */
+	keys = arena_alloc(a, sizeof(*keys) * (size_t)(5 + n));
+	v = arena_alloc(a, sizeof(*v) * (size_t)(5 + n));
+	for (int i = 0; i < 5; i++) {
+		keys[i] = tally[i];
 		v[i] = db_res_int64(r, 0, 2 + i);
-	op = operation_new(a, OP_PREFIX, db_res_str(r, 0, 0), keys, v, 5);
+	}
+	for (int i = 0; i < n && !db_res_isnull(r, i, 11); i++) {
+		keys[5 + i] = arena_printf(a, "excluded_%s", db_res_str(r, i, 11));
+		v[5 + i] = db_res_int64(r, i, 12);
+	}
+	op = operation_new(a, OP_PREFIX, db_res_str(r, 0, 0), keys, v, 5 +
+	    (db_res_isnull(r, 0, 11) ? 0 : n));
 	/* waiting for its start time or running: not done */
 	op->done = strcmp(db_res_str(r, 0, 1), "running") != 0 &&
 	    strcmp(db_res_str(r, 0, 1), "scheduled") != 0;

@@ -66,9 +66,17 @@ class CdnowTest(unittest.TestCase):
             op = rk.call(K, "GetOperation", rk.msg("rekindle.v1.GetOperationRequest",
                                                     name=op.name))
         self.assertTrue(op.done and not op.error_message, op)
-        return dict(l.split("|") for l in rk.db.sql(
+        got = dict(l.split("|") for l in rk.db.sql(
             "SELECT coalesce(reason, status), count(*) FROM rekindle.campaign_members "
             "WHERE campaign_id = '%s' GROUP BY 1" % cid).splitlines())
+        # the launch's Operation says the same, each exclusion by reason
+        self.assertEqual({k: str(v) for k, v in op.counters.items()
+                          if k.startswith("excluded_")},
+                         {"excluded_" + k: v for k, v in got.items()
+                          if k not in ("treatment", "control")}, op)
+        self.assertEqual(op.counters["excluded"], sum(
+            int(v) for k, v in got.items() if k not in ("treatment", "control")))
+        return got
 
     def test_1_unscored_churn_rule(self):
         """Before any model: nobody has a churn risk, and a rule on it

@@ -136,6 +136,17 @@ class LaunchTest(unittest.TestCase):
         self.assertGreater(len(m), 200)
         counters = dict(op.counters)
         self.assertEqual(counters["customers_considered"], len(m))
+        # the Operation's tallies add up, and give each exclusion's reason
+        reasons = {}
+        for status, reason, *_rest in m.values():
+            if status == "excluded":
+                reasons["excluded_" + reason] = reasons.get("excluded_" + reason, 0) + 1
+        self.assertEqual({k: v for k, v in counters.items() if k.startswith("excluded_")},
+                         reasons)
+        self.assertIn("excluded_no_consent", reasons)
+        self.assertEqual(counters["treatment"] + counters["control"] + counters["excluded"],
+                         len(m))
+        self.assertEqual(counters["excluded"], sum(reasons.values()))
         # Exclusions carry their reason; consent first.
         for cid in NO_CONSENT:
             if cid in m:

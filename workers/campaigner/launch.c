@@ -217,13 +217,21 @@ run_steps(db_conn *db, arena *a, const char *campaign_id, bool entries,
 	return (RK_OK);
 }
 
-/* What launch_cand came to: considered, treatment, control, excluded. */
+/* What launch_cand came to: considered, treatment, control, excluded,
+ * and the exclusions by reason ({"no_consent": 12, ...}) - one pass over
+ * the candidates, grouped by what became of them. */
 #define TALLY_SQL                                                         \
-	"SELECT count(*) AS considered, "                                   \
-	" count(*) FILTER (WHERE reason IS NULL AND NOT control) AS treatment," \
-	" count(*) FILTER (WHERE reason IS NULL AND control) AS control, "  \
-	" count(*) FILTER (WHERE reason IS NOT NULL) AS excluded "          \
-	" FROM launch_cand"
+	"SELECT coalesce(sum(n), 0)::int8 AS considered, "                  \
+	" coalesce(sum(n) FILTER (WHERE reason IS NULL AND NOT ctl), 0)::int8 " \
+	"  AS treatment, "                                                  \
+	" coalesce(sum(n) FILTER (WHERE reason IS NULL AND ctl), 0)::int8 " \
+	"  AS control, "                                                    \
+	" coalesce(sum(n) FILTER (WHERE reason IS NOT NULL), 0)::int8 "     \
+	"  AS excluded, "                                                   \
+	" coalesce(jsonb_object_agg(reason, n) FILTER (WHERE reason IS NOT " \
+	"  NULL), '{}') AS exclusions "                                     \
+	"FROM (SELECT reason, CASE WHEN reason IS NULL THEN control END "   \
+	" AS ctl, count(*) AS n FROM launch_cand GROUP BY 1, 2) g"
 
 rk_err
 launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
@@ -252,7 +260,7 @@ launch_run(db_conn *db, arena *a, const char *campaign_id, int64_t launch_id,
 	rc = db_exec(db, "UPDATE campaign_launches SET state = 'done', "
 	    "considered = s.considered, treatment = s.treatment, "
 	    "control = s.control, excluded = s.excluded, messages = s.treatment, "
-	    "finished_at = now(), updated_at = now() "
+	    "exclusions = s.exclusions, finished_at = now(), updated_at = now() "
 	    "FROM (" TALLY_SQL ") s WHERE id = $1 "
 	    "RETURNING s.considered, s.treatment, s.control, s.excluded", 1,
 	    p + 1, &r);
