@@ -52,6 +52,34 @@ static const char offers_sql[] =
     "WHERE k.campaign_id = $1 AND now() >= o.valid_from "
     " AND now() < o.valid_until";
 
+/*
+ * A member row is the current journey. The launch is a campaign's first
+ * (one per campaign, in one transaction): nobody is a member yet, and a
+ * plain insert is a third faster than an upsert that looks for a
+ * conflict on every row (a million members: 4.0-4.7 s against 5.8-6.8
+ * s) - a member there already is an error, never overwritten. An entry
+ * run (always-on) upserts: a new entry replaces the row; an exclusion
+ * replaces only an exclusion.
+ */
+#define MEMBERS_SQL                                                       \
+	"INSERT INTO campaign_members (campaign_id, customer_id, status, "  \
+	"reason, offer_id, offer_basis, voucher_code, entry, variant_id) "  \
+	"SELECT $1, customer_id, CASE WHEN reason IS NOT NULL THEN "        \
+	" 'excluded' WHEN control THEN 'control' ELSE 'treatment' END, "    \
+	" reason, CASE WHEN reason IS NULL AND NOT control THEN offer_id END, " \
+	" CASE WHEN reason IS NULL AND NOT control THEN basis END, code, "  \
+	" entry, variant_id FROM launch_cand ORDER BY customer_id"
+#define MEMBERS_UPSERT                                                    \
+	" ON CONFLICT (campaign_id, customer_id) DO UPDATE SET "            \
+	" status = EXCLUDED.status, reason = EXCLUDED.reason, "             \
+	" offer_id = EXCLUDED.offer_id, offer_basis = EXCLUDED.offer_basis, " \
+	" voucher_code = EXCLUDED.voucher_code, entry = EXCLUDED.entry, "   \
+	" variant_id = EXCLUDED.variant_id, "                               \
+	" added_at = now(), journey = 'open', interest_at = NULL, "         \
+	" registered_at = NULL, reminders = 0, journey_at = NULL "          \
+	"WHERE campaign_members.status = 'excluded' OR "                    \
+	" EXCLUDED.status <> 'excluded'"
+
 static const char *const steps[][2] = {
 	/* Sorts and hashes over the whole audience, in memory; and set-wise
 	 * joins whatever the statistics say (fresh data has none yet, and a
@@ -135,25 +163,7 @@ static const char *const steps[][2] = {
 	    "c ON c.customer_id = mb.customer_id WHERE mb.campaign_id = $1 AND "
 	    "e.campaign_id = $1 AND e.customer_id = mb.customer_id AND "
 	    "e.entry = mb.entry AND c.entry > mb.entry AND c.reason IS NULL"},
-	/* A member row is the current journey: a new entry replaces it; an
-	 * exclusion replaces only an exclusion. */
-	{"recording members", "INSERT INTO campaign_members (campaign_id, "
-	    "customer_id, status, reason, offer_id, offer_basis, voucher_code, "
-	    "entry, variant_id) "
-	    "SELECT $1, customer_id, CASE WHEN reason IS NOT NULL THEN "
-	    " 'excluded' WHEN control THEN 'control' ELSE 'treatment' END, "
-	    " reason, CASE WHEN reason IS NULL AND NOT control THEN offer_id END, "
-	    " CASE WHEN reason IS NULL AND NOT control THEN basis END, code, "
-	    " entry, variant_id FROM launch_cand ORDER BY customer_id "
-	    "ON CONFLICT (campaign_id, customer_id) DO UPDATE SET "
-	    " status = EXCLUDED.status, reason = EXCLUDED.reason, "
-	    " offer_id = EXCLUDED.offer_id, offer_basis = EXCLUDED.offer_basis, "
-	    " voucher_code = EXCLUDED.voucher_code, entry = EXCLUDED.entry, "
-	    " variant_id = EXCLUDED.variant_id, "
-	    " added_at = now(), journey = 'open', interest_at = NULL, "
-	    " registered_at = NULL, reminders = 0, journey_at = NULL "
-	    "WHERE campaign_members.status = 'excluded' OR "
-	    " EXCLUDED.status <> 'excluded'"},
+	{"recording members", MEMBERS_SQL},
 	{"recording entries", "INSERT INTO campaign_entries (campaign_id, "
 	    "customer_id, entry, status, offer_id, variant_id) SELECT $1, "
 	    "customer_id, entry, CASE WHEN control THEN 'control' ELSE "
@@ -197,11 +207,15 @@ run_steps(db_conn *db, arena *a, const char *campaign_id, bool entries,
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int64_t t0 = clock_mono_ms();
 
-		if (steps[i][1] == NULL)
+		const char *sql = steps[i][1];
+
+		if (sql == NULL)
 			rc = db_exec(db, aud.sql, aud.nparams, aud.params, NULL);
-		else
-			rc = db_exec(db, steps[i][1], strstr(steps[i][1], "$1") ? 1 :
-			    0, p, NULL);
+		else {
+			if (entries && strcmp(sql, MEMBERS_SQL) == 0)
+				sql = MEMBERS_SQL MEMBERS_UPSERT;
+			rc = db_exec(db, sql, strstr(sql, "$1") ? 1 : 0, p, NULL);
+		}
 		if (rc != RK_OK) {
 			*why = steps[i][0];
 			return (rc);
