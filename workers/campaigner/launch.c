@@ -80,7 +80,9 @@ static const char offers_sql[] =
 	"WHERE campaign_members.status = 'excluded' OR "                    \
 	" EXCLUDED.status <> 'excluded'"
 
-static const char *const steps[][2] = {
+/* Each step: its name, its statement, and the one an entry run (always-on)
+ * makes instead, if another. */
+static const char *const steps[][3] = {
 	/* Sorts and hashes over the whole audience, in memory; and set-wise
 	 * joins whatever the statistics say (fresh data has none yet, and a
 	 * nested loop over a million profiles never ends). */
@@ -163,7 +165,7 @@ static const char *const steps[][2] = {
 	    "c ON c.customer_id = mb.customer_id WHERE mb.campaign_id = $1 AND "
 	    "e.campaign_id = $1 AND e.customer_id = mb.customer_id AND "
 	    "e.entry = mb.entry AND c.entry > mb.entry AND c.reason IS NULL"},
-	{"recording members", MEMBERS_SQL},
+	{"recording members", MEMBERS_SQL, MEMBERS_SQL MEMBERS_UPSERT},
 	{"recording entries", "INSERT INTO campaign_entries (campaign_id, "
 	    "customer_id, entry, status, offer_id, variant_id) SELECT $1, "
 	    "customer_id, entry, CASE WHEN control THEN 'control' ELSE "
@@ -206,16 +208,13 @@ run_steps(db_conn *db, arena *a, const char *campaign_id, bool entries,
 	}
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int64_t t0 = clock_mono_ms();
-
-		const char *sql = steps[i][1];
+		const char *sql = entries && steps[i][2] != NULL ? steps[i][2] :
+		    steps[i][1];
 
 		if (sql == NULL)
 			rc = db_exec(db, aud.sql, aud.nparams, aud.params, NULL);
-		else {
-			if (entries && strcmp(sql, MEMBERS_SQL) == 0)
-				sql = MEMBERS_SQL MEMBERS_UPSERT;
+		else
 			rc = db_exec(db, sql, strstr(sql, "$1") ? 1 : 0, p, NULL);
-		}
 		if (rc != RK_OK) {
 			*why = steps[i][0];
 			return (rc);
