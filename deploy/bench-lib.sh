@@ -23,7 +23,7 @@ pids=()
 bench_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -n "${BENCH_LOGS:-}" ]; then cp "$work"/*.log "$BENCH_LOGS"/ 2>/dev/null || true; fi
+  if [ -n "${BENCH_LOGS:-}" ]; then cp "$work"/*.log "$work/pg/server.log" "$BENCH_LOGS"/ 2>/dev/null || true; fi
   tests/lib/pgcluster.sh stop "$work/pg"
   rm -rf "$work"
 }

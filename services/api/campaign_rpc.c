@@ -896,11 +896,16 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 	rk_err rc;
 	double secs;
 
-	/* A launch whose job gave up is over, with the job's last error. */
+	/* A launch whose job gave up is over, with the job's last error. A
+	 * launch made on a later attempt has none: the error of an attempt
+	 * that was retried (a lease that ran out, a connection cut) is not
+	 * the launch's. */
 	rc = db_execp(rpc_db(c), "launch_get", "SELECT l.id, CASE WHEN "
 	    "j.state = 'discarded' THEN 'failed' ELSE l.state END, considered, "
-	    "treatment, control, excluded, messages, coalesce(l.error, "
-	    "j.last_error, ''), " PBTIME_US("started_at") ", "
+	    "treatment, control, excluded, messages, CASE WHEN j.state = "
+	    "'discarded' OR l.state NOT IN ('scheduled', 'running', 'done') "
+	    "THEN coalesce(l.error, j.last_error, '') ELSE '' END, "
+	    PBTIME_US("started_at") ", "
 	    PBTIME_US("updated_at") ", "
 	    "extract(epoch from coalesce(l.finished_at, now()) - started_at), "
 	    "x.key, x.value::int8 "

@@ -120,13 +120,45 @@ class Cluster:
         r.url = out.stdout.strip()
         return r
 
-    def sql(self, q):
+    def psql(self):
+        """psql's command line for this cluster (-qAtX, stop on error)."""
         bindir = sorted(d for d in os.listdir("/usr/lib/postgresql"))[-1]
-        psql = "/usr/lib/postgresql/%s/bin/psql" % bindir
-        out = subprocess.run([psql, "-h", self.dir, "-p", str(self.port), "-U", "postgres",
-                              "-d", "rekindle", "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", q],
-                             capture_output=True, text=True, check=True)
+        return ["/usr/lib/postgresql/%s/bin/psql" % bindir, "-h", self.dir, "-p",
+                str(self.port), "-U", "postgres", "-d", "rekindle", "-qAtX", "-v",
+                "ON_ERROR_STOP=1"]
+
+    def sql(self, q):
+        out = subprocess.run(self.psql() + ["-c", q], capture_output=True, text=True,
+                             check=True)
         return out.stdout.strip()
+
+    def hold(self, q):
+        """A session that has run q in an open transaction (a lock taken,
+        say) and holds it until release() commits - or until the server
+        goes down."""
+        p = subprocess.Popen(self.psql(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        p.stdin.write("BEGIN;\n%s;\nSELECT 'held';\n" % q)
+        p.stdin.flush()
+        if p.stdout.readline().strip() != "held":
+            p.kill()
+            raise RuntimeError("could not run " + q)
+
+        class Held:
+            def release(self):
+                if p.poll() is None:
+                    try:
+                        p.stdin.write("COMMIT;\n")
+                        p.stdin.close()
+                    except BrokenPipeError:
+                        pass
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                p.stdout.close()
+        return Held()
 
     def crash_restart(self):
         """pg_ctl restart -m immediate: the server dies as in a crash

@@ -642,12 +642,9 @@ class IsolationTest(unittest.TestCase):
         try:
             rk.call(C, "UpsertCustomers", rk.msg("rekindle.v1.UpsertCustomersRequest",
                     customers=[rk.msg("rekindle.v1.Customer", customer_id="L-1")]))
-            bindir = sorted(os.listdir("/usr/lib/postgresql"))[-1]
-            locker = subprocess.Popen(
-                ["/usr/lib/postgresql/%s/bin/psql" % bindir, "-h", rk.db.dir, "-p",
-                 str(rk.db.port), "-U", "postgres", "-d", "rekindle", "-qAtX", "-c",
-                 "BEGIN; LOCK rekindle.customers IN ACCESS EXCLUSIVE MODE; "
-                 "SELECT pg_sleep(8); COMMIT;"], stdout=subprocess.DEVNULL)
+            locker = subprocess.Popen(rk.db.psql() + [
+                "-c", "BEGIN; LOCK rekindle.customers IN ACCESS EXCLUSIVE MODE; "
+                "SELECT pg_sleep(8); COMMIT;"], stdout=subprocess.DEVNULL)
             wait_until(lambda: rk.db.sql("SELECT count(*) FROM pg_locks WHERE "
                                          "relation = 'rekindle.customers'::regclass "
                                          "AND mode = 'AccessExclusiveLock'") == "1", 10,

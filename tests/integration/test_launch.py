@@ -3,11 +3,11 @@ profiled for real: the audience, its exclusions with reasons, the
 deterministic control split, offers that follow affinity within caps and
 voucher pools, and an outbox of exactly one first message per treatment
 customer - checked from Debian's python3-grpcio and the database."""
-import csv, hashlib, os, threading, time, unittest
+import csv, hashlib, os, signal, threading, time, unittest
 
 import grpc
 
-from harness import Rekindle
+from harness import Doubles, Rekindle, deliver_args, wait_until
 
 AS_OF = "2025-06-30"
 C, K, O = ("rekindle.v1.CustomerService", "rekindle.v1.CampaignService",
@@ -27,6 +27,17 @@ def every_channel(rk):
     return [t(SMS, body="{name}: {offer} {link}"), t(ZNS, provider_template_id="231456"),
             t(PUSH, subject="{offer}", body="{name}: {offer}"),
             t(EMAIL, subject="Quà cho {name}", body="{offer} - đến {expiry} {link}")]
+
+
+def create_offer(rk, oid, kind=3, **kw):
+    """A 100,000 VND offer valid for 30 days, with words on every channel."""
+    now = int(time.time())
+    ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
+    rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
+        "rekindle.v1.Offer", offer_id=oid, title="Ưu đãi " + oid, kind=kind,
+        amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
+        valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
+        landing_url="https://bank.example/uu-dai", templates=every_channel(rk), **kw)))
 
 
 class LaunchTest(unittest.TestCase):
@@ -65,16 +76,7 @@ class LaunchTest(unittest.TestCase):
             raise AssertionError("a bad number was accepted")
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.INVALID_ARGUMENT
-        now = int(time.time())
-        ts = lambda s: rk.msg("google.protobuf.Timestamp", seconds=s)
-
-        def offer(oid, kind=3, **kw):
-            rk.call(O, "CreateOffer", rk.msg("rekindle.v1.CreateOfferRequest", offer=rk.msg(
-                "rekindle.v1.Offer", offer_id=oid, title="Ưu đãi " + oid, kind=kind,
-                amount=rk.msg("rekindle.v1.Money", amount_minor=100000, currency="VND"),
-                valid_from=ts(now - 60), valid_until=ts(now + 86400 * 30),
-                landing_url="https://bank.example/uu-dai", templates=every_channel(rk),
-                **kw)))
+        offer = lambda oid, kind=3, **kw: create_offer(rk, oid, kind, **kw)
         offer("TIKI-V", kind=1, partner_id="TIKI", quantity_cap=5)
         rk.call(O, "AddVoucherCodes", rk.msg("rekindle.v1.AddVoucherCodesRequest",
                                              offer_id="TIKI-V",
@@ -392,6 +394,157 @@ class LaunchTest(unittest.TestCase):
                                    "offer_id = 'SHARED'"), "30")
         self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.messages WHERE "
                                    "campaign_id LIKE 'PAR-%'"), "30")
+
+
+class LaunchFaultTest(unittest.TestCase):
+    """A launch is one transaction: a campaigner SIGKILLed in the middle of
+    one, or PostgreSQL crashing under it (pg_ctl restart -m immediate),
+    leaves nothing behind, and the launch is made once, whole, by whoever
+    takes the job next - each member once, each offer spent once, each
+    voucher code given once, and one push per treatment customer, counted
+    where the push provider's double received them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rk = rk = Rekindle(profilers=1)
+        cls.dbl = Doubles(rk)
+        rk.load_synthetic(900, 17, AS_OF)
+        rk.profile_all(AS_OF)
+        # everyone has the bank's app and agreed to push
+        rk.db.sql("UPDATE rekindle.customers SET push_token = 'device-' || id")
+        rk.db.sql("INSERT INTO rekindle.customer_consents (customer_id, channel, purpose, "
+                  "granted, granted_at, source) SELECT id, %d, 1, true, now(), 'test' "
+                  "FROM rekindle.customers ON CONFLICT (customer_id, channel, purpose) "
+                  "DO UPDATE SET granted = true" % PUSH)
+        offer = lambda oid, kind=3, **kw: create_offer(rk, oid, kind, **kw)
+        # Every treatment customer draws on one of these: a voucher pool,
+        # a budget, a fallback - each counted in the offer once.
+        # The two partners most of the dormant and lost shop with most.
+        top = rk.db.sql("SELECT top_partner FROM rekindle.customer_profiles WHERE "
+                        "state IN ('dormant', 'lost') AND top_partner IS NOT NULL "
+                        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2").split()
+        offer("VOUCH", kind=1, partner_id=top[0], quantity_cap=10)
+        rk.call(O, "AddVoucherCodes", rk.msg("rekindle.v1.AddVoucherCodesRequest",
+                                             offer_id="VOUCH",
+                                             codes=["V%03d" % i for i in range(40)]))
+        offer("CASH", partner_id=top[1],
+              budget=rk.msg("rekindle.v1.Money", amount_minor=100000 * 10, currency="VND"))
+        offer("REST", fallback=True)
+        rk.customers_at_midday()    # the send window open whenever this runs
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rk.close()
+
+    def campaigner(self):
+        """A campaigner whose jobs return 2 s after it dies."""
+        rk = self.rk
+        n = rk.logs().count('"WORKER-START"')
+        p = rk.start("rekindle-campaigner", ["-o", "lease_seconds=2"])
+        wait_until(lambda: rk.logs().count('"WORKER-START"') > n, 30, "campaigner started")
+        return p
+
+    def launch_under(self, cid, states, fault):
+        """Launches cid (audience: states) while a session holds the outbox
+        (messages) in SHARE mode, so the launch stops at its last step with
+        everything before it written in its transaction; then fault."""
+        rk = self.rk
+        rk.call(K, "CreateCampaign", rk.msg("rekindle.v1.CreateCampaignRequest",
+                campaign=rk.msg("rekindle.v1.Campaign", campaign_id=cid, name=cid,
+                                audience=rk.msg("rekindle.v1.AudienceRule", states=states),
+                                offer_ids=["VOUCH", "CASH"], fallback_offer_id="REST",
+                                holdout_percent=10, channel_order=[PUSH])))
+        held = rk.db.hold("LOCK TABLE rekindle.messages IN SHARE MODE")
+        first = self.campaigner()
+        try:
+            op = rk.call(K, "LaunchCampaign", rk.msg("rekindle.v1.LaunchCampaignRequest",
+                                                      campaign_id=cid, request_id="f-" + cid),
+                         metadata=[("x-request-id", "f-" + cid)])
+            wait_until(lambda: rk.db.sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'INSERT INTO messages%'") == "1", 60,
+                "the launch waiting at the outbox")
+            job = "SELECT attempt || ',' || state FROM rekindle.jobs WHERE queue = 'campaign' " \
+                  "AND request_id = 'f-%s'" % cid
+            self.assertEqual(rk.db.sql(job), "1,running")
+            if fault == "kill":
+                # The campaigner dies; its backend still waits on the lock,
+                # the launch row locked. Another takes the job once the
+                # lease runs out and waits behind the dead transaction,
+                # which ends (rolled back) when the lock is released.
+                first.stop(signal.SIGKILL)
+                second = self.campaigner()
+                wait_until(lambda: rk.db.sql(job) == "2,running", 30, "the job taken again")
+                held.release()
+            else:
+                # Every connection is cut, the launch's transaction with
+                # it (and the session holding the lock): the campaigner
+                # reconnects and launches again.
+                rk.db.crash_restart()
+                held.release()
+                second = first
+            deadline = time.time() + 90
+            while not op.done and time.time() < deadline:
+                time.sleep(0.3)
+                try:
+                    op = rk.call(K, "GetOperation", rk.msg("rekindle.v1.GetOperationRequest",
+                                                            name=op.name))
+                except grpc.RpcError:
+                    pass    # the API reconnecting after the crash
+            self.assertTrue(op.done, op)
+            self.assertEqual(op.error_message, "")
+            self.assertEqual(rk.db.sql(job).split(",")[1], "done")
+            second.stop()
+            first.stop()
+        finally:
+            held.release()
+        return dict(op.counters)
+
+    def test_launch_killed_or_crashed_midway_is_made_once(self):
+        rk = self.rk
+        got = {"KILLED": self.launch_under("KILLED", [4], "kill"),       # dormant
+               "CRASHED": self.launch_under("CRASHED", [5], "crash")}   # lost
+        treat = {}
+        for cid, counters in got.items():
+            rows = [l.split("|") for l in rk.db.sql(
+                "SELECT customer_id, status, coalesce(offer_id, ''), "
+                "coalesce(voucher_code, '') FROM rekindle.campaign_members "
+                "WHERE campaign_id = '%s'" % cid).splitlines()]
+            self.assertGreater(counters["treatment"], 20, cid)
+            self.assertEqual(counters["customers_considered"], len(rows), cid)
+            self.assertEqual(counters["treatment"],
+                             sum(1 for r in rows if r[1] == "treatment"), cid)
+            self.assertEqual(rk.db.sql("SELECT count(*) || ',' || count(DISTINCT "
+                                       "customer_id) FROM rekindle.messages WHERE "
+                                       "campaign_id = '%s'" % cid),
+                             "%d,%d" % (counters["treatment"], counters["treatment"]))
+            treat.update({(cid, r[0]): r for r in rows if r[1] == "treatment"})
+        # each offer spent once per customer given it, across both launches
+        given = {}
+        for _cust, _status, offer, _code in treat.values():
+            given[offer] = given.get(offer, 0) + 1
+        self.assertTrue(0 < given["VOUCH"] <= 10 and 0 < given["CASH"] <= 10, given)
+        used = dict(l.split("|", 1) for l in rk.db.sql(
+            "SELECT offer_id, quantity_used || ',' || budget_used_minor FROM rekindle.offers"
+        ).splitlines())
+        for o in used:
+            n = given.get(o, 0)
+            self.assertEqual(used[o], "%d,%d" % (n, n * 100000), o)
+        codes = [r[3] for r in treat.values() if r[2] == "VOUCH"]
+        self.assertEqual(len(set(codes)), given["VOUCH"])
+        self.assertEqual(rk.db.sql("SELECT count(*) FROM rekindle.voucher_codes WHERE "
+                                   "customer_id IS NOT NULL"), str(given["VOUCH"]))
+        # Counted from outside: the push provider's double took one
+        # message per treatment customer, none twice.
+        pool = rk.start("rekindle-deliver", deliver_args("push", self.dbl.base, extra=[
+            "-o", "lease_seconds=3"]))
+        for cid in got:
+            rk.settled(cid, 120)
+        pool.stop()
+        keys = {k["key"]: k["count"] for k in self.dbl.get("/_keys/fcm")}
+        want = {"%s:%s:0:push" % k for k in treat}
+        self.assertEqual(set(keys), want)
+        self.assertEqual([k for k, n in keys.items() if n > 1], [])
 
 
 if __name__ == "__main__":

@@ -85,31 +85,84 @@ state_array(arena *a, const char *nums)
 	return (db_text_array(a, names, k));
 }
 
-#define RULE_SQL                                                           \
-	"SELECT channel_order::text, aud_states::text, aud_min_dormant_days, " \
-	" aud_max_dormant_days, aud_min_churn_risk, aud_max_churn_risk, "     \
-	" aud_min_past_spend, aud_segments::text, aud_categories::text, "     \
-	" aud_partner_ids::text, aud_exclude_running, aud_cooldown_days, "    \
-	" round(holdout_percent * 100)::int, "                                \
-	" cardinality(aud_states), cardinality(aud_segments), "              \
-	" cardinality(aud_categories) + cardinality(aud_partner_ids), "      \
-	" reentry_days, aud_include_unscored, aud_min_p_alive, "              \
-	" aud_max_p_alive "                                                   \
-	"FROM campaigns WHERE campaign_id = $1"
+/* The campaign's rule, its columns named once: RULE_<name> is the
+ * column's number in the row rule_read() returns. */
+#define RULE_COLS(X)                                                      \
+	X(PLAN, "channel_order::text")                                      \
+	X(STATES, "aud_states::text")                                       \
+	X(NSTATES, "cardinality(aud_states)")                               \
+	X(MIN_DORMANT, "aud_min_dormant_days")                              \
+	X(MAX_DORMANT, "aud_max_dormant_days")                              \
+	X(MIN_RISK, "aud_min_churn_risk")                                   \
+	X(MAX_RISK, "aud_max_churn_risk")                                   \
+	X(MIN_P_ALIVE, "aud_min_p_alive")                                   \
+	X(MAX_P_ALIVE, "aud_max_p_alive")                                   \
+	X(INCLUDE_UNSCORED, "aud_include_unscored")                         \
+	X(MIN_SPEND, "aud_min_past_spend")                                  \
+	X(SEGMENTS, "aud_segments::text")                                   \
+	X(NSEGMENTS, "cardinality(aud_segments)")                           \
+	X(CATEGORIES, "aud_categories::text")                               \
+	X(PARTNERS, "aud_partner_ids::text")                                \
+	X(NAFFINITY, "cardinality(aud_categories) + "                       \
+	    "cardinality(aud_partner_ids)")                                 \
+	X(EXCLUDE_RUNNING, "aud_exclude_running")                           \
+	X(COOLDOWN, "aud_cooldown_days")                                    \
+	X(HOLDOUT, "round(holdout_percent * 100)::int")                     \
+	X(REENTRY, "reentry_days")
+
+enum {
+#define RULE_ENUM(name, expr) RULE_##name,
+	RULE_COLS(RULE_ENUM)
+#undef RULE_ENUM
+	RULE_NCOLS
+};
+
+/* Reads campaign_id's rule: one row, its columns RULE_<name>. */
+static rk_err
+rule_read(db_conn *db, arena *a, const char *campaign_id, db_res **r)
+{
+	static const char *const expr[RULE_NCOLS] = {
+#define RULE_EXPR(name, e) e,
+		RULE_COLS(RULE_EXPR)
+#undef RULE_EXPR
+	};
+	const char *p[1] = {campaign_id};
+	char *sql = "SELECT";
+
+	for (int i = 0; i < RULE_NCOLS; i++)
+		sql = arena_printf(a, "%s%s %s", sql, i ? "," : "", expr[i]);
+	sql = arena_printf(a, "%s FROM campaigns WHERE campaign_id = $1", sql);
+	return (db_exec(db, sql, 1, p, r));
+}
+
+/* The rule's column c as a new parameter of s. */
+static const char *
+rule_param(arena *a, struct audience_stmt *s, db_res *r, int c)
+{
+	return (param(a, s, arena_strdup(a, db_res_str(r, 0, c))));
+}
 
 rk_err
 audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
     struct audience_stmt *s)
 {
-	const char *p[1] = {campaign_id}, *pick, *plan, *id, *where, *reason,
-	    *joins = "", *entry = "1", *split;
+	/* a rule on a score: its column, and the rule's bounds on it */
+	static const struct {
+		const char *col;
+		int lo, hi;
+	} scores[] = {
+		{"p.churn_risk", RULE_MIN_RISK, RULE_MAX_RISK},
+		{"p.p_alive", RULE_MIN_P_ALIVE, RULE_MAX_P_ALIVE},
+	};
+	const char *pick, *plan, *id, *where, *reason, *joins = "", *entry = "1",
+	    *split;
 	const char *unscored = NULL;
 	char **chans;
 	size_t nch;
 	db_res *r;
 	rk_err rc;
 
-	if ((rc = db_exec(db, RULE_SQL, 1, p, &r)) != RK_OK)
+	if ((rc = rule_read(db, a, campaign_id, &r)) != RK_OK)
 		return (rc);
 	if (db_res_nrows(r) != 1) {
 		db_res_free(r);
@@ -117,58 +170,59 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 	}
 	memset(s, 0, sizeof(*s));
 	id = param(a, s, arena_strdup(a, campaign_id));
-	plan = param(a, s, arena_strdup(a, db_res_str(r, 0, 0)));
-	chans = db_array_split(a, db_res_str(r, 0, 0), &nch);
+	plan = rule_param(a, s, r, RULE_PLAN);
+	chans = db_array_split(a, db_res_str(r, 0, RULE_PLAN), &nch);
 	pick = channel_pick(a, chans, nch);
 
 	/* The rule's conditions, only those that restrict. */
 	where = "p.txn_count > 0";
-	if (db_res_int64(r, 0, 13) > 0)
+	if (db_res_int64(r, 0, RULE_NSTATES) > 0)
 		where = arena_printf(a, "%s AND p.state = ANY (%s::text[])", where,
-		    param(a, s, state_array(a, db_res_str(r, 0, 1))));
-	if (db_res_int64(r, 0, 2) > 0)
+		    param(a, s, state_array(a, db_res_str(r, 0, RULE_STATES))));
+	if (db_res_int64(r, 0, RULE_MIN_DORMANT) > 0)
 		where = arena_printf(a, "%s AND p.days_since_last >= %s::int", where,
-		    param(a, s, arena_strdup(a, db_res_str(r, 0, 2))));
-	if (db_res_int64(r, 0, 3) > 0)
+		    rule_param(a, s, r, RULE_MIN_DORMANT));
+	if (db_res_int64(r, 0, RULE_MAX_DORMANT) > 0)
 		where = arena_printf(a, "%s AND p.days_since_last <= %s::int", where,
-		    param(a, s, arena_strdup(a, db_res_str(r, 0, 3))));
+		    rule_param(a, s, r, RULE_MAX_DORMANT));
 	/*
 	 * A rule on a score (churn risk, P(alive)): a customer without that
 	 * score matches only if the campaign includes the unscored, else is
 	 * excluded as not_scored (below) - never read as 0.
 	 */
-	for (int k = 0; k < 2; k++) {
-		static const char *const col[2] = {"p.churn_risk", "p.p_alive"};
-		static const int lo_col[2] = {4, 18};	/* then hi */
+	for (size_t k = 0; k < sizeof(scores) / sizeof(scores[0]); k++) {
+		const char *col = scores[k].col;
 		bool rule = false;
 
-		for (int hi = 0; hi < 2; hi++)
-			if (db_res_double(r, 0, lo_col[k] + hi) > 0) {
-				rule = true;
-				where = arena_printf(a, "%s AND (%s IS NULL OR %s %s "
-				    "%s::float8)", where, col[k], col[k], hi ? "<=" :
-				    ">=", param(a, s, arena_strdup(a, db_res_str(r, 0,
-				    lo_col[k] + hi))));
-			}
+		if (db_res_double(r, 0, scores[k].lo) > 0) {
+			rule = true;
+			where = arena_printf(a, "%s AND (%s IS NULL OR %s >= "
+			    "%s::float8)", where, col, col, rule_param(a, s, r,
+			    scores[k].lo));
+		}
+		if (db_res_double(r, 0, scores[k].hi) > 0) {
+			rule = true;
+			where = arena_printf(a, "%s AND (%s IS NULL OR %s <= "
+			    "%s::float8)", where, col, col, rule_param(a, s, r,
+			    scores[k].hi));
+		}
 		if (rule)
 			unscored = unscored == NULL ? arena_printf(a, "%s IS NULL",
-			    col[k]) : arena_printf(a, "%s OR %s IS NULL", unscored,
-			    col[k]);
+			    col) : arena_printf(a, "%s OR %s IS NULL", unscored, col);
 	}
-	if (db_res_int64(r, 0, 6) > 0)
+	if (db_res_int64(r, 0, RULE_MIN_SPEND) > 0)
 		where = arena_printf(a, "%s AND p.total_spend_minor >= %s::int8",
-		    where, param(a, s, arena_strdup(a, db_res_str(r, 0, 6))));
-	if (db_res_int64(r, 0, 14) > 0)
+		    where, rule_param(a, s, r, RULE_MIN_SPEND));
+	if (db_res_int64(r, 0, RULE_NSEGMENTS) > 0)
 		where = arena_printf(a, "%s AND p.segment = ANY (%s::text[])", where,
-		    param(a, s, arena_strdup(a, db_res_str(r, 0, 7))));
-	if (db_res_int64(r, 0, 15) > 0)
+		    rule_param(a, s, r, RULE_SEGMENTS));
+	if (db_res_int64(r, 0, RULE_NAFFINITY) > 0)
 		where = arena_printf(a, "%s AND (p.top_category = ANY (%s::text[]) "
-		    "OR p.top_partner = ANY (%s::text[]))", where, param(a, s,
-		    arena_strdup(a, db_res_str(r, 0, 8))), param(a, s,
-		    arena_strdup(a, db_res_str(r, 0, 9))));
+		    "OR p.top_partner = ANY (%s::text[]))", where, rule_param(a, s,
+		    r, RULE_CATEGORIES), rule_param(a, s, r, RULE_PARTNERS));
 
 	/* The exclusions, each a set joined once. */
-	reason = unscored != NULL && !db_res_bool(r, 0, 17) ? arena_printf(a,
+	reason = unscored != NULL && !db_res_bool(r, 0, RULE_INCLUDE_UNSCORED) ? arena_printf(a,
 	    "CASE WHEN %s THEN 'not_scored' WHEN", unscored) : "CASE WHEN";
 	reason = arena_printf(a, "%1$s cs.chans IS NULL OR NOT cs.chans && "
 	    "%2$s::smallint[] THEN 'no_consent' "
@@ -189,15 +243,14 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		where = arena_printf(a, "%1$s AND (mb.customer_id IS NULL OR "
 		    "mb.status = 'excluded' OR (%2$s::int > 0 AND mb.added_at <= "
 		    "now() - %2$s::int * interval '1 day' AND busy.customer_id IS "
-		    "NULL))", where, param(a, s, arena_strdup(a,
-		    db_res_str(r, 0, 16))));
+		    "NULL))", where, rule_param(a, s, r, RULE_REENTRY));
 		entry = "CASE WHEN mb.customer_id IS NULL THEN 1 WHEN mb.status = "
 		    "'excluded' THEN mb.entry ELSE mb.entry + 1 END";
 	}
 	/* the first entry split as ever; a later one anew */
 	split = arena_printf(a, "%1$s || ':' || p.customer_id || CASE WHEN %2$s "
 	    "> 1 THEN ':' || (%2$s) ELSE '' END", id, entry);
-	if (db_res_bool(r, 0, 10)) {
+	if (db_res_bool(r, 0, RULE_EXCLUDE_RUNNING)) {
 		joins = arena_printf(a, "%s LEFT JOIN (SELECT DISTINCT m.customer_id "
 		    "FROM campaign_members m JOIN campaigns c2 ON c2.campaign_id = "
 		    "m.campaign_id WHERE m.status <> 'excluded' AND c2.state IN "
@@ -206,12 +259,11 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		reason = arena_printf(a, "%s WHEN run.customer_id IS NOT NULL THEN "
 		    "'in_running_campaign'", reason);
 	}
-	if (db_res_int64(r, 0, 11) > 0) {
+	if (db_res_int64(r, 0, RULE_COOLDOWN) > 0) {
 		joins = arena_printf(a, "%s LEFT JOIN (SELECT DISTINCT customer_id "
 		    "FROM messages WHERE state = 'sent' AND sent_at > now() - "
 		    "%s::int * interval '1 day') cool ON cool.customer_id = "
-		    "p.customer_id", joins, param(a, s, arena_strdup(a,
-		    db_res_str(r, 0, 11))));
+		    "p.customer_id", joins, rule_param(a, s, r, RULE_COOLDOWN));
 		reason = arena_printf(a, "%s WHEN cool.customer_id IS NOT NULL THEN "
 		    "'cooldown'", reason);
 	}
@@ -239,8 +291,8 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 	    " ON true "
 	    "LEFT JOIN launch_consent cs ON cs.customer_id = p.customer_id "
 	    "LEFT JOIN do_not_call dnc ON dnc.phone_e164 = cu.phone_e164 %6$s "
-	    "WHERE %7$s) c", plan, pick, reason, split, param(a, s,
-	    arena_strdup(a, db_res_str(r, 0, 12))), joins, where, entry);
+	    "WHERE %7$s) c", plan, pick, reason, split, rule_param(a, s, r,
+	    RULE_HOLDOUT), joins, where, entry);
 	db_res_free(r);
 	return (RK_OK);
 }
