@@ -73,6 +73,12 @@ class GroundTruthTest(unittest.TestCase):
                                     "rekindle.transactions"))
         self.assertGreater(buyers, 1450)
         self.assertEqual(len(self.p), buyers)
+        # the full run's table, swapped in, keeps its settings: room for
+        # incremental updates in place, no vacuum for the rows it inserted
+        self.assertEqual(self.rk.db.sql(
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = "
+            "'rekindle.customer_profiles'::regclass"),
+            "fillfactor=70,autovacuum_vacuum_insert_threshold=-1")
 
     def test_habits_are_in_the_customers_own_time_zone(self):
         hcm, nyc = self.p["TZ-HCM"], self.p["TZ-NYC"]
