@@ -634,24 +634,30 @@ profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id)
 	if (r != NULL)
 		db_res_free(r);
 	/*
-	 * No vacuum for the rows the run inserts (the storage parameter
-	 * autovacuum_vacuum_insert_threshold = -1; PostgreSQL 13+, "CREATE
-	 * TABLE: Storage Parameters" and "Automatic Vacuuming"). A vacuum
-	 * triggered by inserts sets visibility bits and freezes rows that
-	 * would otherwise live long; these live until the next full run
-	 * replaces them. Left on, it scanned the whole table swapped in by
-	 * one run during the next, for nothing (the table is dropped at its
-	 * swap), and held the swap's lock back until PostgreSQL cancelled it
-	 * a deadlock_timeout later: run 2 of bench-profile swapped in 2.9 s
-	 * against run 1's 1.15 s ("canceling autovacuum task" in the log).
+	 * Autovacuum leaves the table alone (PostgreSQL, "CREATE TABLE:
+	 * Storage Parameters" and "Automatic Vacuuming"):
+	 * - while the run fills it (autovacuum_enabled = false, reset at the
+	 *   swap): the million inserts called for an automatic ANALYZE of
+	 *   every column mid-run, which the swap's own ANALYZE of the
+	 *   searched columns then waited on until PostgreSQL cancelled it a
+	 *   deadlock_timeout later (bench-profile: "canceling autovacuum
+	 *   task ... automatic analyze of table customer_profiles_run_1");
+	 * - and for the rows the run inserted, ever
+	 *   (autovacuum_vacuum_insert_threshold = -1; PostgreSQL 13+). A
+	 *   vacuum triggered by inserts sets visibility bits and freezes rows
+	 *   that would otherwise live long; these live until the next full
+	 *   run replaces them. Left on, it scanned the table swapped in by
+	 *   one run during the next, for nothing (that run drops it), and
+	 *   held the swap's lock back the same way: run 2 swapped in 2.9 s
+	 *   against run 1's 1.15 s.
 	 * Vacuums for the dead rows of incremental updates still run, and
 	 * so does the one against transaction-id wraparound.
 	 */
 	if (rc == RK_OK)
 		rc = db_exec(db, arena_printf(a, "CREATE TABLE %s (LIKE "
 		    "customer_profiles INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
-		    "WITH (fillfactor = 70, autovacuum_vacuum_insert_threshold = "
-		    "-1)", t), 0, NULL, NULL);
+		    "WITH (fillfactor = 70, autovacuum_enabled = false, "
+		    "autovacuum_vacuum_insert_threshold = -1)", t), 0, NULL, NULL);
 	/* statistics for the searched columns only (searched_cols); the
 	 * table keeps the setting when it is swapped in */
 	stats = arena_printf(a, "ALTER TABLE %s", t);
@@ -676,6 +682,9 @@ profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id)
 	    "%1$s_pkey PRIMARY KEY (customer_id)", t), 0, NULL, NULL);
 	if (rc == RK_OK)
 		rc = db_exec(db, arena_printf(a, "ANALYZE %s", t), 0, NULL, NULL);
+	if (rc == RK_OK)
+		rc = db_exec(db, arena_printf(a, "ALTER TABLE %s RESET "
+		    "(autovacuum_enabled)", t), 0, NULL, NULL);
 	if (rc == RK_OK)
 		rc = db_exec(db, "LOCK TABLE customer_profiles IN ACCESS EXCLUSIVE "
 		    "MODE", 0, NULL, NULL);
