@@ -155,58 +155,68 @@ note_unscored(arena *a, Rekindle__V1__Profile *p)
 Rekindle__V1__Profile *
 profile_view(arena *a, db_res *r, int row, int c)
 {
+	static const struct {
+		int days, count, spend;
+	} windows[] = {
+		{30, PV_COUNT_30D, PV_SPEND_30D},
+		{90, PV_COUNT_90D, PV_SPEND_90D},
+		{180, PV_COUNT_180D, PV_SPEND_180D},
+		{365, PV_COUNT_365D, PV_SPEND_365D},
+	};
+	const size_t nwin = sizeof(windows) / sizeof(windows[0]);
 	Rekindle__V1__Profile *p;
-	static const int days[4] = {30, 90, 180, 365};
 
-	if (db_res_isnull(r, row, c))
+	if (db_res_isnull(r, row, c + PV_ID))
 		return (NULL);
 	p = arena_alloc(a, sizeof(*p));
 	rekindle__v1__profile__init(p);
-	p->customer_id = str(a, r, row, c);
-	p->first_transaction_time = pbtime_new(a, db_res_int64(r, row, c + 1));
-	p->last_transaction_time = pbtime_new(a, db_res_int64(r, row, c + 2));
-	p->transaction_count = db_res_int64(r, row, c + 3);
-	p->total_spend_minor = db_res_int64(r, row, c + 4);
-	p->currency = str(a, r, row, c + 5);
-	p->profile_time = pbtime_new(a, db_res_int64(r, row, c + 6));
-	if (!db_res_isnull(r, row, c + 7)) {
-		p->n_windows = 4;
-		p->windows = arena_alloc(a, sizeof(void *) * 4);
-		for (int i = 0; i < 4; i++) {
+	p->customer_id = str(a, r, row, c + PV_ID);
+	p->first_transaction_time = pbtime_new(a, db_res_int64(r, row,
+	    c + PV_FIRST_TXN));
+	p->last_transaction_time = pbtime_new(a, db_res_int64(r, row,
+	    c + PV_LAST_TXN));
+	p->transaction_count = db_res_int64(r, row, c + PV_TXN_COUNT);
+	p->total_spend_minor = db_res_int64(r, row, c + PV_TOTAL_SPEND);
+	p->currency = str(a, r, row, c + PV_CURRENCY);
+	p->profile_time = pbtime_new(a, db_res_int64(r, row, c + PV_PROFILED_AT));
+	if (!db_res_isnull(r, row, c + PV_COUNT_30D)) {
+		p->n_windows = nwin;
+		p->windows = arena_alloc(a, sizeof(void *) * nwin);
+		for (size_t i = 0; i < nwin; i++) {
 			Rekindle__V1__WindowStats *w = arena_alloc(a, sizeof(*w));
 
 			rekindle__v1__window_stats__init(w);
-			w->days = days[i];
-			w->count = db_res_int64(r, row, c + 7 + 2 * i);
-			w->spend_minor = db_res_int64(r, row, c + 8 + 2 * i);
+			w->days = windows[i].days;
+			w->count = db_res_int64(r, row, c + windows[i].count);
+			w->spend_minor = db_res_int64(r, row, c + windows[i].spend);
 			p->windows[i] = w;
 		}
 	}
-	p->median_gap_days = db_res_double(r, row, c + 15);
-	p->p90_gap_days = db_res_double(r, row, c + 16);
-	p->overdue_ratio = db_res_double(r, row, c + 17);
-	affinities(a, db_res_str(r, row, c + 18), &p->top_categories,
-	    &p->n_top_categories);
-	affinities(a, db_res_str(r, row, c + 19), &p->top_partners,
-	    &p->n_top_partners);
-	p->weekend_spend_share = db_res_double(r, row, c + 20);
-	p->peak_hour = (int32_t)db_res_int64(r, row, c + 21);
-	p->promo_spend_share = db_res_double(r, row, c + 22);
-	p->spend_trend = db_res_double(r, row, c + 23);
-	p->state = profile_view_state(db_res_str(r, row, c + 24));
-	p->state_since = pbtime_new(a, db_res_int64(r, row, c + 25));
-	p->recency_score = ival(a, r, row, c + 26);
-	p->frequency_score = ival(a, r, row, c + 27);
-	p->monetary_score = ival(a, r, row, c + 28);
-	p->segment = str(a, r, row, c + 29);
-	p->p_alive = dval(a, r, row, c + 30);
-	p->expected_purchases_30d = dval(a, r, row, c + 31);
-	p->expected_purchases_90d = dval(a, r, row, c + 32);
-	p->churn_risk = dval(a, r, row, c + 33);
-	reasons(a, db_res_str(r, row, c + 34), &p->churn_reasons,
+	p->median_gap_days = db_res_double(r, row, c + PV_MEDIAN_GAP);
+	p->p90_gap_days = db_res_double(r, row, c + PV_P90_GAP);
+	p->overdue_ratio = db_res_double(r, row, c + PV_OVERDUE);
+	affinities(a, db_res_str(r, row, c + PV_TOP_CATEGORIES),
+	    &p->top_categories, &p->n_top_categories);
+	affinities(a, db_res_str(r, row, c + PV_TOP_PARTNERS),
+	    &p->top_partners, &p->n_top_partners);
+	p->weekend_spend_share = db_res_double(r, row, c + PV_WEEKEND_SHARE);
+	p->peak_hour = (int32_t)db_res_int64(r, row, c + PV_PEAK_HOUR);
+	p->promo_spend_share = db_res_double(r, row, c + PV_PROMO_SHARE);
+	p->spend_trend = db_res_double(r, row, c + PV_TREND);
+	p->state = profile_view_state(db_res_str(r, row, c + PV_STATE));
+	p->state_since = pbtime_new(a, db_res_int64(r, row, c + PV_STATE_SINCE));
+	p->recency_score = ival(a, r, row, c + PV_RECENCY);
+	p->frequency_score = ival(a, r, row, c + PV_FREQUENCY);
+	p->monetary_score = ival(a, r, row, c + PV_MONETARY);
+	p->segment = str(a, r, row, c + PV_SEGMENT);
+	p->p_alive = dval(a, r, row, c + PV_P_ALIVE);
+	p->expected_purchases_30d = dval(a, r, row, c + PV_EXPECTED_30D);
+	p->expected_purchases_90d = dval(a, r, row, c + PV_EXPECTED_90D);
+	p->churn_risk = dval(a, r, row, c + PV_CHURN_RISK);
+	reasons(a, db_res_str(r, row, c + PV_REASONS), &p->churn_reasons,
 	    &p->n_churn_reasons);
-	p->days_since_last_transaction = ival(a, r, row, c + 35);
-	reasons(a, db_res_str(r, row, c + 36), &p->churn_reasons_vi,
+	p->days_since_last_transaction = ival(a, r, row, c + PV_DAYS_SINCE_LAST);
+	reasons(a, db_res_str(r, row, c + PV_REASONS_VI), &p->churn_reasons_vi,
 	    &p->n_churn_reasons_vi);
 	note_unscored(a, p);
 	return (p);
