@@ -85,10 +85,9 @@ state_array(arena *a, const char *nums)
 	return (db_text_array(a, names, k));
 }
 
-/* The campaign's rule, its columns named once: RULE_<name> is the
- * column's number in the row rule_read() returns. */
+/* The campaign's rule, its columns named once: RULE_<name> is a column's
+ * place after the first (the plan's channels, RULE_PLAN). */
 #define RULE_COLS(X)                                                      \
-	X(PLAN, "channel_order::text")                                      \
 	X(STATES, "aud_states::text")                                       \
 	X(NSTATES, "cardinality(aud_states)")                               \
 	X(MIN_DORMANT, "aud_min_dormant_days")                              \
@@ -111,29 +110,13 @@ state_array(arena *a, const char *nums)
 	X(REENTRY, "reentry_days")
 
 enum {
+	RULE_PLAN,
 #define RULE_ENUM(name, expr) RULE_##name,
 	RULE_COLS(RULE_ENUM)
 #undef RULE_ENUM
-	RULE_NCOLS
 };
 
-/* Reads campaign_id's rule: one row, its columns RULE_<name>. */
-static rk_err
-rule_read(db_conn *db, arena *a, const char *campaign_id, db_res **r)
-{
-	static const char *const expr[RULE_NCOLS] = {
-#define RULE_EXPR(name, e) e,
-		RULE_COLS(RULE_EXPR)
-#undef RULE_EXPR
-	};
-	const char *p[1] = {campaign_id};
-	char *sql = "SELECT";
-
-	for (int i = 0; i < RULE_NCOLS; i++)
-		sql = arena_printf(a, "%s%s %s", sql, i ? "," : "", expr[i]);
-	sql = arena_printf(a, "%s FROM campaigns WHERE campaign_id = $1", sql);
-	return (db_exec(db, sql, 1, p, r));
-}
+#define RULE_SQL(name, expr) ", " expr
 
 /* The rule's column c as a new parameter of s. */
 static const char *
@@ -154,15 +137,17 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		{"p.churn_risk", RULE_MIN_RISK, RULE_MAX_RISK},
 		{"p.p_alive", RULE_MIN_P_ALIVE, RULE_MAX_P_ALIVE},
 	};
-	const char *pick, *plan, *id, *where, *reason, *joins = "", *entry = "1",
-	    *split;
+	const char *p[1] = {campaign_id}, *pick, *plan, *id, *where, *reason,
+	    *joins = "", *entry = "1", *split;
 	const char *unscored = NULL;
 	char **chans;
 	size_t nch;
 	db_res *r;
 	rk_err rc;
 
-	if ((rc = rule_read(db, a, campaign_id, &r)) != RK_OK)
+	rc = db_exec(db, "SELECT channel_order::text" RULE_COLS(RULE_SQL)
+	    " FROM campaigns WHERE campaign_id = $1", 1, p, &r);
+	if (rc != RK_OK)
 		return (rc);
 	if (db_res_nrows(r) != 1) {
 		db_res_free(r);
