@@ -896,16 +896,11 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 	rk_err rc;
 	double secs;
 
-	/* A launch whose job gave up is over, with the job's last error. A
-	 * launch made on a later attempt has none: the error of an attempt
-	 * that was retried (a lease that ran out, a connection cut) is not
-	 * the launch's. */
+	/* A launch whose job gave up is over, with the job's last error. */
 	rc = db_execp(rpc_db(c), "launch_get", "SELECT l.id, CASE WHEN "
 	    "j.state = 'discarded' THEN 'failed' ELSE l.state END, considered, "
-	    "treatment, control, excluded, messages, CASE WHEN j.state = "
-	    "'discarded' OR l.state NOT IN ('scheduled', 'running', 'done') "
-	    "THEN coalesce(l.error, j.last_error, '') ELSE '' END, "
-	    PBTIME_US("started_at") ", "
+	    "treatment, control, excluded, messages, coalesce(l.error, "
+	    "j.last_error, ''), " PBTIME_US("started_at") ", "
 	    PBTIME_US("updated_at") ", "
 	    "extract(epoch from coalesce(l.finished_at, now()) - started_at), "
 	    "x.key, x.value::int8 "
@@ -938,7 +933,11 @@ load_launch(rpc_call *c, const char *id, Rekindle__V1__Operation **out)
 	secs = db_res_double(r, 0, 10);
 	op->rate = op->done && secs > 0 ? (double)db_res_int64(r, 0, 2) / secs :
 	    0;
-	op->error_message = arena_strdup(a, db_res_str(r, 0, 7));
+	/* An error is the launch's only when it did not succeed: a launch
+	 * made on a later attempt keeps none of the error of the one retried
+	 * (a lease that ran out, a connection cut). */
+	op->error_message = arena_strdup(a, op->done && strcmp(db_res_str(r, 0,
+	    1), "done") != 0 ? db_res_str(r, 0, 7) : "");
 	op->create_time = pbtime_new(a, db_res_int64(r, 0, 8));
 	op->update_time = pbtime_new(a, db_res_int64(r, 0, 9));
 	db_res_free(r);

@@ -129,13 +129,14 @@ rk_err
 audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
     struct audience_stmt *s)
 {
-	/* a rule on a score: its column, and the rule's bounds on it */
+	/* a rule on a score: its column, and the rule's bounds on it (the
+	 * least, then the most) */
 	static const struct {
 		const char *col;
-		int lo, hi;
+		int bound[2];
 	} scores[] = {
-		{"p.churn_risk", RULE_MIN_RISK, RULE_MAX_RISK},
-		{"p.p_alive", RULE_MIN_P_ALIVE, RULE_MAX_P_ALIVE},
+		{"p.churn_risk", {RULE_MIN_RISK, RULE_MAX_RISK}},
+		{"p.p_alive", {RULE_MIN_P_ALIVE, RULE_MAX_P_ALIVE}},
 	};
 	const char *p[1] = {campaign_id}, *pick, *plan, *id, *where, *reason,
 	    *joins = "", *entry = "1", *split;
@@ -179,18 +180,13 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		const char *col = scores[k].col;
 		bool rule = false;
 
-		if (db_res_double(r, 0, scores[k].lo) > 0) {
-			rule = true;
-			where = arena_printf(a, "%s AND (%s IS NULL OR %s >= "
-			    "%s::float8)", where, col, col, rule_param(a, s, r,
-			    scores[k].lo));
-		}
-		if (db_res_double(r, 0, scores[k].hi) > 0) {
-			rule = true;
-			where = arena_printf(a, "%s AND (%s IS NULL OR %s <= "
-			    "%s::float8)", where, col, col, rule_param(a, s, r,
-			    scores[k].hi));
-		}
+		for (int hi = 0; hi < 2; hi++)
+			if (db_res_double(r, 0, scores[k].bound[hi]) > 0) {
+				rule = true;
+				where = arena_printf(a, "%s AND (%s IS NULL OR %s %s "
+				    "%s::float8)", where, col, col, hi ? "<=" : ">=",
+				    rule_param(a, s, r, scores[k].bound[hi]));
+			}
 		if (rule)
 			unscored = unscored == NULL ? arena_printf(a, "%s IS NULL",
 			    col) : arena_printf(a, "%s OR %s IS NULL", unscored, col);
@@ -207,8 +203,9 @@ audience_build(db_conn *db, arena *a, const char *campaign_id, bool entries,
 		    r, RULE_CATEGORIES), rule_param(a, s, r, RULE_PARTNERS));
 
 	/* The exclusions, each a set joined once. */
-	reason = unscored != NULL && !db_res_bool(r, 0, RULE_INCLUDE_UNSCORED) ? arena_printf(a,
-	    "CASE WHEN %s THEN 'not_scored' WHEN", unscored) : "CASE WHEN";
+	reason = unscored != NULL && !db_res_bool(r, 0, RULE_INCLUDE_UNSCORED) ?
+	    arena_printf(a, "CASE WHEN %s THEN 'not_scored' WHEN", unscored) :
+	    "CASE WHEN";
 	reason = arena_printf(a, "%1$s cs.chans IS NULL OR NOT cs.chans && "
 	    "%2$s::smallint[] THEN 'no_consent' "
 	    "WHEN (%3$s) IS NULL AND dnc.phone_e164 IS NOT NULL "
