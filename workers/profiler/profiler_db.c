@@ -32,25 +32,81 @@
 #include "rfm.h"
 #include "segment.h"
 
-#define NCOLS 47
 #define NSCAN 8
 /* Customers scored per model call. */
 #define SCORE_BATCH 1024
 /* Churn reasons are given from this risk up. */
 #define REASON_MIN_RISK 0.2
 
-/* Columns of the stage table, in COPY order. */
-static const char profile_cols[] =
-    "customer_id, as_of, first_txn_at, last_txn_at, txn_count, "
-    "total_spend_minor, currency, purchase_days, count_30d, spend_30d, "
-    "count_90d, spend_90d, count_180d, spend_180d, count_365d, spend_365d, "
-    "avg_ticket_minor, median_gap_days, p90_gap_days, overdue_ratio, "
-    "days_since_last, top_categories, top_partners, top_category, "
-    "top_partner, weekend_spend_share, peak_hour, promo_spend_share, "
-    "spend_trend, state, state_since, btyd_x, btyd_t_x, btyd_T, btyd_model, "
-    "p_alive, expected_30d, expected_90d, recency_score, frequency_score, "
-    "monetary_score, segment, job_id, churn_risk, churn_reasons, "
-    "churn_reasons_vi, data_watermark";
+/*
+ * The profile's columns after the key (customer_id), in COPY order, each
+ * named once with how put_profile writes it: a column and its value are
+ * one line, so neither can drift from the other (PROFILE_VIEW_LIST in the
+ * API names the read side the same way). In scope: b (the COPY buffer),
+ * w (the writer), pe (the customer), r (its profile), v (what
+ * put_profile works out first: BTYD, RFM, reasons) and risk.
+ */
+#define PROFILE_COLS(X)                                                       \
+	X(as_of, copybin_timestamptz(b, w->as_of_us))                         \
+	X(first_txn_at, put_time(b, r->count > 0, r->first_us))               \
+	X(last_txn_at, put_time(b, r->count > 0, r->last_us))                 \
+	X(txn_count, copybin_int64(b, r->count))                              \
+	X(total_spend_minor, copybin_int64(b, r->spend))                      \
+	X(currency, put_text(b, pe->currency))                                \
+	X(purchase_days, copybin_int64(b, r->purchase_days))                  \
+	X(count_30d, copybin_int64(b, r->win[0].count))                       \
+	X(spend_30d, copybin_int64(b, r->win[0].spend_minor))                 \
+	X(count_90d, copybin_int64(b, r->win[1].count))                       \
+	X(spend_90d, copybin_int64(b, r->win[1].spend_minor))                 \
+	X(count_180d, copybin_int64(b, r->win[2].count))                      \
+	X(spend_180d, copybin_int64(b, r->win[2].spend_minor))                \
+	X(count_365d, copybin_int64(b, r->win[3].count))                      \
+	X(spend_365d, copybin_int64(b, r->win[3].spend_minor))                \
+	X(avg_ticket_minor, copybin_float8(b, r->avg_ticket_minor))           \
+	X(median_gap_days, copybin_float8(b, r->median_gap_days))             \
+	X(p90_gap_days, copybin_float8(b, r->p90_gap_days))                   \
+	X(overdue_ratio, copybin_float8(b, r->overdue_ratio))                 \
+	/* no purchase: no recency */                                         \
+	X(days_since_last, put_int_or_null(b, 4, r->count > 0,                \
+	    r->days_since_last))                                              \
+	X(top_categories, put_shares(b, w->ref->category, r->top_categories,  \
+	    r->ntop_categories))                                              \
+	X(top_partners, put_shares(b, w->ref->partner, r->top_partners,       \
+	    r->ntop_partners))                                                \
+	X(top_category, put_text(b, r->ntop_categories ?                      \
+	    w->ref->category[r->top_categories[0].index] : NULL))             \
+	X(top_partner, put_text(b, r->ntop_partners ?                         \
+	    w->ref->partner[r->top_partners[0].index] : NULL))                \
+	X(weekend_spend_share, copybin_float8(b, r->weekend_spend_share))     \
+	X(peak_hour, put_int_or_null(b, 2, r->peak_hour >= 0, r->peak_hour))  \
+	X(promo_spend_share, copybin_float8(b, r->promo_spend_share))         \
+	X(spend_trend, copybin_float8(b, r->spend_trend))                     \
+	X(state, put_text(b, profile_state_name(r->state)))                   \
+	X(state_since, copybin_timestamptz(b, r->state_since_us))             \
+	X(btyd_x, copybin_float8(b, r->btyd_x))                               \
+	X(btyd_t_x, copybin_float8(b, r->btyd_t_x))                           \
+	X(btyd_T, copybin_float8(b, r->btyd_T))                               \
+	X(btyd_model, put_text(b, v.btyd_model))                              \
+	X(p_alive, put_float_or_null(b, v.p_alive))                           \
+	X(expected_30d, put_float_or_null(b, v.expected_30d))                 \
+	X(expected_90d, put_float_or_null(b, v.expected_90d))                 \
+	X(recency_score, put_int_or_null(b, 2, v.rfm[0] > 0, v.rfm[0]))       \
+	X(frequency_score, put_int_or_null(b, 2, v.rfm[1] > 0, v.rfm[1]))     \
+	X(monetary_score, put_int_or_null(b, 2, v.rfm[2] > 0, v.rfm[2]))      \
+	X(segment, put_text(b, v.segment))                                    \
+	X(job_id, copybin_int64(b, w->job_id))                                \
+	X(churn_risk, put_float_or_null(b, risk))                             \
+	X(churn_reasons, put_reasons(b, &v, REASON_EN))                       \
+	X(churn_reasons_vi, put_reasons(b, &v, REASON_VI))                    \
+	X(data_watermark, copybin_timestamptz(b, pe->watermark_us))
+
+#define COL_ONE(name, put) + 1
+#define COL_SQL(name, put) ", " #name
+#define COL_NAME(name, put) #name,
+#define COL_SET(name, put) ", " #name " = EXCLUDED." #name
+#define NCOLS (1 PROFILE_COLS(COL_ONE))
+/* Every column, the key first: the COPY's column list. */
+#define PROFILE_COL_LIST "customer_id" PROFILE_COLS(COL_SQL)
 
 /* A customer whose zone is not the default. */
 struct zone_of {
@@ -335,6 +391,65 @@ put_shares(copybin *b, char *const *names, const struct profile_share *sh,
 	copybin_text(b, json, len);
 }
 
+/* A value, or NULL where there is none. */
+static void
+put_time(copybin *b, bool have, int64_t us)
+{
+	if (have)
+		copybin_timestamptz(b, us);
+	else
+		copybin_null(b);
+}
+
+/* An int2 (size 2) or int4 (size 4), or NULL. */
+static void
+put_int_or_null(copybin *b, int size, bool have, int64_t v)
+{
+	if (!have)
+		copybin_null(b);
+	else if (size == 2)
+		copybin_int16(b, (int16_t)v);
+	else
+		copybin_int32(b, (int32_t)v);
+}
+
+/* NaN is no value: NULL. */
+static void
+put_float_or_null(copybin *b, double v)
+{
+	if (isnan(v))
+		copybin_null(b);
+	else
+		copybin_float8(b, v);
+}
+
+/* What put_profile works out before it writes the columns. */
+struct derived {
+	const char *btyd_model;		/* NULL: no BTYD model */
+	double p_alive, expected_30d, expected_90d;	/* NaN: none */
+	int rfm[3];			/* 0: no score */
+	const char *segment;
+	/* the churn reasons in each language; -1: unscored (NULL) */
+	int nreasons[2];
+	char reasons[2][CHURN_MAX_REASONS][REASON_LEN];
+};
+
+/* The reasons in lang, as text[] (NULL when the customer is unscored). */
+static void
+put_reasons(copybin *b, const struct derived *v, enum reason_lang lang)
+{
+	const char *rp[CHURN_MAX_REASONS];
+	int n = v->nreasons[lang];
+
+	if (n < 0) {
+		copybin_null(b);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		rp[i] = v->reasons[lang][i];
+	copybin_text_array(b, rp, n);
+}
+
 /* Appends one scored customer to the stage COPY (risk NaN: unscored). */
 static void
 put_profile(struct writer *w, const struct pending *pe, double risk,
@@ -343,97 +458,33 @@ put_profile(struct writer *w, const struct pending *pe, double risk,
 	const struct refdata *ref = w->ref;
 	const struct profile_result *r = &pe->r;
 	copybin *b = &w->buf;
-	int rfm[3];
+	struct derived v = {.p_alive = NAN, .expected_30d = NAN,
+	    .expected_90d = NAN};
 
-	copybin_tuple(b, NCOLS);
-	put_text(b, pe->id);
-	copybin_timestamptz(b, w->as_of_us);
-	if (r->count > 0) {
-		copybin_timestamptz(b, r->first_us);
-		copybin_timestamptz(b, r->last_us);
-	} else {
-		copybin_null(b);
-		copybin_null(b);
-	}
-	copybin_int64(b, r->count);
-	copybin_int64(b, r->spend);
-	put_text(b, pe->currency);
-	copybin_int64(b, r->purchase_days);
-	for (int i = 0; i < 4; i++) {
-		copybin_int64(b, r->win[i].count);
-		copybin_int64(b, r->win[i].spend_minor);
-	}
-	copybin_float8(b, r->avg_ticket_minor);
-	copybin_float8(b, r->median_gap_days);
-	copybin_float8(b, r->p90_gap_days);
-	copybin_float8(b, r->overdue_ratio);
-	if (r->count > 0)	/* no purchase: no recency */
-		copybin_int32(b, r->days_since_last);
-	else
-		copybin_null(b);
-	put_shares(b, ref->category, r->top_categories, r->ntop_categories);
-	put_shares(b, ref->partner, r->top_partners, r->ntop_partners);
-	put_text(b, r->ntop_categories ?
-	    ref->category[r->top_categories[0].index] : NULL);
-	put_text(b, r->ntop_partners ? ref->partner[r->top_partners[0].index] :
-	    NULL);
-	copybin_float8(b, r->weekend_spend_share);
-	if (r->peak_hour >= 0)
-		copybin_int16(b, (int16_t)r->peak_hour);
-	else
-		copybin_null(b);
-	copybin_float8(b, r->promo_spend_share);
-	copybin_float8(b, r->spend_trend);
-	put_text(b, profile_state_name(r->state));
-	copybin_timestamptz(b, r->state_since_us);
-	copybin_float8(b, r->btyd_x);
-	copybin_float8(b, r->btyd_t_x);
-	copybin_float8(b, r->btyd_T);
 	if (ref->have_btyd && r->count > 0) {
 		struct btyd_customer c = {r->btyd_x, r->btyd_t_x, r->btyd_T, 1};
 
-		put_text(b, btyd_name(ref->btyd));
-		if (ref->p_alive_ok)
-			copybin_float8(b, btyd_p_alive(ref->btyd, &ref->btyd_params,
-			    &c));
-		else
-			copybin_null(b);	/* ranks no one: not scored */
-		copybin_float8(b, btyd_expected(ref->btyd, &ref->btyd_params, &c,
-		    30));
-		copybin_float8(b, btyd_expected(ref->btyd, &ref->btyd_params, &c,
-		    90));
-	} else {
-		for (int i = 0; i < 4; i++)
-			copybin_null(b);
+		v.btyd_model = btyd_name(ref->btyd);
+		if (ref->p_alive_ok)	/* else it ranks no one: not scored */
+			v.p_alive = btyd_p_alive(ref->btyd, &ref->btyd_params, &c);
+		v.expected_30d = btyd_expected(ref->btyd, &ref->btyd_params, &c,
+		    30);
+		v.expected_90d = btyd_expected(ref->btyd, &ref->btyd_params, &c,
+		    90);
 	}
-	refdata_rfm(ref, r, rfm);
-	for (int i = 0; i < 3; i++) {
-		if (rfm[i] > 0)
-			copybin_int16(b, (int16_t)rfm[i]);
-		else
-			copybin_null(b);
-	}
-	put_text(b, rfm[0] > 0 || r->count == 0 ? rfm_segment(rfm[0], rfm[1],
-	    r->state, r->count > 0) : NULL);
-	copybin_int64(b, w->job_id);
-	if (!isnan(risk)) {
-		char reasons[CHURN_MAX_REASONS][REASON_LEN];
-		const char *rp[CHURN_MAX_REASONS];
+	refdata_rfm(ref, r, v.rfm);
+	if (v.rfm[0] > 0 || r->count == 0)
+		v.segment = rfm_segment(v.rfm[0], v.rfm[1], r->state,
+		    r->count > 0);
+	for (int lang = REASON_EN; lang <= REASON_VI; lang++)
+		v.nreasons[lang] = isnan(risk) ? -1 : contrib ? reasons_tell(
+		    contrib, row, (enum reason_lang)lang, v.reasons[lang]) : 0;
 
-		copybin_float8(b, risk);
-		for (int lang = REASON_EN; lang <= REASON_VI; lang++) {
-			int nr = contrib ? reasons_tell(contrib, row,
-			    (enum reason_lang)lang, reasons) : 0;
-
-			for (int i = 0; i < nr; i++)
-				rp[i] = reasons[i];
-			copybin_text_array(b, rp, nr);
-		}
-	} else {
-		for (int i = 0; i < 3; i++)
-			copybin_null(b);
-	}
-	copybin_timestamptz(b, pe->watermark_us);
+	copybin_tuple(b, NCOLS);
+	put_text(b, pe->id);
+#define COL_PUT(name, put) put;
+	PROFILE_COLS(COL_PUT)
+#undef COL_PUT
 	w->written++;
 }
 
@@ -537,7 +588,7 @@ stage(db_conn *db, arena *a, struct writer *w, const char *table)
 		return (rc);
 	copybin_trailer(&w->buf);
 	if ((rc = db_copy_begin(db, arena_printf(a, "COPY %s (%s) FROM STDIN "
-	    "(FORMAT binary)", table, profile_cols))) != RK_OK)
+	    "(FORMAT binary)", table, PROFILE_COL_LIST))) != RK_OK)
 		return (rc);
 	rc = db_copy_put(db, w->buf.buf, w->buf.len);
 	if (rc == RK_OK)
@@ -560,63 +611,30 @@ static const char *const searched_cols[] = {"customer_id", "txn_count",
     "total_spend_minor", "top_category", "top_partner", "profiled_at",
     NULL};
 
-/* The columns of profile_cols but the key and those in skip (may be
- * NULL), in order, NULL-terminated (in a). */
-static const char **
-other_cols(arena *a, const char *const *skip)
-{
-	size_t n = 0, cap = 1;
-	const char **out;
-
-	for (const char *p = profile_cols; *p != '\0'; p++)
-		cap += *p == ',';
-	out = arena_alloc(a, sizeof(*out) * (cap + 1));
-
-	for (const char *p = strchr(profile_cols, ',') + 2; *p != '\0';) {
-		size_t len = strcspn(p, ",");
-		bool skipped = false;
-
-		for (int i = 0; skip != NULL && skip[i] != NULL; i++)
-			if (strlen(skip[i]) == len && strncmp(p, skip[i], len) == 0)
-				skipped = true;
-		if (!skipped)
-			out[n++] = arena_strndup(a, p, len);
-		p += len;
-		while (*p == ',' || *p == ' ')
-			p++;
-	}
-	out[n] = NULL;
-	return (out);
-}
-
 /*
  * INSERT INTO target SELECT .. FROM source ON CONFLICT: each profile
  * replaced only by one computed from no less data (strictly: from more -
- * the row already there keeps a tie).
+ * the row already there keeps a tie). Two jobs re-profiling one customer
+ * concurrently: the one that saw less data may commit last; it must not
+ * win.
  */
 static rk_err
 upsert(db_conn *db, arena *a, const char *target, const char *source,
     bool strictly)
 {
-	char *sql = arena_printf(a, "INSERT INTO %s AS cp (%s, profiled_at) "
-	    "SELECT %s, profiled_at FROM %s ON CONFLICT (customer_id) DO UPDATE "
-	    "SET profiled_at = EXCLUDED.profiled_at", target, profile_cols,
-	    profile_cols, source);
-
-	/* SET col = EXCLUDED.col for every column but the key. */
-	for (const char **c = other_cols(a, NULL); *c != NULL; c++)
-		sql = arena_printf(a, "%s, %s = EXCLUDED.%s", sql, *c, *c);
-	/* Two jobs re-profiling one customer concurrently: the one that saw
-	 * less data may commit last; it must not win. */
-	sql = arena_printf(a, "%s WHERE cp.data_watermark IS NULL OR "
-	    "EXCLUDED.data_watermark %s cp.data_watermark", sql, strictly ? ">" :
-	    ">=");
-	return (db_exec(db, sql, 0, NULL, NULL));
+	return (db_exec(db, arena_printf(a, "INSERT INTO %s AS cp ("
+	    PROFILE_COL_LIST ", profiled_at) SELECT " PROFILE_COL_LIST
+	    ", profiled_at FROM %s ON CONFLICT (customer_id) DO UPDATE SET "
+	    "profiled_at = EXCLUDED.profiled_at" PROFILE_COLS(COL_SET)
+	    " WHERE cp.data_watermark IS NULL OR EXCLUDED.data_watermark %s "
+	    "cp.data_watermark", target, source, strictly ? ">" : ">="), 0,
+	    NULL, NULL));
 }
 
 rk_err
 profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id)
 {
+	static const char *const cols[] = {PROFILE_COLS(COL_NAME)};
 	const char *t = run_table(a, run_id);
 	db_res *r = NULL;
 	char *stats;
@@ -661,10 +679,15 @@ profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id)
 	/* statistics for the searched columns only (searched_cols); the
 	 * table keeps the setting when it is swapped in */
 	stats = arena_printf(a, "ALTER TABLE %s", t);
-	for (const char **c0 = other_cols(a, searched_cols), **c = c0;
-	    *c != NULL; c++)
-		stats = arena_printf(a, "%s%s ALTER COLUMN %s SET STATISTICS 0",
-		    stats, c == c0 ? "" : ",", *c);
+	for (size_t i = 0, n = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		bool searched = false;
+
+		for (int j = 0; searched_cols[j] != NULL; j++)
+			searched |= strcmp(cols[i], searched_cols[j]) == 0;
+		if (!searched)
+			stats = arena_printf(a, "%s%s ALTER COLUMN %s SET "
+			    "STATISTICS 0", stats, n++ ? "," : "", cols[i]);
+	}
 	if (rc == RK_OK)
 		rc = db_exec(db, stats, 0, NULL, NULL);
 	return (rc);
