@@ -262,6 +262,19 @@ btyd_degenerate(enum btyd_model m, const struct btyd_params *p, char *buf,
 }
 
 double
+btyd_dropped_share(enum btyd_model m, const struct btyd_params *p,
+    const struct btyd_customer *c, size_t n)
+{
+	double dropped = 0, w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		dropped += c[i].weight * (1 - btyd_p_alive(m, p, &c[i]));
+		w += c[i].weight;
+	}
+	return (w > 0 ? dropped / w : 0);
+}
+
+double
 btyd_p_alive(enum btyd_model m, const struct btyd_params *p,
     const struct btyd_customer *c)
 {

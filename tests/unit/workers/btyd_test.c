@@ -2,14 +2,17 @@
  * btyd_test.c - BG/NBD on the CDNOW sample reproduces Fader, Hardie & Lee
  * (2005): r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4,
  * with calibration weeks 1-39, time in weeks and same-day purchases
- * merged. MBG/NBD fits the same data; the derived quantities behave.
+ * merged. MBG/NBD fits the same data; the derived quantities behave. On
+ * simulated customers, a fit says no dropout exactly when there is none.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -115,6 +118,95 @@ test_fit_rejects_no_repeat_data(void **state)
 	assert_int_equal(btyd_fit(BTYD_BGNBD, none, 0, &p), RK_EINVAL);
 }
 
+/* A uniform draw in (0, 1) (splitmix64): the simulation's own, seeded. */
+static double
+uniform(uint64_t *st)
+{
+	uint64_t z = (*st += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	z ^= z >> 31;
+	return (((double)(z >> 11) + 0.5) / 9007199254740992.0);
+}
+
+/*
+ * Customers who never drop out - each buys as a Poisson process at a
+ * rate drawn from an exponential (gamma, r = 1) for as long as they are
+ * watched - leave the fit nothing to say about dropout: it runs to a
+ * boundary (btyd_degenerate), or towards one until it estimates almost
+ * none of them gone (seed 3: a = 0.005, b = 27, 0.15 % gone), which the
+ * profiler reads as P(alive) carrying no information (BTYD_MIN_DROPPED,
+ * 1 %). The same customers with BG/NBD's dropout are
+ * neither, and the fit finds the simulated a and b again.
+ */
+static void
+simulate(struct btyd_customer *sim, int n, bool dropout, uint64_t st)
+{
+	for (int i = 0; i < n; i++) {
+		double rate = -log(uniform(&st)) / 20;
+		double T = 60 + 300 * uniform(&st);
+		/* BG/NBD's dropout: after each repeat purchase, gone with a
+		 * probability drawn from Beta(1, 3) */
+		double p = dropout ? 1 - cbrt(uniform(&st)) : 0;
+		double t = 0, x = 0, t_x = 0;
+
+		for (;;) {
+			t += -log(uniform(&st)) / rate;
+			if (t > T)
+				break;
+			x++;
+			t_x = t;
+			if (uniform(&st) < p)
+				break;
+		}
+		sim[i] = (struct btyd_customer){x, t_x, T, 1};
+	}
+}
+
+/* Fits m to n simulated customers and checks what it says of dropout. */
+static void
+check_fit(enum btyd_model m, const struct btyd_customer *sim, int n,
+    int seed, bool dropout)
+{
+	struct btyd_params p;
+	rk_err rc = btyd_fit(m, sim, (size_t)n, &p);
+	char buf[320];
+	const char *why = btyd_degenerate(m, &p, buf, sizeof(buf));
+	double gone = btyd_dropped_share(m, &p, sim, (size_t)n);
+	bool informative = why == NULL && gone >= BTYD_MIN_DROPPED;
+
+	assert_true(rc == RK_OK || rc == RK_ERETRY);
+	if (informative != dropout)
+		fail_msg("%s, seed %d, %s dropout: r=%g alpha=%g a=%g b=%g, "
+		    "%.4f gone%s%s", btyd_name(m), seed, dropout ? "with" :
+		    "without", p.r, p.alpha, p.a, p.b, gone, why ? ": " : "",
+		    why ? why : "");
+	if (dropout && (gone < 0.4 || gone > 0.8))
+		fail_msg("%s, seed %d: %.4f gone", btyd_name(m), seed, gone);
+	/* the generating process is found again */
+	if (dropout && m == BTYD_BGNBD &&
+	    (fabs(p.a - 1) > 0.35 || fabs(p.b - 3) > 1.2))
+		fail_msg("BG/NBD, seed %d: a=%g b=%g, simulated 1 and 3", seed,
+		    p.a, p.b);
+}
+
+static void
+test_data_without_dropout_fits_degenerate(void **state)
+{
+	enum { N = 3000 };
+	static struct btyd_customer sim[N];
+
+	(void)state;
+	for (int seed = 1; seed <= 8; seed++) {
+		for (int dropout = 0; dropout <= 1; dropout++) {
+			simulate(sim, N, dropout, (uint64_t)seed);
+			check_fit(BTYD_BGNBD, sim, N, seed, dropout);
+			check_fit(BTYD_MBGNBD, sim, N, seed, dropout);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -124,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_mbgnbd_fits_and_differs_where_it_should),
 		cmocka_unit_test(test_conditional_expectation_matches_known_value),
 		cmocka_unit_test(test_fit_rejects_no_repeat_data),
+		cmocka_unit_test(test_data_without_dropout_fits_degenerate),
 	};
 
 	return (cmocka_run_group_tests(tests, load_cdnow, NULL));
