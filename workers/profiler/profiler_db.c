@@ -458,9 +458,11 @@ put_profile(struct writer *w, const struct pending *pe, double risk,
 	const struct refdata *ref = w->ref;
 	const struct profile_result *r = &pe->r;
 	copybin *b = &w->buf;
-	struct derived v = {.p_alive = NAN, .expected_30d = NAN,
-	    .expected_90d = NAN};
+	struct derived v;	/* not zeroed: its reasons are 1 KB a customer */
 
+	v.btyd_model = NULL;
+	v.p_alive = v.expected_30d = v.expected_90d = NAN;
+	v.segment = NULL;
 	if (ref->have_btyd && r->count > 0) {
 		struct btyd_customer c = {r->btyd_x, r->btyd_t_x, r->btyd_T, 1};
 
