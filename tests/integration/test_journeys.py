@@ -136,6 +136,16 @@ class JourneyTest(RekindleCase):
             self.assertEqual(self.sql("SELECT entry FROM rekindle.campaign_members WHERE "
                                       "campaign_id = 'ON1' AND customer_id = '%s'" % cid),
                              "2")
+        # each first journey is kept as it ended, beside the member row
+        # that is now the second (campaign_past_entries)
+        ids = ",".join(r.split("|")[0] for r in again)
+        self.assertEqual(self.sql(
+            "SELECT count(*) FROM rekindle.campaign_past_entries WHERE campaign_id = "
+            "'ON1' AND entry = 1 AND journey IS NOT NULL AND reminders IS NOT NULL AND "
+            "customer_id = ANY ('{%s}')" % ids), str(len(again)))
+        self.assertEqual(self.sql(
+            "SELECT count(*) FROM rekindle.campaign_past_entries WHERE campaign_id = "
+            "'ON1' AND NOT (customer_id = ANY ('{%s}'))" % ids), "0")
         # the second journeys' messages went out under keys of their own
         second_keys = [k["key"] for ch in ("zns", "sms") for k in
                        self.dbl.get("/_keys/" + ch) if k["key"].startswith("ON1:")

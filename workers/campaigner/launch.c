@@ -157,21 +157,20 @@ static const char *const steps[][3] = {
 	    " RETURNING v.customer_id, v.code) "
 	    "UPDATE launch_cand c SET code = t.code FROM taken t "
 	    "WHERE c.customer_id = t.customer_id"},
-	/* Entering again: how the last journey ended is kept with its
-	 * entry before the member row becomes the new journey. */
-	{"closing earlier journeys", "UPDATE campaign_entries e SET "
-	    "journey = mb.journey, registered_at = mb.registered_at, "
-	    "reminders = mb.reminders FROM campaign_members mb JOIN launch_cand "
-	    "c ON c.customer_id = mb.customer_id WHERE mb.campaign_id = $1 AND "
-	    "e.campaign_id = $1 AND e.customer_id = mb.customer_id AND "
-	    "e.entry = mb.entry AND c.entry > mb.entry AND c.reason IS NULL"},
+	/* Entering again: the journey the member row holds is kept as a
+	 * past entry, with how it ended, before the row becomes the new
+	 * one. The current entry is the member row alone (033). */
+	{"keeping earlier journeys", "INSERT INTO campaign_past_entries "
+	    "(campaign_id, customer_id, entry, status, offer_id, entered_at, "
+	    "journey, registered_at, reminders, variant_id) SELECT $1, "
+	    "mb.customer_id, mb.entry, mb.status, CASE WHEN mb.status = "
+	    "'treatment' THEN mb.offer_id END, mb.added_at, mb.journey, "
+	    "mb.registered_at, mb.reminders, mb.variant_id FROM "
+	    "campaign_members mb JOIN launch_cand c ON c.customer_id = "
+	    "mb.customer_id WHERE mb.campaign_id = $1 AND mb.status IN "
+	    "('treatment', 'control') AND c.entry > mb.entry AND c.reason IS "
+	    "NULL"},
 	{"recording members", MEMBERS_SQL, MEMBERS_SQL MEMBERS_UPSERT},
-	{"recording entries", "INSERT INTO campaign_entries (campaign_id, "
-	    "customer_id, entry, status, offer_id, variant_id) SELECT $1, "
-	    "customer_id, entry, CASE WHEN control THEN 'control' ELSE "
-	    "'treatment' END, CASE WHEN NOT control THEN offer_id END, "
-	    "variant_id FROM launch_cand "
-	    "WHERE reason IS NULL"},
 	{"spending the offers", "UPDATE offers o SET quantity_used = "
 	    "quantity_used + n.cnt, budget_used_minor = budget_used_minor + "
 	    "n.cnt * o.amount_minor, updated_at = now() "
