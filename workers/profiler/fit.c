@@ -273,9 +273,9 @@ fit_btyd(db_conn *db, struct sample *s, int64_t run_id, const char **why)
 		best = -1;
 	}
 	/*
-	 * A fit with a small a (no dropout heterogeneity in effect) passes
+	 * A fit with a small a (no dropout heterogeneity in effect) can pass
 	 * the bounds - the likelihood is flat towards a = 0, and the
-	 * minimiser can stop short of them - yet says P(alive) is about 1 for
+	 * minimiser can stop short of them - yet say P(alive) is about 1 for
 	 * nearly everyone: it must estimate at least BTYD_MIN_DROPPED of its
 	 * own customers gone, and rank the validation period's customers
 	 * better than chance. Expected purchases still follow frequency and
@@ -292,11 +292,11 @@ fit_btyd(db_conn *db, struct sample *s, int64_t run_id, const char **why)
 			    "fitted as of the validation cut-off, %s", vdegen);
 		else if (gone < BTYD_MIN_DROPPED)
 			snprintf(pa_note, sizeof(pa_note), "P(alive) is not used: "
-			    "%s estimates that %.2g %% of the customers it was "
-			    "fitted on have dropped out (a = %.3g, on its way to 0) "
-			    "- no dropout heterogeneity in effect, so P(alive) is "
-			    "about 1 for nearly everyone", btyd_name(
-			    (enum btyd_model)best), 100 * gone, fit[best].a);
+			    "%s (a = %.3g, b = %.3g) estimates that only %.2g %% "
+			    "of the customers it was fitted on have dropped out - "
+			    "next to no dropout, so P(alive) is about 1 for nearly "
+			    "everyone", btyd_name((enum btyd_model)best),
+			    fit[best].a, fit[best].b, 100 * gone);
 		else if (!(vauc[0] >= BTYD_MIN_AUC))
 			snprintf(pa_note, sizeof(pa_note), "P(alive) is not used: "
 			    "it ranks the validation period's customers no better "
