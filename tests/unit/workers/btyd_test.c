@@ -19,6 +19,7 @@
 
 #include "btyd.h"
 #include "cdnow.h"
+#include "unif.h"
 
 #define MAXC 2357
 
@@ -118,18 +119,6 @@ test_fit_rejects_no_repeat_data(void **state)
 	assert_int_equal(btyd_fit(BTYD_BGNBD, none, 0, &p), RK_EINVAL);
 }
 
-/* A uniform draw in (0, 1) (splitmix64): the simulation's own, seeded. */
-static double
-uniform(uint64_t *st)
-{
-	uint64_t z = (*st += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	z ^= z >> 31;
-	return (((double)(z >> 11) + 0.5) / 9007199254740992.0);
-}
-
 /*
  * Customers who never drop out - each buys as a Poisson process at a
  * rate drawn from an exponential (gamma, r = 1) for as long as they are
@@ -144,20 +133,20 @@ static void
 simulate(struct btyd_customer *sim, int n, bool dropout, uint64_t st)
 {
 	for (int i = 0; i < n; i++) {
-		double rate = -log(uniform(&st)) / 20;
-		double T = 60 + 300 * uniform(&st);
+		double rate = -log(unif(&st)) / 20;
+		double T = 60 + 300 * unif(&st);
 		/* BG/NBD's dropout: after each repeat purchase, gone with a
 		 * probability drawn from Beta(1, 3) */
-		double p = dropout ? 1 - cbrt(uniform(&st)) : 0;
+		double p = dropout ? 1 - cbrt(unif(&st)) : 0;
 		double t = 0, x = 0, t_x = 0;
 
 		for (;;) {
-			t += -log(uniform(&st)) / rate;
+			t += -log(unif(&st)) / rate;
 			if (t > T)
 				break;
 			x++;
 			t_x = t;
-			if (uniform(&st) < p)
+			if (unif(&st) < p)
 				break;
 		}
 		sim[i] = (struct btyd_customer){x, t_x, T, 1};

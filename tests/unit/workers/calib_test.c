@@ -16,19 +16,9 @@
 #include "btyd.h"
 #include "calib.h"
 #include "churn.h"
+#include "unif.h"
 
 #define N 20000
-
-/* splitmix64, as a reproducible source of uniforms. */
-static double
-unif(uint64_t *st)
-{
-	uint64_t z = (*st += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return ((double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0);
-}
 
 /*
  * Scores s uniform on (0, 1) whose true probability is q(s) = s^3 (an
