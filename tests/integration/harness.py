@@ -365,6 +365,13 @@ class Rekindle:
         self.procs.append(p)
         return p
 
+    def start_worker(self, name, args):
+        """Starts a worker and waits until it says it is up (WORKER-START)."""
+        n = self.logs().count('"WORKER-START"')
+        p = self.start(name, args)
+        wait_until(lambda: self.logs().count('"WORKER-START"') > n, 30, name + " started")
+        return p
+
     def add_api(self, host=None, opts=()):
         """Another API (on host, or here), publishing wake-ups on a bus of
         its own that workers started from now on dial too; returns (its

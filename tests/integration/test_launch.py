@@ -438,11 +438,7 @@ class LaunchFaultTest(unittest.TestCase):
 
     def campaigner(self):
         """A campaigner whose jobs return 2 s after it dies."""
-        rk = self.rk
-        n = rk.logs().count('"WORKER-START"')
-        p = rk.start("rekindle-campaigner", ["-o", "lease_seconds=2"])
-        wait_until(lambda: rk.logs().count('"WORKER-START"') > n, 30, "campaigner started")
-        return p
+        return self.rk.start_worker("rekindle-campaigner", ["-o", "lease_seconds=2"])
 
     def launch_under(self, cid, states, fault):
         """Launches cid (audience: states) while a session holds the outbox
