@@ -445,14 +445,21 @@ class PacingTest(PoolCase):
                                    "WHERE campaign_id = 'R1' AND channel = 3"), "1")
 
 
+def deliver_metric(rk, n, name, **labels):
+    """name{labels} as the n-th delivery process started serves it (None
+    if it does not answer, or has no such series)."""
+    status, text = http_get("127.0.0.1:%s" % rk.metrics_port("rekindle-deliver", n),
+                            "/metrics")
+    want = ",".join('%s="%s"' % kv for kv in labels.items())
+    m = re.search(r"^%s\{%s\} (\S+)$" % (re.escape(name), re.escape(want)), text, re.M)
+    return float(m.group(1)) if status == 200 and m else None
+
+
 def refreshes(rk, n, outcome, channel="zns"):
     """rekindle_provider_token_refreshes_total of the n-th delivery
     process started, for channel and outcome (0 if it is not running)."""
-    status, text = http_get("127.0.0.1:%s" % rk.metrics_port("rekindle-deliver", n),
-                            "/metrics")
-    m = re.search(r'^rekindle_provider_token_refreshes_total\{channel="%s",'
-                  r'outcome="%s"\} (\S+)$' % (channel, outcome), text, re.M)
-    return float(m.group(1)) if status == 200 and m else 0
+    return deliver_metric(rk, n, "rekindle_provider_token_refreshes_total",
+                          channel=channel, outcome=outcome) or 0
 
 
 class TokenLockoutTest(PoolCase):
@@ -632,19 +639,38 @@ class SmtpLoginTest(PoolCase):
         return ["--smtp-cert", cls.cert, "--smtp-key", key,
                 "--smtp-auth", "rk-relay:relay-pass-7"]
 
-    def relay_pool(self, password):
-        return self.pool(["-o", "email_tls=required", "-o", "provider_ca_file=" + self.cert,
-                          "-o", "email_user=rk-relay", "-o", "email_password=" + password])
+    def relay_pool(self, password, ca=None):
+        return self.pool(["-o", "email_tls=required", "-o", "provider_ca_file=" +
+                          (ca or self.cert), "-o", "email_user=rk-relay", "-o",
+                          "email_password=" + password])
 
     def test_refused_login_holds_the_pool_then_sent_over_tls(self):
         rk, dbl = self.rk, self.dbl
         mail = lambda: dbl.get("/_stats")["email"]
-        procs = [self.relay_pool("relay-pass-6")]
+        # First the pool trusts a CA that does not vouch for the relay:
+        # its certificate refused, not an outage - said apart, nothing
+        # sent, no password shown, no message failed.
+        other = os.path.join(rk.tmp, "other-ca")
+        os.mkdir(other)
+        subprocess.run([os.path.join(SRC, "tests/provider/relay-cert.sh"), other], check=True)
+        procs = [self.relay_pool("relay-pass-7", ca=os.path.join(other, "relay.pem"))]
         self.launch("E1", "Thư", provider_rate_per_second=40)
         count = self.count
         total = count("true")
         self.assertGreater(total, 200)
-        wait_until(lambda: refreshes(rk, 0, "failed", "email") >= 1, 60,
+        wait_until(lambda: provider_down(rk, 0, "email") == 1, 60, "the pool holding")
+        wait_until(lambda: count("state = 'sending'") == 0, 30, "no batch in flight")
+        self.assertIn("PROVIDER-TLS-REFUSED", rk.logs())
+        self.assertGreater(replies(rk, 0, "email", "tls_refused"), 0)
+        self.assertEqual(replies(rk, 0, "email", "no_reply"), 0)
+        refused = mail()
+        self.assertEqual(refused["accepted"] + refused["auth_ok"] + refused["auth_failed"], 0)
+        self.assertEqual(count("state = 'failed'"), 0)
+        os.kill(procs[0].p.pid, signal.SIGKILL)
+        procs[0].p.wait()
+        # Then the wrong password.
+        procs.append(self.relay_pool("relay-pass-6"))
+        wait_until(lambda: refreshes(rk, 1, "failed", "email") >= 1, 60,
                    "the refused login seen")
         # the other lane's batch, claimed before the refusal, ends too
         wait_until(lambda: count("state = 'sending'") == 0, 30, "no batch in flight")
@@ -659,13 +685,13 @@ class SmtpLoginTest(PoolCase):
         self.assertIn("EMAIL-LOGIN", rk.logs())
         self.assertNotIn("relay-pass-6", rk.logs())
         # the operator: the right password, the pool restarted
-        os.kill(procs[0].p.pid, signal.SIGKILL)
-        procs[0].p.wait()
+        os.kill(procs[1].p.pid, signal.SIGKILL)
+        procs[1].p.wait()
         dbl.post("/_faults", {"channel": "email", "http_500": 6, "stage": "rcpt"})
         procs.append(self.relay_pool("relay-pass-7"))
         wait_until(lambda: mail()["accepted"] > 60, 60, "sends under way")
-        os.kill(procs[1].p.pid, signal.SIGKILL)
-        procs[1].p.wait()
+        os.kill(procs[2].p.pid, signal.SIGKILL)
+        procs[2].p.wait()
         procs.append(self.relay_pool("relay-pass-7"))
         wait_until(lambda: mail()["accepted"] > 150, 60, "sends under way again")
         rk.db.crash_restart()
@@ -680,13 +706,17 @@ class SmtpLoginTest(PoolCase):
         self.assertEqual(after["faults"]["http_500"], 6)
 
 
+def replies(rk, n, channel, klass):
+    """rekindle_provider_replies_total of that class, of the n-th delivery
+    process started (0 if none)."""
+    return deliver_metric(rk, n, "rekindle_provider_replies_total", channel=channel,
+                          **{"class": klass}) or 0
+
+
 def provider_down(rk, n, channel="zns"):
     """rekindle_provider_down of the n-th delivery process started (None if
     it does not answer)."""
-    status, text = http_get("127.0.0.1:%s" % rk.metrics_port("rekindle-deliver", n),
-                            "/metrics")
-    m = re.search(r'^rekindle_provider_down\{channel="%s"\} (\S+)$' % channel, text, re.M)
-    return float(m.group(1)) if status == 200 and m else None
+    return deliver_metric(rk, n, "rekindle_provider_down", channel=channel)
 
 
 class ProviderOutageTest(PoolCase):

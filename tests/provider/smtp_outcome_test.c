@@ -165,6 +165,9 @@ message(size_t *len)
 	return (m);
 }
 
+/* Whether send_one's last call failed on the relay's certificate. */
+static bool last_tls_refused;
+
 /* Sends one message to rcpt: its outcome, and whether the relay took
  * it (counted at the double). */
 static enum send_outcome
@@ -181,6 +184,7 @@ send_one(const char *rcpt, bool *was_taken)
 	c.body = body;
 	http_run(&c, 1, NULL, NULL);
 	provider_smtp_reply(&c.reply, &r);
+	last_tls_refused = c.reply.tls_refused;
 	if (getenv("RK_DEBUG") != NULL)
 		fprintf(stderr, "status %ld written %d error %s: %s\n",
 		    c.reply.status, c.reply.written, c.reply.error, r.reason);
@@ -349,6 +353,7 @@ test_smtp_tls_and_login(void **state)
 	new_connections(NULL);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_RETRY);
 	assert_false(was);
+	assert_true(last_tls_refused);	/* said apart from an outage */
 	assert_int_equal(counter("auth_ok") + counter("auth_failed"), 2);
 	/* TLS not asked for: no STARTTLS, so no AUTH offered, MAIL refused */
 	how.tls_required = false;
@@ -368,6 +373,7 @@ test_smtp_tls_and_login(void **state)
 	new_connections(cert);
 	assert_int_equal(send_one("kh@example.com", &was), SEND_RETRY);
 	assert_false(was);
+	assert_false(last_tls_refused);	/* no certificate was shown */
 	how = (struct http_call){0};
 }
 

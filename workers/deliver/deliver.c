@@ -88,7 +88,8 @@ static struct metric provider_seconds = METRIC_HISTOGRAM(
     "send (or to time out), by channel.", metric_latency_buckets, "channel");
 static struct metric provider_replies = METRIC_COUNTER(
     "rekindle_provider_replies_total", "Provider answers, by channel and "
-    "class: ok, 4xx, 429, 5xx, no_reply (timeout or connection lost).",
+    "class: ok, 4xx, 429, 5xx, no_reply (timeout or connection lost), "
+    "tls_refused (the provider's certificate refused: nothing sent).",
     "channel", "class");
 static struct metric uncertain_now = METRIC_GAUGE(
     "rekindle_messages_uncertain", "Messages written to a provider with no "
@@ -418,6 +419,8 @@ struct batch {
 	bool probe;		/* one message, to try a provider that was
 				 * down (gate.h) */
 	int answered, unanswered;	/* calls, for the gate */
+	int tls_refused;	/* of the unanswered: certificate refused */
+	const char *tls_error;	/* the first one's libcurl words */
 	int counts[MSG_UNCERTAIN + 1];
 	int *held;		/* held[k]: calls[k]'s campaign's state when
 				 * it was withheld, else 0 */
@@ -562,17 +565,23 @@ check_stopped(struct batch *b, int64_t now)
 }
 
 /*
- * One reading of a provider's status, for the metrics and the gate: no
- * reply at all, 429, another 4xx, a 5xx, or a success. SMTP's reply codes
- * are three digits too, so 4xx is also its "try later".
+ * One reading of a provider's reply, for the metrics and the gate: no
+ * reply at all, no connection because its certificate was refused, 429,
+ * another 4xx, a 5xx, or a success. SMTP's reply codes are three digits
+ * too, so 4xx is also its "try later".
  */
-enum reply_class { REPLY_NONE, REPLY_429, REPLY_4XX, REPLY_5XX, REPLY_OK };
+enum reply_class { REPLY_NONE, REPLY_TLS, REPLY_429, REPLY_4XX, REPLY_5XX,
+	REPLY_OK };
 
 static enum reply_class
-reply_class(long status)
+reply_class(const struct http_reply *h)
 {
-	return (status == 0 ? REPLY_NONE : status == 429 ? REPLY_429 :
-	    status >= 500 ? REPLY_5XX : status >= 400 ? REPLY_4XX : REPLY_OK);
+	long status = h->status;
+
+	if (status == 0)
+		return (h->tls_refused ? REPLY_TLS : REPLY_NONE);
+	return (status == 429 ? REPLY_429 : status >= 500 ? REPLY_5XX :
+	    status >= 400 ? REPLY_4XX : REPLY_OK);
 }
 
 /* The provider's answer in the metrics. */
@@ -580,29 +589,30 @@ static void
 count_reply(const struct http_reply *h)
 {
 	static const char *const label[] = {[REPLY_NONE] = "no_reply",
-	    [REPLY_429] = "429", [REPLY_4XX] = "4xx", [REPLY_5XX] = "5xx",
+	    [REPLY_TLS] = "tls_refused", [REPLY_429] = "429", [REPLY_4XX] = "4xx", [REPLY_5XX] = "5xx",
 	    [REPLY_OK] = "ok"};
 	const char *ch = channel_name(deliver_channel);
 
 	metric_observe(&provider_seconds, h->seconds, ch);
-	metric_add(&provider_replies, 1, ch, label[reply_class(h->status)]);
+	metric_add(&provider_replies, 1, ch, label[reply_class(h)]);
 }
 
 /*
  * Whether the provider did not act on the call (gate.h): no connection
- * or no reply, a 5xx, an SMTP 4xx ("try later") - not a 429, which is an
+ * (a refused certificate too: nothing can be sent until it is mended) or
+ * no reply, a 5xx, an SMTP 4xx ("try later") - not a 429, which is an
  * answer (its Retry-After paces the message), nor any refusal.
  */
 static bool
 unanswered(const struct http_call *c, const struct send_result *res)
 {
-	enum reply_class rc = reply_class(c->reply.status);
+	enum reply_class rc = reply_class(&c->reply);
 
 	if (res->outcome != SEND_AMBIGUOUS && !(res->outcome == SEND_RETRY &&
 	    res->retry_after_s == 0))
 		return (false);
-	return (rc == REPLY_NONE || rc == REPLY_5XX || (c->mail_rcpt != NULL &&
-	    rc == REPLY_4XX));
+	return (rc == REPLY_NONE || rc == REPLY_TLS || rc == REPLY_5XX ||
+	    (c->mail_rcpt != NULL && rc == REPLY_4XX));
 }
 
 /* http_run's callback: a finished call's outcome, gathered; the group
@@ -628,9 +638,12 @@ on_done(void *ctx, struct http_call *c)
 
 		ops->reply(&c->reply, &res);
 		count_reply(&c->reply);
-		if (unanswered(c, &res))
+		if (unanswered(c, &res)) {
 			b->unanswered++;
-		else
+			if (c->reply.tls_refused && b->tls_refused++ == 0)
+				b->tls_error = arena_strdup(b->a,
+				    c->reply.error);
+		} else
 			b->answered++;
 		outcome(b, m, &res, &b->out[b->nout++]);
 		if (res.outcome == SEND_AMBIGUOUS)
@@ -854,6 +867,14 @@ deliver_poll(struct worker *w, db_conn *db, arena *a)
 			nanosleep(&ts, NULL);
 		}
 	}
+	/* Not an outage: said apart, every batch it happens in - with the
+	 * gate shut, once a probe. */
+	if (b.tls_refused > 0)
+		log_error("PROVIDER-TLS-REFUSED", "%s: %d of %d calls not sent: "
+		    "the provider's certificate was refused (%s); check the "
+		    "provider's URL and provider_ca_file", channel_name(
+		    deliver_channel), b.tls_refused, b.answered + b.unanswered,
+		    b.tls_error);
 	if ((b.answered + b.unanswered > 0 || b.probe) && gate_result(&gate,
 	    clock_mono_us(), b.answered, b.unanswered, b.probe)) {
 		if (b.answered > 0)

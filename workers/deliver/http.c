@@ -270,6 +270,10 @@ finish(CURLM *multi, CURL *e, CURLcode rc)
 		h->written = (r->call->len > 0 && (size_t)up >= r->call->len) ||
 		    r->sends > 1;
 	}
+	if (h->status == 0 && !h->written)
+		h->tls_refused = rc == CURLE_PEER_FAILED_VERIFICATION ||
+		    rc == CURLE_SSL_CACERT_BADFILE || rc ==
+		    CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 	if (h->status == 0)
 		snprintf(h->error, sizeof(h->error), "%s%s",
 		    r->sends > 1 ? "connection lost, not sent again: " : "",

@@ -26,6 +26,11 @@ struct http_reply {
 	bool written;		/* status 0: the request (for SMTP the whole
 				 * message) was handed to the connection, so
 				 * the provider may have taken it */
+	bool tls_refused;	/* status 0: the TLS handshake failed on
+				 * the provider's certificate (or on our CA
+				 * file), before anything was sent - a
+				 * configuration (or interception), not an
+				 * outage; libcurl-errors(3): 60, 77, 83, 90 */
 	char retry_after[16];	/* the header's seconds, "" if none */
 	char error[96];		/* status 0: libcurl's words */
 	char *body;		/* malloc'ed, NUL-terminated, or NULL; for

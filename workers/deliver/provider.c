@@ -29,6 +29,9 @@ provider_http_verdict(const struct http_reply *h, struct send_result *r)
 		if (h->written)
 			provider_set(r, SEND_AMBIGUOUS, "no reply after the request "
 			    "was written (%s)", *h->error ? h->error : "timeout");
+		else if (h->tls_refused)
+			provider_set(r, SEND_RETRY, "request not sent: the "
+			    "provider's certificate refused (%s)", h->error);
 		else
 			provider_set(r, SEND_RETRY, "request not sent (%s)",
 			    *h->error ? h->error : "no connection");
