@@ -159,13 +159,13 @@ static const char *const steps[][3] = {
 	    "WHERE c.customer_id = t.customer_id"},
 	/* Entering again: the journey the member row holds is kept as a
 	 * past entry, with how it ended, before the row becomes the new
-	 * one. The current entry is the member row alone (033). */
+	 * one. The current entry is the member row alone (033); a control
+	 * member has no offer (034). */
 	{"keeping earlier journeys", "INSERT INTO campaign_past_entries "
 	    "(campaign_id, customer_id, entry, status, offer_id, entered_at, "
 	    "journey, registered_at, reminders, variant_id) SELECT $1, "
-	    "mb.customer_id, mb.entry, mb.status, CASE WHEN mb.status = "
-	    "'treatment' THEN mb.offer_id END, mb.added_at, mb.journey, "
-	    "mb.registered_at, mb.reminders, mb.variant_id FROM "
+	    "mb.customer_id, mb.entry, mb.status, mb.offer_id, mb.added_at, "
+	    "mb.journey, mb.registered_at, mb.reminders, mb.variant_id FROM "
 	    "campaign_members mb JOIN launch_cand c ON c.customer_id = "
 	    "mb.customer_id WHERE mb.campaign_id = $1 AND mb.status IN "
 	    "('treatment', 'control') AND c.entry > mb.entry AND c.reason IS "
