@@ -48,8 +48,10 @@
  */
 #define PROFILE_COLS(X)                                                       \
 	X(as_of, copybin_timestamptz(b, w->as_of_us))                         \
-	X(first_txn_at, put_time(b, r->count > 0, r->first_us))               \
-	X(last_txn_at, put_time(b, r->count > 0, r->last_us))                 \
+	X(first_txn_at, OR_NULL(r->count > 0, copybin_timestamptz(b,          \
+	    r->first_us)))                                                    \
+	X(last_txn_at, OR_NULL(r->count > 0, copybin_timestamptz(b,           \
+	    r->last_us)))                                                     \
 	X(txn_count, copybin_int64(b, r->count))                              \
 	X(total_spend_minor, copybin_int64(b, r->spend))                      \
 	X(currency, put_text(b, pe->currency))                                \
@@ -67,8 +69,8 @@
 	X(p90_gap_days, copybin_float8(b, r->p90_gap_days))                   \
 	X(overdue_ratio, copybin_float8(b, r->overdue_ratio))                 \
 	/* no purchase: no recency */                                         \
-	X(days_since_last, put_int_or_null(b, 4, r->count > 0,                \
-	    r->days_since_last))                                              \
+	X(days_since_last, OR_NULL(r->count > 0, copybin_int32(b,             \
+	    (int32_t)r->days_since_last)))                                    \
 	X(top_categories, put_shares(b, w->ref->category, r->top_categories,  \
 	    r->ntop_categories))                                              \
 	X(top_partners, put_shares(b, w->ref->partner, r->top_partners,       \
@@ -78,7 +80,8 @@
 	X(top_partner, put_text(b, r->ntop_partners ?                         \
 	    w->ref->partner[r->top_partners[0].index] : NULL))                \
 	X(weekend_spend_share, copybin_float8(b, r->weekend_spend_share))     \
-	X(peak_hour, put_int_or_null(b, 2, r->peak_hour >= 0, r->peak_hour))  \
+	X(peak_hour, OR_NULL(r->peak_hour >= 0, copybin_int16(b,              \
+	    (int16_t)r->peak_hour)))                                          \
 	X(promo_spend_share, copybin_float8(b, r->promo_spend_share))         \
 	X(spend_trend, copybin_float8(b, r->spend_trend))                     \
 	X(state, put_text(b, profile_state_name(r->state)))                   \
@@ -90,9 +93,12 @@
 	X(p_alive, put_float_or_null(b, v.p_alive))                           \
 	X(expected_30d, put_float_or_null(b, v.expected_30d))                 \
 	X(expected_90d, put_float_or_null(b, v.expected_90d))                 \
-	X(recency_score, put_int_or_null(b, 2, v.rfm[0] > 0, v.rfm[0]))       \
-	X(frequency_score, put_int_or_null(b, 2, v.rfm[1] > 0, v.rfm[1]))     \
-	X(monetary_score, put_int_or_null(b, 2, v.rfm[2] > 0, v.rfm[2]))      \
+	X(recency_score, OR_NULL(v.rfm[0] > 0, copybin_int16(b,               \
+	    (int16_t)v.rfm[0])))                                              \
+	X(frequency_score, OR_NULL(v.rfm[1] > 0, copybin_int16(b,             \
+	    (int16_t)v.rfm[1])))                                              \
+	X(monetary_score, OR_NULL(v.rfm[2] > 0, copybin_int16(b,              \
+	    (int16_t)v.rfm[2])))                                              \
 	X(segment, put_text(b, v.segment))                                    \
 	X(job_id, copybin_int64(b, w->job_id))                                \
 	X(churn_risk, put_float_or_null(b, risk))                             \
@@ -105,6 +111,8 @@
 #define COL_NAME(name, put) #name,
 #define COL_SET(name, put) ", " #name " = EXCLUDED." #name
 #define NCOLS (1 PROFILE_COLS(COL_ONE))
+/* A column's value, or NULL when there is none (b: the COPY buffer). */
+#define OR_NULL(have, put) ((have) ? (put) : copybin_null(b))
 /* Every column, the key first: the COPY's column list. */
 #define PROFILE_COL_LIST "customer_id" PROFILE_COLS(COL_SQL)
 
@@ -392,27 +400,6 @@ put_shares(copybin *b, char *const *names, const struct profile_share *sh,
 }
 
 /* A value, or NULL where there is none. */
-static void
-put_time(copybin *b, bool have, int64_t us)
-{
-	if (have)
-		copybin_timestamptz(b, us);
-	else
-		copybin_null(b);
-}
-
-/* An int2 (size 2) or int4 (size 4), or NULL. */
-static void
-put_int_or_null(copybin *b, int size, bool have, int64_t v)
-{
-	if (!have)
-		copybin_null(b);
-	else if (size == 2)
-		copybin_int16(b, (int16_t)v);
-	else
-		copybin_int32(b, (int32_t)v);
-}
-
 /* NaN is no value: NULL. */
 static void
 put_float_or_null(copybin *b, double v)
