@@ -589,8 +589,8 @@ static void
 count_reply(const struct http_reply *h)
 {
 	static const char *const label[] = {[REPLY_NONE] = "no_reply",
-	    [REPLY_TLS] = "tls_refused", [REPLY_429] = "429", [REPLY_4XX] = "4xx", [REPLY_5XX] = "5xx",
-	    [REPLY_OK] = "ok"};
+	    [REPLY_TLS] = "tls_refused", [REPLY_429] = "429",
+	    [REPLY_4XX] = "4xx", [REPLY_5XX] = "5xx", [REPLY_OK] = "ok"};
 	const char *ch = channel_name(deliver_channel);
 
 	metric_observe(&provider_seconds, h->seconds, ch);

@@ -73,8 +73,7 @@ provider_smtp_reply(const struct http_reply *h, struct send_result *r)
 		provider_set(r, SEND_AMBIGUOUS, "no reply after the message was "
 		    "sent (%s)", *h->error ? h->error : "timeout");
 	else if (code == 0)
-		provider_set(r, SEND_RETRY, "message not sent (%s)",
-		    *h->error ? h->error : "no connection");
+		provider_not_sent(h, r, "message");
 	else if (code >= 400 && code < 500)
 		provider_set(r, SEND_RETRY, "mail relay busy (%ld)", code);
 	else if (code == 530 || code == 534 || code == 535 || code == 538)

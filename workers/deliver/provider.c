@@ -29,12 +29,8 @@ provider_http_verdict(const struct http_reply *h, struct send_result *r)
 		if (h->written)
 			provider_set(r, SEND_AMBIGUOUS, "no reply after the request "
 			    "was written (%s)", *h->error ? h->error : "timeout");
-		else if (h->tls_refused)
-			provider_set(r, SEND_RETRY, "request not sent: the "
-			    "provider's certificate refused (%s)", h->error);
 		else
-			provider_set(r, SEND_RETRY, "request not sent (%s)",
-			    *h->error ? h->error : "no connection");
+			provider_not_sent(h, r, "request");
 		return (true);
 	}
 	if (h->status == 429) {
@@ -47,6 +43,18 @@ provider_http_verdict(const struct http_reply *h, struct send_result *r)
 		return (true);
 	}
 	return (false);
+}
+
+void
+provider_not_sent(const struct http_reply *h, struct send_result *r,
+    const char *what)
+{
+	if (h->tls_refused)
+		provider_set(r, SEND_RETRY, "%s not sent: the provider's "
+		    "certificate refused (%s)", what, h->error);
+	else
+		provider_set(r, SEND_RETRY, "%s not sent (%s)", what,
+		    *h->error ? h->error : "no connection");
 }
 
 void

@@ -90,5 +90,10 @@ void provider_set(struct send_result *r, enum send_outcome o,
 /* The verdicts every HTTP provider shares, from the status alone (no
  * reply, 429, 5xx); false when the body must decide. Clears r first. */
 bool provider_http_verdict(const struct http_reply *h, struct send_result *r);
+/* A call that ended before anything was sent ("request" or "message"):
+ * SEND_RETRY, its reason saying whether the provider's certificate was
+ * refused (http.h) or there was no connection. */
+void provider_not_sent(const struct http_reply *h, struct send_result *r,
+    const char *what);
 
 #endif
