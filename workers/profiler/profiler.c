@@ -116,6 +116,7 @@ static rk_err
 chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
     int64_t customers)
 {
+	const char *timing;
 	int64_t t0, t1;
 	double secs;
 	rk_err rc;
@@ -125,14 +126,15 @@ chunk_done(db_conn *db, arena *a, const Rekindle__Bus__V1__ProfileJob *pj,
 	    RK_OK || !done)
 		return (rc);
 	t0 = clock_mono_ms();
-	if ((rc = profiler_db_run_swap(db, a, pj->run_id)) != RK_OK)
+	if ((rc = profiler_db_run_swap(db, a, pj->run_id, &timing)) != RK_OK)
 		return (rc);
 	t1 = clock_mono_ms();
 	if ((rc = profiler_db_run_finished(db, pj->run_id, &secs)) != RK_OK)
 		return (rc);
 	metric_observe(&run_seconds, secs);
 	log_info("PROFILE-RUN-DONE", "run %lld done in %.2f s (the swap: "
-	    "%lld ms)", (long long)pj->run_id, secs, (long long)(t1 - t0));
+	    "%lld ms: %s)", (long long)pj->run_id, secs, (long long)(t1 - t0),
+	    timing);
 	/* customers may newly match an always-on campaign */
 	return (campaign_entries_due(db, pj->run_id));
 }

@@ -77,7 +77,8 @@ rk_err profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id);
  * the run's, and every customer the run did not profile, carried over;
  * the old table dropped. Readers wait only for the carry-over.
  */
-rk_err profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id);
+rk_err profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id,
+    const char **timing);
 
 /*
  * A full run, from its fit job to its last chunk. The fit job locks the
