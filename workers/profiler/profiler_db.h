@@ -63,19 +63,19 @@ rk_err profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 
 /*
  * A full run writes its profiles into a table of its own, created here
- * (in the fit step's transaction) with customer_profiles' columns and no
- * index: a COPY per chunk instead of an upsert per profile. Tables left
- * by runs that ended without a swap are dropped.
+ * (in the fit step's transaction) with customer_profiles' columns and
+ * its key, and no other index: a COPY per chunk instead of an upsert per
+ * profile. Tables left by runs that ended without a swap are dropped.
  */
 rk_err profiler_db_run_begin(db_conn *db, arena *a, int64_t run_id);
 
 /*
  * Swaps the finished run's table in as customer_profiles, inside the
- * transaction of the run's last chunk: its primary key built, then,
- * under an exclusive lock on customer_profiles, every profile written
- * there since the run started (incremental jobs) that saw more data than
- * the run's, and every customer the run did not profile, carried over;
- * the old table dropped. Readers wait only for the carry-over.
+ * transaction of the run's last chunk: its statistics taken, then, under
+ * an exclusive lock on customer_profiles, every profile written there
+ * since the run started (incremental jobs) that saw more data than the
+ * run's carried over, and the old table dropped. Readers wait only for
+ * the carry-over. *timing: each step's time, for the log.
  */
 rk_err profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id,
     const char **timing);
