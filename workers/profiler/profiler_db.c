@@ -601,23 +601,21 @@ static const char *const searched_cols[] = {"customer_id", "txn_count",
     NULL};
 
 /*
- * INSERT INTO target SELECT .. FROM source ON CONFLICT: each profile
- * replaced only by one computed from no less data (strictly: from more -
- * the row already there keeps a tie). Two jobs re-profiling one customer
+ * The statement INSERT INTO target SELECT .. FROM source ON CONFLICT:
+ * each profile replaced only by one computed from no less data
+ * (strictly: from more - the row already there keeps a tie). Two jobs re-profiling one customer
  * concurrently: the one that saw less data may commit last; it must not
  * win.
  */
-static rk_err
-upsert(db_conn *db, arena *a, const char *target, const char *source,
-    bool strictly)
+static const char *
+upsert_sql(arena *a, const char *target, const char *source, bool strictly)
 {
-	return (db_exec(db, arena_printf(a, "INSERT INTO %s AS cp ("
-	    PROFILE_COL_LIST ", profiled_at) SELECT " PROFILE_COL_LIST
-	    ", profiled_at FROM %s ON CONFLICT (customer_id) DO UPDATE SET "
-	    "profiled_at = EXCLUDED.profiled_at" PROFILE_COLS(COL_SET)
-	    " WHERE cp.data_watermark IS NULL OR EXCLUDED.data_watermark %s "
-	    "cp.data_watermark", target, source, strictly ? ">" : ">="), 0,
-	    NULL, NULL));
+	return (arena_printf(a, "INSERT INTO %s AS cp (" PROFILE_COL_LIST
+	    ", profiled_at) SELECT " PROFILE_COL_LIST ", profiled_at FROM %s "
+	    "ON CONFLICT (customer_id) DO UPDATE SET profiled_at = "
+	    "EXCLUDED.profiled_at" PROFILE_COLS(COL_SET) " WHERE "
+	    "cp.data_watermark IS NULL OR EXCLUDED.data_watermark %s "
+	    "cp.data_watermark", target, source, strictly ? ">" : ">="));
 }
 
 rk_err
@@ -704,7 +702,7 @@ profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id,
     const char **timing)
 {
 	const char *t = run_table(a, run_id);
-	/* each step's name and statement; NULL: the merge (upsert) */
+	/* each step's name and statement */
 	const char *const steps[][2] = {
 		{"statistics", arena_printf(a, "ANALYZE %s", t)},
 		{"autovacuum", arena_printf(a, "ALTER TABLE %s RESET "
@@ -722,7 +720,9 @@ profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id,
 		 * over; an anti-join of the two tables to find such rows
 		 * took 1.2 s at a million customers.)
 		 */
-		{"merge", NULL},
+		{"merge", upsert_sql(a, t, arena_printf(a, "customer_profiles o "
+		    "WHERE o.profiled_at >= (SELECT started_at FROM "
+		    "profile_runs WHERE id = %lld)", (long long)run_id), true)},
 		{"drop", "DROP TABLE customer_profiles"},
 		{"rename", arena_printf(a, "ALTER TABLE %s RENAME TO "
 		    "customer_profiles", t)},
@@ -735,11 +735,7 @@ profiler_db_run_swap(db_conn *db, arena *a, int64_t run_id,
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int64_t t0 = clock_mono_ms();
 
-		rc = steps[i][1] != NULL ? db_exec(db, steps[i][1], 0, NULL,
-		    NULL) : upsert(db, a, t, arena_printf(a, "customer_profiles "
-		    "o WHERE o.profiled_at >= (SELECT started_at FROM "
-		    "profile_runs WHERE id = %lld)", (long long)run_id), true);
-		if (rc != RK_OK)
+		if ((rc = db_exec(db, steps[i][1], 0, NULL, NULL)) != RK_OK)
 			return (rc);
 		*timing = arena_printf(a, "%s%s%s %lld ms", *timing, i ? ", " :
 		    "", steps[i][0], (long long)(clock_mono_ms() - t0));
@@ -793,7 +789,8 @@ profiler_db_profile(db_conn *db, arena *a, const struct refdata *ref,
 		    NULL);
 	t[2] = clock_mono_us();
 	if (rc == RK_OK && w.written > 0 && sel->run_id == 0)
-		rc = upsert(db, a, "customer_profiles", "profile_stage", false);
+		rc = db_exec(db, upsert_sql(a, "customer_profiles",
+		    "profile_stage", false), 0, NULL, NULL);
 	t[3] = clock_mono_us();
 	log_debug("PROFILE-STEPS", "job %lld: %lld profiles; scan %lld ms, "
 	    "scoring %lld ms, stage %lld ms, merge %lld ms", (long long)job_id,
